@@ -1,0 +1,257 @@
+"""The one error tree of gpt-lsp.
+
+    GptLspError                   anything gpt-lsp reports to the user
+    ├── SettingsError             a setting is invalid (the key and the problem)
+    ├── MissingKeyError           no API key for the relay
+    ├── RequestRefused            the request cannot be made (document excluded, too large, ...)
+    └── RelayError                talking to a relay failed
+        ├── RelayConnectError     could not connect (DNS, refused, TLS, proxy)
+        ├── RelayTimeout          connect / first byte / silence between chunks / total
+        ├── RelayStatusError      the relay answered an error (HTTP status, its own words)
+        │   ├── AuthError         invalid, expired or missing key
+        │   ├── QuotaError        key or account out of quota
+        │   ├── ModelDeniedError  the key may not use the model, or no channel serves it
+        │   ├── RateLimitError    429, with Retry-After when given
+        │   └── GatewayError      a CDN/gateway page (502-504, 520-524, HTML body)
+        ├── RelayProtocolError    the relay's answer is not a chat-completions stream
+        └── TruncatedAnswer       the stream ended without a finish_reason
+
+Errors from httpx are translated into this tree in exactly one place
+(`gpt_lsp.relay.transport.translate_httpx_error`); user-facing text comes from
+`GptLspError.user_message()` only, and passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# one-api / new-api messages that classify an error whatever the HTTP status says.
+_AUTH_MARKERS = (
+    "无效的令牌",
+    "该令牌已过期",
+    "未提供令牌",
+    "该令牌状态不可用",
+    "invalid_api_key",
+    "incorrect api key",
+    "invalid api key",
+    "invalid token",
+)
+_QUOTA_MARKERS = (
+    "该令牌额度已用尽",
+    "用户额度不足",
+    "额度不足",
+    "insufficient_user_quota",
+    "insufficient_quota",
+    "quota exceeded",
+    "exceeded your current quota",
+)
+_MODEL_MARKERS = (
+    "该令牌无权使用模型",
+    "无可用渠道",
+    "model_not_found",
+    "does not exist or you do not have access",
+)
+_RATE_MARKERS = ("当前分组上游负载已饱和", "rate limit", "rate_limit")
+
+GATEWAY_STATUSES = frozenset({502, 503, 504, 520, 521, 522, 523, 524})
+
+
+class GptLspError(Exception):
+    """Base of every error gpt-lsp reports."""
+
+    hint = ""
+
+    def user_message(self) -> str:
+        """Returns the one line shown to the user."""
+        text = str(self)
+        return f"{text} {self.hint}".strip() if self.hint else text
+
+
+class SettingsError(GptLspError):
+    """A setting is invalid; the server goes on with defaults."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("gpt-lsp settings: " + "; ".join(problems))
+
+    hint = "Using defaults for those keys."
+
+
+class MissingKeyError(GptLspError):
+    """The relay has no API key."""
+
+    def __init__(self, relay: str, key_env: str | None = None) -> None:
+        self.relay = relay
+        where = (
+            f"set the environment variable {key_env}"
+            if key_env
+            else ("set GPT_LSP_API_KEY, or apiKey / apiKeyEnv on the relay")
+        )
+        super().__init__(f"No API key for relay '{relay}': {where}.")
+
+
+class RequestRefused(GptLspError):
+    """gpt-lsp will not send this request (excluded document, bad range, too large)."""
+
+
+class RelayError(GptLspError):
+    """Talking to a relay failed."""
+
+    def __init__(self, message: str, *, relay: str = "", url: str = "") -> None:
+        self.relay = relay
+        self.url = url
+        self.detail = message
+        super().__init__(message)
+
+    def where(self) -> str:
+        """Names the relay and host for messages."""
+        host = _host_of(self.url)
+        if self.relay and host:
+            return f"relay '{self.relay}' ({host})"
+        if self.relay:
+            return f"relay '{self.relay}'"
+        return host or "relay"
+
+    def user_message(self) -> str:
+        text = f"{self.where()}: {self.detail}"
+        return f"{text} {self.hint}".strip() if self.hint else text
+
+
+class RelayConnectError(RelayError):
+    """Could not connect to the relay."""
+
+    hint = "Check baseUrl, your network or proxy; add backupUrls if the relay has a backup host."
+
+
+class RelayTimeout(RelayError):
+    """The relay took too long (phase: connect, first_byte, silence or total)."""
+
+    def __init__(self, message: str, *, phase: str, relay: str = "", url: str = "") -> None:
+        self.phase = phase
+        super().__init__(message, relay=relay, url=url)
+
+    hint = "The relay may be overloaded: try again, raise `timeout`, or add backupUrls."
+
+
+class RelayStatusError(RelayError):
+    """The relay answered with an error; its own message is kept verbatim."""
+
+    hint = "See the relay's message above."
+
+    def __init__(
+        self,
+        status: int,
+        relay_message: str,
+        *,
+        relay: str = "",
+        url: str = "",
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.relay_message = relay_message
+        self.code = code
+        self.retry_after = retry_after
+        head = f"HTTP {status}" if status else "error"
+        super().__init__(
+            f"{head}: {relay_message}" if relay_message else head, relay=relay, url=url
+        )
+
+
+class AuthError(RelayStatusError):
+    """The key is invalid, expired or missing."""
+
+    hint = "Check the API key (apiKey / apiKeyEnv / GPT_LSP_API_KEY) for this relay."
+
+
+class QuotaError(RelayStatusError):
+    """The key or account has no quota left."""
+
+    hint = "Top up the key's quota at the relay, or switch to another relay."
+
+
+class ModelDeniedError(RelayStatusError):
+    """The key may not use this model, or no channel serves it."""
+
+    hint = "Choose a model this key may use (`gpt-lsp check` lists them)."
+
+
+class RateLimitError(RelayStatusError):
+    """The relay is rate limiting."""
+
+    hint = "Wait a moment and try again."
+
+
+class GatewayError(RelayStatusError):
+    """A CDN or gateway answered instead of the relay."""
+
+    hint = "The relay's origin did not answer: try again, or add its backup host to backupUrls."
+
+
+class RelayProtocolError(RelayError):
+    """The relay's answer is not a chat-completions stream."""
+
+    hint = "Check that baseUrl points at an OpenAI-compatible API."
+
+
+class TruncatedAnswer(RelayError):
+    """The stream ended without a finish_reason: the answer is incomplete."""
+
+    hint = "The relay dropped the answer: try again."
+
+
+def classify_status(
+    status: int,
+    relay_message: str,
+    *,
+    relay: str = "",
+    url: str = "",
+    code: str | None = None,
+    error_type: str | None = None,
+    retry_after: float | None = None,
+    html: bool = False,
+) -> RelayStatusError:
+    """Builds the right RelayStatusError subclass from status and message."""
+    probe = " ".join(filter(None, (relay_message, code, error_type))).lower()
+    cls: type[RelayStatusError]
+    if any(m.lower() in probe for m in _QUOTA_MARKERS):
+        cls = QuotaError
+    elif any(m.lower() in probe for m in _AUTH_MARKERS) or status == 401:
+        cls = AuthError
+    elif any(m.lower() in probe for m in _MODEL_MARKERS):
+        cls = ModelDeniedError
+    elif status == 429 or any(m.lower() in probe for m in _RATE_MARKERS):
+        cls = RateLimitError
+    elif html or (status in GATEWAY_STATUSES and not relay_message):
+        cls = GatewayError
+    else:
+        cls = RelayStatusError
+    return cls(status, relay_message, relay=relay, url=url, code=code, retry_after=retry_after)
+
+
+def _host_of(url: str) -> str:
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)", url)
+    if not match:
+        return ""
+    return match.group(1).rsplit("@", 1)[-1]
+
+
+_KEY_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-~+/=*]{6,})", re.IGNORECASE
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Removes API keys, and any 6+ character piece of a known key, from text."""
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, "[redacted]")
+        # Relays echo keys in part ("sk-abc***xyz"): drop every 6-char window too.
+        if len(secret) >= 12:
+            for start in range(0, len(secret) - 5):
+                piece = secret[start : start + 6]
+                if piece in text:
+                    text = text.replace(piece, "[redacted]")
+    return _KEY_PATTERNS.sub("[redacted]", text)

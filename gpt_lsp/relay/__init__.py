@@ -1,0 +1,1 @@
+"""OpenAI-compatible relay client: URL rules, streaming, retries, failover."""
