@@ -17,8 +17,9 @@
         └── TruncatedAnswer       the stream ended without a finish_reason
 
 Errors from httpx are translated into this tree in exactly one place
-(`gpt_lsp.relay.transport.translate_httpx_error`); user-facing text comes from
-`GptLspError.user_message()` only, and passes through `redact`.
+(`gpt_lsp.relay.client.translate_httpx_error`); user-facing text comes from
+`GptLspError.user_message()` only, and passes through `redact`, which removes every
+key registered with `register_secret`.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ class GptLspError(Exception):
     hint = ""
 
     def user_message(self) -> str:
-        """Returns the one line shown to the user."""
+        """Returns the one line shown to the user, with every known key removed."""
         text = str(self)
-        return f"{text} {self.hint}".strip() if self.hint else text
+        return redact(f"{text} {self.hint}".strip() if self.hint else text)
 
 
 class SettingsError(GptLspError):
@@ -115,7 +116,7 @@ class RelayError(GptLspError):
 
     def user_message(self) -> str:
         text = f"{self.where()}: {self.detail}"
-        return f"{text} {self.hint}".strip() if self.hint else text
+        return redact(f"{text} {self.hint}".strip() if self.hint else text)
 
 
 class RelayConnectError(RelayError):
@@ -240,11 +241,23 @@ def _host_of(url: str) -> str:
 _KEY_PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-~+/=*]{6,})", re.IGNORECASE
 )
+# A key inside a logged settings object: "apiKey": "...", 'api_key': '...', apiKey=...
+_KEY_FIELDS = re.compile(
+    r"""(["']?api_?key["']?\s*[:=]\s*)(["'])(?:(?!\2).){1,500}\2""", re.IGNORECASE
+)
+# Every API key the process has seen; user messages and log lines are scrubbed of them.
+_SECRETS: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Remembers a key so that `redact` removes it (and pieces of it) everywhere."""
+    if secret and len(secret) >= 4:
+        _SECRETS.add(secret)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Removes API keys, and any 6+ character piece of a known key, from text."""
-    for secret in secrets:
+    for secret in (*secrets, *_SECRETS):
         if not secret:
             continue
         text = text.replace(secret, "[redacted]")
@@ -254,4 +267,5 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
                 piece = secret[start : start + 6]
                 if piece in text:
                     text = text.replace(piece, "[redacted]")
+    text = _KEY_FIELDS.sub(r"\1\2[redacted]\2", text)
     return _KEY_PATTERNS.sub("[redacted]", text)

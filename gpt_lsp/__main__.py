@@ -1,0 +1,7 @@
+"""`python -m gpt_lsp`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,176 @@
+"""`gpt-lsp check`: one small streamed request, reported the way a user needs it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TextIO
+
+import httpx
+
+from .errors import GptLspError, redact
+from .relay.billing import Balance, fetch_balance, fetch_models
+from .relay.client import Attempt, ChatRequest, RelayClient
+from .relay.events import Finish, TextDelta, Usage
+from .relay.pool import RelayPool
+from .settings import Settings, load_settings
+from .usage import format_cost, local_token_count
+
+CHECK_PROMPT = "Reply with the single word: OK"
+EXIT_OK = 0
+EXIT_RELAY_ERROR = 1
+EXIT_CONFIG_ERROR = 2
+
+
+@dataclass
+class CheckResult:
+    """What one check measured."""
+
+    relay: str
+    url: str
+    model: str
+    answer: str
+    first_token_s: float
+    total_s: float
+    usage: Usage
+    usage_reported: bool
+    finish: str
+
+
+def run_check(
+    relay: str | None = None,
+    model: str | None = None,
+    *,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """Runs the check and returns the process exit code."""
+    settings, problems = load_settings(environ=environ)
+    for problem in problems:
+        print(f"warning: {redact(problem)}", file=err)
+    return asyncio.run(
+        _check(settings, relay, model, out=out, err=err, environ=environ, transport=transport)
+    )
+
+
+async def _check(
+    settings: Settings,
+    relay: str | None,
+    model: str | None,
+    *,
+    out: TextIO,
+    err: TextIO,
+    environ: Mapping[str, str] | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> int:
+    pool = RelayPool(settings, transport=transport, environ=environ)
+    try:
+        try:
+            client = pool.get(relay)
+        except GptLspError as exc:
+            print(f"error: {exc.user_message()}", file=err)
+            return EXIT_CONFIG_ERROR
+        chosen_model = model or settings.model_for(client.name)
+        request = ChatRequest(
+            messages=[{"role": "user", "content": CHECK_PROMPT}],
+            model=chosen_model,
+            max_tokens=settings.max_tokens,
+        )
+        try:
+            result = await _stream(client, request)
+        except GptLspError as exc:
+            print(f"error: {exc.user_message()}", file=err)
+            return EXIT_RELAY_ERROR
+        _print_result(result, settings, out)
+        models, balance = await asyncio.gather(
+            fetch_models(client.http, client.current_url),
+            fetch_balance(client.http, client.current_url),
+        )
+        _print_extras(models, balance, out)
+        return EXIT_OK
+    finally:
+        await pool.aclose()
+
+
+async def _stream(client: RelayClient, request: ChatRequest) -> CheckResult:
+    """Streams the check request to the end, timing it."""
+    attempt = Attempt()
+    pieces: list[str] = []
+    usage: Usage | None = None
+    finish = ""
+    stream = client.stream_chat(request, attempt)
+    try:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                pieces.append(event.text)
+            elif isinstance(event, Usage):
+                usage = event
+            elif isinstance(event, Finish):
+                finish = event.reason
+    finally:
+        await stream.aclose()
+    done = time.monotonic()
+    answer = "".join(pieces)
+    reported = usage is not None
+    if usage is None:
+        prompt_text = "".join(m["content"] for m in request.messages)
+        usage = Usage(local_token_count(prompt_text), local_token_count(answer))
+    first = attempt.first_token_at or done
+    return CheckResult(
+        relay=client.name,
+        url=attempt.url,
+        model=request.model,
+        answer=answer,
+        first_token_s=first - attempt.started,
+        total_s=done - attempt.started,
+        usage=usage,
+        usage_reported=reported,
+        finish=finish,
+    )
+
+
+def _print_result(result: CheckResult, settings: Settings, out: TextIO) -> None:
+    relay = settings.relays[result.relay]
+    note = "" if result.url.startswith(relay.base_url) else "  (backup host)"
+    source = "reported by the relay" if result.usage_reported else "counted locally, estimate"
+    price = relay.price_for(result.model)
+    cost = format_cost(price, result.usage) if price else "no price configured"
+    shown = result.answer.strip().replace("\n", " ")
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    rows = [
+        ("relay", result.relay),
+        ("url", result.url + note),
+        ("model", result.model),
+        ("answer", shown or "(empty)"),
+        ("first token", f"{result.first_token_s * 1000:.0f} ms"),
+        ("total", f"{result.total_s * 1000:.0f} ms"),
+        (
+            "usage",
+            f"{result.usage.prompt_tokens} prompt + {result.usage.completion_tokens} "
+            f"completion tokens ({source})",
+        ),
+        ("cost", cost),
+    ]
+    for label, value in rows:
+        print(f"{label + ':':<13}{redact(value)}", file=out)
+
+
+def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO) -> None:
+    if models:
+        more = f", ... ({len(models)} in all)" if len(models) > 12 else ""
+        listed = ", ".join(models[:12]) + more
+        print(f"{'models:':<13}{listed}", file=out)
+    if balance is not None:
+        limit = f"${balance.limit_usd:,.2f} ({Balance.quota(balance.limit_usd):,} quota)"
+        remaining = balance.remaining_usd
+        if remaining is None:
+            text = f"limit {limit}"
+        else:
+            text = f"${remaining:,.2f} left ({Balance.quota(remaining):,} quota) of {limit}"
+        print(f"{'balance:':<13}{text}", file=out)

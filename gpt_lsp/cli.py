@@ -1,0 +1,67 @@
+"""Command line: `gpt-lsp` serves LSP; `gpt-lsp check` tests the relay."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="gpt-lsp",
+        description="AI code actions and inline chat over OpenAI-compatible relays (LSP).",
+    )
+    parser.add_argument("--version", action="version", version=f"gpt-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (default)")
+    parser.add_argument("--tcp", action="store_true", help="speak LSP over TCP instead")
+    parser.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
+    parser.add_argument("--log-file", help="write logs to this file instead of stderr")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
+        help="log level (default INFO)",
+    )
+    commands = parser.add_subparsers(dest="command")
+    check = commands.add_parser("check", help="send one small request to the relay and report")
+    check.add_argument("--relay", help="relay name (default: the configured one)")
+    check.add_argument("--model", help="model to use (default: the relay's)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gpt-lsp` console script."""
+    args = build_parser().parse_args(argv)
+    from .logs import configure
+
+    if args.command == "check":
+        configure(args.log_level if args.log_level.upper() != "INFO" else "WARNING", args.log_file)
+        from .check import run_check
+
+        return run_check(args.relay, args.model)
+    configure(args.log_level, args.log_file)
+    return serve(tcp=args.tcp, host=args.host, port=args.port)
+
+
+def serve(*, tcp: bool, host: str, port: int) -> int:
+    """Runs the language server until the client exits."""
+    from .server import create_server
+
+    server = create_server()
+    if tcp:
+        server.start_tcp(host, port)
+        return 0
+    # LSP owns stdout: anything else printed by accident goes to stderr instead.
+    lsp_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    server.start_io(sys.stdin.buffer, lsp_out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

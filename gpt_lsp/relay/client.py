@@ -1,0 +1,402 @@
+"""The relay client: one pooled httpx.AsyncClient per relay, retries, failover, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .. import __version__
+from ..errors import (
+    GATEWAY_STATUSES,
+    GatewayError,
+    RateLimitError,
+    RelayConnectError,
+    RelayError,
+    RelayProtocolError,
+    RelayStatusError,
+    RelayTimeout,
+    redact,
+    register_secret,
+)
+from ..settings import RelayConfig
+from .events import StreamEvent
+from .sse import iter_events, read_error
+from .urls import chat_completions_url, host_of
+
+log = logging.getLogger(__name__)
+
+MAX_RATE_LIMIT_RETRIES = 2
+MAX_RETRY_WAIT = 20.0
+SERVER_ERROR_RETRY_STATUSES = frozenset({500, 502, 503})
+# 400s that say the relay rejects one request feature; each is retried once without it.
+_STREAM_OPTIONS_MARKERS = ("stream_options", "include_usage")
+_MAX_TOKENS_MARKERS = ("max_completion_tokens",)
+_SYSTEM_ROLE_MARKERS = ("system role", "system message", "role 'system'", 'role "system"', "system")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class ChatRequest:
+    """What one chat request sends; None parameters are left out of the body."""
+
+    messages: list[dict[str, str]]
+    model: str
+    temperature: float | None = None
+    presence_penalty: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class RelayQuirks:
+    """What this session learned about the relay; each flag is set by a 400 it answered."""
+
+    no_stream_options: bool = False
+    max_completion_tokens: bool = False
+    no_system_role: bool = False
+
+
+@dataclass
+class Attempt:
+    """The outcome of the request: which URL answered and when."""
+
+    url: str = ""
+    started: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    retries: int = 0
+    failovers: int = 0
+
+
+class RelayClient:
+    """Talks to one relay (its main host and backups) over one connection pool."""
+
+    def __init__(
+        self,
+        name: str,
+        config: RelayConfig,
+        api_key: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.quirks = RelayQuirks(no_system_role=not config.system_role)
+        register_secret(api_key)
+        self._sleep = sleep
+        self._preferred = 0
+        timeout = httpx.Timeout(
+            connect=config.connect_timeout,
+            read=max(config.idle_timeout, config.first_byte_timeout),
+            write=config.connect_timeout,
+            pool=config.connect_timeout,
+        )
+        headers = {
+            "Authorization": f"Bearer {api_key}",
+            "User-Agent": f"gpt-lsp/{__version__}",
+            **config.headers,
+        }
+        self.http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            headers=headers,
+            proxy=config.proxy,
+            trust_env=config.proxy is None,
+            # A redirect could carry the key to another host: never follow one.
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+
+    @property
+    def urls(self) -> list[str]:
+        """Returns base URLs in the order they are tried now (the one that worked first)."""
+        urls = self.config.urls
+        return urls[self._preferred :] + urls[: self._preferred]
+
+    @property
+    def current_url(self) -> str:
+        """Returns the base URL tried first."""
+        return self.urls[0]
+
+    async def aclose(self) -> None:
+        """Closes the connection pool."""
+        await self.http.aclose()
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        """Returns the JSON body for a request, shaped by the relay's known quirks."""
+        messages = request.messages
+        if self.quirks.no_system_role:
+            messages = fold_system_messages(messages)
+        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True}
+        if not self.quirks.no_stream_options:
+            body["stream_options"] = {"include_usage": True}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.presence_penalty is not None:
+            body["presence_penalty"] = request.presence_penalty
+        if request.max_tokens is not None:
+            key = "max_completion_tokens" if self.quirks.max_completion_tokens else "max_tokens"
+            body[key] = request.max_tokens
+        return body
+
+    async def stream_chat(
+        self, request: ChatRequest, attempt: Attempt | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Yields the answer's events; retries and fails over only before the first event.
+
+        Close the generator (or cancel its consumer) to close the HTTP response at once.
+        """
+        attempt = attempt or Attempt()
+        deadline = attempt.started + self.config.timeout
+        response, events, first = await self._open(request, attempt, deadline)
+        try:
+            yield first
+            while True:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except httpx.HTTPError as exc:
+                    raise self._translate(exc, attempt.url, started=True) from exc
+                yield event
+                if time.monotonic() > deadline:
+                    raise RelayTimeout(
+                        f"the answer took longer than {self.config.timeout:g} s",
+                        phase="total",
+                        relay=self.name,
+                        url=attempt.url,
+                    )
+        finally:
+            await events.aclose()
+            await response.aclose()
+
+    async def _open(
+        self, request: ChatRequest, attempt: Attempt, deadline: float
+    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
+        """Sends the request until some host yields a first event, or raises the last error."""
+        last_error: RelayError | None = None
+        urls = self.urls
+        for offset, base in enumerate(urls):
+            attempt.failovers = offset
+            try:
+                opened = await self._open_on_host(base, request, attempt, deadline)
+            except (RelayConnectError, GatewayError) as exc:
+                last_error = exc
+            except RelayTimeout as exc:
+                if exc.phase not in ("connect", "first_byte"):
+                    raise
+                last_error = exc
+            else:
+                self._preferred = self.config.urls.index(base)
+                return opened
+            if offset + 1 < len(urls):
+                log.warning(
+                    "relay %s: %s failed (%s); trying %s",
+                    self.name,
+                    host_of(base),
+                    type(last_error).__name__,
+                    host_of(urls[offset + 1]),
+                )
+        assert last_error is not None
+        raise last_error
+
+    async def _open_on_host(
+        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float
+    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
+        """Opens the stream on one host, with the bounded retries that status codes allow."""
+        url = chat_completions_url(base)
+        attempt.url = url
+        rate_retries = 0
+        server_retries = 0
+        adapted: set[str] = set()
+        for _ in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
+            try:
+                return await self._first_event(url, request, attempt, deadline)
+            except RateLimitError as exc:
+                if rate_retries >= MAX_RATE_LIMIT_RETRIES:
+                    raise
+                rate_retries += 1
+                wait = exc.retry_after if exc.retry_after is not None else 2.0**rate_retries
+                if wait > MAX_RETRY_WAIT or time.monotonic() + wait > deadline:
+                    raise
+                await self._sleep(max(0.0, wait))
+            except GatewayError as exc:
+                # The next host is the cure for a CDN page; a lone host gets one retry on a
+                # 502/503 (a 524 already waited 100 s at the CDN: retrying doubles that).
+                if (
+                    len(self.config.urls) > 1
+                    or server_retries >= 1
+                    or exc.status not in SERVER_ERROR_RETRY_STATUSES
+                ):
+                    raise
+                server_retries += 1
+                await self._sleep(_backoff(server_retries))
+            except RelayStatusError as exc:
+                if exc.status == 400 and self._adapt(exc, request, adapted):
+                    continue
+                if exc.status not in SERVER_ERROR_RETRY_STATUSES or server_retries >= 1:
+                    raise
+                server_retries += 1
+                await self._sleep(_backoff(server_retries))
+            attempt.retries += 1
+        raise RelayProtocolError("too many retries", relay=self.name, url=url)
+
+    def _adapt(self, exc: RelayStatusError, request: ChatRequest, adapted: set[str]) -> bool:
+        """Learns from a 400 that names a request feature; True when a retry may help."""
+        text = exc.relay_message.lower()
+        if (
+            "stream_options" not in adapted
+            and not self.quirks.no_stream_options
+            and any(marker in text for marker in _STREAM_OPTIONS_MARKERS)
+        ):
+            self.quirks.no_stream_options = True
+            adapted.add("stream_options")
+            log.info("relay %s rejects stream_options; sending without", self.name)
+            return True
+        if (
+            "max_tokens" not in adapted
+            and request.max_tokens is not None
+            and any(marker in text for marker in _MAX_TOKENS_MARKERS)
+        ):
+            self.quirks.max_completion_tokens = not self.quirks.max_completion_tokens
+            adapted.add("max_tokens")
+            return True
+        if "system" not in adapted and not self.quirks.no_system_role:
+            has_system = any(m.get("role") == "system" for m in request.messages)
+            if has_system and any(marker in text for marker in _SYSTEM_ROLE_MARKERS):
+                self.quirks.no_system_role = True
+                adapted.add("system")
+                log.info("relay %s rejects the system role; folding it into the prompt", self.name)
+                return True
+        return False
+
+    async def _first_event(
+        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float
+    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
+        """Sends once and waits for the first event within the first-byte timeout."""
+        body = self.build_body(request)
+        http_request = self.http.build_request(
+            "POST", url, json=body, headers={"Accept": "text/event-stream"}
+        )
+        sent_at = time.monotonic()
+        budget = min(self.config.first_byte_timeout, max(0.0, deadline - sent_at))
+        response: httpx.Response | None = None
+        events: AsyncGenerator[StreamEvent, None] | None = None
+        try:
+            response = await asyncio.wait_for(self.http.send(http_request, stream=True), budget)
+            if response.status_code >= 300:
+                raise await self._status_error(response, url)
+            events = iter_events(response, relay=self.name, url=url)
+            remaining = max(0.0, budget - (time.monotonic() - sent_at))
+            first = await asyncio.wait_for(events.__anext__(), remaining or 0.001)
+        except StopAsyncIteration:
+            await _close(events, response)
+            raise RelayProtocolError(
+                "the relay closed the stream without an answer", relay=self.name, url=url
+            ) from None
+        except asyncio.TimeoutError:
+            await _close(events, response)
+            raise RelayTimeout(
+                f"no answer within {budget:g} s",
+                phase="first_byte",
+                relay=self.name,
+                url=url,
+            ) from None
+        except httpx.HTTPError as exc:
+            await _close(events, response)
+            raise self._translate(exc, url, started=False) from exc
+        except BaseException:
+            await _close(events, response)
+            raise
+        attempt.first_token_at = time.monotonic()
+        return response, events, first
+
+    async def _status_error(self, response: httpx.Response, url: str) -> RelayError:
+        """Returns the error for a non-2xx answer (or a redirect, which is never followed)."""
+        if 300 <= response.status_code < 400:
+            await response.aclose()
+            target = response.headers.get("location", "")
+            return RelayStatusError(
+                response.status_code,
+                f"the relay redirects to {redact(target)}; "
+                "set baseUrl to the new address (redirects are not followed, "
+                "so the key is never sent to another host)",
+                relay=self.name,
+                url=url,
+            )
+        try:
+            error = await read_error(response, relay=self.name, url=url)
+        finally:
+            await response.aclose()
+        is_html = "html" in response.headers.get("content-type", "")
+        gateway = response.status_code in GATEWAY_STATUSES and is_html
+        if gateway and not isinstance(error, GatewayError):
+            error = GatewayError(error.status, error.relay_message, relay=self.name, url=url)
+        return error
+
+    def _translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
+        """Translates an httpx error; the only place that does."""
+        return translate_httpx_error(exc, relay=self.name, url=url, started=started)
+
+
+def translate_httpx_error(
+    exc: httpx.HTTPError, *, relay: str, url: str, started: bool
+) -> RelayError:
+    """Maps an httpx exception onto the error tree."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return RelayTimeout("could not connect in time", phase="connect", relay=relay, url=url)
+    if isinstance(exc, httpx.ReadTimeout):
+        phase = "silence" if started else "first_byte"
+        what = "the relay went silent mid-answer" if started else "no answer from the relay"
+        return RelayTimeout(what, phase=phase, relay=relay, url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        return RelayTimeout("the request timed out", phase="connect", relay=relay, url=url)
+    if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
+        return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        what = "the connection dropped mid-answer" if started else "the connection dropped"
+        if not started:
+            return RelayConnectError(f"{what} ({_reason(exc)})", relay=relay, url=url)
+        return RelayProtocolError(f"{what} ({_reason(exc)})", relay=relay, url=url)
+    return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
+
+
+def fold_system_messages(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Moves system text into the first user message, for relays that reject the system role."""
+    system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system")
+    rest = [dict(m) for m in messages if m.get("role") != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message.get("role") == "user":
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if not text and exc.__cause__ is not None:
+        text = str(exc.__cause__).strip()
+    return (text or type(exc).__name__)[:200]
+
+
+def _backoff(attempt: int) -> float:
+    base: float = min(MAX_RETRY_WAIT, 0.5 * 2.0 ** (attempt - 1))
+    return base * (0.8 + 0.4 * random.random())
+
+
+async def _close(
+    events: AsyncGenerator[StreamEvent, None] | None, response: httpx.Response | None
+) -> None:
+    if events is not None:
+        await events.aclose()
+    if response is not None:
+        await response.aclose()

@@ -1,0 +1,50 @@
+"""Token counts and cost: from the relay's usage, or estimated locally when it sends none."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from .relay.events import Usage
+from .settings import Price
+
+# CJK ideographs, kana and hangul: roughly one token each in GPT tokenizers.
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def local_token_count(text: str) -> int:
+    """Estimates tokens: one per CJK character, one per four other characters."""
+    if not text:
+        return 0
+    wide = len(_WIDE.findall(text))
+    return wide + math.ceil((len(text) - wide) / 4)
+
+
+def format_cost(price: Price | None, usage: Usage) -> str:
+    """Returns cost as "$0.0012 (600 quota)", or "" without a price."""
+    if price is None:
+        return ""
+    usd = price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
+    quota = price.quota(usage.prompt_tokens, usage.completion_tokens)
+    return f"${usd:.4f} ({quota:,} quota)"
+
+
+@dataclass
+class UsageTotals:
+    """Session totals across jobs."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    jobs: int = 0
+    by_model: dict[str, int] = field(default_factory=dict)
+
+    def add(self, model: str, usage: Usage, price: Price | None) -> None:
+        """Adds one job's usage."""
+        self.jobs += 1
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.by_model[model] = self.by_model.get(model, 0) + usage.total_tokens
+        if price is not None:
+            self.cost_usd += price.cost_usd(usage.prompt_tokens, usage.completion_tokens)

@@ -1,0 +1,79 @@
+"""Error classification and redaction."""
+
+import pytest
+
+from gpt_lsp.errors import (
+    AuthError,
+    GatewayError,
+    MissingKeyError,
+    ModelDeniedError,
+    QuotaError,
+    RateLimitError,
+    RelayStatusError,
+    classify_status,
+    redact,
+    register_secret,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (401, "无效的令牌 (request id: 2024011512345)", AuthError),
+        (401, "该令牌已过期", AuthError),
+        (401, "未提供令牌", AuthError),
+        (401, "该令牌额度已用尽", QuotaError),
+        (403, "该令牌无权使用模型：gpt-4", ModelDeniedError),
+        (403, "用户额度不足", QuotaError),
+        (403, "insufficient_user_quota", QuotaError),
+        (429, "当前分组上游负载已饱和，请稍后再试", RateLimitError),
+        (200, "当前分组上游负载已饱和，请稍后再试", RateLimitError),
+        (503, "当前分组 default 下对于模型 gpt-4 无可用渠道", ModelDeniedError),
+        (524, "", GatewayError),
+        (400, "bad request", RelayStatusError),
+        (500, "upstream error", RelayStatusError),
+    ],
+)
+def test_classification_by_message_and_status(
+    status: int, message: str, expected: type[RelayStatusError]
+) -> None:
+    error = classify_status(status, message, relay="free", url="https://h.example/v1")
+    assert type(error) is expected
+    assert error.status == status
+    # The relay's own words are kept verbatim in what the user sees.
+    assert message in error.user_message()
+    assert "relay 'free' (h.example)" in error.user_message()
+
+
+def test_html_marks_a_gateway_error() -> None:
+    assert isinstance(classify_status(502, "Bad gateway", html=True), GatewayError)
+
+
+def test_user_message_says_what_to_do() -> None:
+    assert "API key" in classify_status(401, "无效的令牌").user_message()
+    assert "quota" in classify_status(401, "该令牌额度已用尽").user_message()
+    assert "GPT_LSP_API_KEY" in MissingKeyError("default").user_message()
+    assert "MY_KEY" in MissingKeyError("default", "MY_KEY").user_message()
+
+
+def test_redact_removes_known_keys_and_their_pieces() -> None:
+    key = "sk-canary-9f8e7d6c5b4a3210"
+    register_secret(key)
+    text = f"Incorrect API key provided: {key[:8]}****{key[-6:]} and {key}"
+    cleaned = redact(text)
+    assert key not in cleaned
+    assert key[-6:] not in cleaned
+    assert key[:8] not in cleaned
+
+
+def test_redact_catches_unregistered_key_shapes() -> None:
+    assert "abcdefgh123" not in redact("Authorization: Bearer abcdefgh123")
+    assert "0123456789" not in redact("key sk-0123456789abcdef")
+    assert "hunter22" not in redact("""{"apiKey": "hunter22"}""")
+    assert "hunter22" not in redact("api_key='hunter22'")
+
+
+def test_user_message_is_redacted() -> None:
+    register_secret("zz-private-key-value-42")
+    error = classify_status(401, "bad key zz-private-key-value-42")
+    assert "zz-private-key-value-42" not in error.user_message()
