@@ -168,15 +168,35 @@ def test_key_is_not_in_repr_or_dump() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(
-        st.sampled_from(
-            ["relays", "default", "baseUrl", "apiKey", "model", "actions", "id", "title",
-             "prompt", "temperature", "maxTokens", "prices", "input", "modelRatio", "relay",
-             "exclude", "timeout", "headers", "x"]
-        ),
-        children,
-        max_size=4,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "relays",
+                    "default",
+                    "baseUrl",
+                    "apiKey",
+                    "model",
+                    "actions",
+                    "id",
+                    "title",
+                    "prompt",
+                    "temperature",
+                    "maxTokens",
+                    "prices",
+                    "input",
+                    "modelRatio",
+                    "relay",
+                    "exclude",
+                    "timeout",
+                    "headers",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
     ),
     max_leaves=12,
 )
