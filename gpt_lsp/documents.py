@@ -1,0 +1,206 @@
+"""Open documents as lists of lines: O(changed lines) per edit, LSP line breaks only.
+
+pygls keeps each document as one string, re-splits it on every change and access, and
+splits on Unicode line separators that LSP does not count; gpt-lsp keeps its own store.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from .regions import Encoding, Pos, Span
+
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Splits text into lines that keep their line break; the last line has none (maybe "")."""
+    lines = _LINES.findall(text)
+    if not lines or lines[-1].endswith(("\n", "\r")):
+        lines.append("")
+    return lines
+
+
+def line_break_of(line: str) -> str:
+    """Returns the line break that ends a line ("" for the last line)."""
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith(("\n", "\r")):
+        return line[-1]
+    return ""
+
+
+def chars_for_units(line: str, units: int, encoding: Encoding) -> int:
+    """Returns the index in `line` (no break) of a character offset in code units, clamped."""
+    if units <= 0:
+        return 0
+    if encoding == "utf-32" or line.isascii():
+        return min(units, len(line))
+    count = 0
+    for index, char in enumerate(line):
+        width = _width(char, encoding)
+        if count + width > units:
+            return index
+        count += width
+    return len(line)
+
+
+def units_for_chars(line: str, chars: int, encoding: Encoding) -> int:
+    """Returns the code units of the first `chars` characters of a line."""
+    head = line[:chars]
+    if encoding == "utf-32" or head.isascii():
+        return len(head)
+    return sum(_width(char, encoding) for char in head)
+
+
+def _width(char: str, encoding: Encoding) -> int:
+    code = ord(char)
+    if encoding == "utf-16":
+        return 2 if code > 0xFFFF else 1
+    if code < 0x80:
+        return 1
+    if code < 0x800:
+        return 2
+    return 3 if code < 0x10000 else 4
+
+
+@dataclass
+class TextDoc:
+    """One open document."""
+
+    uri: str
+    text: str = ""
+    version: int = 0
+    language_id: str = ""
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lines = split_lines(self.text)
+        self.text = ""  # the lines are the truth; `source` joins them on demand
+
+    @property
+    def source(self) -> str:
+        """Returns the whole text (O(document): for job starts, not per keystroke)."""
+        return "".join(self.lines)
+
+    @property
+    def eol(self) -> str:
+        """Returns the document's line break (that of the first line that has one)."""
+        for line in self.lines[:1000]:
+            brk = line_break_of(line)
+            if brk:
+                return brk
+        return "\n"
+
+    def line_text(self, line: int) -> str:
+        """Returns a line without its break ("" past the end)."""
+        if not 0 <= line < len(self.lines):
+            return ""
+        text = self.lines[line]
+        return text[: len(text) - len(line_break_of(text))]
+
+    def clamp(self, pos: Pos, encoding: Encoding) -> Pos:
+        """Returns the position moved inside the document, as LSP says (past a line's end is
+        its end; past the last line is the document's end)."""
+        if pos.line < 0:
+            return Pos(0, 0)
+        if pos.line >= len(self.lines):
+            last = len(self.lines) - 1
+            return Pos(last, units_for_chars(self.line_text(last), 10**9, encoding))
+        text = self.line_text(pos.line)
+        index = chars_for_units(text, max(0, pos.character), encoding)
+        return Pos(pos.line, units_for_chars(text, index, encoding))
+
+    def index_of(self, pos: Pos, encoding: Encoding) -> tuple[int, int]:
+        """Returns (line, character index) of a position, clamped."""
+        pos = self.clamp(pos, encoding)
+        return pos.line, chars_for_units(self.line_text(pos.line), pos.character, encoding)
+
+    def text_in(self, span: Span, encoding: Encoding) -> str:
+        """Returns the text of a span."""
+        start_line, start_index = self.index_of(span.start, encoding)
+        end_line, end_index = self.index_of(span.end, encoding)
+        if (end_line, end_index) < (start_line, start_index):
+            return ""
+        if start_line == end_line:
+            return self.lines[start_line][start_index:end_index]
+        parts = [self.lines[start_line][start_index:]]
+        parts.extend(self.lines[start_line + 1 : end_line])
+        parts.append(self.lines[end_line][:end_index])
+        return "".join(parts)
+
+    def end(self, encoding: Encoding) -> Pos:
+        """Returns the position at the end of the document."""
+        last = len(self.lines) - 1
+        return Pos(last, units_for_chars(self.lines[last], len(self.lines[last]), encoding))
+
+    def apply(self, span: Span | None, new_text: str, encoding: Encoding) -> None:
+        """Applies one content change (span None: the whole text is replaced)."""
+        if span is None:
+            self.lines = split_lines(new_text)
+            return
+        start_line, start_index = self.index_of(span.start, encoding)
+        end_line, end_index = self.index_of(span.end, encoding)
+        if (end_line, end_index) < (start_line, start_index):
+            start_line, start_index, end_line, end_index = (
+                end_line,
+                end_index,
+                start_line,
+                start_index,
+            )
+        head = self.lines[start_line][:start_index]
+        tail = self.lines[end_line][end_index:]
+        first, last = start_line, end_line + 1
+        # A "\r" meeting a "\n" across the edit's edges makes one break: re-split both lines.
+        if head == "" and start_line > 0 and self.lines[start_line - 1].endswith("\r"):
+            first -= 1
+            head = self.lines[first]
+        joined = head + new_text + tail
+        if joined.endswith("\r") and last < len(self.lines) and self.lines[last].startswith("\n"):
+            joined += self.lines[last]
+            last += 1
+        replacement = split_lines(joined)
+        if last < len(self.lines) and replacement[-1] == "":
+            # The edited text ended with a break: the next line follows it, not an empty line.
+            replacement.pop()
+        self.lines[first:last] = replacement
+
+    def line_starts(self) -> list[int]:
+        """Returns the offset of each line's start (O(document))."""
+        starts = [0]
+        total = 0
+        for line in self.lines[:-1]:
+            total += len(line)
+            starts.append(total)
+        return starts
+
+    def pos_of_offset(self, offset: int, starts: list[int], encoding: Encoding) -> Pos:
+        """Returns the position of a text offset, given `line_starts()`."""
+        line = max(0, bisect_right(starts, offset) - 1)
+        return Pos(line, units_for_chars(self.lines[line], offset - starts[line], encoding))
+
+
+class DocumentStore:
+    """The documents the client has open."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, TextDoc] = {}
+
+    def open(self, uri: str, text: str, version: int, language_id: str) -> TextDoc:
+        """Adds (or replaces) a document."""
+        doc = TextDoc(uri, text, version, language_id)
+        self._docs[uri] = doc
+        return doc
+
+    def get(self, uri: str) -> TextDoc | None:
+        """Returns an open document."""
+        return self._docs.get(uri)
+
+    def close(self, uri: str) -> None:
+        """Forgets a document."""
+        self._docs.pop(uri, None)
+
+    def __len__(self) -> int:
+        return len(self._docs)
