@@ -14,6 +14,10 @@ Rules chosen for relay quirks (see /work/shared/RELAYS.md):
   A last event cut off mid-JSON at end of body raises `TruncatedAnswer` instead.
 * `[DONE]`: ends the stream; the body is not read any further (some relays keep the
   connection open after it), and `decode_chunk` ignores anything fed after it.
+* Framing: lines split at LF, CRLF or CR (a CR ends its line at once), fields decoded by
+  httpx-sse's SSEDecoder, a last event without its blank line still counts. The body is
+  sniffed: a first non-blank `<` is an HTML gateway page, `{`/`[` a JSON body (error, or a
+  whole completion from a relay that ignored stream:true), whatever the content type says.
 * `<think>...</think>` inside `content` is reasoning only at the very start of the answer
   (leading whitespace allowed); newlines right after `</think>` are dropped.
 """
@@ -34,10 +38,10 @@ from typing import Any, Final, cast
 
 import httpx
 
-# Private module of httpx-sse: safe because pyproject pins httpx-sse <0.5. We drive the
-# decoders ourselves because EventSource.aiter_sse() drops a final event that is not
+# Private module of httpx-sse: safe because pyproject pins httpx-sse <0.5. We drive its
+# field decoder ourselves because EventSource.aiter_sse() drops a final event that is not
 # followed by a blank line, and insists on a text/event-stream content type.
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+from httpx_sse._decoders import SSEDecoder
 
 from gpt_lsp.errors import (
     RelayProtocolError,
@@ -440,7 +444,7 @@ async def _sse_events(
 ) -> AsyncIterator[StreamEvent]:
     """Yields events from an SSE body; stops reading at `[DONE]`."""
     text_decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    lines = SSELineDecoder()
+    lines = _LineSplitter()
     sse = SSEDecoder()
     head = ""
     pending = [prefix] if prefix else []
@@ -456,7 +460,7 @@ async def _sse_events(
             continue
         if len(head) < _HEAD_LIMIT:
             head += text[:_HEAD_LIMIT]
-        for line in lines.decode(text):
+        for line in lines.feed(text):
             event = sse.decode(line)
             if event is not None and event.data:
                 for item in _event_items(event.event, event.data, state):
@@ -468,7 +472,7 @@ async def _sse_events(
     if not state.done:
         # End of body: finish a last line and a last event that lacks its blank line.
         tail = text_decoder.decode(b"", final=True)
-        final_lines = lines.decode(tail) if tail else []
+        final_lines = lines.feed(tail) if tail else []
         final_lines += lines.flush()
         final_lines.append("")
         for number, line in enumerate(final_lines, 1):
@@ -492,6 +496,47 @@ async def _sse_events(
         yield item
     if not state.complete:
         raise _incomplete(state, head)
+
+
+class _LineSplitter:
+    """Splits text into SSE lines at LF, CRLF or CR, in O(read) per read."""
+
+    __slots__ = ("_buffer", "_skip_lf")
+
+    def __init__(self) -> None:
+        self._buffer: list[str] = []
+        self._skip_lf = False
+
+    def feed(self, text: str) -> list[str]:
+        """Returns the lines completed by text."""
+        # Unlike httpx-sse's SSELineDecoder, a read ending in CR ends its line at once (an LF
+        # starting the next read is then skipped): otherwise "data: [DONE]" CR CR would wait
+        # for one more read, forever on relays that keep the connection open.
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+        if not text:
+            return []
+        if "\r" in text:
+            self._skip_lf = text.endswith("\r")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        rest = lines.pop()
+        if lines and self._buffer:
+            lines[0] = "".join(self._buffer) + lines[0]
+            self._buffer = []
+        if rest:
+            self._buffer.append(rest)
+        return lines
+
+    def flush(self) -> list[str]:
+        """Returns the unterminated last line, if any."""
+        if not self._buffer:
+            return []
+        line = "".join(self._buffer)
+        self._buffer = []
+        return [line]
 
 
 def _event_items(name: str, data: str, state: ChunkState) -> list[StreamEvent]:
