@@ -190,14 +190,16 @@ def decode_chunk(data: str, state: ChunkState) -> list[StreamEvent]:
     if state.done:
         return []
     state.payloads += 1
-    text = data.strip()
-    if not text:
-        return []
-    if text == "[DONE]":
-        state.done = True
-        return []
-    if len(text) <= 16 and text.lower() in _KEEPALIVE_WORDS:
-        return []
+    text = data
+    if text[:1] != "{":  # the usual JSON chunk skips these checks
+        text = data.strip()
+        if not text:
+            return []
+        if text == "[DONE]":
+            state.done = True
+            return []
+        if len(text) <= 16 and text.lower() in _KEEPALIVE_WORDS:
+            return []
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
@@ -228,7 +230,7 @@ def finish_stream(state: ChunkState) -> list[StreamEvent]:
 
 def _decode_obj(obj: dict[str, Any], state: ChunkState) -> list[StreamEvent]:
     """Returns the events of one parsed chunk (or non-streamed completion)."""
-    err = _error_fields(obj)
+    err = _error_fields(obj) if "error" in obj else None
     if err is not None:
         message, code, error_type, status = err
         raise classify_status(
@@ -243,7 +245,7 @@ def _decode_obj(obj: dict[str, Any], state: ChunkState) -> list[StreamEvent]:
     choices = obj.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         _decode_choice(choices[0], state, out)
-    usage = _usage(obj.get("usage"))
+    usage = _usage(obj["usage"]) if "usage" in obj else None
     if usage is not None and usage != state.last_usage:
         state.last_usage = usage
         out.append(usage)
@@ -261,20 +263,23 @@ def _decode_choice(choice: dict[str, Any], state: ChunkState, out: list[StreamEv
     reasoning = delta.get("reasoning_content")
     if reasoning is None:
         reasoning = delta.get("reasoning")  # OpenRouter-style name
-    if isinstance(reasoning, str) and reasoning:
+    if reasoning and isinstance(reasoning, str):
         out.append(ReasoningDelta(reasoning))
-    content = _text_of(delta.get("content"))
+    content = delta.get("content")
+    if content and not isinstance(content, str):
+        content = _text_of(content)
     if content:
-        if state.think is not None:
-            pieces = state.think.feed(content)
+        think = state.think
+        if think is None:
+            out.append(TextDelta(content))
+            state.saw_output = True
+        else:
+            pieces = think.feed(content)
             out.extend(pieces)
             if not state.saw_output and any(isinstance(p, TextDelta) for p in pieces):
                 state.saw_output = True
-        else:
-            out.append(TextDelta(content))
-            state.saw_output = True
     calls = delta.get("tool_calls")
-    if isinstance(calls, list):
+    if calls and isinstance(calls, list):
         for call in calls:
             if isinstance(call, dict):
                 event = _tool_call(call, state)
@@ -553,7 +558,10 @@ def _event_items(name: str, data: str, state: ChunkState) -> list[StreamEvent]:
 
 def _incomplete(state: ChunkState, head: str) -> Exception:
     """Returns the error for a body that ended without a finish."""
-    if state.payloads == 0 and head.strip():
+    # Keep-alive comments then EOF is a dropped answer; other text means no SSE at all.
+    if state.payloads == 0 and any(
+        line.strip() and not line.startswith(":") for line in head.splitlines()
+    ):
         return RelayProtocolError(
             f"the relay's answer is not an event stream: {_excerpt(head)}",
             relay=state.relay,

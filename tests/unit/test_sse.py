@@ -243,6 +243,11 @@ async def test_empty_body_is_truncated() -> None:
     assert isinstance(error, TruncatedAnswer)
 
 
+async def test_keepalives_then_eof_is_truncated() -> None:
+    _, error = await collect_until_error(response([b": PING\n\n", b": PING\r\n\r\n"]))
+    assert isinstance(error, TruncatedAnswer)
+
+
 async def test_only_one_finish_is_yielded() -> None:
     body = chunk({"content": "a"}, "stop") + chunk({}, "stop", usage={"prompt_tokens": 1}) + DONE
     assert await collect(response(body)) == [TextDelta("a"), Finish("stop"), Usage(1, 0)]
