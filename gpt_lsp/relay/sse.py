@@ -417,15 +417,17 @@ async def iter_events(
     state = ChunkState(relay=relay, url=url, think=ThinkSplitter() if think_tags else None)
     chunks = _byte_chunks(response)
     async with aclosing(chunks):
-        # Sniff the first non-blank byte: relays mislabel bodies both ways.
+        # Sniff the start of the body: relays mislabel bodies both ways (PHP proxies send
+        # SSE as text/html, some relays send JSON or gateway pages as text/event-stream).
         prefix = b""
         async for chunk in chunks:
             prefix += chunk
-            if prefix.strip():
+            if len(prefix.lstrip()) >= 8:
                 break
-        first = prefix.lstrip()[:1]
-        media = _media_type(response)
-        if media == "text/html" or first == b"<":
+        start = prefix.lstrip()
+        first = start[:1]
+        sse_like = start.startswith((b"data:", b":", b"event:", b"id:", b"retry:"))
+        if first == b"<" or (_media_type(response) == "text/html" and not sse_like):
             body = await _read_bounded(prefix, chunks, _ERROR_BODY_LIMIT)
             raise classify_status(
                 response.status_code,
@@ -457,9 +459,10 @@ async def _sse_events(
         if pending:
             chunk = pending.pop()
         else:
-            chunk = await anext(chunks, b"")
-            if not chunk:
+            next_chunk = await anext(chunks, None)
+            if next_chunk is None:
                 break
+            chunk = next_chunk
         text = text_decoder.decode(chunk)
         if not text:
             continue
@@ -766,8 +769,8 @@ async def _read_bounded(prefix: bytes, chunks: AsyncIterator[bytes], limit: int)
     parts = [prefix]
     size = len(prefix)
     while size < limit:
-        chunk = await anext(chunks, b"")
-        if not chunk:
+        chunk = await anext(chunks, None)
+        if chunk is None:
             break
         parts.append(chunk)
         size += len(chunk)

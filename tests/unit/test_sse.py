@@ -189,6 +189,14 @@ async def test_sse_body_with_wrong_content_type_is_sniffed() -> None:
     assert await collect(response(body, content_type=None)) == [TextDelta("a"), Finish("stop")]
 
 
+async def test_sse_body_labelled_text_html_is_still_parsed() -> None:
+    body = [b"da", b"ta: ", chunk({"content": "a"}, "stop")[6:], DONE]
+    assert await collect(response(body, content_type="text/html; charset=utf-8")) == [
+        TextDelta("a"),
+        Finish("stop"),
+    ]
+
+
 # --- chunk shapes ----------------------------------------------------------------------------
 
 
