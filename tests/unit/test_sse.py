@@ -1,0 +1,695 @@
+"""Streaming parser: every wire quirk of RELAYS.md, error bodies, and split-read properties."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpt_lsp.errors import (
+    AuthError,
+    GatewayError,
+    ModelDeniedError,
+    QuotaError,
+    RateLimitError,
+    RelayProtocolError,
+    RelayStatusError,
+    TruncatedAnswer,
+)
+from gpt_lsp.relay.events import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from gpt_lsp.relay.sse import (
+    ChunkState,
+    decode_chunk,
+    finish_stream,
+    iter_events,
+    parse_retry_after,
+    read_error,
+    summarize_html,
+)
+
+URL = "https://relay.example/v1/chat/completions"
+SSE = "text/event-stream"
+
+
+class Chunks(httpx.AsyncByteStream):
+    """A response body delivered as the given reads."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            yield part
+
+
+def response(
+    body: bytes | list[bytes],
+    *,
+    status: int = 200,
+    content_type: str | None = SSE,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """Builds a streaming response from raw bytes or a list of reads."""
+    all_headers = dict(headers or {})
+    if content_type:
+        all_headers["content-type"] = content_type
+    parts = body if isinstance(body, list) else [body]
+    return httpx.Response(
+        status,
+        headers=all_headers,
+        stream=Chunks(parts),
+        request=httpx.Request("POST", URL),
+    )
+
+
+async def collect(resp: httpx.Response, **kwargs: Any) -> list[StreamEvent]:
+    """Returns every event of a stream that ends well."""
+    return [event async for event in iter_events(resp, relay="r", **kwargs)]
+
+
+async def collect_until_error(resp: httpx.Response) -> tuple[list[StreamEvent], BaseException]:
+    """Returns the events yielded before the stream raised, and the error."""
+    events: list[StreamEvent] = []
+    with pytest.raises(Exception) as caught:
+        async for event in iter_events(resp, relay="r"):
+            events.append(event)
+    return events, caught.value
+
+
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
+    """Returns one `data:` event holding a chat.completion.chunk."""
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+    if delta is not None:
+        choice["delta"] = delta
+    obj = {"object": "chat.completion.chunk", "choices": [choice], **extra}
+    return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+
+
+def data(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+def texts(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+# --- framing ---------------------------------------------------------------------------------
+
+
+async def test_plain_stream_with_role_and_usage() -> None:
+    body = (
+        chunk({"role": "assistant", "content": ""})
+        + chunk({"content": "Hel"})
+        + chunk({"content": "lo"})
+        + chunk({}, "stop")
+        + data({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}})
+        + DONE
+    )
+    assert await collect(response(body)) == [
+        TextDelta("Hel"),
+        TextDelta("lo"),
+        Finish("stop"),
+        Usage(5, 2),
+    ]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+async def test_line_endings(eol: str) -> None:
+    body = (chunk({"content": "a"}) + chunk({}, "stop") + DONE).decode()
+    body = body.replace("\n", eol)
+    assert await collect(response(body.encode())) == [TextDelta("a"), Finish("stop")]
+
+
+async def test_comments_no_space_after_data_and_multiline_data() -> None:
+    body = (
+        b": PING\n\n"
+        b'data:{"choices":[{"delta":{"content":"a"}}]}\n\n'
+        b": PING\n"
+        b"data: {\n"
+        b'data: "choices":[{"delta":{"content":"b"},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    assert await collect(response(body)) == [TextDelta("a"), TextDelta("b"), Finish("stop")]
+
+
+async def test_json_split_across_reads_and_utf8_split_inside_character() -> None:
+    body = chunk({"content": "你好😀"}) + chunk({}, "stop") + DONE
+    parts = [body[i : i + 1] for i in range(len(body))]
+    assert await collect(response(parts)) == [TextDelta("你好😀"), Finish("stop")]
+
+
+async def test_final_event_without_blank_line_is_not_dropped() -> None:
+    body = chunk({"content": "a"}) + b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}'
+    assert await collect(response(body)) == [TextDelta("a"), Finish("stop")]
+
+
+async def test_final_event_cut_mid_json_is_truncation() -> None:
+    body = chunk({"content": "a"}) + b'data: {"choices":[{"delta":{"cont'
+    events, error = await collect_until_error(response(body))
+    assert events == [TextDelta("a")]
+    assert isinstance(error, TruncatedAnswer)
+
+
+async def test_byte_order_mark_is_ignored() -> None:
+    body = b"\xef\xbb\xbf" + chunk({"content": "a"}) + chunk({}, "stop")
+    assert await collect(response(body)) == [TextDelta("a"), Finish("stop")]
+
+
+async def test_events_after_done_are_ignored_and_not_read() -> None:
+    body = [chunk({"content": "a"}, "stop") + DONE, chunk({"content": "late"}), b"garbage\n\n"]
+    assert await collect(response(body)) == [TextDelta("a"), Finish("stop")]
+
+
+async def test_sse_body_with_wrong_content_type_is_sniffed() -> None:
+    body = chunk({"content": "a"}, "stop") + DONE
+    assert await collect(response(body, content_type="text/plain")) == [
+        TextDelta("a"),
+        Finish("stop"),
+    ]
+    assert await collect(response(body, content_type=None)) == [TextDelta("a"), Finish("stop")]
+
+
+async def test_sse_body_labelled_text_html_is_still_parsed() -> None:
+    body = [b"da", b"ta: ", chunk({"content": "a"}, "stop")[6:], DONE]
+    assert await collect(response(body, content_type="text/html; charset=utf-8")) == [
+        TextDelta("a"),
+        Finish("stop"),
+    ]
+
+
+# --- chunk shapes ----------------------------------------------------------------------------
+
+
+async def test_empty_choices_and_missing_delta() -> None:
+    body = (
+        data({"choices": [], "prompt_filter_results": []})
+        + data({"choices": [{"index": 0, "message": {"content": "from message"}}]})
+        + data({"choices": [{"index": 0, "text": " and text"}]})
+        + data({"choices": [{"index": 0, "finish_reason": "stop"}]})
+        + DONE
+    )
+    assert await collect(response(body)) == [
+        TextDelta("from message"),
+        TextDelta(" and text"),
+        Finish("stop"),
+    ]
+
+
+async def test_empty_finish_reason_is_not_a_finish() -> None:
+    body = chunk({"content": "a"}, "") + chunk({"content": "b"}, "") + chunk({}, "stop") + DONE
+    assert await collect(response(body)) == [TextDelta("a"), TextDelta("b"), Finish("stop")]
+
+
+async def test_empty_finish_then_done_counts_as_complete() -> None:
+    body = chunk({"content": "a"}, "") + chunk({"content": "b"}, "") + DONE
+    assert await collect(response(body)) == [TextDelta("a"), TextDelta("b"), Finish("stop")]
+
+
+async def test_empty_finish_without_done_is_truncated() -> None:
+    body = chunk({"content": "a"}, "")
+    events, error = await collect_until_error(response(body))
+    assert events == [TextDelta("a")]
+    assert isinstance(error, TruncatedAnswer)
+
+
+async def test_no_finish_with_done_is_truncated() -> None:
+    body = chunk({"content": "a"}) + DONE
+    events, error = await collect_until_error(response(body))
+    assert events == [TextDelta("a")]
+    assert isinstance(error, TruncatedAnswer)
+    assert "[DONE]" in str(error)
+
+
+async def test_no_finish_without_done_is_truncated() -> None:
+    events, error = await collect_until_error(response(chunk({"content": "a"})))
+    assert events == [TextDelta("a")]
+    assert isinstance(error, TruncatedAnswer)
+
+
+async def test_empty_body_is_truncated() -> None:
+    _, error = await collect_until_error(response(b""))
+    assert isinstance(error, TruncatedAnswer)
+
+
+async def test_keepalives_then_eof_is_truncated() -> None:
+    _, error = await collect_until_error(response([b": PING\n\n", b": PING\r\n\r\n"]))
+    assert isinstance(error, TruncatedAnswer)
+
+
+async def test_only_one_finish_is_yielded() -> None:
+    body = chunk({"content": "a"}, "stop") + chunk({}, "stop", usage={"prompt_tokens": 1}) + DONE
+    assert await collect(response(body)) == [TextDelta("a"), Finish("stop"), Usage(1, 0)]
+
+
+async def test_reasoning_content_deltas() -> None:
+    body = chunk({"reasoning_content": "hmm"}) + chunk({"content": "ok"}, "stop") + DONE
+    assert await collect(response(body)) == [ReasoningDelta("hmm"), TextDelta("ok"), Finish("stop")]
+
+
+async def test_think_tags_in_content_split_across_chunks() -> None:
+    pieces = ["<thi", "nk>plan", "</thi", "nk>\n\n", "code"]
+    body = b"".join(chunk({"content": p}) for p in pieces) + chunk({}, "stop") + DONE
+    events = await collect(response(body))
+    assert texts(events) == "code"
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "plan"
+    assert events[-1] == Finish("stop")
+
+
+async def test_think_tags_can_be_turned_off() -> None:
+    body = chunk({"content": "<think>x</think>"}, "stop")
+    assert texts(await collect(response(body), think_tags=False)) == "<think>x</think>"
+
+
+async def test_partial_tag_is_released_before_finish() -> None:
+    body = chunk({"content": "<th"}) + chunk({}, "stop")
+    assert await collect(response(body)) == [TextDelta("<th"), Finish("stop")]
+
+
+async def test_tool_calls_with_index() -> None:
+    body = (
+        chunk(
+            {"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": ""}}]}
+        )
+        + chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]})
+        + chunk({"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "g"}}]})
+        + chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]})
+        + chunk({}, "tool_calls")
+        + DONE
+    )
+    assert await collect(response(body)) == [
+        ToolCallDelta(0, "c1", "f", ""),
+        ToolCallDelta(0, None, None, '{"a":'),
+        ToolCallDelta(1, "c2", "g", ""),
+        ToolCallDelta(0, None, None, "1}"),
+        Finish("tool_calls"),
+    ]
+
+
+async def test_tool_calls_without_index_are_inferred() -> None:
+    body = (
+        chunk({"tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}}]})
+        + chunk({"tool_calls": [{"function": {"arguments": "{}"}}]})
+        + chunk({"tool_calls": [{"id": "c1", "function": {"arguments": ""}}]})  # id repeated
+        + chunk({"tool_calls": [{"id": "c2", "function": {"name": "g", "arguments": {"x": 1}}}]})
+        + chunk({"tool_calls": [{"function": {"arguments": "more"}}]})
+        + chunk({}, "tool_calls")
+    )
+    assert await collect(response(body)) == [
+        ToolCallDelta(0, "c1", "f", ""),
+        ToolCallDelta(0, None, None, "{}"),
+        ToolCallDelta(0, "c1", None, ""),
+        ToolCallDelta(1, "c2", "g", '{"x": 1}'),
+        ToolCallDelta(1, None, None, "more"),
+        Finish("tool_calls"),
+    ]
+
+
+async def test_tool_calls_with_empty_finish_rule() -> None:
+    body = chunk({"tool_calls": [{"id": "c1", "function": {"name": "f"}}]}, "") + DONE
+    assert (await collect(response(body)))[-1] == Finish("tool_calls")
+
+
+def test_usage_tolerates_missing_and_null_fields() -> None:
+    state = ChunkState()
+    assert decode_chunk(json.dumps({"usage": None}), state) == []
+    assert decode_chunk(json.dumps({"usage": {"prompt_tokens": None}}), state) == []
+    zero = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    assert decode_chunk(json.dumps({"choices": [], "usage": zero}), state) == []
+    usage = {"prompt_tokens": 3, "completion_tokens": None, "total_tokens": 10}
+    assert decode_chunk(json.dumps({"usage": usage}), state) == [Usage(3, 7)]
+    assert decode_chunk(json.dumps({"usage": usage}), state) == []  # repeated: dropped
+    assert decode_chunk(json.dumps({"usage": {"completion_tokens": 4}}), state) == [Usage(0, 4)]
+
+
+def test_decode_chunk_done_and_after() -> None:
+    state = ChunkState()
+    assert decode_chunk(" [DONE] ", state) == []
+    assert state.done
+    assert decode_chunk('{"choices":[{"delta":{"content":"x"}}]}', state) == []
+    assert decode_chunk("not json at all", state) == []
+
+
+def test_decode_chunk_role_only_and_null_finish() -> None:
+    state = ChunkState()
+    payload: dict[str, Any] = {"choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]}
+    assert decode_chunk(json.dumps(payload), state) == []
+    payload = {"choices": [{"delta": {}, "finish_reason": "null"}]}
+    assert decode_chunk(json.dumps(payload), state) == []
+    assert not state.complete
+
+
+def test_finish_stream_applies_empty_finish_rule() -> None:
+    state = ChunkState()
+    decode_chunk(json.dumps({"choices": [{"delta": {"content": "a"}, "finish_reason": ""}]}), state)
+    decode_chunk("[DONE]", state)
+    assert finish_stream(state) == [Finish("stop")]
+    assert state.complete
+
+
+def test_keepalive_words_and_empty_payloads_are_skipped() -> None:
+    state = ChunkState()
+    for payload in ("", "  ", "ping", "PING", "heartbeat", "{}", '{"type":"ping"}'):
+        assert decode_chunk(payload, state) == []
+
+
+@pytest.mark.parametrize("payload", ['{"choices": [', "<html>", "hello world", "[1, 2]", "42"])
+def test_invalid_json_raises_protocol_error_with_excerpt(payload: str) -> None:
+    with pytest.raises(RelayProtocolError) as caught:
+        decode_chunk(payload, ChunkState(relay="r", url=URL))
+    assert payload[:5] in str(caught.value)
+    assert caught.value.relay == "r"
+
+
+async def test_invalid_json_mid_stream() -> None:
+    body = chunk({"content": "a"}) + b"data: {oops\n\n" + chunk({}, "stop")
+    events, error = await collect_until_error(response(body))
+    assert events == [TextDelta("a")]
+    assert isinstance(error, RelayProtocolError)
+    assert "{oops" in str(error)
+
+
+async def test_body_that_is_no_stream_is_protocol_error() -> None:
+    _, error = await collect_until_error(response(b"Hello, this is not SSE\n"))
+    assert isinstance(error, RelayProtocolError)
+    assert "Hello" in str(error)
+
+
+# --- errors inside a 200 ---------------------------------------------------------------------
+
+
+async def test_error_event_mid_stream_after_text() -> None:
+    error = {
+        "error": {"message": "该令牌额度已用尽 (request id: 2024abc)", "type": "one_api_error"}
+    }
+    body = chunk({"content": "partial "}) + chunk({"content": "answer"}) + data(error) + DONE
+    events, caught = await collect_until_error(response(body))
+    assert events == [TextDelta("partial "), TextDelta("answer")]
+    assert isinstance(caught, QuotaError)
+    assert caught.status == 200
+    assert caught.relay_message == "该令牌额度已用尽 (request id: 2024abc)"
+
+
+def test_error_object_with_numeric_code_uses_it_as_status() -> None:
+    payload = {"error": {"message": "slow down", "code": 429}}
+    with pytest.raises(RateLimitError) as caught:
+        decode_chunk(json.dumps(payload), ChunkState())
+    assert caught.value.status == 429
+    assert caught.value.code == "429"
+
+
+def test_error_as_plain_string() -> None:
+    with pytest.raises(RelayStatusError) as caught:
+        decode_chunk(json.dumps({"error": "upstream exploded"}), ChunkState())
+    assert caught.value.relay_message == "upstream exploded"
+
+
+async def test_error_event_type() -> None:
+    body = chunk({"content": "a"}) + 'event: error\ndata: {"message": "无可用渠道"}\n\n'.encode()
+    events, caught = await collect_until_error(response(body))
+    assert events == [TextDelta("a")]
+    assert isinstance(caught, ModelDeniedError)
+
+
+async def test_json_error_at_200() -> None:
+    body = json.dumps(
+        {"error": {"message": "无效的令牌 (request id: x1)", "type": "one_api_error", "code": ""}}
+    ).encode()
+    _, caught = await collect_until_error(response(body, content_type="application/json"))
+    assert isinstance(caught, AuthError)
+    assert caught.status == 200
+    assert caught.relay_message == "无效的令牌 (request id: x1)"
+
+
+async def test_non_streamed_completion_is_accepted() -> None:
+    body = json.dumps(
+        {
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "whole answer"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+        }
+    ).encode()
+    events = await collect(response(body, content_type="application/json; charset=utf-8"))
+    assert events == [TextDelta("whole answer"), Finish("stop"), Usage(9, 2)]
+
+
+async def test_json_that_is_no_completion_is_protocol_error() -> None:
+    _, caught = await collect_until_error(
+        response(b'{"data": []}', content_type="application/json")
+    )
+    assert isinstance(caught, RelayProtocolError)
+
+
+CLOUDFLARE_524 = """<!DOCTYPE html>
+<html lang="en-US"><head><title>relay.example | 524: A timeout occurred</title>
+<style>body{color:red}</style><script>var x = "<b>";</script></head>
+<body><div id="cf-wrapper"><h1><span>A timeout occurred</span>
+<span class="code-label">Error code 524</span></h1>
+<p>Visit <a href="https://www.cloudflare.com/">cloudflare.com</a> for more information.</p>
+</div></body></html>"""
+
+
+@pytest.mark.parametrize("status", [200, 524])
+async def test_html_gateway_page(status: int) -> None:
+    resp = response(CLOUDFLARE_524.encode(), status=status, content_type="text/html")
+    _, caught = await collect_until_error(resp)
+    assert isinstance(caught, GatewayError)
+    assert caught.status == status
+    assert "524" in caught.relay_message
+    assert "A timeout occurred" in caught.relay_message
+    assert "<" not in caught.relay_message
+
+
+async def test_html_body_in_event_stream_is_a_gateway_page() -> None:
+    _, caught = await collect_until_error(response(CLOUDFLARE_524.encode()))
+    assert isinstance(caught, GatewayError)
+
+
+def test_summarize_html_without_title() -> None:
+    page = "<html><body><h1>502 Bad Gateway</h1><hr><center>nginx</center></body></html>"
+    assert summarize_html(page) == "HTML page: 502 Bad Gateway"
+    assert summarize_html("<html><body><p>Error code: 522</p></body></html>") == (
+        "HTML page: Error code: 522"
+    )
+
+
+# --- read_error ------------------------------------------------------------------------------
+
+
+def error_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    if isinstance(body, dict):
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        ctype = "application/json"
+    else:
+        raw = body.encode()
+        ctype = "text/html" if body.lstrip().startswith("<") else "text/plain"
+    return response(raw, status=status, content_type=ctype, headers=headers)
+
+
+def one_api(message: str) -> dict[str, Any]:
+    return {"error": {"message": f"{message} (request id: 20240101abc)", "type": "one_api_error"}}
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "cls"),
+    [
+        (401, "无效的令牌", AuthError),
+        (401, "该令牌已过期", AuthError),
+        (401, "该令牌额度已用尽", QuotaError),
+        (403, "该令牌无权使用模型：gpt-4", ModelDeniedError),  # noqa: RUF001
+        (403, "用户额度不足", QuotaError),
+        (429, "当前分组上游负载已饱和，请稍后再试", RateLimitError),  # noqa: RUF001
+        (503, "当前分组 default 下对于模型 gpt-4 无可用渠道", ModelDeniedError),
+    ],
+)
+async def test_read_error_classifies_one_api_messages(
+    status: int, message: str, cls: type[RelayStatusError]
+) -> None:
+    error = await read_error(error_response(status, one_api(message)), "r", URL)
+    assert type(error) is cls
+    assert error.status == status
+    assert error.relay_message == f"{message} (request id: 20240101abc)"
+    assert error.relay == "r"
+    assert error.url == URL
+
+
+async def test_read_error_new_api_shape() -> None:
+    body = {"error": {"message": "no access", "type": "new_api_error", "code": "model_not_found"}}
+    error = await read_error(error_response(404, body))
+    assert isinstance(error, ModelDeniedError)
+    assert error.code == "model_not_found"
+    assert error.url == URL
+
+
+async def test_read_error_plain_text_and_empty() -> None:
+    error = await read_error(error_response(500, "upstream  went\naway"))
+    assert type(error) is RelayStatusError
+    assert error.relay_message == "upstream went away"
+    empty = await read_error(error_response(502, ""))
+    assert isinstance(empty, GatewayError)
+
+
+async def test_read_error_html_page() -> None:
+    error = await read_error(error_response(524, CLOUDFLARE_524))
+    assert isinstance(error, GatewayError)
+    assert "524" in error.relay_message and "<" not in error.relay_message
+
+
+async def test_read_error_is_bounded() -> None:
+    huge = [b"x" * 65536] * 100
+    resp = response(huge, status=500, content_type="text/plain")
+    error = await read_error(resp)
+    assert len(error.relay_message) <= 500
+
+
+async def test_non_2xx_given_to_iter_events_raises_classified_error() -> None:
+    resp = error_response(429, one_api("当前分组上游负载已饱和"), {"retry-after": "7"})
+    _, caught = await collect_until_error(resp)
+    assert isinstance(caught, RateLimitError)
+    assert caught.retry_after == 7.0
+
+
+async def test_read_error_retry_after_seconds_and_date() -> None:
+    error = await read_error(
+        error_response(429, {"error": {"message": "x"}}, {"Retry-After": "30"})
+    )
+    assert error.retry_after == 30.0
+    when = datetime.now(timezone.utc) + timedelta(seconds=120)
+    headers = {"Retry-After": format_datetime(when, usegmt=True)}
+    error = await read_error(error_response(429, {"error": {"message": "x"}}, headers))
+    assert error.retry_after is not None and 100 <= error.retry_after <= 121
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("Mon, 01 Jan 2024 12:01:00 GMT", now=now) == 60.0
+    assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now=now) == 0.0
+    for bad in (None, "", "soon", "-5", "inf", "nan"):
+        assert parse_retry_after(bad) is None
+
+
+# --- performance ------------------------------------------------------------------------------
+
+
+async def test_three_thousand_chunks_parse_fast() -> None:
+    body = b"".join(chunk({"content": f"tok{i} "}) for i in range(3000)) + chunk({}, "stop") + DONE
+    reads = [body[i : i + 512] for i in range(0, len(body), 512)]
+    start = time.process_time()
+    events = await collect(response(reads))
+    elapsed = time.process_time() - start
+    assert len(events) == 3001
+    assert elapsed < 0.5, elapsed  # ~25 ms here; generous for slow CI
+
+
+# --- property: any split of the bytes gives the same events ------------------------------------
+
+_PIECES = st.lists(
+    st.sampled_from(
+        ["你好", "世界", "😀", "👩‍💻", "é", " ", "\n", "\r\n", "<think>", "x", "data: y"]
+    )
+    | st.text(max_size=6),
+    min_size=1,
+    max_size=8,
+)
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[bytes, list[str]]:
+    """Returns a valid stream and its content pieces, with random framing choices."""
+    pieces = draw(_PIECES)
+    objects: list[Any] = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+    objects += [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
+    objects.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if draw(st.booleans()):
+        objects.append({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}})
+    out: list[str] = []
+    for obj in objects:
+        eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+        if draw(st.booleans()):
+            out.append(": PING" + eol)
+        space = draw(st.sampled_from(["", " "]))
+        text = json.dumps(obj, ensure_ascii=draw(st.booleans()))
+        if draw(st.booleans()):
+            # Multi-line data: the lines join with "\n", which JSON takes as whitespace.
+            out.append(f"data:{space}{text[:1]}{eol}data:{space}{text[1:]}{eol}{eol}")
+        else:
+            out.append(f"data:{space}{text}{eol}{eol}")
+    if draw(st.booleans()):
+        out.append("data: [DONE]" + draw(st.sampled_from(["\n\n", "\r\n\r\n", "\r\r", ""])))
+    return "".join(out).encode(), pieces
+
+
+def run(parts: list[bytes], think_tags: bool = True) -> list[StreamEvent]:
+    return asyncio.run(collect(response(parts), think_tags=think_tags))
+
+
+@settings(max_examples=150, deadline=None)
+@given(stream=streams(), data=st.data())
+def test_any_split_of_the_bytes_gives_the_same_events(
+    stream: tuple[bytes, list[str]], data: st.DataObject
+) -> None:
+    body, pieces = stream
+    whole = run([body])
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=12))
+    points = sorted({0, len(body), *cuts})
+    parts = [body[a:b] for a, b in itertools.pairwise(points)]
+    assert run(parts) == whole
+    plain = run(parts, think_tags=False)
+    assert texts(plain) == "".join(pieces)
+    assert Finish("stop") in plain
+
+
+@settings(max_examples=30, deadline=None)
+@given(stream=streams())
+def test_one_byte_reads_give_the_same_events(stream: tuple[bytes, list[str]]) -> None:
+    body, _ = stream
+    assert run([body[i : i + 1] for i in range(len(body))]) == run([body])
+
+
+class OpenAfterBody(httpx.AsyncByteStream):
+    """A body whose connection stays open after its last read."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            yield part
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("ending", [b"\n\n", b"\r\n\r\n", b"\r\r"])
+async def test_done_ends_the_stream_even_if_the_connection_stays_open(ending: bytes) -> None:
+    body = chunk({"content": "a"}, "stop").replace(b"\n", ending[:1]) + b"data: [DONE]" + ending
+    resp = httpx.Response(
+        200, headers={"content-type": SSE}, stream=OpenAfterBody([body]), request=None
+    )
+    events = await asyncio.wait_for(collect(resp), timeout=2)
+    assert events == [TextDelta("a"), Finish("stop")]
