@@ -409,7 +409,7 @@ async def iter_events(
     relay: str = "",
     url: str = "",
     think_tags: bool = True,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Yields the events of a streamed chat-completions response; raises gpt_lsp.errors only."""
     url = url or _url_of(response)
     if not 200 <= response.status_code < 300:
