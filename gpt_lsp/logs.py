@@ -12,10 +12,20 @@ from .errors import redact
 _CONTENT_LOGGERS = ("pygls", "pygls.protocol", "pygls.server", "pygls.feature_manager")
 
 
+class _ContentGate:
+    """Whether message bodies may be logged (logContent)."""
+
+    enabled = False
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record's message with keys removed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("pygls") and record.args and not _ContentGate.enabled:
+            # pygls puts whole messages (document text, answers) in its arguments.
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple("<omitted>" for _ in args)
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message or record.args:
@@ -55,6 +65,7 @@ def set_content_logging(enabled: bool) -> None:
     for name in _CONTENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if enabled else logging.WARNING)
     content_logger().disabled = not enabled
+    _ContentGate.enabled = enabled
 
 
 def content_logger() -> logging.Logger:

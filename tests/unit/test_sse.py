@@ -521,9 +521,9 @@ def one_api(message: str) -> dict[str, Any]:
         (401, "无效的令牌", AuthError),
         (401, "该令牌已过期", AuthError),
         (401, "该令牌额度已用尽", QuotaError),
-        (403, "该令牌无权使用模型：gpt-4", ModelDeniedError),  # noqa: RUF001
+        (403, "该令牌无权使用模型：gpt-4", ModelDeniedError),
         (403, "用户额度不足", QuotaError),
-        (429, "当前分组上游负载已饱和，请稍后再试", RateLimitError),  # noqa: RUF001
+        (429, "当前分组上游负载已饱和，请稍后再试", RateLimitError),
         (503, "当前分组 default 下对于模型 gpt-4 无可用渠道", ModelDeniedError),
     ],
 )

@@ -1,0 +1,323 @@
+"""Streams jobs' text into a document safely.
+
+One `DocumentChannel` per document serialises edits: one `workspace/applyEdit` in flight,
+sent with the document version the server last saw, batched every `interval` seconds.
+An edit counts as written only when the client's `didChange` shows it: the first content
+change after a send is either ours (same effect on the text) or the user's, and in the latter
+case the client cannot have applied ours (its version had moved on), whatever `applied` said.
+User changes are mapped onto every job's region; one that touches a region is a conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .documents import TextDoc, chars_for_units
+from .regions import Conflict, Encoding, Pos, Span, diff_change, end_after_insert, map_change
+
+log = logging.getLogger(__name__)
+
+EditKind = Literal["first", "append", "restore"]
+ApplyEdit = Callable[[str, int, Span, str], Awaitable[bool]]
+
+APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
+CONFIRM_TIMEOUT = 3.0  # seconds for the didChange that shows an applied edit
+RESYNC_TIMEOUT = 1.0  # seconds to wait for the user's change after a rejected edit
+MAX_LOST_IN_A_ROW = 200
+
+
+@dataclass
+class Writer:
+    """A job's side of a document: where its text is and what still has to be written."""
+
+    job_id: str
+    region: Span
+    original: str
+    replaced: bool = False
+    pending: list[str] = field(default_factory=list)
+    restore_wanted: bool = False
+    restored: bool = False
+    conflict: bool = False
+    in_flight: bool = False
+    lost_in_a_row: int = 0
+    on_conflict: Callable[[], None] = lambda: None
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def write(self, text: str) -> None:
+        """Queues text to append to the job's region."""
+        if text and not self.conflict:
+            self.pending.append(text)
+            self.settled.clear()
+
+    def has_work(self) -> bool:
+        """True when an edit is waiting to be sent."""
+        if self.conflict or self.in_flight:
+            return False
+        if self.restore_wanted:
+            return not self.restored
+        return bool(self.pending)
+
+    def next_edit(self) -> tuple[EditKind, Span, str] | None:
+        """Takes the next edit to send."""
+        if self.restore_wanted:
+            if self.restored or not self.replaced:
+                return None
+            return "restore", self.region, self.original
+        if not self.pending:
+            return None
+        text = "".join(self.pending)
+        self.pending.clear()
+        if not self.replaced:
+            return "first", self.region, text
+        return "append", Span(self.region.end, self.region.end), text
+
+    def confirm(self, kind: EditKind, span: Span, text: str, encoding: Encoding) -> None:
+        """Records an edit the document now shows."""
+        self.lost_in_a_row = 0
+        end = end_after_insert(span.start, text, encoding)
+        if kind == "first":
+            self.replaced = True
+            self.region = Span(self.region.start, end)
+        elif kind == "append":
+            self.region = Span(self.region.start, end)
+        else:
+            self.restored = True
+            self.region = Span(self.region.start, end)
+
+    def lose(self, kind: EditKind, text: str) -> None:
+        """Puts back an edit the client did not apply, to be sent again."""
+        self.lost_in_a_row += 1
+        if kind != "restore" and not self.conflict:
+            self.pending.insert(0, text)
+
+    def is_idle(self) -> bool:
+        """True when nothing is pending or in flight."""
+        if self.in_flight:
+            return False
+        if self.conflict:
+            return True
+        if self.restore_wanted:
+            return self.restored or not self.replaced
+        return not self.pending
+
+    def update_settled(self) -> None:
+        """Wakes whoever waits for this writer to go idle."""
+        if self.is_idle():
+            self.settled.set()
+        else:
+            self.settled.clear()
+
+
+@dataclass
+class SentEdit:
+    """An applyEdit the client has not yet confirmed or refused."""
+
+    writer: Writer
+    kind: EditKind
+    span: Span
+    text: str
+    version: int
+    confirmed: bool | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def settle(self, confirmed: bool) -> None:
+        """Marks the edit as shown in the document or not applied."""
+        if self.confirmed is None:
+            self.confirmed = confirmed
+            self.done.set()
+
+
+class DocumentChannel:
+    """Edits to one document: batched, one in flight, confirmed from didChange."""
+
+    def __init__(
+        self,
+        doc: TextDoc,
+        apply_edit: ApplyEdit,
+        encoding: Encoding,
+        *,
+        interval: float = 0.03,
+    ) -> None:
+        self.doc = doc
+        self.apply_edit = apply_edit
+        self.encoding = encoding
+        self.interval = interval
+        self.writers: dict[str, Writer] = {}
+        self.in_flight: SentEdit | None = None
+        self.edits_sent = 0
+        self._changes_since_send = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_send = 0.0
+        self._turn = 0
+        self._user_change = asyncio.Event()
+
+    # ------------------------------------------------------------ writers
+
+    def add(self, writer: Writer) -> None:
+        """Tracks a job's region in this document."""
+        self.writers[writer.job_id] = writer
+
+    def remove(self, job_id: str) -> None:
+        """Stops tracking a job's region."""
+        self.writers.pop(job_id, None)
+
+    def poke(self) -> None:
+        """Says a writer has something to send."""
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def wait_idle(self, writer: Writer) -> None:
+        """Waits until everything the writer queued is in the document (or given up)."""
+        writer.update_settled()
+        if not writer.is_idle():
+            self.poke()
+        await writer.settled.wait()
+
+    async def close(self) -> None:
+        """Stops the sender task."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for writer in self.writers.values():
+            writer.settled.set()
+
+    # ------------------------------------------------------------ changes from the client
+
+    def on_change(self, span: Span | None, text: str) -> None:
+        """Takes one content change, before it is applied to `self.doc`."""
+        if span is None:
+            # A client without incremental sync: turn the whole text into one range change.
+            span, text = diff_change(self.doc.source, text, self.encoding)
+        sent = self.in_flight
+        if sent is not None and sent.confirmed is None:
+            first = self._changes_since_send == 0
+            self._changes_since_send += 1
+            if first and same_effect(self.doc, span, text, sent.span, sent.text, self.encoding):
+                sent.settle(True)
+                sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
+                return
+            # The user's change came first: the client will not apply ours any more.
+            sent.settle(False)
+        self._user_change.set()
+        for writer in list(self.writers.values()):
+            if writer.conflict:
+                continue
+            mapped = map_change(writer.region, span, text, self.encoding)
+            if isinstance(mapped, Conflict):
+                writer.conflict = True
+                writer.pending.clear()
+                writer.update_settled()
+                writer.on_conflict()
+            else:
+                writer.region = mapped
+
+    # ------------------------------------------------------------ sending
+
+    def _next_writer(self) -> Writer | None:
+        writers = [w for w in self.writers.values() if w.has_work()]
+        if not writers:
+            return None
+        self._turn = (self._turn + 1) % len(writers)
+        return writers[self._turn]
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            writer = self._next_writer()
+            if writer is None:
+                self._wake.clear()
+                if not any(not w.is_idle() for w in self.writers.values()):
+                    return
+                await self._wake.wait()
+                continue
+            delay = self._last_send + self.interval - loop.time()
+            if delay > 0:
+                # Batching: text keeps arriving while we wait, and goes out in one edit.
+                await asyncio.sleep(delay)
+                if not writer.has_work():
+                    continue
+            await self._send(writer)
+
+    async def _send(self, writer: Writer) -> None:
+        edit = writer.next_edit()
+        if edit is None:
+            writer.update_settled()
+            return
+        kind, span, text = edit
+        sent = SentEdit(writer, kind, span, text, self.doc.version)
+        self.in_flight = sent
+        writer.in_flight = True
+        self._changes_since_send = 0
+        self._user_change.clear()
+        self._last_send = asyncio.get_running_loop().time()
+        self.edits_sent += 1
+        try:
+            applied = await asyncio.wait_for(
+                self.apply_edit(self.doc.uri, self.doc.version, span, text), APPLY_TIMEOUT
+            )
+        except asyncio.TimeoutError:
+            applied = False
+        except asyncio.CancelledError:
+            sent.settle(False)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken client answer means "not applied"
+            log.warning("applyEdit failed: %s", type(exc).__name__)
+            applied = False
+        try:
+            if applied:
+                await _wait(sent.done, CONFIRM_TIMEOUT)
+            elif sent.confirmed is None:
+                # Refused: the client has a change we have not seen; wait for it briefly.
+                await _wait(self._user_change, RESYNC_TIMEOUT)
+        finally:
+            sent.settle(False)
+            self.in_flight = None
+            writer.in_flight = False
+            if not sent.confirmed:
+                writer.lose(kind, text)
+                if writer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                    log.warning("job %s: the editor keeps refusing edits", writer.job_id)
+                    writer.conflict = True
+                    writer.pending.clear()
+                    writer.on_conflict()
+            writer.update_settled()
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass
+
+
+def same_effect(
+    doc: TextDoc, a_span: Span, a_text: str, b_span: Span, b_text: str, encoding: Encoding
+) -> bool:
+    """True when two changes to `doc` give the same text (clients report our edits as the
+    minimal diff, which can differ in range from what we sent)."""
+    if a_span == b_span and a_text == b_text:
+        return True
+    first = min(a_span.start.line, b_span.start.line)
+    last = max(a_span.end.line, b_span.end.line)
+    if first < 0 or last >= len(doc.lines):
+        return False
+    window = "".join(doc.lines[first : last + 1])
+
+    def offset(pos: Pos) -> int:
+        before = sum(len(doc.lines[n]) for n in range(first, pos.line))
+        return before + chars_for_units(doc.line_text(pos.line), pos.character, encoding)
+
+    a_start, a_end = offset(a_span.start), offset(a_span.end)
+    b_start, b_end = offset(b_span.start), offset(b_span.end)
+    if (a_end - a_start) - len(a_text) != (b_end - b_start) - len(b_text):
+        return False
+    return window[:a_start] + a_text + window[a_end:] == window[:b_start] + b_text + window[b_end:]

@@ -1,0 +1,121 @@
+"""pygls protocol with gpt-lsp's own document store and fixes for pygls 2.1 defects.
+
+- Documents go to gpt-lsp's line store (pygls re-splits a whole document per change).
+- Notification futures are forgotten when their handler ends (pygls keeps them forever).
+- `workspace/executeCommand` runs gpt-lsp commands directly and answers at once; a later
+  `$/cancelRequest` of that request cancels the job it started (pygls cannot).
+- `shutdown` with requests in flight no longer changes a dict while iterating it.
+- Progress tokens are dropped when their progress ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+if TYPE_CHECKING:
+    from .server import GptLanguageServer
+
+log = logging.getLogger(__name__)
+
+
+class GptProtocol(LanguageServerProtocol):
+    """LanguageServerProtocol for gpt-lsp."""
+
+    _server: GptLanguageServer
+
+    def __init__(self, server: GptLanguageServer, converter: Any) -> None:
+        super().__init__(server, converter)
+        self.on_request_cancelled: Callable[[Any], None] = lambda msg_id: None
+
+    # ------------------------------------------------------------ documents
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        """Stores an opened document."""
+        self._server.on_did_open(params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        """Applies changes one by one, so running jobs see each of them."""
+        self._server.on_did_change(params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        """Forgets a closed document."""
+        self._server.on_did_close(params)
+
+    # ------------------------------------------------------------ commands
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """Runs a gpt-lsp command with its single object argument."""
+        handler = self.fm.commands.get(params.command)
+        if handler is None:
+            raise JsonRpcInvalidParams.of(ValueError(f"unknown command {params.command!r}"))
+        arguments = params.arguments or []
+        argument = arguments[0] if arguments else None
+        return handler(argument)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        self.on_request_cancelled(msg_id)
+        super()._handle_cancel_notification(msg_id)
+
+    # ------------------------------------------------------------ notification futures
+
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        if method_name == types.CANCEL_REQUEST:
+            self._handle_cancel_notification(params.id)
+            return
+        try:
+            handler = self._get_handler(method_name)
+        except JsonRpcMethodNotFound:
+            if not method_name.startswith("$/"):
+                log.info("ignoring notification %r", method_name)
+            return
+        msg_id = str(uuid.uuid4())
+
+        def forget(future: Future[Any]) -> None:
+            # pygls keeps every notification's future; 20k didChange = +38 MiB.
+            self._request_futures.pop(msg_id, None)
+            self._check_handler_result(future)
+
+        try:
+            self._execute_handler(msg_id=msg_id, handler=handler, args=(params,), callback=forget)
+        except Exception as error:
+            log.exception("notification %r failed", method_name)
+            self._server._report_server_error(error, type(error))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ shutdown
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """Cancels running work, then lets the client exit."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
+
+def run_soon(coro: Any) -> asyncio.Task[Any]:
+    """Starts a coroutine on the running loop, keeping a reference until it ends."""
+    task = asyncio.ensure_future(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+    return task
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
