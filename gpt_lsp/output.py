@@ -149,7 +149,7 @@ def _classify(line: str) -> _Kind:
     if s[-1] in ":：":  # noqa: RUF001
         return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
     if s[-1] in ".。!！?？":  # noqa: RUF001
-        return _Kind.STRONG if cjk or len(words) >= 3 else _Kind.CODE
+        return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
     return _Kind.WEAK if cjk or len(words) >= 4 else _Kind.CODE
 
 

@@ -303,7 +303,7 @@ def _pieces(eol: str) -> st.SearchStrategy[str]:
     return st.lists(st.sampled_from([*CHARS, eol]), max_size=12).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_edits_outside_the_region_keep_its_text(data: st.DataObject) -> None:
     # One line ending per document: map_change cannot see "\r" meeting "\n" (see module doc).
@@ -341,7 +341,7 @@ def test_edits_outside_the_region_keep_its_text(data: st.DataObject) -> None:
             assert text[rs:re_] == content
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_edits_touching_the_inside_conflict(data: st.DataObject) -> None:
     eol = data.draw(st.sampled_from(["\n", "\r\n", "\r"]))
@@ -367,7 +367,7 @@ def test_edits_touching_the_inside_conflict(data: st.DataObject) -> None:
 MIXED = st.lists(st.sampled_from([*CHARS, "\n", "\r", "\r\n"]), max_size=30).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.data())
 def test_diff_change_applies_and_maps(data: st.DataObject) -> None:
     old = data.draw(MIXED, label="old")
