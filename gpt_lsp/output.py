@@ -7,7 +7,10 @@
   * an opening fence (```` ``` ````, ```` ```lang ````, ``~~~``): it is dropped; the code up to
     the matching closing fence is written; the closing fence and everything after it are
     dropped (`done` turns true so the caller may stop the stream);
-  * prose (see `_classify`): held back, with what follows, until a fence shows up; then the
+  * prose (a line opening with "Here is", "Sure", "以下", "这是"...; or plain words, without
+    code characters such as ()=;{} and not opening with a keyword such as for/if/def, that end
+    with ':' '.' '!' '?' (or full-width forms), or are four words or more; a "**bold**" line
+    counts by its text): held back, with what follows, until a fence shows up; then the
     prose is dropped and the fenced code is written. If no fence ever comes, `finish` decides:
     when the first line was clearly prose ("Here is...", a sentence) and something other than
     prose follows, the leading prose block is dropped and the rest is written; otherwise
@@ -200,7 +203,7 @@ class CodeOutputFilter:
 
     @property
     def done(self) -> bool:
-        """Returns whether the code is complete (closing fence seen): more input is ignored."""
+        """Returns whether more input is ignored (closing fence seen, or finished)."""
         return self._state is _State.DONE
 
     @property
