@@ -10,7 +10,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from .regions import Encoding, Pos, Span
+from .regions import Encoding, Pos, Span, chars_for_units, text_units
 
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -32,38 +32,9 @@ def line_break_of(line: str) -> str:
     return ""
 
 
-def chars_for_units(line: str, units: int, encoding: Encoding) -> int:
-    """Returns the index in `line` (no break) of a character offset in code units, clamped."""
-    if units <= 0:
-        return 0
-    if encoding == "utf-32" or line.isascii():
-        return min(units, len(line))
-    count = 0
-    for index, char in enumerate(line):
-        width = _width(char, encoding)
-        if count + width > units:
-            return index
-        count += width
-    return len(line)
-
-
 def units_for_chars(line: str, chars: int, encoding: Encoding) -> int:
     """Returns the code units of the first `chars` characters of a line."""
-    head = line[:chars]
-    if encoding == "utf-32" or head.isascii():
-        return len(head)
-    return sum(_width(char, encoding) for char in head)
-
-
-def _width(char: str, encoding: Encoding) -> int:
-    code = ord(char)
-    if encoding == "utf-16":
-        return 2 if code > 0xFFFF else 1
-    if code < 0x80:
-        return 1
-    if code < 0x800:
-        return 2
-    return 3 if code < 0x10000 else 4
+    return text_units(line[:chars], encoding)
 
 
 @dataclass

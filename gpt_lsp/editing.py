@@ -11,13 +11,23 @@ User changes are mapped onto every job's region; one that touches a region is a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .documents import TextDoc, chars_for_units
-from .regions import Conflict, Encoding, Pos, Span, diff_change, end_after_insert, map_change
+from .documents import TextDoc
+from .regions import (
+    Conflict,
+    Encoding,
+    Pos,
+    Span,
+    chars_for_units,
+    diff_change,
+    end_after_insert,
+    map_change,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,10 @@ class Writer:
         if text and not self.conflict:
             self.pending.append(text)
             self.settled.clear()
+
+    def is_conflicted(self) -> bool:
+        """True once a user edit touched the region (read fresh after awaits)."""
+        return self.conflict
 
     def has_work(self) -> bool:
         """True when an edit is waiting to be sent."""
@@ -183,10 +197,8 @@ class DocumentChannel:
         """Stops the sender task."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for writer in self.writers.values():
             writer.settled.set()
 
@@ -293,10 +305,8 @@ class DocumentChannel:
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
-        pass
 
 
 def same_effect(

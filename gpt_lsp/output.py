@@ -47,15 +47,15 @@ _CJK = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
 )
 _PHRASE = re.compile(
-    r"(?:here(?:'s|’s|\s+is\b|\s+are\b)|sure\b|certainly\b|of\s+course\b|okay\b"  # noqa: RUF001
-    r"|below\s+(?:is|are)\b|the\s+following\b|this\s+is\b|i(?:'ve|’ve|\s+have)\b"  # noqa: RUF001
+    r"(?:here(?:'s|’s|\s+is\b|\s+are\b)|sure\b|certainly\b|of\s+course\b|okay\b"
+    r"|below\s+(?:is|are)\b|the\s+following\b|this\s+is\b|i(?:'ve|’ve|\s+have)\b"
     r"|以下|这是|下面|好的|当然)",
     re.IGNORECASE,
 )
 # Literal forms of _PHRASE, to tell whether a line's beginning may still grow into one.
 _PHRASE_STARTS = (
-    "here's", "here’s", "here is", "here are", "sure", "certainly", "of course", "okay",  # noqa: RUF001
-    "below is", "below are", "the following", "this is", "i've", "i’ve", "i have",  # noqa: RUF001
+    "here's", "here’s", "here is", "here are", "sure", "certainly", "of course", "okay",
+    "below is", "below are", "the following", "this is", "i've", "i’ve", "i have",
     "以下", "这是", "下面", "好的", "当然",
 )  # fmt: skip
 # How much of a held first line is looked at again on every delta: enough for any phrase.
@@ -149,9 +149,9 @@ def _classify(line: str) -> _Kind:
     if words[0] in _KEYWORDS:
         return _Kind.CODE
     cjk = _CJK.search(s) is not None
-    if s[-1] in ":：":  # noqa: RUF001
+    if s[-1] in ":：":
         return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
-    if s[-1] in ".。!！?？":  # noqa: RUF001
+    if s[-1] in ".。!！?？":
         return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
     return _Kind.WEAK if cjk or len(words) >= 4 else _Kind.CODE
 

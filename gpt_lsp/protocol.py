@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
 import uuid
 from collections.abc import Callable, Generator
@@ -21,6 +21,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
+from .errors import GptLspError
 
 if TYPE_CHECKING:
     from .server import GptLanguageServer
@@ -57,14 +59,22 @@ class GptProtocol(LanguageServerProtocol):
     # ------------------------------------------------------------ commands
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
-    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
-        """Runs a gpt-lsp command with its single object argument."""
+    async def lsp_workspace__execute_command(  # type: ignore[override]
+        self, params: types.ExecuteCommandParams
+    ) -> Any:
+        """Runs a gpt-lsp command with its single object argument; refusals become errors."""
         handler = self.fm.commands.get(params.command)
         if handler is None:
-            raise JsonRpcInvalidParams.of(ValueError(f"unknown command {params.command!r}"))
+            raise JsonRpcInvalidParams(message=f"unknown command {params.command!r}")
         arguments = params.arguments or []
         argument = arguments[0] if arguments else None
-        return handler(argument)
+        try:
+            result = handler(argument)
+            if inspect.isawaitable(result):
+                result = await result
+        except GptLspError as error:
+            raise JsonRpcInvalidParams(message=error.user_message()) from None
+        return result
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self.on_request_cancelled(msg_id)
@@ -108,14 +118,3 @@ class GptProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
-
-
-def run_soon(coro: Any) -> asyncio.Task[Any]:
-    """Starts a coroutine on the running loop, keeping a reference until it ends."""
-    task = asyncio.ensure_future(coro)
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
-    return task
-
-
-_BACKGROUND: set[asyncio.Task[Any]] = set()

@@ -153,7 +153,7 @@ def _line_start(text: str, line: int) -> int | None:
     return None
 
 
-def _chars_in_units(line_text: str, units: int, encoding: Encoding) -> int:
+def chars_for_units(line_text: str, units: int, encoding: Encoding) -> int:
     """Returns how many characters of `line_text` fit in `units` code units (rounding down)."""
     if units <= 0:
         return 0
@@ -187,7 +187,7 @@ def offset_at(text: str, pos: Pos, encoding: Encoding) -> int:
         return len(text)
     m = _BREAK.search(text, start)
     end = m.start() if m else len(text)
-    return start + _chars_in_units(text[start:end], pos.character, encoding)
+    return start + chars_for_units(text[start:end], pos.character, encoding)
 
 
 def pos_at(text: str, offset: int, encoding: Encoding) -> Pos:

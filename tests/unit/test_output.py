@@ -1,7 +1,6 @@
 """Tests for gpt_lsp.output: the streaming filters between an answer and the document."""
 
 # Answers in Chinese use full-width punctuation on purpose.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

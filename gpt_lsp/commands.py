@@ -1,0 +1,240 @@
+"""Command arguments (validated) and the code that turns a request into a job's inputs."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .actions import Action
+from .documents import TextDoc, line_break_of
+from .errors import RequestRefused
+from .prompts import PromptContext, build_messages, context_window, template_messages
+from .regions import Encoding, Pos, Span
+from .settings import Settings
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class PositionArg(_Args):
+    """An LSP position."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class RangeArg(_Args):
+    """An LSP range."""
+
+    start: PositionArg
+    end: PositionArg
+
+    def span(self) -> Span:
+        """Returns the range as a Span, start before end."""
+        a = Pos(self.start.line, self.start.character)
+        b = Pos(self.end.line, self.end.character)
+        return Span(min(a, b), max(a, b))
+
+
+class RunArgs(_Args):
+    """`gptLsp.run` argument."""
+
+    action: str = Field(min_length=1)
+    uri: str = Field(min_length=1)
+    range: RangeArg
+    instruction: str | None = None
+    diagnostics: list[Any] | None = None
+    marker: bool = False
+
+
+class ChatArgs(_Args):
+    """`gptLsp.chat` argument."""
+
+    uri: str = Field(min_length=1)
+    range: RangeArg
+    instruction: str = Field(min_length=1)
+
+
+class JobArgs(_Args):
+    """`gptLsp.accept` / `gptLsp.reject` argument."""
+
+    job_id: str = Field(alias="jobId", min_length=1)
+
+
+class CancelArgs(_Args):
+    """`gptLsp.cancel` argument (no job id: every job)."""
+
+    job_id: str | None = Field(default=None, alias="jobId")
+
+
+def parse_args(model: type[_Args], command: str, raw: Any) -> Any:
+    """Validates a command argument; raises RequestRefused with a readable reason."""
+    if raw is None and model is CancelArgs:
+        return CancelArgs()
+    if not isinstance(raw, dict):
+        raise RequestRefused(f"{command}: expected one object argument, got {_kind(raw)}.")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "argument"
+        problem = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise RequestRefused(f"{command}: {where}: {problem}{more}.") from None
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+# ---------------------------------------------------------------- documents
+
+
+def uri_path(uri: str) -> str:
+    """Returns the path of a URI (file or otherwise), for globbing and display."""
+    return unquote(urlsplit(uri).path) or uri
+
+
+def excluded_by(uri: str, globs: Sequence[str]) -> str | None:
+    """Returns the exclude glob a document matches, if any."""
+    path = uri_path(uri)
+    name = os.path.basename(path)
+    for glob in globs:
+        if fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(path, glob):
+            return glob
+    return None
+
+
+def check_document(uri: str, settings: Settings) -> None:
+    """Refuses documents the user excluded from being sent."""
+    glob = excluded_by(uri, settings.exclude_globs)
+    if glob is not None:
+        raise RequestRefused(
+            f"{os.path.basename(uri_path(uri))} matches the exclude pattern '{glob}': "
+            "it is never sent to a relay (see the `exclude` setting)."
+        )
+
+
+@dataclass(frozen=True)
+class Slice:
+    """What a job takes from a document."""
+
+    region: Span  # what the job replaces
+    original: str  # the region's text, for restoring
+    selection: str  # what the prompt calls the selection
+    before: str
+    after: str
+    base_indent: str | None  # when the region starts mid-line
+
+
+def cut_slice(
+    doc: TextDoc, span: Span, encoding: Encoding, budget: int, *, marker: bool = False
+) -> Slice:
+    """Cuts the region, the prompt's selection and the context around it."""
+    start = doc.clamp(span.start, encoding)
+    end = doc.clamp(span.end, encoding)
+    region = Span(start, end)
+    original = doc.text_in(region, encoding)
+    selection = original
+    if marker:
+        # The marker line is replaced with the block but not sent as code to rewrite.
+        first_break = _first_break(original)
+        selection = original[first_break:] if first_break else ""
+    before_text = _text_before(doc, start, encoding, budget)
+    after_text = _text_after(doc, end, encoding, budget)
+    window = context_window(before_text, after_text, budget)
+    base_indent = None
+    if start.character > 0 and not marker:
+        line = doc.line_text(start.line)
+        prefix = line[: len(line) - len(line.lstrip(" \t"))]
+        base_indent = prefix
+    return Slice(region, original, selection, window.before, window.after, base_indent)
+
+
+def _first_break(text: str) -> int:
+    for index, char in enumerate(text):
+        if char == "\n":
+            return index + 1
+        if char == "\r":
+            return index + 2 if text[index + 1 : index + 2] == "\n" else index + 1
+    return 0
+
+
+def _text_before(doc: TextDoc, pos: Pos, encoding: Encoding, budget: int) -> str:
+    line, index = doc.index_of(pos, encoding)
+    parts = [doc.lines[line][:index]]
+    total = len(parts[0])
+    number = line - 1
+    while number >= 0 and total < budget:
+        parts.append(doc.lines[number])
+        total += len(doc.lines[number])
+        number -= 1
+    return "".join(reversed(parts))
+
+
+def _text_after(doc: TextDoc, pos: Pos, encoding: Encoding, budget: int) -> str:
+    line, index = doc.index_of(pos, encoding)
+    parts = [doc.lines[line][index:]]
+    total = len(parts[0])
+    number = line + 1
+    while number < len(doc.lines) and total < budget:
+        parts.append(doc.lines[number])
+        total += len(doc.lines[number])
+        number += 1
+    return "".join(parts)
+
+
+def describe_diagnostics(raw: Sequence[Any] | None) -> list[str]:
+    """Returns diagnostics as lines: 'line N: message (source code)'."""
+    out: list[str] = []
+    for item in raw or []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "")).strip()
+        if not message:
+            continue
+        line = item.get("range", {}).get("start", {}).get("line")
+        where = f"line {line + 1}: " if isinstance(line, int) else ""
+        tags = " ".join(str(item[k]) for k in ("source", "code") if item.get(k) is not None)
+        out.append(f"{where}{message}" + (f" ({tags})" if tags else ""))
+    return out[:50]
+
+
+def build_prompt(
+    action: Action,
+    doc: TextDoc,
+    cut: Slice,
+    settings: Settings,
+    *,
+    instruction: str = "",
+    diagnostics: Sequence[str] = (),
+) -> list[dict[str, str]]:
+    """Returns the chat messages for an action on a slice."""
+    ctx = PromptContext(
+        language_id=doc.language_id,
+        file_name=os.path.basename(uri_path(doc.uri)),
+        selection=cut.selection,
+        before=cut.before,
+        after=cut.after,
+        diagnostics=tuple(diagnostics),
+        instruction=instruction,
+        prose_language=settings.language,
+    )
+    output = "prose" if action.output == "notes" else "code"
+    if action.template is not None:
+        return template_messages(action.template, output, ctx)
+    task = instruction or action.task
+    return build_messages(task, output, ctx)
+
+
+def doc_eol(doc: TextDoc, region: Span) -> str:
+    """Returns the line break to write in a region (its own line's, else the document's)."""
+    brk = line_break_of(doc.lines[region.start.line]) if region.start.line < len(doc.lines) else ""
+    return brk or doc.eol
