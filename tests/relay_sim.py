@@ -520,8 +520,8 @@ class RelaySim:
             disconnected = not self._stopping
             raise
         except ConnectionError:
-            # The client went away and a write noticed first.
-            disconnected = True
+            # The client went away and a write noticed first (or stop() closed the socket).
+            disconnected = not self._stopping
             return resp if resp is not None else web.Response(status=499)
         finally:
             if task is not None:
