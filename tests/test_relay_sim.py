@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -749,33 +750,22 @@ def test_factory_makes_independent_sims(
     assert backup.port != relay_sim.port
 
 
-def test_cli_serves_until_duration() -> None:
+def test_cli_serves_until_ctrl_c() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.relay_sim",
-            "--port",
-            str(port),
-            "--text",
-            "hello",
-            "--pace",
-            "0",
-            "--duration",
-            "5",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}/v1" in line
-        resp = HTTP.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=chat_body())
-        assert content_of(sse_json(resp.content)) == "hello"
-    finally:
-        proc.terminate()
-        proc.wait(5.0)
+    cmd = [sys.executable, "-m", "tests.relay_sim", "--port", str(port), "--text", "hello"]
+    # --duration bounds the process should the interrupt get lost
+    cmd += ["--pace", "0", "--duration", "10"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert f"http://127.0.0.1:{port}/v1" in line
+            resp = HTTP.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=chat_body())
+            assert content_of(sse_json(resp.content)) == "hello"
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(5.0) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()

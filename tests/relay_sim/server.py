@@ -1,8 +1,7 @@
-"""Relay simulator: a real aiohttp chat-completions server with one-api / new-api wire quirks."""
+"""The relay simulator's HTTP server: RelaySim, run in its own thread and event loop."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
@@ -14,37 +13,23 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Literal
 
 from aiohttp import web
 
-__all__ = [
-    "CF_524",
-    "INVALID_TOKEN",
-    "MODEL_DENIED",
-    "MSG_INVALID_TOKEN",
-    "MSG_MODEL_DENIED",
-    "MSG_NO_CHANNEL",
-    "MSG_NO_TOKEN",
-    "MSG_QUOTA_EXHAUSTED",
-    "MSG_SATURATED",
-    "MSG_TOKEN_EXPIRED",
-    "MSG_USER_QUOTA",
-    "NO_CHANNEL",
-    "QUOTA_EXHAUSTED",
-    "SATURATED",
-    "TOKEN_EXPIRED",
-    "USER_QUOTA",
-    "RecordedRequest",
-    "RelaySim",
-    "Scenario",
-]
+from tests.relay_sim.scenario import (
+    HANG_CAP,
+    MSG_INVALID_TOKEN,
+    MSG_MODEL_DENIED,
+    MSG_NO_CHANNEL,
+    MSG_NO_TOKEN,
+    MSG_SATURATED,
+    RecordedRequest,
+    Scenario,
+)
 
-LineEnding = Literal["\n", "\r\n", "\r"]
-UsageMode = Literal["auto", "always", "never"]
 BillingLimitMode = Literal["total", "remaining"]
 
 DEFAULT_MODELS: tuple[str, ...] = (
@@ -67,16 +52,6 @@ _CF_TITLES: dict[int, str] = {
     524: "A timeout occurred",
 }
 
-# one-api's messages, verbatim (full-width punctuation included); "{model}" is filled in.
-MSG_INVALID_TOKEN = "无效的令牌"
-MSG_NO_TOKEN = "未提供令牌"
-MSG_QUOTA_EXHAUSTED = "该令牌额度已用尽"
-MSG_TOKEN_EXPIRED = "该令牌已过期"
-MSG_MODEL_DENIED = "该令牌无权使用模型：{model}"  # noqa: RUF001
-MSG_USER_QUOTA = "用户额度不足"
-MSG_SATURATED = "当前分组上游负载已饱和，请稍后再试"  # noqa: RUF001
-MSG_NO_CHANNEL = "当前分组 default 下对于模型 {model} 无可用渠道"
-
 # Used when a scenario fails without saying how; mirrors what relays typically say.
 _DEFAULT_ERRORS: dict[int, str] = {
     400: "Bad request",
@@ -91,119 +66,8 @@ _DEFAULT_ERRORS: dict[int, str] = {
 
 # Go's encoding/json (one-api, new-api) writes non-ASCII as raw UTF-8, not \\u escapes.
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-
-_HANG_CAP = 600.0  # a hung stream still ends eventually, so nothing can wait forever
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
-    """How the simulator answers one chat request; the defaults give a normal streamed answer."""
-
-    # Content and timing.
-    text: str = "Hello from the relay simulator."
-    chunks: Sequence[str] | None = None
-    chunk_size: int = 4
-    pace: float = 0.0
-    first_byte_delay: float = 0.0
-    model: str | None = None
-    usage: UsageMode = "auto"
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    # Framing quirks.
-    line_ending: LineEnding = "\n"
-    space_after_data: bool = True
-    keepalive_comments: bool = False
-    multiline_data: bool = False
-    split_writes: bool = False
-    split_pause: float = 0.005
-    role_chunk: bool = True
-    empty_choices_chunk: bool = False
-    missing_delta_chunk: bool = False
-    content_type: str = "text/event-stream"
-    # Endings.
-    finish_reason: str | None = "stop"
-    send_done: bool = True
-    # Content forms.
-    as_tool_calls: bool = False
-    tool_call_index: bool = True
-    tool_name: str = "apply_edit"
-    reasoning: str | None = None
-    think_tags: bool = False
-    # Failures.
-    status: int = 200
-    error_message: str | None = None
-    error_type: str = "one_api_error"
-    error_code: str | None = None
-    one_api_request_id: bool = True
-    html_status: int | None = None
-    json_error_on_200: bool = False
-    error_event_after: int | None = None
-    drop_after: int | None = None
-    drop_with_reset: bool = False
-    hang_after: int | None = None
-    hang_seconds: float = _HANG_CAP
-    retry_after: str | None = None
-    # Request checks (each answers 400 like the relay that has the limitation).
-    reject_system_role: bool = False
-    reject_developer_role: bool = False
-    reject_stream_options: bool = False
-    reject_max_tokens: bool = False
-
-    @classmethod
-    def error(
-        cls,
-        status: int,
-        message: str,
-        *,
-        type: str = "one_api_error",
-        code: str | None = None,
-        **kwargs: Any,
-    ) -> Scenario:
-        """Build a scenario answering `status` with a one-api JSON error body."""
-        return cls(status=status, error_message=message, error_type=type, error_code=code, **kwargs)
-
-    def replace(self, **changes: Any) -> Scenario:
-        """Return a copy with some fields changed (presets are frozen)."""
-        return dataclasses.replace(self, **changes)
-
-    def pieces(self) -> list[str]:
-        """Content (or tool-argument) pieces, in sending order."""
-        if self.chunks is not None:
-            return list(self.chunks)
-        return _split(self.text, self.chunk_size)
-
-    def reasoning_pieces(self) -> list[str]:
-        """Reasoning pieces, in sending order."""
-        return _split(self.reasoning, self.chunk_size) if self.reasoning else []
-
-
-QUOTA_EXHAUSTED = Scenario.error(401, MSG_QUOTA_EXHAUSTED)
-TOKEN_EXPIRED = Scenario.error(401, MSG_TOKEN_EXPIRED)
-INVALID_TOKEN = Scenario.error(401, MSG_INVALID_TOKEN)
-MODEL_DENIED = Scenario.error(403, MSG_MODEL_DENIED)
-USER_QUOTA = Scenario.error(403, MSG_USER_QUOTA, code="insufficient_user_quota")
-SATURATED = Scenario.error(429, MSG_SATURATED, type="upstream_error")
-NO_CHANNEL = Scenario.error(503, MSG_NO_CHANNEL)
-CF_524 = Scenario(html_status=524)
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the simulator saw it; times are time.monotonic()."""
-
-    index: int
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any
-    raw_body: bytes
-    received_at: float
-    first_byte_at: float | None = None
-    ended_at: float | None = None
-    client_disconnected: bool = False
-    chunks_sent: int = 0
-    status: int | None = None
-    scenario: Scenario | None = None
+# Go's encoding/json (one-api, new-api) writes non-ASCII as raw UTF-8, not \\u escapes.
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _json_response(
@@ -211,12 +75,6 @@ def _json_response(
 ) -> web.Response:
     """JSON response the way Go relays encode it."""
     return web.json_response(data, status=status, headers=headers, dumps=_dumps)
-
-
-def _split(text: str, size: int) -> list[str]:
-    """Cut text into pieces of `size` characters (at least one character each)."""
-    step = max(1, size)
-    return [text[i : i + step] for i in range(0, len(text), step)]
 
 
 def _request_id() -> str:
@@ -885,10 +743,9 @@ class RelaySim:
             transport.close()
 
     async def _hang(self, sc: Scenario) -> None:
-        """Go silent until stop(), the client leaving (cancellation) or hang_seconds."""
-        assert self._stop_event is not None
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stop_event.wait(), min(sc.hang_seconds, _HANG_CAP))
+        """Go silent until the client leaves, stop(), or hang_seconds have passed."""
+        # stop() and a client disconnect both end this by cancelling the handler.
+        await asyncio.sleep(min(sc.hang_seconds, HANG_CAP))
 
     async def _stream(
         self,
@@ -940,26 +797,3 @@ class RelaySim:
                 pieces_sent += 1
             self._update(rec, chunks_sent=sent)
         return resp
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve a simulator by hand until Ctrl+C."""
-    parser = argparse.ArgumentParser(prog="python -m tests.relay_sim", description=__doc__)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--prefix", default="/v1")
-    parser.add_argument("--api-key", default=None, help="require this Bearer key")
-    parser.add_argument("--text", default=Scenario().text)
-    parser.add_argument("--pace", type=float, default=0.05)
-    parser.add_argument("--chunk-size", type=int, default=4)
-    parser.add_argument("--duration", type=float, default=None, help="stop after N seconds")
-    args = parser.parse_args(argv)
-    sim = RelaySim(prefix=args.prefix, api_key=args.api_key, name="cli", port=args.port)
-    sim.default = Scenario(text=args.text, pace=args.pace, chunk_size=args.chunk_size)
-    with sim:
-        print(f"relay simulator at {sim.base_url} (Ctrl+C to stop)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait(args.duration)
-
-
-if __name__ == "__main__":
-    main()
