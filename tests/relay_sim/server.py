@@ -66,8 +66,6 @@ _DEFAULT_ERRORS: dict[int, str] = {
 
 # Go's encoding/json (one-api, new-api) writes non-ASCII as raw UTF-8, not \\u escapes.
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-# Go's encoding/json (one-api, new-api) writes non-ASCII as raw UTF-8, not \\u escapes.
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _json_response(
