@@ -214,10 +214,12 @@ class DocumentChannel:
             first = self._changes_since_send == 0
             self._changes_since_send += 1
             if first and same_effect(self.doc, span, text, sent.span, sent.text, self.encoding):
+                log.debug("edit confirmed: %s", sent.kind)
                 sent.settle(True)
                 sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
                 return
             # The user's change came first: the client will not apply ours any more.
+            log.debug("edit lost to a user change (first=%s)", first)
             sent.settle(False)
         self._user_change.set()
         for writer in list(self.writers.values()):
@@ -272,6 +274,7 @@ class DocumentChannel:
         self._user_change.clear()
         self._last_send = asyncio.get_running_loop().time()
         self.edits_sent += 1
+        log.debug("send %s v%d %s +%d chars", kind, self.doc.version, span, len(text))
         try:
             applied = await asyncio.wait_for(
                 self.apply_edit(self.doc.uri, self.doc.version, span, text), APPLY_TIMEOUT
@@ -284,6 +287,7 @@ class DocumentChannel:
         except Exception as exc:  # noqa: BLE001 - a broken client answer means "not applied"
             log.warning("applyEdit failed: %s", type(exc).__name__)
             applied = False
+        log.debug("applyEdit answered applied=%s", applied)
         try:
             if applied:
                 await _wait(sent.done, CONFIRM_TIMEOUT)

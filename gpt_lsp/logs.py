@@ -57,6 +57,9 @@ def configure(
     root.addHandler(handler)
     numeric = logging.getLevelName(level.upper())
     root.setLevel(numeric if isinstance(numeric, int) else logging.INFO)
+    # httpx logs every request at INFO: noise in an editor's log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     set_content_logging(log_content)
 
 

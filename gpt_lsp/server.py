@@ -233,21 +233,18 @@ class GptLanguageServer(LanguageServer):
     async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
         """Sends one versioned edit; True when the client says it applied it."""
         edit = types.TextEdit(range=span_to_lsp(span), new_text=text)
-        workspace = self.client_capabilities.workspace
-        edit_caps = workspace.workspace_edit if workspace else None
-        if edit_caps is not None and edit_caps.document_changes:
-            change = types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(
-                            uri=uri, version=version
-                        ),
-                        edits=[edit],
-                    )
-                ]
-            )
-        else:
-            change = types.WorkspaceEdit(changes={uri: [edit]})
+        # Always versioned documentChanges: they make a stale edit fail instead of landing in
+        # the wrong place. Neovim applies them though its capabilities do not declare them.
+        change = types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=[edit],
+                )
+            ]
+        )
         result = await self.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=change, label="gpt-lsp")
         )
@@ -590,7 +587,7 @@ def create_server(
         "gptLsp.status": server.command_status,
     }
     for name, handler in handlers.items():
-        server.protocol.fm.command(name)(handler)
+        server.protocol.fm.command(name)(_plain_function(handler))
     return server
 
 
@@ -605,6 +602,15 @@ async def _pull_configuration(ls: GptLanguageServer) -> None:
         return
     first = result[0] if result else None
     ls.client_config = first if isinstance(first, Mapping) else None
+
+
+def _plain_function(method: Any) -> Any:
+    """Wraps a bound method: pygls sets attributes on command handlers."""
+
+    def command(raw: Any) -> Any:
+        return method(raw)
+
+    return command
 
 
 async def _no_channel() -> DocumentChannel | None:

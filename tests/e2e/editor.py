@@ -165,6 +165,9 @@ class Editor:
         self.edits_received += 1
         if self.before_apply is not None:
             self.before_apply(params)
+        for uri, edits in (params.edit.changes or {}).items():
+            for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+                self._apply_one(self.docs[uri], edit)
         for change in params.edit.document_changes or []:
             assert isinstance(change, types.TextDocumentEdit)
             doc = self.docs.get(change.text_document.uri)
@@ -299,7 +302,7 @@ async def start_editor(
         editor.finished.append(_plain(params))
 
     _fix_code_action_structuring(client)
-    await client.start_io(sys.executable, "-m", "gpt_lsp", env=server_env(tmp))
+    await client.start_io(sys.executable, "-m", "gpt_lsp", *os.environ.get("GPT_LSP_TEST_SERVER_ARGS", "").split(), env=server_env(tmp))
     await asyncio.wait_for(
         client.initialize_session(
             types.InitializeParams(
@@ -316,12 +319,12 @@ async def start_editor(
 def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if hasattr(value, "_asdict"):  # pygls parses unknown params into namedtuples
+        return {k: _plain(v) for k, v in value._asdict().items()}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
     if hasattr(value, "__dict__"):
         return {k: _plain(v) for k, v in vars(value).items()}
     return value
