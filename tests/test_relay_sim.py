@@ -319,10 +319,11 @@ def test_split_writes_arrive_in_several_reads(relay_sim: RelaySim) -> None:
     reads = raw_exchange(relay_sim, chat_body())
     writes = http_chunks(b"".join(reads))
     assert content_of(sse_json(b"".join(writes))) == text
-    # role, text, finish and [DONE] are each written in at least three pieces, and the pauses
-    # between writes make them arrive in as many reads
+    # role, text, finish and [DONE] are each written in at least three pieces (one HTTP chunk
+    # per write); the pauses between writes make them arrive in several reads, though a loaded
+    # machine may merge a few, so only ask for more reads than events
     assert len(writes) >= 4 * 3
-    assert len(reads) >= len(writes) - 2
+    assert len(reads) > 4
 
     def cut_inside_char(data: bytes) -> bool:
         try:

@@ -24,10 +24,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sim = RelaySim(prefix=args.prefix, api_key=args.api_key, name="cli", port=args.port)
     sim.default = Scenario(text=args.text, pace=args.pace, chunk_size=args.chunk_size)
-    with sim:
+    # Ctrl+C can land anywhere once the URL is printed, not only inside the wait.
+    with contextlib.suppress(KeyboardInterrupt), sim:
         print(f"relay simulator at {sim.base_url} (Ctrl+C to stop)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait(args.duration)
+        threading.Event().wait(args.duration)
 
 
 if __name__ == "__main__":
