@@ -219,10 +219,10 @@ def test_default_stream_is_well_formed(relay_sim: RelaySim) -> None:
 
 
 def test_explicit_chunks_and_model_override(relay_sim: RelaySim) -> None:
-    relay_sim.default = Scenario(chunks=["你好", "，世界", "!"], model="gpt-4-0613")  # noqa: RUF001
+    relay_sim.default = Scenario(chunks=["你好", "，世界", "!"], model="gpt-4-0613")
     events = sse_json(post(relay_sim).content)
     pieces = [e["choices"][0]["delta"].get("content") for e in events[1:4]]
-    assert pieces == ["你好", "，世界", "!"]  # noqa: RUF001
+    assert pieces == ["你好", "，世界", "!"]
     assert events[1]["model"] == "gpt-4-0613"
 
 
@@ -444,7 +444,7 @@ def test_error_without_request_id_and_with_code(relay_sim: RelaySim) -> None:
         (QUOTA_EXHAUSTED, 401, "该令牌额度已用尽"),
         (TOKEN_EXPIRED, 401, "该令牌已过期"),
         (INVALID_TOKEN, 401, "无效的令牌"),
-        (MODEL_DENIED, 403, "该令牌无权使用模型：gpt-4"),  # noqa: RUF001
+        (MODEL_DENIED, 403, "该令牌无权使用模型：gpt-4"),
         (USER_QUOTA, 403, "用户额度不足"),
         (SATURATED, 429, MSG_SATURATED),
         (NO_CHANNEL, 503, "对于模型 gpt-4 无可用渠道"),

@@ -101,7 +101,9 @@ class Editor:
 
     # ------------------------------------------------------------ documents
 
-    def open(self, name: str, text: str, language: str = "python", folder: Path | None = None) -> str:
+    def open(
+        self, name: str, text: str, language: str = "python", folder: Path | None = None
+    ) -> str:
         """Opens a document and returns its URI."""
         path = (folder or Path("/tmp/gpt-lsp-e2e")) / name
         uri = path.as_uri()
@@ -166,7 +168,9 @@ class Editor:
         if self.before_apply is not None:
             self.before_apply(params)
         for uri, edits in (params.edit.changes or {}).items():
-            for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+            for edit in sorted(
+                edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+            ):
                 self._apply_one(self.docs[uri], edit)
         for change in params.edit.document_changes or []:
             assert isinstance(change, types.TextDocumentEdit)
@@ -189,13 +193,17 @@ class Editor:
         return types.ApplyWorkspaceEditResult(applied=True)
 
     def _apply_one(self, doc: Doc, edit: Any) -> None:
-        start = offset_of(doc.text, edit.range.start.line, edit.range.start.character, self.encoding)
+        start = offset_of(
+            doc.text, edit.range.start.line, edit.range.start.character, self.encoding
+        )
         end = offset_of(doc.text, edit.range.end.line, edit.range.end.character, self.encoding)
         old = doc.text
         doc.text = old[:start] + edit.new_text + old[end:]
         doc.version += 1
         if self.profile == "neovim":
-            rng, text = minimal_line_diff(old, doc.text, start, end, len(edit.new_text), self.encoding)
+            rng, text = minimal_line_diff(
+                old, doc.text, start, end, len(edit.new_text), self.encoding
+            )
             self._changed(doc, rng, text)
         else:
             self._changed(doc, edit.range, edit.new_text)
@@ -214,16 +222,17 @@ class Editor:
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Polls a condition."""
         async with asyncio.timeout(timeout):
-            while not predicate():
+            while not predicate():  # noqa: ASYNC110 - the condition is the editor's text
                 await asyncio.sleep(0.01)
 
     async def command(self, name: str, argument: Any = None, timeout: float = 10.0) -> Any:
         """Runs workspace/executeCommand."""
         arguments = [] if argument is None else [argument]
         async with asyncio.timeout(timeout):
-            return await self.client.workspace_execute_command_async(
+            result = await self.client.workspace_execute_command_async(
                 types.ExecuteCommandParams(command=name, arguments=arguments)
             )
+        return _plain(result)
 
     async def code_actions(
         self, uri: str, rng: types.Range, diagnostics: list[types.Diagnostic] | None = None
@@ -249,10 +258,7 @@ def minimal_line_diff(
     while prefix < limit and old[prefix] == new[prefix]:
         prefix += 1
     suffix = 0
-    while (
-        suffix < limit - prefix
-        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
-    ):
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
         suffix += 1
     rng = types.Range(
         start=position_of(old, prefix, encoding),
@@ -286,9 +292,7 @@ def capabilities(profile: str, encoding: str) -> types.ClientCapabilities:
     return caps
 
 
-async def start_editor(
-    tmp: Path, profile: str, encoding: str, options: dict[str, Any]
-) -> Editor:
+async def start_editor(tmp: Path, profile: str, encoding: str, options: dict[str, Any]) -> Editor:
     """Starts the server and an editor connected to it."""
     client = make_test_lsp_client()
     editor = Editor(client, profile, encoding)
@@ -302,7 +306,13 @@ async def start_editor(
         editor.finished.append(_plain(params))
 
     _fix_code_action_structuring(client)
-    await client.start_io(sys.executable, "-m", "gpt_lsp", *os.environ.get("GPT_LSP_TEST_SERVER_ARGS", "").split(), env=server_env(tmp))
+    await client.start_io(
+        sys.executable,
+        "-m",
+        "gpt_lsp",
+        *os.environ.get("GPT_LSP_TEST_SERVER_ARGS", "").split(),
+        env=server_env(tmp),
+    )
     await asyncio.wait_for(
         client.initialize_session(
             types.InitializeParams(

@@ -15,7 +15,9 @@ NEW_FUNC = "def add(a: int, b: int) -> int:\n    return a + b\n"
 
 
 def rng(text: str, start: int, end: int, encoding: str) -> types.Range:
-    return types.Range(start=position_of(text, start, encoding), end=position_of(text, end, encoding))
+    return types.Range(
+        start=position_of(text, start, encoding), end=position_of(text, end, encoding)
+    )
 
 
 def range_json(r: types.Range) -> dict[str, dict[str, int]]:
@@ -33,7 +35,7 @@ async def test_refactor_streams_into_the_document(editor: Editor, relay_sim: Rel
     result = await editor.command(
         "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
     )
-    job_id = result.jobId if hasattr(result, "jobId") else result["jobId"]
+    job_id = result["jobId"]
     finished = await editor.wait_finished(job_id)
     assert finished["status"] == "done", finished
     assert editor.text(uri) == SOURCE.replace(FUNC, NEW_FUNC)
@@ -55,15 +57,17 @@ async def test_reject_restores_byte_exact(editor: Editor, relay_sim: RelaySim) -
     start = text.index("# 中文")
     end = text.index("z = 3")
     r = rng(text, start, end, editor.encoding)
-    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)})
-    job_id = result.jobId
+    result = await editor.command(
+        "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
+    )
+    job_id = result["jobId"]
     finished = await editor.wait_finished(job_id)
     assert finished["status"] == "done"
     changed = editor.text(uri)
     assert changed != text
     assert "\r\n" in changed and "\n" not in changed.replace("\r\n", "")
     ok = await editor.command("gptLsp.reject", {"jobId": job_id})
-    assert ok.ok is True
+    assert ok["ok"] is True
     await editor.wait_until(lambda: editor.text(uri) == text)
 
 
@@ -72,15 +76,17 @@ async def test_cancel_restores_and_closes_upstream(editor: Editor, relay_sim: Re
     uri = editor.open("c.py", SOURCE)
     start = SOURCE.index(FUNC)
     r = rng(SOURCE, start, start + len(FUNC), editor.encoding)
-    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)})
+    result = await editor.command(
+        "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
+    )
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
     loop = asyncio.get_running_loop()
     sent = loop.time()
     import time
 
     cancel_at = time.monotonic()
-    await editor.command("gptLsp.cancel", {"jobId": result.jobId})
-    finished = await editor.wait_finished(result.jobId)
+    await editor.command("gptLsp.cancel", {"jobId": result["jobId"]})
+    finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "cancelled"
     ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 5.0)
     assert ended is not None and ended - cancel_at < 0.5
@@ -93,8 +99,10 @@ async def test_failure_mid_stream_restores_and_reports(editor: Editor, relay_sim
     uri = editor.open("f.py", SOURCE)
     start = SOURCE.index(FUNC)
     r = rng(SOURCE, start, start + len(FUNC), editor.encoding)
-    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)})
-    finished = await editor.wait_finished(result.jobId)
+    result = await editor.command(
+        "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
+    )
+    finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "failed"
     await editor.wait_until(lambda: editor.text(uri) == SOURCE)
     errors = [m for m in editor.client.messages if m.type == types.MessageType.Error]
@@ -107,14 +115,16 @@ async def test_typing_above_and_below_is_kept(editor: Editor, relay_sim: RelaySi
     uri = editor.open("t.py", SOURCE)
     start = SOURCE.index(FUNC)
     r = rng(SOURCE, start, start + len(FUNC), editor.encoding)
-    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)})
+    result = await editor.command(
+        "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
+    )
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
     for i in range(5):
         editor.type_at(uri, 0, f"#{i}\n")  # above the region
         current = editor.text(uri)
         editor.type_at(uri, len(current), f"z{i} = {i}\n")  # below
         await asyncio.sleep(0.02)
-    finished = await editor.wait_finished(result.jobId)
+    finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "done", finished
     final = editor.text(uri)
     above = "".join(f"#{i}\n" for i in reversed(range(5)))
@@ -129,11 +139,13 @@ async def test_typing_inside_is_a_conflict_that_keeps_user_text(
     uri = editor.open("k.py", SOURCE)
     start = SOURCE.index(FUNC)
     r = rng(SOURCE, start, start + len(FUNC), editor.encoding)
-    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)})
+    result = await editor.command(
+        "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
+    )
     await editor.wait_until(lambda: "y = 2\ny = 2" in editor.text(uri))
     inside = editor.text(uri).index("y = 2\ny = 2") + 2
     editor.type_at(uri, inside, "USER")
-    finished = await editor.wait_finished(result.jobId)
+    finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "conflict"
     final = editor.text(uri)
     assert "USER" in final
@@ -145,11 +157,17 @@ async def test_two_jobs_at_once(editor: Editor, relay_sim: RelaySim) -> None:
     relay_sim.default = Scenario(text="pass\n", chunk_size=1, pace=0.01)
     a = editor.open("a.py", "def a():\n    x\n")
     b = editor.open("b.py", "def b():\n    y\n")
-    r = types.Range(start=types.Position(line=1, character=0), end=types.Position(line=2, character=0))
-    ja = await editor.command("gptLsp.chat", {"uri": a, "range": range_json(r), "instruction": "fill"})
-    jb = await editor.command("gptLsp.chat", {"uri": b, "range": range_json(r), "instruction": "fill"})
-    fa = await editor.wait_finished(ja.jobId)
-    fb = await editor.wait_finished(jb.jobId)
+    r = types.Range(
+        start=types.Position(line=1, character=0), end=types.Position(line=2, character=0)
+    )
+    ja = await editor.command(
+        "gptLsp.chat", {"uri": a, "range": range_json(r), "instruction": "fill"}
+    )
+    jb = await editor.command(
+        "gptLsp.chat", {"uri": b, "range": range_json(r), "instruction": "fill"}
+    )
+    fa = await editor.wait_finished(ja["jobId"])
+    fb = await editor.wait_finished(jb["jobId"])
     assert fa["status"] == fb["status"] == "done"
     assert editor.text(a) == "def a():\n    pass\n"
     assert editor.text(b) == "def b():\n    pass\n"
@@ -168,7 +186,9 @@ async def test_code_actions_are_listed_without_a_relay(editor: Editor, relay_sim
         assert action.command is not None and action.command.command == "gptLsp.run"
 
 
-async def test_marker_job_replaces_the_marker_and_block(editor: Editor, relay_sim: RelaySim) -> None:
+async def test_marker_job_replaces_the_marker_and_block(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
     text = "x = 0\n# AI: make it async\ndef f():\n    return 1\n\ny = 2\n"
     relay_sim.default = Scenario(text="async def f():\n    return 1\n")
     uri = editor.open("mk.py", text)
@@ -177,7 +197,7 @@ async def test_marker_job_replaces_the_marker_and_block(editor: Editor, relay_si
     marker = next(a for a in actions if a.title == "AI: make it async")
     assert marker.command is not None
     result = await editor.command(marker.command.command, marker.command.arguments[0])
-    finished = await editor.wait_finished(result.jobId)
+    finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "done"
     assert editor.text(uri) == "x = 0\nasync def f():\n    return 1\n\ny = 2\n"
     prompt = "\n".join(m["content"] for m in relay_sim.requests[-1].json["messages"])

@@ -15,9 +15,9 @@ MSG_INVALID_TOKEN = "无效的令牌"
 MSG_NO_TOKEN = "未提供令牌"
 MSG_QUOTA_EXHAUSTED = "该令牌额度已用尽"
 MSG_TOKEN_EXPIRED = "该令牌已过期"
-MSG_MODEL_DENIED = "该令牌无权使用模型：{model}"  # noqa: RUF001
+MSG_MODEL_DENIED = "该令牌无权使用模型：{model}"
 MSG_USER_QUOTA = "用户额度不足"
-MSG_SATURATED = "当前分组上游负载已饱和，请稍后再试"  # noqa: RUF001
+MSG_SATURATED = "当前分组上游负载已饱和，请稍后再试"
 MSG_NO_CHANNEL = "当前分组 default 下对于模型 {model} 无可用渠道"
 
 HANG_CAP = 600.0  # a hung stream still ends eventually, so nothing waits forever
