@@ -1,0 +1,237 @@
+"""The edit channel against in-process fake editors: many interleavings of streaming and typing.
+
+The fakes follow the two behaviours that matter (see tests/e2e/editor.py for the stdio twin):
+VS Code refuses a stale versioned edit and reports each change at once; Neovim skips a stale
+edit while answering applied: true, and reports changes debounced as a minimal diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpt_lsp.documents import TextDoc
+from gpt_lsp.editing import DocumentChannel, Writer
+from gpt_lsp.regions import Encoding, Pos, Span, text_units
+
+
+def position(text: str, offset: int, encoding: Encoding) -> Pos:
+    head = text[:offset]
+    line = head.count("\n")
+    last = head[head.rfind("\n") + 1 :]
+    return Pos(line, text_units(last, encoding))
+
+
+def offset_of(text: str, pos: Pos, encoding: Encoding) -> int:
+    lines = text.split("\n")
+    base = sum(len(x) + 1 for x in lines[: pos.line])
+    units = 0
+    for index, char in enumerate(lines[pos.line]):
+        if units >= pos.character:
+            return base + index
+        units += text_units(char, encoding)
+    return base + len(lines[pos.line])
+
+
+@dataclass
+class FakeEditor:
+    """An editor holding the text; the server side is `doc` + `channel`."""
+
+    text: str
+    profile: str
+    encoding: Encoding
+    version: int = 1
+    pending: list[tuple[Span, str]] = field(default_factory=list)
+    flush_handle: asyncio.TimerHandle | None = None
+    doc: TextDoc = field(init=False)
+    channel: DocumentChannel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.doc = TextDoc("file:///t.py", self.text, 1, "python")
+        self.channel = DocumentChannel(self.doc, self.apply_edit, self.encoding, interval=0.002)
+
+    async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
+        await asyncio.sleep(0)  # the round trip to the editor
+        if version != self.version:
+            return self.profile == "neovim"  # Neovim says applied, and did nothing
+        start = offset_of(self.text, span.start, self.encoding)
+        end = offset_of(self.text, span.end, self.encoding)
+        self.replace(start, end, text)
+        return True
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        old = self.text
+        self.text = old[:start] + text + old[end:]
+        self.version += 1
+        if self.profile == "neovim":
+            prefix = 0
+            limit = min(len(old), len(self.text))
+            while prefix < limit and old[prefix] == self.text[prefix]:
+                prefix += 1
+            suffix = 0
+            while suffix < limit - prefix and old[-1 - suffix] == self.text[-1 - suffix]:
+                suffix += 1
+            span = Span(
+                position(old, prefix, self.encoding),
+                position(old, len(old) - suffix, self.encoding),
+            )
+            self.pending.append((span, self.text[prefix : len(self.text) - suffix]))
+            if self.flush_handle is None:
+                loop = asyncio.get_running_loop()
+                self.flush_handle = loop.call_later(0.003, self.flush)
+        else:
+            span = Span(position(old, start, self.encoding), position(old, end, self.encoding))
+            self.deliver([(span, text)])
+
+    def flush(self) -> None:
+        self.flush_handle = None
+        changes, self.pending = self.pending, []
+        if changes:
+            self.deliver(changes)
+
+    def deliver(self, changes: list[tuple[Span, str]]) -> None:
+        """The server's didChange handler."""
+        for span, text in changes:
+            self.channel.on_change(span, text)
+            self.doc.apply(span, text, self.encoding)
+        self.doc.version = self.version
+
+
+PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8")]
+words = st.text(
+    alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0, max_size=6
+)
+
+
+@pytest.mark.parametrize(("profile", "encoding"), PROFILES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prefix=words,
+    original=words,
+    suffix=words,
+    chunks=st.lists(st.text(alphabet=st.sampled_from(list("xy\n文😀")), min_size=1, max_size=4),
+                    min_size=1, max_size=8),
+    typing=st.lists(
+        st.tuples(st.booleans(), st.floats(0, 1), st.sampled_from(["ins", "del"]), words),
+        max_size=8,
+    ),
+    seed=st.integers(0, 10**6),
+)
+def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
+    profile: str,
+    encoding: Encoding,
+    prefix: str,
+    original: str,
+    suffix: str,
+    chunks: list[str],
+    typing: list[tuple[bool, float, str, str]],
+    seed: int,
+) -> None:
+    async def scenario() -> None:
+        rng = random.Random(seed)
+        editor = FakeEditor(prefix + original + suffix, profile, encoding)
+        start = position(editor.text, len(prefix), encoding)
+        end = position(editor.text, len(prefix) + len(original), encoding)
+        writer = Writer("job", Span(start, end), original)
+        editor.channel.add(writer)
+        above, below = prefix, suffix
+        pending_typing = list(typing)
+        for chunk in chunks:
+            writer.write(chunk)
+            editor.channel.poke()
+            await asyncio.sleep(rng.random() * 0.004)
+            if pending_typing:
+                in_above, where, kind, text = pending_typing.pop()
+                part = above if in_above else below
+                at = int(where * len(part))
+                removed = 1 if kind == "del" and at < len(part) else 0
+                inserted = text if kind == "ins" else ""
+                base = 0 if in_above else len(editor.text) - len(below)
+                editor.replace(base + at, base + at + removed, inserted)
+                new_part = part[:at] + inserted + part[at + removed :]
+                if in_above:
+                    above = new_part
+                else:
+                    below = new_part
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        if profile == "neovim":
+            editor.flush()
+        assert not writer.conflict
+        assert editor.text == above + "".join(chunks) + below
+        # The server's copy agrees with the editor's, and the region is exactly the answer.
+        assert editor.doc.source == editor.text
+        assert editor.doc.text_in(writer.region, encoding) == "".join(chunks)
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+@pytest.mark.parametrize(("profile", "encoding"), PROFILES)
+def test_typing_inside_the_region_is_a_conflict(profile: str, encoding: Encoding) -> None:
+    async def scenario() -> None:
+        editor = FakeEditor("a\nOLD\nb\n", profile, encoding)
+        writer = Writer("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
+        conflicts: list[bool] = []
+        writer.on_conflict = lambda: conflicts.append(True)
+        editor.channel.add(writer)
+        writer.write("new line\n")
+        editor.channel.poke()
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        editor.flush() if profile == "neovim" else None
+        editor.replace(4, 4, "USER")  # inside "new line", after "ne"
+        if profile == "neovim":
+            editor.flush()
+        writer.write("more\n")
+        editor.channel.poke()
+        await asyncio.sleep(0.05)
+        assert conflicts == [True]
+        assert editor.text == "a\nneUSERw line\nb\n"  # nothing of ours after the conflict
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+@pytest.mark.parametrize(("profile", "encoding"), PROFILES)
+def test_restore_puts_back_the_original(profile: str, encoding: Encoding) -> None:
+    async def scenario() -> None:
+        original = "中文 😀\r\n"
+        editor = FakeEditor(f"x\r\n{original}y\r\n", profile, encoding)
+        start = Pos(1, 0)
+        writer = Writer("job", Span(start, Pos(2, 0)), original)
+        editor.channel.add(writer)
+        for piece in ["new ", "text\r\n", "more 😀\r\n"]:
+            writer.write(piece)
+            editor.channel.poke()
+            await asyncio.sleep(0.003)
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        writer.restore_wanted = True
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        if profile == "neovim":
+            editor.flush()
+        assert writer.restored
+        assert editor.text == f"x\r\n{original}y\r\n"
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_batching_sends_few_edits_for_many_chunks() -> None:
+    async def scenario() -> None:
+        editor = FakeEditor("x\n", "vscode", "utf-16")
+        editor.channel.interval = 0.03
+        writer = Writer("job", Span(Pos(0, 0), Pos(1, 0)), "x\n")
+        editor.channel.add(writer)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(300):  # one chunk per ms for ~0.3 s
+            writer.write("a")
+            editor.channel.poke()
+            await asyncio.sleep(0.001)
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        duration = loop.time() - started
+        assert editor.text == "a" * 300
+        assert 2 <= editor.channel.edits_sent <= duration / 0.03 + 3
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
