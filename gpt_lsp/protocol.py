@@ -1,7 +1,7 @@
 """pygls protocol with gpt-lsp's own document store and fixes for pygls 2.1 defects.
 
 - Documents go to gpt-lsp's line store (pygls re-splits a whole document per change).
-- Notification futures are forgotten when their handler ends (pygls keeps them forever).
+- Handler futures are forgotten when the handler ends (pygls keeps those of notifications).
 - `workspace/executeCommand` runs gpt-lsp commands directly and answers at once; a later
   `$/cancelRequest` of that request cancels the job it started (pygls cannot).
 - `shutdown` with requests in flight no longer changes a dict while iterating it.
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
@@ -80,30 +79,29 @@ class GptProtocol(LanguageServerProtocol):
         self.on_request_cancelled(msg_id)
         super()._handle_cancel_notification(msg_id)
 
-    # ------------------------------------------------------------ notification futures
+    # ------------------------------------------------------------ handler futures
 
-    def _handle_notification(self, method_name: str, params: Any) -> None:
-        if method_name == types.CANCEL_REQUEST:
-            self._handle_cancel_notification(params.id)
-            return
-        try:
-            handler = self._get_handler(method_name)
-        except JsonRpcMethodNotFound:
-            if not method_name.startswith("$/"):
-                log.info("ignoring notification %r", method_name)
-            return
-        msg_id = str(uuid.uuid4())
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Callable[[Future[Any]], None],
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Runs a handler and forgets its future when it ends.
 
-        def forget(future: Future[Any]) -> None:
-            # pygls keeps every notification's future; 20k didChange = +38 MiB.
-            self._request_futures.pop(msg_id, None)
-            self._check_handler_result(future)
+        pygls keeps the future of every notification handler and of every user handler run
+        under a builtin one (20k didChange = +38 MiB) in `_request_futures`.
+        """
 
-        try:
-            self._execute_handler(msg_id=msg_id, handler=handler, args=(params,), callback=forget)
-        except Exception as error:
-            log.exception("notification %r failed", method_name)
-            self._server._report_server_error(error, type(error))  # type: ignore[arg-type]
+        def done(future: Future[Any]) -> None:
+            try:
+                callback(future)
+            finally:
+                self._request_futures.pop(msg_id, None)
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
 
     # ------------------------------------------------------------ shutdown
 

@@ -394,11 +394,14 @@ class GptLanguageServer(LanguageServer):
             output: CodeOutputFilter | ProseOutputFilter = ProseOutputFilter(doc.eol)
             notes_uri = self._notes_file(doc, action)
         else:
+            # An insertion at a line's start adds whole lines: end them with a break.
+            at_line_start = cut.region.is_empty and cut.region.start.character == 0
             output = CodeOutputFilter(
                 cut.selection,
                 doc_eol(doc, cut.region),
                 base_indent=cut.base_indent,
                 indent_first_line=cut.base_indent is None,
+                trailing_newline=True if at_line_start else None,
             )
         spec = JobSpec(
             action=action,
@@ -497,8 +500,18 @@ class GptLanguageServer(LanguageServer):
             for job in self.jobs.jobs.values()
         ]
         totals = self.jobs.totals
+        internal = {
+            # Resource counts, for leak tests and benchmarks.
+            "requestFutures": len(self.protocol._request_futures),
+            "progressTokens": len(self.work_done_progress.tokens),
+            "tasks": len(asyncio.all_tasks()),
+            "documents": len(self.documents),
+            "channels": len(self.channels),
+            "trackedRegions": sum(len(c.writers) for c in self.channels.values()),
+        }
         return {
             "version": __version__,
+            "internal": internal,
             "relays": relays,
             "jobs": jobs,
             "usage": {

@@ -45,7 +45,7 @@ async def make_editor(tmp_path: Path) -> AsyncIterator[EditorFactory]:
     yield make
     for editor in editors:
         try:
-            await editor.client.shutdown_session()
+            await editor.shutdown()
         finally:
             await editor.client.stop()
 

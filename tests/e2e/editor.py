@@ -97,6 +97,9 @@ class Editor:
         self.edits_applied = 0
         self.edits_skipped = 0
         self.before_apply: Callable[[types.ApplyWorkspaceEditParams], Any] | None = None
+        self.show_documents = True
+        self.closed = False
+        self.client_tmp = Path("/tmp")
         self._flushers: dict[str, asyncio.TimerHandle] = {}
 
     # ------------------------------------------------------------ documents
@@ -106,7 +109,10 @@ class Editor:
     ) -> str:
         """Opens a document and returns its URI."""
         path = (folder or Path("/tmp/gpt-lsp-e2e")) / name
-        uri = path.as_uri()
+        return self.open_uri(path.as_uri(), text, language)
+
+    def open_uri(self, uri: str, text: str, language: str) -> str:
+        """Opens a document by URI."""
         self.docs[uri] = Doc(uri, text)
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
@@ -208,6 +214,13 @@ class Editor:
         else:
             self._changed(doc, edit.range, edit.new_text)
 
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Sends shutdown and exit (once) and waits for the server to exit."""
+        if self.closed:
+            return
+        self.closed = True
+        await asyncio.wait_for(self.client.shutdown_session(), timeout)
+
     # ------------------------------------------------------------ waiting
 
     async def wait_finished(self, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -296,10 +309,22 @@ async def start_editor(tmp: Path, profile: str, encoding: str, options: dict[str
     """Starts the server and an editor connected to it."""
     client = make_test_lsp_client()
     editor = Editor(client, profile, encoding)
+    editor.client_tmp = tmp
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         return editor.apply_edit(params)
+
+    # Like a real editor, open what the server asks to show (pytest-lsp only records it).
+    client.protocol.fm.features.pop(types.WINDOW_SHOW_DOCUMENT, None)
+
+    @client.feature(types.WINDOW_SHOW_DOCUMENT)
+    def on_show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+        client.shown_documents.append(params)
+        if editor.show_documents:
+            path = Path(params.uri.removeprefix("file://"))
+            editor.open_uri(params.uri, path.read_text(encoding="utf-8"), "markdown")
+        return types.ShowDocumentResult(success=editor.show_documents)
 
     @client.feature("gptLsp/jobFinished")
     def on_finished(params: Any) -> None:

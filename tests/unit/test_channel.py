@@ -103,9 +103,7 @@ class FakeEditor:
 
 
 PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8")]
-words = st.text(
-    alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0, max_size=6
-)
+words = st.text(alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0, max_size=6)
 
 
 @pytest.mark.parametrize(("profile", "encoding"), PROFILES)
@@ -114,8 +112,11 @@ words = st.text(
     prefix=words,
     original=words,
     suffix=words,
-    chunks=st.lists(st.text(alphabet=st.sampled_from(list("xy\n文😀")), min_size=1, max_size=4),
-                    min_size=1, max_size=8),
+    chunks=st.lists(
+        st.text(alphabet=st.sampled_from(list("xy\n文😀")), min_size=1, max_size=4),
+        min_size=1,
+        max_size=8,
+    ),
     typing=st.lists(
         st.tuples(st.booleans(), st.floats(0, 1), st.sampled_from(["ins", "del"]), words),
         max_size=8,
