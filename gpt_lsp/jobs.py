@@ -18,6 +18,7 @@ from .output import CodeOutputFilter, ProseOutputFilter
 from .regions import Pos, Span
 from .relay.client import Attempt, ChatRequest, RelayClient
 from .relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from .secrets import StreamUnmasker
 from .settings import Price
 from .usage import UsageTotals, format_cost, local_token_count
 
@@ -52,6 +53,7 @@ class JobSpec:
     max_answer_chars: int
     notes_uri: str | None = None  # explain: the notes document written instead of `uri`
     notices: list[str] = field(default_factory=list)
+    unmasker: StreamUnmasker | None = None  # puts masked secrets back into the answer
 
 
 @dataclass
@@ -195,7 +197,8 @@ class JobManager:
                             f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
                             "the job was stopped and the document restored."
                         )
-                    self._write(job, spec.output.feed(event.text))
+                    text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
+                    self._write(job, spec.output.feed(text))
                     if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
                         # The closing fence came: the rest is prose nobody will see.
                         job.finish_reason = job.finish_reason or "stop"
@@ -217,6 +220,8 @@ class JobManager:
                     )
         finally:
             await stream.aclose()
+        if spec.unmasker is not None:
+            self._write(job, spec.output.feed(spec.unmasker.finish()))
         self._write(job, spec.output.finish())
         if job.usage is None:
             prompt = sum(local_token_count(m["content"]) for m in spec.messages)

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from .protocol import GptProtocol
 from .regions import Encoding, Pos, Span, span_from_lsp, span_to_lsp
 from .relay.client import ChatRequest
 from .relay.pool import RelayPool
+from .secrets import SecretMask, StreamUnmasker
 from .settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -374,6 +376,14 @@ class GptLanguageServer(LanguageServer):
                 f"The selection has {len(cut.selection):,} characters, more than "
                 f"maxSelectionChars ({settings.max_selection_chars:,}): select less."
             )
+        mask = SecretMask()
+        if settings.mask_secrets:
+            cut = replace(
+                cut,
+                selection=mask.mask(cut.selection),
+                before=mask.mask(cut.before),
+                after=mask.mask(cut.after),
+            )
         relay_name = self.relays.resolve_name(action.relay)
         client = self.relays.get(relay_name)
         model = settings.model_for(relay_name, action.model)
@@ -397,7 +407,7 @@ class GptLanguageServer(LanguageServer):
             # An insertion at a line's start adds whole lines: end them with a break.
             at_line_start = cut.region.is_empty and cut.region.start.character == 0
             output = CodeOutputFilter(
-                cut.selection,
+                mask.unmask(cut.selection),
                 doc_eol(doc, cut.region),
                 base_indent=cut.base_indent,
                 indent_first_line=cut.base_indent is None,
@@ -413,7 +423,11 @@ class GptLanguageServer(LanguageServer):
             output=output,
             max_answer_chars=settings.max_answer_chars,
             notes_uri=None,
+            unmasker=StreamUnmasker(mask) if mask.count else None,
         )
+        if mask.count:
+            plural = "s were" if mask.count > 1 else " was"
+            spec.notices.append(f"{mask.count} secret{plural} masked before sending.")
         if notes_uri is not None:
             job = self._start_notes(spec, notes_uri)
         else:

@@ -324,4 +324,34 @@ async def test_notification_futures_are_not_kept(editor: Editor, relay_sim: Rela
     assert counts == [1, 1]
 
 
+async def test_secrets_in_the_selection_are_masked_and_restored_in_the_answer(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    key = "sk-" + "Zq9" * 12
+    text = f'API = "{key}"\n\ndef f():\n    return API\n'
+    relay_sim.default = Scenario(
+        text='API = "GPT_LSP_SECRET_1"\n\ndef f() -> str:\n    return API\n'
+    )
+    uri = editor.open("sec.py", text)
+    end = position_of(text, len(text), editor.encoding)
+    job = (
+        await editor.command(
+            "gptLsp.chat",
+            {
+                "uri": uri,
+                "range": {
+                    "start": {"line": 0, "character": 0},
+                    "end": {"line": end.line, "character": end.character},
+                },
+                "instruction": "add type hints",
+            },
+        )
+    )["jobId"]
+    finished = await editor.wait_finished(job)
+    assert finished["status"] == "done"
+    assert "1 secret was masked" in finished["message"]
+    assert key not in (relay_sim.requests[-1].raw_body or b"").decode()
+    assert editor.text(uri) == f'API = "{key}"\n\ndef f() -> str:\n    return API\n'
+
+
 __all__ = ["TEST_API_KEY"]
