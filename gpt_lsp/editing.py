@@ -54,6 +54,7 @@ class Writer:
     conflict: bool = False
     in_flight: bool = False
     lost_in_a_row: int = 0
+    stream_ended: bool = False  # nothing more will come: send the rest without batching
     on_conflict: Callable[[], None] = lambda: None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -217,13 +218,19 @@ class DocumentChannel:
                 log.debug("edit confirmed: %s", sent.kind)
                 sent.settle(True)
                 sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
+                # Our edit moves the regions of the document's other jobs like any change.
+                self._map_others(sent.span, sent.text, skip=sent.writer)
                 return
             # The user's change came first: the client will not apply ours any more.
             log.debug("edit lost to a user change (first=%s)", first)
             sent.settle(False)
         self._user_change.set()
+        self._map_others(span, text, skip=None)
+
+    def _map_others(self, span: Span, text: str, skip: Writer | None) -> None:
+        """Maps a change onto every region but `skip`'s; one it touches is a conflict."""
         for writer in list(self.writers.values()):
-            if writer.conflict:
+            if writer.conflict or writer is skip:
                 continue
             mapped = map_change(writer.region, span, text, self.encoding)
             if isinstance(mapped, Conflict):
@@ -254,7 +261,7 @@ class DocumentChannel:
                 await self._wake.wait()
                 continue
             delay = self._last_send + self.interval - loop.time()
-            if delay > 0:
+            if delay > 0 and not writer.stream_ended and not writer.restore_wanted:
                 # Batching: text keeps arriving while we wait, and goes out in one edit.
                 await asyncio.sleep(delay)
                 if not writer.has_work():

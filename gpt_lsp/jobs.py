@@ -220,6 +220,7 @@ class JobManager:
                     )
         finally:
             await stream.aclose()
+        job.writer.stream_ended = True
         if spec.unmasker is not None:
             self._write(job, spec.output.feed(spec.unmasker.finish()))
         self._write(job, spec.output.finish())

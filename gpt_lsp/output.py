@@ -281,6 +281,8 @@ class CodeOutputFilter:
         head = self._head
         if not head or head[0] in "`~":
             return True
+        if self._buf[0][:1] in (" ", "\t") and head[0] != "*":
+            return False  # prose is never indented (bold headings aside): stream it at once
         core = _unbold(head)
         if not (self._code_char or _CODE_CHARS.search(core)):
             return True

@@ -202,3 +202,26 @@ async def test_marker_job_replaces_the_marker_and_block(
     assert editor.text(uri) == "x = 0\nasync def f():\n    return 1\n\ny = 2\n"
     prompt = "\n".join(m["content"] for m in relay_sim.requests[-1].json["messages"])
     assert "make it async" in prompt
+
+
+async def test_two_jobs_in_one_document(editor: Editor, relay_sim: RelaySim) -> None:
+    relay_sim.default = Scenario(text="    pass\n", chunk_size=1, pace=0.01)
+    text = "def a():\n    x\n\ndef b():\n    y\n"
+    uri = editor.open("two.py", text)
+
+    def line_range(first: int) -> dict[str, dict[str, int]]:
+        return {
+            "start": {"line": first, "character": 0},
+            "end": {"line": first + 1, "character": 0},
+        }
+
+    ja = await editor.command(
+        "gptLsp.chat", {"uri": uri, "range": line_range(1), "instruction": "a"}
+    )
+    jb = await editor.command(
+        "gptLsp.chat", {"uri": uri, "range": line_range(4), "instruction": "b"}
+    )
+    fa = await editor.wait_finished(ja["jobId"])
+    fb = await editor.wait_finished(jb["jobId"])
+    assert fa["status"] == fb["status"] == "done"
+    assert editor.text(uri) == "def a():\n    pass\n\ndef b():\n    pass\n"

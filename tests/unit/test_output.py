@@ -405,3 +405,9 @@ def test_fenced_code_comes_out_exactly(data: st.DataObject, before: str, after: 
     cleaned = [line if line.strip() else "" for line in lines]
     assert out == "\n".join(cleaned).strip("\n")
     assert "```" not in out
+
+
+def test_an_indented_first_line_streams_at_its_first_character() -> None:
+    f = CodeOutputFilter("    x = 1\n", "\n")
+    assert f.feed("    ") == ""
+    assert f.feed("r") == "    r"
