@@ -1,0 +1,1 @@
+"""gpt-lsp benchmarks: `python -m bench` (see bench/README.md)."""

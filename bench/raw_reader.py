@@ -1,0 +1,49 @@
+"""Baseline reader in its own process (as the server is): reads a streamed chat answer with
+plain httpx, nothing else. Commands on stdin, one JSON line each:
+{"url", "key", "body", "mode": "bytes" | "lines"}; answers one JSON line on stdout:
+{"seconds", "bytes", "events"}, timed from sending the request to the last byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+import httpx
+
+
+async def read_once(client: httpx.AsyncClient, cmd: dict) -> dict:
+    started = time.perf_counter()
+    size = 0
+    events = 0
+    headers = {"Authorization": f"Bearer {cmd['key']}"}
+    async with client.stream("POST", cmd["url"], json=cmd["body"], headers=headers) as resp:
+        if cmd.get("mode") == "lines":
+            async for line in resp.aiter_lines():
+                size += len(line)
+                if line.startswith("data: {"):
+                    json.loads(line[6:])
+                    events += 1
+        else:
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+    return {"seconds": time.perf_counter() - started, "bytes": size, "events": events}
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    timeout = httpx.Timeout(30.0)
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+        for _ in range(10_000):  # bounded: one command per line, EOF ends
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return
+            result = await read_once(client, json.loads(line))
+            sys.stdout.write(json.dumps(result) + "\n")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
