@@ -27,15 +27,20 @@ from .regions import (
     diff_change,
     end_after_insert,
     map_change,
+    offset_at,
+    pos_at,
 )
 
 log = logging.getLogger(__name__)
 
-EditKind = Literal["first", "append", "restore"]
+EditKind = Literal["first", "append", "restore", "repair"]
 ApplyEdit = Callable[[str, int, Span, str], Awaitable[bool]]
 
 APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
-CONFIRM_TIMEOUT = 3.0  # seconds for the didChange that shows an applied edit
+# Seconds to wait for the didChange that shows an edit the client said it applied. Never
+# re-send such an edit on a timeout: Neovim holds didChange back while the user types, and a
+# second copy would land on top of the first. Only a didChange without it proves it lost.
+UNCONFIRMED_TIMEOUT = 30.0
 RESYNC_TIMEOUT = 1.0  # seconds to wait for the user's change after a rejected edit
 MAX_LOST_IN_A_ROW = 200
 
@@ -52,6 +57,7 @@ class Writer:
     restore_wanted: bool = False
     restored: bool = False
     conflict: bool = False
+    conflict_reason: str | None = None  # why the job stopped, when it was not the user's edit
     in_flight: bool = False
     lost_in_a_row: int = 0
     stream_ended: bool = False  # nothing more will come: send the rest without batching
@@ -93,6 +99,8 @@ class Writer:
     def confirm(self, kind: EditKind, span: Span, text: str, encoding: Encoding) -> None:
         """Records an edit the document now shows."""
         self.lost_in_a_row = 0
+        if kind == "repair":
+            return
         end = end_after_insert(span.start, text, encoding)
         if kind == "first":
             self.replaced = True
@@ -106,7 +114,7 @@ class Writer:
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""
         self.lost_in_a_row += 1
-        if kind != "restore" and not self.conflict:
+        if kind in ("first", "append") and not self.conflict:
             self.pending.insert(0, text)
 
     def is_idle(self) -> bool:
@@ -170,6 +178,11 @@ class DocumentChannel:
         self._last_send = 0.0
         self._turn = 0
         self._user_change = asyncio.Event()
+        # An edit sent at version 0 that the user's change overtook: Neovim applies version-0
+        # edits unchecked, so it may still show up later in the same batch, misplaced.
+        self._suspect: SentEdit | None = None
+        self._repairs: list[tuple[Span, str]] = []
+        self._repairer = Writer("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
 
     # ------------------------------------------------------------ writers
 
@@ -218,21 +231,69 @@ class DocumentChannel:
                 log.debug("edit confirmed: %s", sent.kind)
                 sent.settle(True)
                 sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
+                if sent.kind == "repair" and self._repairs:
+                    self._repairs.pop(0)
                 # Our edit moves the regions of the document's other jobs like any change.
                 self._map_others(sent.span, sent.text, skip=sent.writer)
                 return
             # The user's change came first: the client will not apply ours any more.
             log.debug("edit lost to a user change (first=%s)", first)
             sent.settle(False)
+            if sent.version == 0 and sent.kind != "repair":
+                self._suspect = sent
+        elif self._suspect is not None and same_effect(
+            self.doc, span, text, self._suspect.span, self._suspect.text, self.encoding
+        ):
+            self._misapplied(self._suspect, span, text)
+            return
         self._user_change.set()
         self._map_others(span, text, skip=None)
 
+    def end_of_batch(self) -> None:
+        """Called after each didChange: a suspect edit that did not show up was not applied."""
+        self._suspect = None
+
+    def _misapplied(self, sent: SentEdit, span: Span, text: str) -> None:
+        """Our version-0 edit landed after the user's change, at stale positions: stop its
+        job and undo it, putting back the text it replaced."""
+        self._suspect = None
+        replaced = self.doc.text_in(sent.span, self.encoding)
+        inserted = Span(
+            sent.span.start, end_after_insert(sent.span.start, sent.text, self.encoding)
+        )
+        log.warning("an edit was applied at a stale position (version 0); undoing it")
+        writer = sent.writer
+        writer.conflict = True
+        writer.conflict_reason = (
+            "The editor applied an edit after your typing, at a stale position; it was undone."
+        )
+        writer.pending.clear()
+        writer.update_settled()
+        writer.on_conflict()
+        self._map_others(span, text, skip=writer)
+        self._repairs.append((inserted, replaced))
+        self.poke()
+
     def _map_others(self, span: Span, text: str, skip: Writer | None) -> None:
         """Maps a change onto every region but `skip`'s; one it touches is a conflict."""
+        repairs = []
+        for target, replacement in self._repairs:
+            moved = map_change(target, span, text, self.encoding)
+            if isinstance(moved, Conflict):
+                log.warning("the user edited a misplaced edit before it was undone")
+            else:
+                repairs.append((moved, replacement))
+        self._repairs = repairs
         for writer in list(self.writers.values()):
             if writer.conflict or writer is skip:
                 continue
             mapped = map_change(writer.region, span, text, self.encoding)
+            if isinstance(mapped, Conflict):
+                # Clients report the minimal diff, which may put a change made beside the
+                # region inside it when the text there repeats: try the equivalent forms.
+                outside = slide_out(self.doc, span, text, writer.region, self.encoding)
+                if outside is not None:
+                    mapped = map_change(writer.region, outside[0], outside[1], self.encoding)
             if isinstance(mapped, Conflict):
                 writer.conflict = True
                 writer.pending.clear()
@@ -244,6 +305,8 @@ class DocumentChannel:
     # ------------------------------------------------------------ sending
 
     def _next_writer(self) -> Writer | None:
+        if self._repairs and not self._repairer.in_flight:
+            return self._repairer
         writers = [w for w in self.writers.values() if w.has_work()]
         if not writers:
             return None
@@ -260,6 +323,9 @@ class DocumentChannel:
                     return
                 await self._wake.wait()
                 continue
+            if writer is self._repairer:
+                await self._send_repair()
+                continue
             delay = self._last_send + self.interval - loop.time()
             if delay > 0 and not writer.stream_ended and not writer.restore_wanted:
                 # Batching: text keeps arriving while we wait, and goes out in one edit.
@@ -268,12 +334,29 @@ class DocumentChannel:
                     continue
             await self._send(writer)
 
+    async def _send_repair(self) -> None:
+        # The first repair stays listed (so user changes keep mapping it) until confirmed.
+        span, text = self._repairs[0]
+        confirmed = await self._send_edit(self._repairer, "repair", span, text)
+        if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW and self._repairs:
+            log.warning("could not undo a misplaced edit")
+            self._repairs.pop(0)
+
     async def _send(self, writer: Writer) -> None:
         edit = writer.next_edit()
         if edit is None:
             writer.update_settled()
             return
         kind, span, text = edit
+        if kind == "restore" and self.doc.text_in(span, self.encoding) == text:
+            # Nothing to put back: a no-op edit would get no didChange to confirm it.
+            writer.confirm(kind, span, text, self.encoding)
+            writer.update_settled()
+            return
+        await self._send_edit(writer, kind, span, text)
+
+    async def _send_edit(self, writer: Writer, kind: EditKind, span: Span, text: str) -> bool:
+        """Sends one edit and waits until it is confirmed or known lost."""
         sent = SentEdit(writer, kind, span, text, self.doc.version)
         self.in_flight = sent
         writer.in_flight = True
@@ -295,9 +378,11 @@ class DocumentChannel:
             log.warning("applyEdit failed: %s", type(exc).__name__)
             applied = False
         log.debug("applyEdit answered applied=%s", applied)
+        unknown = False
         try:
             if applied:
-                await _wait(sent.done, CONFIRM_TIMEOUT)
+                await _wait(sent.done, UNCONFIRMED_TIMEOUT)
+                unknown = sent.confirmed is None
             elif sent.confirmed is None:
                 # Refused: the client has a change we have not seen; wait for it briefly.
                 await _wait(self._user_change, RESYNC_TIMEOUT)
@@ -305,14 +390,21 @@ class DocumentChannel:
             sent.settle(False)
             self.in_flight = None
             writer.in_flight = False
-            if not sent.confirmed:
+            if unknown:
+                self._give_up(writer, "The editor never reported the job's edit: the job stopped.")
+            elif not sent.confirmed:
                 writer.lose(kind, text)
                 if writer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
-                    log.warning("job %s: the editor keeps refusing edits", writer.job_id)
-                    writer.conflict = True
-                    writer.pending.clear()
-                    writer.on_conflict()
+                    self._give_up(writer, "The editor kept refusing the job's edits.")
             writer.update_settled()
+        return bool(sent.confirmed)
+
+    def _give_up(self, writer: Writer, reason: str) -> None:
+        log.warning("job %s: %s", writer.job_id, reason)
+        writer.conflict = True
+        writer.conflict_reason = reason
+        writer.pending.clear()
+        writer.on_conflict()
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -342,3 +434,54 @@ def same_effect(
     if (a_end - a_start) - len(a_text) != (b_end - b_start) - len(b_text):
         return False
     return window[:a_start] + a_text + window[a_end:] == window[:b_start] + b_text + window[b_end:]
+
+
+MAX_SLIDE = 256
+
+
+def slide_out(
+    doc: TextDoc, span: Span, text: str, region: Span, encoding: Encoding
+) -> tuple[Span, str] | None:
+    """Returns an equivalent form of a pure insertion or deletion that lies outside `region`
+    (inserting "a" before "a" is the same change one character later), or None."""
+    if bool(text) == (not span.is_empty):
+        return None  # a replacement has one form only
+    first = max(0, min(span.start.line, region.start.line) - 1)
+    last = min(len(doc.lines) - 1, max(span.end.line, region.end.line) + 1)
+    window = "".join(doc.lines[first : last + 1])
+
+    def to_offset(pos: Pos) -> int:
+        return offset_at(window, Pos(pos.line - first, pos.character), encoding)
+
+    def to_pos(offset: int) -> Pos:
+        local = pos_at(window, offset, encoding)
+        return Pos(local.line + first, local.character)
+
+    region_start, region_end = to_offset(region.start), to_offset(region.end)
+    start, end = to_offset(span.start), to_offset(span.end)
+    if text:  # an insertion of `text` at `start`
+        size = len(text)
+        for k in range(1, min(size, start, MAX_SLIDE) + 1):
+            if window[start - k : start] != text[size - k :]:
+                break
+            if start - k <= region_start:
+                point = to_pos(start - k)
+                return Span(point, point), window[start - k : start] + text[: size - k]
+        for k in range(1, min(size, len(window) - start, MAX_SLIDE) + 1):
+            if window[start : start + k] != text[:k]:
+                break
+            if start + k >= region_end:
+                point = to_pos(start + k)
+                return Span(point, point), text[k:] + window[start : start + k]
+        return None
+    for k in range(1, min(start, MAX_SLIDE) + 1):  # a deletion of [start, end)
+        if window[start - k] != window[end - k]:
+            break
+        if end - k <= region_start:
+            return Span(to_pos(start - k), to_pos(end - k)), ""
+    for k in range(1, min(len(window) - end, MAX_SLIDE) + 1):
+        if window[start + k - 1] != window[end + k - 1]:
+            break
+        if start + k >= region_end:
+            return Span(to_pos(start + k), to_pos(end + k)), ""
+    return None

@@ -151,7 +151,8 @@ class JobManager:
             await self._stream(job)
             await self._drain(job)
             if job.writer.conflict:
-                job.status, job.message = "conflict", CONFLICT_MESSAGE
+                job.status = "conflict"
+                job.message = job.writer.conflict_reason or CONFLICT_MESSAGE
             elif job.finish_reason == "length":
                 job.status = "done"
                 job.message = "The answer was cut at the token limit (maxTokens): review it."
@@ -161,7 +162,7 @@ class JobManager:
         except asyncio.CancelledError:
             if job.cancel_reason == "conflict" or job.writer.conflict:
                 job.status = "conflict"
-                job.message = CONFLICT_MESSAGE
+                job.message = job.writer.conflict_reason or CONFLICT_MESSAGE
             else:
                 job.status = "cancelled"
                 await self._restore(job)

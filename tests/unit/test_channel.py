@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -48,16 +49,21 @@ class FakeEditor:
     version: int = 1
     pending: list[tuple[Span, str]] = field(default_factory=list)
     flush_handle: asyncio.TimerHandle | None = None
+    before_apply: Any = None
     doc: TextDoc = field(init=False)
     channel: DocumentChannel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.doc = TextDoc("file:///t.py", self.text, 1, "python")
+        self.doc = TextDoc("file:///t.py", self.text, self.version, "python")
         self.channel = DocumentChannel(self.doc, self.apply_edit, self.encoding, interval=0.002)
 
     async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
         await asyncio.sleep(0)  # the round trip to the editor
-        if version != self.version:
+        if self.before_apply is not None:
+            self.before_apply()
+        # Neovim checks versions only when they are above 0 (a buffer never changed).
+        unchecked = self.profile == "neovim" and version == 0
+        if version != self.version and not unchecked:
             return self.profile == "neovim"  # Neovim says applied, and did nothing
         start = offset_of(self.text, span.start, self.encoding)
         end = offset_of(self.text, span.end, self.encoding)
@@ -100,6 +106,7 @@ class FakeEditor:
             self.channel.on_change(span, text)
             self.doc.apply(span, text, self.encoding)
         self.doc.version = self.version
+        self.channel.end_of_batch()
 
 
 PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8")]
@@ -234,5 +241,51 @@ def test_batching_sends_few_edits_for_many_chunks() -> None:
         duration = loop.time() - started
         assert editor.text == "a" * 300
         assert 2 <= editor.channel.edits_sent <= duration / 0.03 + 3
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_slide_out_finds_the_form_of_a_change_beside_the_region() -> None:
+    from gpt_lsp.editing import slide_out
+
+    doc = TextDoc("file:///s.py", "\n\nab\n", 1, "python")
+    region = Span(Pos(1, 0), Pos(2, 0))  # the second "\n"
+    # Deleting the first "\n" reported as deleting the second one (a minimal diff).
+    moved = slide_out(doc, Span(Pos(1, 0), Pos(2, 0)), "", region, "utf-16")
+    assert moved == (Span(Pos(0, 0), Pos(1, 0)), "")
+    # Typing "a" right before a region that starts with "a", reported one character late.
+    region = Span(Pos(2, 0), Pos(2, 2))
+    moved = slide_out(doc, Span(Pos(2, 1), Pos(2, 1)), "a", region, "utf-16")
+    assert moved == (Span(Pos(2, 0), Pos(2, 0)), "a")
+    # A change really inside has no outside form.
+    assert slide_out(doc, Span(Pos(2, 1), Pos(2, 1)), "x", region, "utf-16") is None
+
+
+def test_a_version_0_edit_applied_after_typing_is_undone_and_stops_the_job() -> None:
+    async def scenario() -> None:
+        editor = FakeEditor("a\nOLD\nb\n", "neovim", "utf-8", version=0)
+        writer = Writer("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
+        stopped: list[bool] = []
+        writer.on_conflict = lambda: stopped.append(True)
+        editor.channel.add(writer)
+
+        def user_types_above() -> None:
+            editor.before_apply = None
+            editor.replace(0, 0, "typed\n")  # not yet reported (debounced)
+
+        editor.before_apply = user_types_above
+        writer.write("NEW\n")
+        editor.channel.poke()
+        await asyncio.sleep(0.05)  # the debounced batch: the user's change, then our edit
+        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        for _ in range(50):  # the undo edit goes out and is reported
+            editor.flush()
+            if editor.text == "typed\na\nOLD\nb\n":
+                break
+            await asyncio.sleep(0.01)
+        assert stopped == [True]
+        assert writer.conflict_reason is not None and "stale" in writer.conflict_reason
+        # Neovim applied our edit at the old line 1 ("a"); the undo brought "a" back.
+        assert editor.text == "typed\na\nOLD\nb\n"
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
