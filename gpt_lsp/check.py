@@ -11,7 +11,7 @@ from typing import TextIO
 
 import httpx
 
-from .errors import GptLspError, redact
+from .errors import GptLspError, ModelDeniedError, redact
 from .relay.billing import Balance, fetch_balance, fetch_models
 from .relay.client import Attempt, ChatRequest, RelayClient
 from .relay.events import Finish, TextDelta, Usage
@@ -84,6 +84,9 @@ async def _check(
         try:
             result = await _stream(client, request)
         except GptLspError as exc:
+            if isinstance(exc, ModelDeniedError):
+                # Its hint sends the user here for the model list: give it.
+                exc.models = await fetch_models(client.http, client.current_url)
             print(f"error: {exc.user_message()}", file=err)
             return EXIT_RELAY_ERROR
         _print_result(result, settings, out)

@@ -176,6 +176,16 @@ class ModelDeniedError(RelayStatusError):
     """The key may not use this model, or no channel serves it."""
 
     hint = "Choose a model this key may use (`gpt-lsp check` lists them)."
+    models: list[str] | None = None
+    """The relay's model list, when known (`gpt-lsp check` fetches it)."""
+
+    def user_message(self) -> str:
+        """Returns the one line, naming the models the relay lists when they are known."""
+        text = super().user_message()
+        if not self.models:
+            return text
+        shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
+        return redact(f"{text} The relay lists: {shown}.")
 
 
 class RateLimitError(RelayStatusError):
