@@ -22,6 +22,7 @@ from ..errors import (
     RelayProtocolError,
     RelayStatusError,
     RelayTimeout,
+    TruncatedAnswer,
     redact,
     register_secret,
 )
@@ -378,10 +379,14 @@ def translate_httpx_error(
     if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
         return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
     if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
-        what = "the connection dropped mid-answer" if started else "the connection dropped"
         if not started:
-            return RelayConnectError(f"{what} ({_reason(exc)})", relay=relay, url=url)
-        return RelayProtocolError(f"{what} ({_reason(exc)})", relay=relay, url=url)
+            return RelayConnectError(
+                f"the connection dropped ({_reason(exc)})", relay=relay, url=url
+            )
+        # Part of the answer arrived: it is cut short, not a wrong API.
+        return TruncatedAnswer(
+            f"the connection dropped mid-answer ({_reason(exc)})", relay=relay, url=url
+        )
     return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
 
 
