@@ -65,8 +65,7 @@ class GptLspError(Exception):
 
     def user_message(self) -> str:
         """Returns the one line shown to the user, with every known key removed."""
-        text = str(self)
-        return redact(f"{text} {self.hint}".strip() if self.hint else text)
+        return redact(_with_hint(str(self), self.hint))
 
 
 class SettingsError(GptLspError):
@@ -115,8 +114,7 @@ class RelayError(GptLspError):
         return host or "relay"
 
     def user_message(self) -> str:
-        text = f"{self.where()}: {self.detail}"
-        return redact(f"{text} {self.hint}".strip() if self.hint else text)
+        return redact(_with_hint(f"{self.where()}: {self.detail}", self.hint))
 
 
 class RelayConnectError(RelayError):
@@ -239,6 +237,16 @@ def classify_status(
     else:
         cls = RelayStatusError
     return cls(status, relay_message, relay=relay, url=url, code=code, retry_after=retry_after)
+
+
+def _with_hint(text: str, hint: str) -> str:
+    """Joins a message and its hint as two sentences."""
+    text = text.strip()
+    if not hint:
+        return text
+    # Relay messages end however they like ("... (request id: 1)", Chinese without a stop).
+    end = "" if text.endswith((".", "!", "?", "。", "！", "？")) else "."
+    return f"{text}{end} {hint}"
 
 
 def _host_of(url: str) -> str:

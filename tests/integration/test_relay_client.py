@@ -383,7 +383,7 @@ async def test_one_api_error_presets(
     shown = error.user_message()
     assert error.relay_message in shown  # verbatim, request id included
     assert f"HTTP {status}" in shown
-    assert error_class.hint and shown.endswith(error_class.hint)
+    assert error_class.hint and shown.endswith(f"{error.relay_message}. {error_class.hint}")
     assert TEST_API_KEY not in shown
     assert outcome.events == []
 
@@ -563,6 +563,7 @@ async def test_silence_mid_stream_is_a_timeout_without_failover(
     assert outcome.text == "abcd"
     assert type(outcome.error) is RelayTimeout
     assert outcome.error.phase == "silence"
+    assert "silent for 0.3 s mid-answer. The relay may" in outcome.error.user_message()
     assert 0.25 < elapsed < 1.5
     assert backup.requests == []
     assert len(relay_sim.requests) == 1
