@@ -11,11 +11,12 @@ from typing import TextIO
 
 import httpx
 
-from .errors import GptLspError, redact
+from .errors import GptLspError, ModelDeniedError, redact
 from .relay.billing import Balance, fetch_balance, fetch_models
 from .relay.client import Attempt, ChatRequest, RelayClient
 from .relay.events import Finish, TextDelta, Usage
 from .relay.pool import RelayPool
+from .relay.urls import chat_completions_url
 from .settings import Settings, load_settings
 from .usage import format_cost, local_token_count
 
@@ -84,6 +85,9 @@ async def _check(
         try:
             result = await _stream(client, request)
         except GptLspError as exc:
+            if isinstance(exc, ModelDeniedError):
+                # Its hint sends the user here for the model list: give it.
+                exc.models = await fetch_models(client.http, client.current_url)
             print(f"error: {exc.user_message()}", file=err)
             return EXIT_RELAY_ERROR
         _print_result(result, settings, out)
@@ -136,7 +140,8 @@ async def _stream(client: RelayClient, request: ChatRequest) -> CheckResult:
 
 def _print_result(result: CheckResult, settings: Settings, out: TextIO) -> None:
     relay = settings.relays[result.relay]
-    note = "" if result.url.startswith(relay.base_url) else "  (backup host)"
+    # Equality, not a prefix test: a backup may live under the main URL's path.
+    note = "" if result.url == chat_completions_url(relay.base_url) else "  (backup host)"
     source = "reported by the relay" if result.usage_reported else "counted locally, estimate"
     price = relay.price_for(result.model)
     cost = format_cost(price, result.usage) if price else "no price configured"

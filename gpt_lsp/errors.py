@@ -65,8 +65,7 @@ class GptLspError(Exception):
 
     def user_message(self) -> str:
         """Returns the one line shown to the user, with every known key removed."""
-        text = str(self)
-        return redact(f"{text} {self.hint}".strip() if self.hint else text)
+        return redact(_with_hint(str(self), self.hint))
 
 
 class SettingsError(GptLspError):
@@ -115,8 +114,7 @@ class RelayError(GptLspError):
         return host or "relay"
 
     def user_message(self) -> str:
-        text = f"{self.where()}: {self.detail}"
-        return redact(f"{text} {self.hint}".strip() if self.hint else text)
+        return redact(_with_hint(f"{self.where()}: {self.detail}", self.hint))
 
 
 class RelayConnectError(RelayError):
@@ -176,6 +174,16 @@ class ModelDeniedError(RelayStatusError):
     """The key may not use this model, or no channel serves it."""
 
     hint = "Choose a model this key may use (`gpt-lsp check` lists them)."
+    models: list[str] | None = None
+    """The relay's model list, when known (`gpt-lsp check` fetches it)."""
+
+    def user_message(self) -> str:
+        """Returns the one line, naming the models the relay lists when they are known."""
+        text = super().user_message()
+        if not self.models:
+            return text
+        shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
+        return redact(f"{text} The relay lists: {shown}.")
 
 
 class RateLimitError(RelayStatusError):
@@ -229,6 +237,16 @@ def classify_status(
     else:
         cls = RelayStatusError
     return cls(status, relay_message, relay=relay, url=url, code=code, retry_after=retry_after)
+
+
+def _with_hint(text: str, hint: str) -> str:
+    """Joins a message and its hint as two sentences."""
+    text = text.strip()
+    if not hint:
+        return text
+    # Relay messages end however they like ("... (request id: 1)", Chinese without a stop).
+    end = "" if text.endswith((".", "!", "?", "。", "！", "？")) else "."
+    return f"{text}{end} {hint}"
 
 
 def _host_of(url: str) -> str:

@@ -22,6 +22,7 @@ from ..errors import (
     RelayProtocolError,
     RelayStatusError,
     RelayTimeout,
+    TruncatedAnswer,
     redact,
     register_secret,
 )
@@ -156,26 +157,43 @@ class RelayClient:
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
         response, events, first = await self._open(request, attempt, deadline)
+        idle = self.config.idle_timeout
         try:
             yield first
             while True:
+                # httpx's read timeout is sized for the first byte (the longer wait), and
+                # keep-alive comments reset it: silence and the total budget are bounded here.
+                left = deadline - time.monotonic()
                 try:
-                    event = await events.__anext__()
+                    event = await asyncio.wait_for(events.__anext__(), max(0.0, min(idle, left)))
                 except StopAsyncIteration:
                     return
+                except asyncio.TimeoutError:
+                    raise self._stream_timeout(attempt.url, silent=idle < left) from None
                 except httpx.HTTPError as exc:
                     raise self._translate(exc, attempt.url, started=True) from exc
                 yield event
                 if time.monotonic() > deadline:
-                    raise RelayTimeout(
-                        f"the answer took longer than {self.config.timeout:g} s",
-                        phase="total",
-                        relay=self.name,
-                        url=attempt.url,
-                    )
+                    raise self._stream_timeout(attempt.url, silent=False)
         finally:
             await events.aclose()
             await response.aclose()
+
+    def _stream_timeout(self, url: str, *, silent: bool) -> RelayTimeout:
+        """Returns the timeout for a stream that went silent, or ran past its total budget."""
+        if silent:
+            return RelayTimeout(
+                f"the relay went silent for {self.config.idle_timeout:g} s mid-answer",
+                phase="silence",
+                relay=self.name,
+                url=url,
+            )
+        return RelayTimeout(
+            f"the answer took longer than {self.config.timeout:g} s",
+            phase="total",
+            relay=self.name,
+            url=url,
+        )
 
     async def _open(
         self, request: ChatRequest, attempt: Attempt, deadline: float
@@ -361,10 +379,14 @@ def translate_httpx_error(
     if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
         return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
     if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
-        what = "the connection dropped mid-answer" if started else "the connection dropped"
         if not started:
-            return RelayConnectError(f"{what} ({_reason(exc)})", relay=relay, url=url)
-        return RelayProtocolError(f"{what} ({_reason(exc)})", relay=relay, url=url)
+            return RelayConnectError(
+                f"the connection dropped ({_reason(exc)})", relay=relay, url=url
+            )
+        # Part of the answer arrived: it is cut short, not a wrong API.
+        return TruncatedAnswer(
+            f"the connection dropped mid-answer ({_reason(exc)})", relay=relay, url=url
+        )
     return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
 
 
