@@ -55,6 +55,9 @@ end
 
 -- Loads the plugin from the worktree and records LspProgress for the server.
 function H.setup(extra)
+  if H.cfg.lsp_log then
+    vim.lsp.log.set_level("debug") -- the JSON-RPC traffic, in $XDG_STATE_HOME/nvim/lsp.log
+  end
   vim.opt.runtimepath:prepend(H.cfg.plugin_dir)
   local opts = vim.tbl_extend("force", {
     cmd = H.cfg.cmd,
