@@ -1,0 +1,190 @@
+;;; gpt-lsp.el --- gpt-lsp (AI code actions and inline chat) for eglot  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "27.1") (eglot "1.9"))
+;; Keywords: tools, languages
+
+;;; Commentary:
+
+;; A thin shim: it starts the `gpt-lsp' server through eglot, passes the settings,
+;; and adds commands to type an instruction and to keep, undo or stop a job.
+;; Prompts, defaults and all job logic live in the server.
+;;
+;;   (require 'gpt-lsp)
+;;   (setq gpt-lsp-settings '(:baseUrl "https://relay.example/v1" :model "gpt-4o"))
+;;   (gpt-lsp-register)   ; then M-x eglot in a buffer of one of `gpt-lsp-modes'
+
+;;; Code:
+
+(require 'eglot)
+(require 'jsonrpc)
+(require 'cl-lib)
+
+(defgroup gpt-lsp nil
+  "AI code actions and inline chat through the gpt-lsp language server."
+  :group 'eglot
+  :prefix "gpt-lsp-")
+
+(defcustom gpt-lsp-command '("gpt-lsp")
+  "Program and arguments that start the server."
+  :type '(repeat string))
+
+(defcustom gpt-lsp-modes '(python-mode js-mode typescript-mode go-mode rust-mode c-mode c++-mode)
+  "Major modes `gpt-lsp-register' associates with the server.
+Eglot runs one server per buffer: these modes get gpt-lsp instead of
+their usual server."
+  :type '(repeat symbol))
+
+(defcustom gpt-lsp-settings nil
+  "The gpt-lsp settings object, as a plist with camelCase keys.
+Sent as initializationOptions and as the gptLsp section of
+workspace/configuration, e.g. (:baseUrl \"https://relay/v1\" :model \"gpt-4o\").
+A :gptLsp section in `eglot-workspace-configuration' (dir-locals) wins."
+  :type 'plist)
+
+(defcustom gpt-lsp-action-ids '("refactor" "fix" "document" "explain")
+  "Action ids offered by `gpt-lsp-action' (the server's built-ins)."
+  :type '(repeat string))
+
+(defclass gpt-lsp-server (eglot-lsp-server) ()
+  :documentation "The gpt-lsp server, so its notifications and commands can be handled.")
+
+(defvar gpt-lsp--last-job nil
+  "Id of the most recent job, from a command result or gptLsp/jobFinished.")
+
+(defvar gpt-lsp--job-status (make-hash-table :test #'equal)
+  "Job id -> last status seen.")
+
+;;;###autoload
+(defun gpt-lsp-register ()
+  "Associate `gpt-lsp-modes' with the server in `eglot-server-programs'."
+  (interactive)
+  (add-to-list 'eglot-server-programs
+               (cons gpt-lsp-modes (cons 'gpt-lsp-server gpt-lsp-command))))
+
+(cl-defmethod eglot-initialization-options ((_server gpt-lsp-server))
+  "Send `gpt-lsp-settings' as initializationOptions."
+  (or gpt-lsp-settings eglot--{}))
+
+(cl-defmethod eglot-handle-request
+  ((_server gpt-lsp-server) (_method (eql workspace/configuration)) &key items)
+  "Answer the gptLsp section from `gpt-lsp-settings' unless dir-locals set one."
+  (let ((answers (cl-call-next-method)))
+    (apply #'vector
+           (cl-loop for item across items
+                    for answer across answers
+                    collect (if (and (null answer)
+                                     (equal (plist-get item :section) "gptLsp"))
+                                (or gpt-lsp-settings eglot--{})
+                              answer)))))
+
+(cl-defmethod eglot-handle-request
+  ((_server gpt-lsp-server) (_method (eql workspace/applyEdit)) &rest _)
+  "Apply streamed edits without a y-or-n-p each, and without echoing each one."
+  ;; A job sends an edit every few hundred ms; eglot 1.9 would ask to confirm every one.
+  (let ((eglot-confirm-server-initiated-edits nil)
+        (inhibit-message t))
+    (cl-call-next-method)))
+
+(cl-defmethod eglot-handle-notification
+  ((_server gpt-lsp-server) (_method (eql gptLsp/jobFinished))
+   &key jobId status message usage &allow-other-keys)
+  "Remember the job and echo one line; errors already came as showMessage."
+  (setq gpt-lsp--last-job jobId)
+  (puthash jobId status gpt-lsp--job-status)
+  (let ((tokens (and usage (plist-get usage :totalTokens)))
+        (cost (and usage (plist-get usage :costUsd))))
+    (message "gpt-lsp: %s %s%s%s%s" jobId status
+             (if tokens (format ", %s tokens" tokens) "")
+             (if (numberp cost) (format ", $%.4f" cost) "")
+             (if (and message (not (equal status "failed"))) (format " (%s)" message) ""))))
+
+(cl-defmethod eglot-execute-command :around ((_server gpt-lsp-server) command _arguments)
+  "Remember the job a code action started (its result is {jobId})."
+  (let ((result (cl-call-next-method)))
+    (when (and (member (format "%s" command) '("gptLsp.run" "gptLsp.chat"))
+               (plist-get result :jobId))
+      (setq gpt-lsp--last-job (plist-get result :jobId))
+      (puthash gpt-lsp--last-job "running" gpt-lsp--job-status))
+    result))
+
+(defun gpt-lsp--exec (command argument &optional then)
+  "Send COMMAND with ARGUMENT to this buffer's server; call THEN with the result.
+Asynchronous on purpose: reject and cancel answer once their edit shows in a
+didChange, and eglot sends didChange only while Emacs is idle, never while a
+synchronous request blocks it."
+  (let ((server (eglot--current-server-or-lose)))
+    ;; Flush pending changes first, so the server sees the text the range refers to.
+    (eglot--signal-textDocument/didChange)
+    (jsonrpc-async-request
+     server :workspace/executeCommand
+     (list :command command :arguments (vector argument))
+     :success-fn (lambda (result)
+                   (when (plist-get result :jobId)
+                     (setq gpt-lsp--last-job (plist-get result :jobId))
+                     (puthash gpt-lsp--last-job "running" gpt-lsp--job-status))
+                   (when then (funcall then result)))
+     :error-fn (lambda (err)
+                 (message "gpt-lsp: %s failed: %s" command (plist-get err :message))))))
+
+(defun gpt-lsp--range (beg end)
+  "LSP range of BEG..END in the current buffer."
+  (list :start (eglot--pos-to-lsp-position beg)
+        :end (eglot--pos-to-lsp-position end)))
+
+(defun gpt-lsp--region-or-line ()
+  "The active region, else the current line."
+  (if (use-region-p)
+      (list (region-beginning) (region-end))
+    (list (line-beginning-position) (line-beginning-position 2))))
+
+;;;###autoload
+(defun gpt-lsp-chat (beg end instruction)
+  "Rewrite BEG..END (region, else the line) following INSTRUCTION."
+  (interactive (append (gpt-lsp--region-or-line) (list (read-string "AI: "))))
+  (unless (string-empty-p instruction)
+    (gpt-lsp--exec "gptLsp.chat" (list :uri (eglot--path-to-uri (buffer-file-name))
+                                       :range (gpt-lsp--range beg end)
+                                       :instruction instruction))))
+
+;;;###autoload
+(defun gpt-lsp-action (beg end action)
+  "Run the server's ACTION (refactor, fix, document, explain) on BEG..END."
+  (interactive (append (gpt-lsp--region-or-line)
+                       (list (completing-read "AI action: " gpt-lsp-action-ids nil nil))))
+  (gpt-lsp--exec "gptLsp.run" (list :action action
+                                    :uri (eglot--path-to-uri (buffer-file-name))
+                                    :range (gpt-lsp--range beg end))))
+
+(defun gpt-lsp--job-command (command job-id)
+  "Run COMMAND ({jobId}) on JOB-ID, default the last job."
+  (let ((id (or job-id gpt-lsp--last-job (user-error "gpt-lsp: no job yet"))))
+    (gpt-lsp--exec command (list :jobId id)
+                   (lambda (result)
+                     (let ((settled (pcase command
+                                      ("gptLsp.accept" "accepted")
+                                      ("gptLsp.reject" "rejected"))))
+                       (cond ((not (eq (plist-get result :ok) t))
+                              (message "gpt-lsp: %s %s: nothing to do" command id))
+                             (settled (puthash id settled gpt-lsp--job-status))))))))
+
+;;;###autoload
+(defun gpt-lsp-accept (&optional job-id)
+  "Keep the text of JOB-ID (default: the last job)."
+  (interactive)
+  (gpt-lsp--job-command "gptLsp.accept" job-id))
+
+;;;###autoload
+(defun gpt-lsp-reject (&optional job-id)
+  "Put back the original text of JOB-ID (default: the last job)."
+  (interactive)
+  (gpt-lsp--job-command "gptLsp.reject" job-id))
+
+;;;###autoload
+(defun gpt-lsp-cancel (&optional job-id)
+  "Stop JOB-ID (default: the last job) and put back its original text."
+  (interactive)
+  (gpt-lsp--job-command "gptLsp.cancel" job-id))
+
+(provide 'gpt-lsp)
+;;; gpt-lsp.el ends here

@@ -1,0 +1,128 @@
+-- Shared helpers for the headless Neovim tests (run with `nvim -l SCRIPT CONFIG.json`).
+-- Each script records what it saw in H.result; pytest reads the JSON written by H.finish.
+local H = {}
+
+H.cfg = vim.json.decode(table.concat(vim.fn.readfile(_G.arg[1]), "\n"))
+H.result = { log = {}, progress = {}, notices = {} }
+
+function H.log(...)
+  H.result.log[#H.result.log + 1] = table.concat(vim.tbl_map(tostring, { ... }), " ")
+end
+
+-- Writes the result and leaves; the OK marker is the file, never the exit code.
+function H.finish(ok, err)
+  H.result.ok = ok
+  H.result.error = err
+  local client = H.client_id and vim.lsp.get_client_by_id(H.client_id)
+  if client then
+    client:stop()
+    -- The client object lingers until the server has exited: wait for it to go.
+    vim.wait(5000, function()
+      return vim.lsp.get_client_by_id(H.client_id) == nil
+    end, 20)
+  end
+  H.result.client_gone = H.client_id == nil or vim.lsp.get_client_by_id(H.client_id) == nil
+  vim.fn.writefile({ vim.json.encode(H.result) }, H.cfg.out)
+  os.exit(ok and 0 or 1)
+end
+
+-- Runs the scenario; any Lua error becomes a failed result instead of a hung or silent exit.
+function H.run(fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  H.finish(ok, not ok and tostring(err) or nil)
+end
+
+function H.wait(ms, cond, what)
+  if not vim.wait(ms, cond, 10) then
+    error("timed out after " .. ms .. " ms waiting for " .. what, 2)
+  end
+end
+
+-- No UI here: prompts must never wait on stdin.
+function H.stub_ui(answer)
+  vim.ui.input = function(_, on_confirm)
+    H.result.input_asked = true
+    on_confirm(answer)
+  end
+  vim.ui.select = function(items, _, on_choice)
+    H.result.select_asked = #items
+    on_choice(nil)
+  end
+  vim.notify = function(msg, level)
+    H.result.notices[#H.result.notices + 1] = { msg = msg, level = level }
+  end
+end
+
+-- Loads the plugin from the worktree and records LspProgress for the server.
+function H.setup(extra)
+  if H.cfg.lsp_log then
+    vim.lsp.log.set_level("debug") -- the JSON-RPC traffic, in $XDG_STATE_HOME/nvim/lsp.log
+  end
+  vim.opt.runtimepath:prepend(H.cfg.plugin_dir)
+  local opts = vim.tbl_extend("force", {
+    cmd = H.cfg.cmd,
+    settings = H.cfg.settings,
+    filetypes = { "python" },
+  }, extra or {})
+  require("gpt_lsp").setup(opts)
+  vim.api.nvim_create_autocmd("LspProgress", {
+    callback = function(ev)
+      local v = ev.data.params.value
+      H.result.progress[#H.result.progress + 1] = { kind = v.kind, title = v.title, message = v.message }
+    end,
+  })
+end
+
+-- Opens a file holding `text` as a python buffer and waits for the client to attach.
+function H.open(name, text)
+  local path = H.cfg.workdir .. "/" .. name
+  vim.fn.writefile(vim.split(text, "\n", { plain = true }), path, "b")
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  vim.bo.filetype = "python"
+  local bufnr = vim.api.nvim_get_current_buf()
+  H.wait(15000, function()
+    local c = require("gpt_lsp").client(bufnr)
+    return c ~= nil and c.initialized == true
+  end, "the gpt-lsp client to attach")
+  local client = require("gpt_lsp").client(bufnr)
+  H.client_id = client.id
+  H.result.offset_encoding = client.offset_encoding
+  return bufnr, client
+end
+
+-- The buffer as the file would be written (Neovim keeps the final newline in 'eol').
+function H.text(bufnr)
+  local text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
+  return vim.bo[bufnr].eol and text .. "\n" or text
+end
+
+-- The one tracked job (the shim's own table), once the server has answered {jobId}.
+function H.wait_job(count)
+  local jobs = require("gpt_lsp").jobs
+  H.wait(5000, function()
+    return #vim.tbl_keys(jobs) >= (count or 1)
+  end, "a jobId")
+  local latest
+  for _, job in pairs(jobs) do
+    if not latest or job.seq > latest.seq then
+      latest = job
+    end
+  end
+  return latest
+end
+
+-- Waits for the job to end, recording each distinct text the buffer showed meanwhile.
+function H.wait_finished(bufnr, job, ms)
+  local seen, last = {}, H.text(bufnr)
+  H.wait(ms or 15000, function()
+    local now = H.text(bufnr)
+    if now ~= last then
+      seen[#seen + 1] = now
+      last = now
+    end
+    return job.status ~= "running"
+  end, "gptLsp/jobFinished")
+  return seen
+end
+
+return H

