@@ -254,24 +254,20 @@ class DocumentChannel:
         self._suspect = None
 
     def _misapplied(self, sent: SentEdit, span: Span, text: str) -> None:
-        """Our version-0 edit landed after the user's change, at stale positions: stop its
-        job and undo it, putting back the text it replaced."""
+        """Our version-0 edit landed after the user's change, at stale positions: regions move
+        with it like with any change, and an undo (put back what it replaced) goes out first.
+        The job's text was queued again when the user's change overtook the edit."""
         self._suspect = None
         replaced = self.doc.text_in(sent.span, self.encoding)
-        inserted = Span(
-            sent.span.start, end_after_insert(sent.span.start, sent.text, self.encoding)
-        )
+        end = end_after_insert(sent.span.start, sent.text, self.encoding)
         log.warning("an edit was applied at a stale position (version 0); undoing it")
-        writer = sent.writer
-        writer.conflict = True
-        writer.conflict_reason = (
-            "The editor applied an edit after your typing, at a stale position; it was undone."
-        )
-        writer.pending.clear()
-        writer.update_settled()
-        writer.on_conflict()
-        self._map_others(span, text, skip=writer)
-        self._repairs.append((inserted, replaced))
+        self._map_others(span, text, skip=None)
+        if sent.writer.conflict and sent.writer.conflict_reason is None:
+            sent.writer.conflict_reason = (
+                "The editor applied an edit after your typing, at a stale position inside the "
+                "job's region: it was undone and the job stopped."
+            )
+        self._repairs.append((Span(sent.span.start, end), replaced))
         self.poke()
 
     def _map_others(self, span: Span, text: str, skip: Writer | None) -> None:

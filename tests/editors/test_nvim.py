@@ -234,10 +234,8 @@ def typed_around(typed: int) -> str:
 # didChange, each keystroke restarts the full 150 ms debounce. So on a freshly opened
 # buffer a steady typist holds back every didChange, and the server's edits are applied
 # unchecked against text it has not seen.
-SERVER_ISSUE = "server issue (see report): edits on a version-0 Neovim buffer while the user types"
 
 
-@pytest.mark.xfail(strict=True, reason=SERVER_ISSUE + "; CONFIRM_TIMEOUT resends an applied edit")
 def test_user_keeps_typing_for_four_seconds(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
     # No didChange for > 3 s after the first edit: the server re-sends it at version 0,
     # Neovim applies it again over the user's last line ("print(...)zzz" is lost).
@@ -257,7 +255,6 @@ def test_user_keeps_typing_for_four_seconds(nvim: str, tmp_path: Path, relay_sim
     assert result["status"] == "done", describe(run)
 
 
-@pytest.mark.xfail(strict=True, reason=SERVER_ISSUE + "; the first edit lands on shifted lines")
 def test_user_adds_lines_above_before_the_first_edit(
     nvim: str, tmp_path: Path, relay_sim: RelaySim
 ) -> None:
