@@ -40,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .logs import configure
 
     if args.command == "check":
-        configure(args.log_level if args.log_level.upper() != "INFO" else "WARNING", args.log_file)
+        # check speaks for itself in one line; logs only when asked for.
+        configure(args.log_level if args.log_level.upper() != "INFO" else "ERROR", args.log_file)
         from .check import run_check
 
         return run_check(args.relay, args.model)

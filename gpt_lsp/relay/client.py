@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import (
     GATEWAY_STATUSES,
     GatewayError,
+    ModelDeniedError,
     RateLimitError,
     RelayConnectError,
     RelayError,
@@ -223,6 +224,9 @@ class RelayClient:
                     host_of(urls[offset + 1]),
                 )
         assert last_error is not None
+        if len(urls) > 1:
+            last_error.detail += f" (all {len(urls)} hosts of the relay failed; this was the last)"
+            last_error.args = (last_error.detail,)
         raise last_error
 
     async def _open_on_host(
@@ -259,7 +263,13 @@ class RelayClient:
             except RelayStatusError as exc:
                 if exc.status == 400 and self._adapt(exc, request, adapted):
                     continue
-                if exc.status not in SERVER_ERROR_RETRY_STATUSES or server_retries >= 1:
+                # A missing channel for the model (503 无可用渠道) does not heal in a second.
+                retry_helps = not isinstance(exc, ModelDeniedError)
+                if (
+                    not retry_helps
+                    or exc.status not in SERVER_ERROR_RETRY_STATUSES
+                    or server_retries >= 1
+                ):
                     raise
                 server_retries += 1
                 await self._sleep(_backoff(server_retries))
