@@ -386,8 +386,9 @@ async def test_one_api_error_presets(
     assert error_class.hint and shown.endswith(f"{error.relay_message}. {error_class.hint}")
     assert TEST_API_KEY not in shown
     assert outcome.events == []
-    # None of these heals on a retry (a 503 "no channel" neither): one request only.
-    assert len(chat_requests(relay_sim)) == 1
+    # Only a 429 is retried (twice); none of the others heals on a retry, a 503 "no channel"
+    # neither: one request.
+    assert len(chat_requests(relay_sim)) == (3 if error_class is RateLimitError else 1)
 
 
 async def test_http_200_with_json_error(relay_sim: RelaySim, make_client: ClientFactory) -> None:
