@@ -160,6 +160,12 @@ class JobManager:
                 job.status = "done"
                 job.message = " ".join(job.spec.notices) or None
         except asyncio.CancelledError:
+            # The job handles its own cancellation: take it back, so that restoring the
+            # original (more awaits, httpx/anyio cleanup) is not cancelled in turn.
+            task = asyncio.current_task()
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
             if job.cancel_reason == "conflict" or job.writer.conflict:
                 job.status = "conflict"
                 job.message = job.writer.conflict_reason or CONFLICT_MESSAGE

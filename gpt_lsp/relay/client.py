@@ -158,25 +158,34 @@ class RelayClient:
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
         response, events, first = await self._open(request, attempt, deadline)
-        idle = self.config.idle_timeout
+        # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
+        # comments reset it: a watchdog bounds the silence between events and the total
+        # budget. (asyncio.wait_for per event cost a task and a timer per chunk.)
+        watchdog = _Watchdog(self.config.idle_timeout, deadline)
         try:
             yield first
             while True:
-                # httpx's read timeout is sized for the first byte (the longer wait), and
-                # keep-alive comments reset it: silence and the total budget are bounded here.
-                left = deadline - time.monotonic()
-                try:
-                    event = await asyncio.wait_for(events.__anext__(), max(0.0, min(idle, left)))
-                except StopAsyncIteration:
-                    return
-                except asyncio.TimeoutError:
-                    raise self._stream_timeout(attempt.url, silent=idle < left) from None
-                except httpx.HTTPError as exc:
-                    raise self._translate(exc, attempt.url, started=True) from exc
-                yield event
                 if time.monotonic() > deadline:
                     raise self._stream_timeout(attempt.url, silent=False)
+                watchdog.start_read()
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    if watchdog.fired is None:
+                        raise
+                    watchdog.absorb_cancel()
+                    raise self._stream_timeout(
+                        attempt.url, silent=watchdog.fired == "silence"
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise self._translate(exc, attempt.url, started=True) from exc
+                finally:
+                    watchdog.reading = False
+                yield event
         finally:
+            watchdog.stop()
             await events.aclose()
             await response.aclose()
 
@@ -372,6 +381,58 @@ class RelayClient:
     def _translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
         """Translates an httpx error; the only place that does."""
         return translate_httpx_error(exc, relay=self.name, url=url, started=started)
+
+
+class _Watchdog:
+    """Cancels the reading task when a stream goes silent or runs past its deadline."""
+
+    def __init__(self, idle: float, deadline: float) -> None:
+        self.idle = idle
+        self.deadline = deadline
+        self.last = time.monotonic()
+        self.reading = False
+        self.fired: str | None = None
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._handle: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def start_read(self) -> None:
+        """Marks the start of a wait for the relay: silence is counted from here."""
+        self.last = time.monotonic()
+        self.reading = True
+
+    def _arm(self) -> None:
+        now = time.monotonic()
+        # While the consumer works on an event nothing is read: look again an idle later.
+        if self.reading:
+            delay = max(0.0, min(self.last + self.idle, self.deadline) - now)
+        elif now < self.deadline:
+            delay = min(self.idle, self.deadline - now)
+        else:  # past the deadline: the next read raises it
+            delay = self.idle
+        self._handle = self._loop.call_later(delay, self._check)
+
+    def _check(self) -> None:
+        now = time.monotonic()
+        late = now >= self.deadline
+        silent = now - self.last >= self.idle
+        if self.reading and (late or silent) and self._task is not None:
+            self.fired = "total" if late else "silence"
+            self._task.cancel()
+            return
+        self._arm()
+
+    def absorb_cancel(self) -> None:
+        """Takes back our own cancel, so the task can go on (and raise a timeout)."""
+        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
+        if uncancel is not None:
+            uncancel()
+
+    def stop(self) -> None:
+        """Disarms the timer."""
+        if self._handle is not None:
+            self._handle.cancel()
 
 
 def translate_httpx_error(

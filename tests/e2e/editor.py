@@ -223,7 +223,7 @@ class Editor:
 
     # ------------------------------------------------------------ waiting
 
-    async def wait_finished(self, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_finished(self, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
         """Waits for gptLsp/jobFinished of a job."""
         async with asyncio.timeout(timeout):
             while True:
@@ -232,7 +232,7 @@ class Editor:
                         return params
                 await asyncio.sleep(0.01)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         """Polls a condition."""
         async with asyncio.timeout(timeout):
             while not predicate():  # noqa: ASYNC110 - the condition is the editor's text
