@@ -57,10 +57,12 @@ def serve(*, tcp: bool, host: str, port: int) -> int:
     if tcp:
         server.start_tcp(host, port)
         return 0
+    from .stdio import serve_stdio
+
     # LSP owns stdout: anything else printed by accident goes to stderr instead.
     lsp_out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    server.start_io(sys.stdin.buffer, lsp_out)
+    serve_stdio(server, sys.stdin.buffer, lsp_out)
     return 0
 
 

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -104,6 +106,29 @@ class GptProtocol(LanguageServerProtocol):
         super()._execute_handler(msg_id, handler, done, args, kwargs)
 
     # ------------------------------------------------------------ shutdown
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> None:  # type: ignore[override]
+        """Exits once requests in flight (shutdown above all) are answered, within 2 s.
+
+        pygls exits at once: a client that sends exit right behind shutdown lost the answer.
+        """
+        pending = [f for f in self._request_futures.values() if not f.done()]
+
+        async def finish() -> None:
+            waiting = [asyncio.wrap_future(f) if isinstance(f, Future) else f for f in pending]
+            if waiting:
+                await asyncio.wait(waiting, timeout=2.0)
+            # Answers are written by done-callbacks: let them run before closing the pipe.
+            await asyncio.sleep(0)
+            code = 0 if self._shutdown else 1
+            if self.writer is not None:
+                closed = self.writer.close()
+                if inspect.isawaitable(closed):
+                    await closed
+            sys.exit(code)
+
+        self._exit_task = asyncio.ensure_future(finish())
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
