@@ -72,6 +72,8 @@ class Scenario:
     error_event_after: int | None = None  # data: {"error": ...} after N chunks (+ [DONE])
     drop_after: int | None = None  # close the TCP connection after N chunks, no terminator
     drop_with_reset: bool = False  # drop with a RST instead of a FIN
+    malformed_after: int | None = None  # a data: line that is not JSON after N chunks, then end
+    malformed_data: str = '{"id": "chatcmpl-x", "choices": [{"delta": {"content": oops'
     hang_after: int | None = None  # go silent after N chunks until the client leaves
     hang_seconds: float = HANG_CAP  # ...or this long, then end the body normally
     retry_after: str | None = None  # Retry-After header on the error response

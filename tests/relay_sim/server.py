@@ -779,6 +779,11 @@ class RelaySim:
                 if sc.hang_after is not None and pieces_sent >= sc.hang_after:
                     await self._hang(sc)
                     return resp
+                if sc.malformed_after is not None and pieces_sent >= sc.malformed_after:
+                    await self._write(resp, sc, self._encode(sc, sc.malformed_data))
+                    sent += 1
+                    self._update(rec, chunks_sent=sent)
+                    return resp
                 if sc.error_event_after is not None and pieces_sent >= sc.error_event_after:
                     err = {"error": self._scenario_error(sc, 500, model)}
                     await self._write(resp, sc, self._encode(sc, err))
