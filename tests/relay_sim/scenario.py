@@ -77,6 +77,8 @@ class Scenario:
     hang_after: int | None = None  # go silent after N chunks until the client leaves
     hang_seconds: float = HANG_CAP  # ...or this long, then end the body normally
     retry_after: str | None = None  # Retry-After header on the error response
+    redirect_to: str | None = None  # answer redirect_status with this Location instead
+    redirect_status: int = 302
     # Request checks (each answers 400 like a relay that has the limitation).
     reject_system_role: bool = False
     reject_developer_role: bool = False

@@ -556,6 +556,12 @@ class RelaySim:
         model = sc.model or str(body.get("model") or "gpt-3.5-turbo")
         if sc.first_byte_delay > 0:
             await asyncio.sleep(sc.first_byte_delay)
+        if sc.redirect_to is not None:
+            return web.Response(
+                status=sc.redirect_status,
+                headers={"Location": sc.redirect_to},
+                text=f"Redirecting to {sc.redirect_to}",
+            )
         if sc.html_status is not None:
             host = request.headers.get("Host", "127.0.0.1").split(":")[0]
             return web.Response(
