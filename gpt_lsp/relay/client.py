@@ -159,6 +159,7 @@ class RelayClient:
         deadline = attempt.started + self.config.timeout
         response, events, first = await self._open(request, attempt, deadline)
         idle = self.config.idle_timeout
+        ended = False
         try:
             yield first
             while True:
@@ -168,6 +169,7 @@ class RelayClient:
                 try:
                     event = await asyncio.wait_for(events.__anext__(), max(0.0, min(idle, left)))
                 except StopAsyncIteration:
+                    ended = True
                     return
                 except asyncio.TimeoutError:
                     raise self._stream_timeout(attempt.url, silent=idle < left) from None
@@ -178,6 +180,8 @@ class RelayClient:
                     raise self._stream_timeout(attempt.url, silent=False)
         finally:
             await events.aclose()
+            if ended:
+                await _drain(response)
             await response.aclose()
 
     def _stream_timeout(self, url: str, *, silent: bool) -> RelayTimeout:
@@ -423,6 +427,26 @@ def _reason(exc: BaseException) -> str:
 def _backoff(attempt: int) -> float:
     base: float = min(MAX_RETRY_WAIT, 0.5 * 2.0 ** (attempt - 1))
     return base * (0.8 + 0.4 * random.random())
+
+
+async def _drain(response: httpx.Response, budget: float = 0.05, limit: int = 65536) -> None:
+    """Reads what follows [DONE] (the body's end), briefly, so the connection is kept alive.
+
+    The parser stops at [DONE] (some relays keep the body open after it); a response closed
+    before its end closes its connection too, and every job would open a new one.
+    """
+
+    async def read_rest() -> None:
+        read = 0
+        async for chunk in response.stream:  # type: ignore[union-attr]
+            read += len(chunk)
+            if read > limit:
+                return
+
+    try:
+        await asyncio.wait_for(read_rest(), budget)
+    except (asyncio.TimeoutError, httpx.HTTPError, OSError, RuntimeError):
+        return  # the connection is closed instead, as before
 
 
 async def _close(
