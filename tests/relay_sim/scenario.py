@@ -139,6 +139,7 @@ class RecordedRequest:
     client_disconnected: bool = False  # client left before the server finished
     chunks_sent: int = 0  # data: events written, [DONE] and the error event included
     status: int | None = None
+    peer_port: int | None = None  # the client's TCP port: one per connection it opened
     scenario: Scenario | None = None  # None for non-chat and unauthorised requests
 
 

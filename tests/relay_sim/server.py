@@ -98,6 +98,12 @@ def _prompt_chars(body: Any) -> int:
     return total
 
 
+def _peer_port(request: web.Request) -> int | None:
+    """The client's port of the connection a request came on."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+
+
 def _cf_page(status: int, host: str) -> str:
     """A Cloudflare-style HTML error page."""
     title = _CF_TITLES.get(status, "Error")
@@ -353,6 +359,7 @@ class RelaySim:
                 json=body,
                 raw_body=raw,
                 received_at=time.monotonic(),
+                peer_port=_peer_port(request),
             )
             self._records.append(rec)
             self._cond.notify_all()
