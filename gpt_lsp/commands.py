@@ -200,8 +200,13 @@ def describe_diagnostics(raw: Sequence[Any] | None) -> list[str]:
         message = str(item.get("message", "")).strip()
         if not message:
             continue
-        line = item.get("range", {}).get("start", {}).get("line")
-        where = f"line {line + 1}: " if isinstance(line, int) else ""
+        rng = item.get("range")
+        start = rng.get("start") if isinstance(rng, dict) else None
+        line = start.get("line") if isinstance(start, dict) else None
+        # Clients send what they like here: only a plausible line number is shown.
+        where = ""
+        if isinstance(line, int) and not isinstance(line, bool) and 0 <= line < 10**9:
+            where = f"line {line + 1}: "
         tags = " ".join(str(item[k]) for k in ("source", "code") if item.get(k) is not None)
         out.append(f"{where}{message}" + (f" ({tags})" if tags else ""))
     return out[:50]

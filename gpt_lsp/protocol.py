@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
@@ -75,6 +75,12 @@ class GptProtocol(LanguageServerProtocol):
                 result = await result
         except GptLspError as error:
             raise JsonRpcInvalidParams(message=error.user_message()) from None
+        except Exception as error:  # the one boundary: pygls would send the traceback
+            log.exception("%s failed unexpectedly", params.command)
+            raise JsonRpcInternalError(
+                message=f"gpt-lsp internal error in {params.command} "
+                f"({type(error).__name__}); see the server log."
+            ) from None
         return result
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:

@@ -162,6 +162,7 @@ class RelayClient:
         # comments reset it: a watchdog bounds the silence between events and the total
         # budget. (asyncio.wait_for per event cost a task and a timer per chunk.)
         watchdog = _Watchdog(self.config.idle_timeout, deadline)
+        ended = False
         try:
             yield first
             while True:
@@ -171,6 +172,7 @@ class RelayClient:
                 try:
                     event = await events.__anext__()
                 except StopAsyncIteration:
+                    ended = True
                     return
                 except asyncio.CancelledError:
                     if watchdog.fired is None:
@@ -187,6 +189,8 @@ class RelayClient:
         finally:
             watchdog.stop()
             await events.aclose()
+            if ended:
+                await _drain(response)
             await response.aclose()
 
     def _stream_timeout(self, url: str, *, silent: bool) -> RelayTimeout:
@@ -484,6 +488,26 @@ def _reason(exc: BaseException) -> str:
 def _backoff(attempt: int) -> float:
     base: float = min(MAX_RETRY_WAIT, 0.5 * 2.0 ** (attempt - 1))
     return base * (0.8 + 0.4 * random.random())
+
+
+async def _drain(response: httpx.Response, budget: float = 0.05, limit: int = 65536) -> None:
+    """Reads what follows [DONE] (the body's end), briefly, so the connection is kept alive.
+
+    The parser stops at [DONE] (some relays keep the body open after it); a response closed
+    before its end closes its connection too, and every job would open a new one.
+    """
+
+    async def read_rest() -> None:
+        read = 0
+        async for chunk in response.stream:  # type: ignore[union-attr]
+            read += len(chunk)
+            if read > limit:
+                return
+
+    try:
+        await asyncio.wait_for(read_rest(), budget)
+    except (asyncio.TimeoutError, httpx.HTTPError, OSError, RuntimeError):
+        return  # the connection is closed instead, as before
 
 
 async def _close(

@@ -72,9 +72,13 @@ class Scenario:
     error_event_after: int | None = None  # data: {"error": ...} after N chunks (+ [DONE])
     drop_after: int | None = None  # close the TCP connection after N chunks, no terminator
     drop_with_reset: bool = False  # drop with a RST instead of a FIN
+    malformed_after: int | None = None  # a data: line that is not JSON after N chunks, then end
+    malformed_data: str = '{"id": "chatcmpl-x", "choices": [{"delta": {"content": oops'
     hang_after: int | None = None  # go silent after N chunks until the client leaves
     hang_seconds: float = HANG_CAP  # ...or this long, then end the body normally
     retry_after: str | None = None  # Retry-After header on the error response
+    redirect_to: str | None = None  # answer redirect_status with this Location instead
+    redirect_status: int = 302
     # Request checks (each answers 400 like a relay that has the limitation).
     reject_system_role: bool = False
     reject_developer_role: bool = False
@@ -135,6 +139,7 @@ class RecordedRequest:
     client_disconnected: bool = False  # client left before the server finished
     chunks_sent: int = 0  # data: events written, [DONE] and the error event included
     status: int | None = None
+    peer_port: int | None = None  # the client's TCP port: one per connection it opened
     scenario: Scenario | None = None  # None for non-chat and unauthorised requests
 
 

@@ -98,6 +98,12 @@ def _prompt_chars(body: Any) -> int:
     return total
 
 
+def _peer_port(request: web.Request) -> int | None:
+    """The client's port of the connection a request came on."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+
+
 def _cf_page(status: int, host: str) -> str:
     """A Cloudflare-style HTML error page."""
     title = _CF_TITLES.get(status, "Error")
@@ -353,6 +359,7 @@ class RelaySim:
                 json=body,
                 raw_body=raw,
                 received_at=time.monotonic(),
+                peer_port=_peer_port(request),
             )
             self._records.append(rec)
             self._cond.notify_all()
@@ -556,6 +563,12 @@ class RelaySim:
         model = sc.model or str(body.get("model") or "gpt-3.5-turbo")
         if sc.first_byte_delay > 0:
             await asyncio.sleep(sc.first_byte_delay)
+        if sc.redirect_to is not None:
+            return web.Response(
+                status=sc.redirect_status,
+                headers={"Location": sc.redirect_to},
+                text=f"Redirecting to {sc.redirect_to}",
+            )
         if sc.html_status is not None:
             host = request.headers.get("Host", "127.0.0.1").split(":")[0]
             return web.Response(
@@ -778,6 +791,11 @@ class RelaySim:
                     raise _Dropped(resp)
                 if sc.hang_after is not None and pieces_sent >= sc.hang_after:
                     await self._hang(sc)
+                    return resp
+                if sc.malformed_after is not None and pieces_sent >= sc.malformed_after:
+                    await self._write(resp, sc, self._encode(sc, sc.malformed_data))
+                    sent += 1
+                    self._update(rec, chunks_sent=sent)
                     return resp
                 if sc.error_event_after is not None and pieces_sent >= sc.error_event_after:
                     err = {"error": self._scenario_error(sc, 500, model)}

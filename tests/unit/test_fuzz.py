@@ -1,0 +1,168 @@
+"""Fuzzing: the SSE parser and the settings loader raise only gpt-lsp errors, in linear time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpt_lsp.errors import GptLspError
+from gpt_lsp.relay.sse import ChunkState, decode_chunk, finish_stream, iter_events
+from gpt_lsp.settings import load_settings, merge_sources, validate
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_SSE_BITS = st.sampled_from(
+    [
+        b"data: ",
+        b"data:",
+        b"event: error\n",
+        b": PING\n\n",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"[DONE]",
+        b'{"choices":[{"delta":{"content":"x"}}]}',
+        b'{"choices":[{"delta":{},"finish_reason":"stop"}]}',
+        b'{"error":{"message":"m","code":429}}',
+        b'{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"a"}}]}}]}',
+        b"<html>",
+        b"\xef\xbb\xbf",
+        b"\xff\xfe",
+        b"\xe4\xbd",
+        b"{",
+        b"[",
+    ]
+)
+BODIES = st.lists(_SSE_BITS | st.binary(max_size=20), max_size=30).map(b"".join)
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=20,
+)
+_KEYS = st.sampled_from(
+    [
+        "relays", "relay", "baseUrl", "apiKey", "apiKeyEnv", "model", "backupUrls", "actions",
+        "exclude", "excludeDefaults", "temperature", "maxTokens", "prices", "timeout",
+        "headers", "proxy", "systemRole", "logContent", "maskSecrets", "contextChars",
+        "default", "id", "title", "prompt", "modelRatio", "input", "output",
+    ]
+)  # fmt: skip
+SETTINGS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS | st.text(max_size=5), inner),
+    max_leaves=25,
+)
+
+
+def response(body: bytes, status: int = 200, content_type: str = "text/event-stream") -> Any:
+    reads = [body[i : i + 7] for i in range(0, len(body), 7)] or [b""]
+
+    async def stream() -> Any:
+        for read in reads:
+            yield read
+
+    return httpx.Response(status, headers={"content-type": content_type}, content=stream())
+
+
+async def drain(resp: httpx.Response) -> None:
+    try:
+        async for _ in iter_events(resp, relay="fuzz"):
+            pass
+    except GptLspError:
+        pass
+
+
+@FUZZ
+@given(st.text(max_size=200) | _JSON.map(json.dumps))
+def test_decode_chunk_raises_only_gpt_lsp_errors(data: str) -> None:
+    state = ChunkState()
+    try:
+        decode_chunk(data, state)
+        decode_chunk(data, state)
+        finish_stream(state)
+    except GptLspError:
+        pass
+
+
+@FUZZ
+@given(
+    BODIES,
+    st.sampled_from([200, 201, 400, 429, 500, 524]),
+    st.sampled_from(["text/event-stream", "application/json", "text/html", ""]),
+)
+def test_iter_events_raises_only_gpt_lsp_errors(body: bytes, status: int, kind: str) -> None:
+    asyncio.run(drain(response(body, status, kind)))
+
+
+@FUZZ
+@given(st.lists(SETTINGS, max_size=4))
+def test_settings_from_any_sources_validate_or_report(sources: list[Any]) -> None:
+    settings_, problems = validate(merge_sources(*sources))
+    assert all(isinstance(p, str) for p in problems)
+    settings_.exclude_globs  # noqa: B018 - the properties work on whatever came out
+    settings_.default_relay_name()
+
+
+@FUZZ
+@given(
+    st.text(max_size=300)
+    | st.lists(
+        st.sampled_from(
+            ['baseUrl = "', "[relays.a]\n", "[[actions]]\n", "= 1\n", 'x = """', "\x00", "\n"]
+        ),
+        max_size=20,
+    ).map("".join)
+)
+def test_toml_files_of_any_text_load_or_report(text: str) -> None:
+    path = Path(f"/tmp/gpt-lsp-fuzz-config-{os.getpid()}.toml")
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    settings_, problems = load_settings(environ={}, config_path=path)
+    assert all(isinstance(p, str) for p in problems)
+    assert settings_ is not None
+
+
+# ---------------------------------------------------------------- complexity
+
+MB = 1024 * 1024
+EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}\n\n'
+SHAPES: dict[str, Callable[[int], bytes]] = {
+    "one-huge-line": lambda n: b"data: " + b"a" * n,
+    "data-lines": lambda n: EVENT * (n // len(EVENT)),
+    "nested-json": lambda n: b"data: " + b"[" * n + b"\n\n",
+    "nested-json-body": lambda n: b"[" * n,
+    "carriage-returns": lambda n: b"data: x" + b"\r" * n,
+    "comments": lambda n: b": PING\n" * (n // 7),
+    "one-huge-event": lambda n: b"data: x\n" * (n // 8),
+}
+
+
+def parse_seconds(body: bytes) -> float:
+    reads = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+
+    async def stream() -> Any:
+        for read in reads:
+            yield read
+
+    resp = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream())
+    started = time.process_time()
+    asyncio.run(drain(resp))
+    return time.process_time() - started
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_parsing_time_is_linear(shape: str) -> None:
+    small = min(parse_seconds(SHAPES[shape](MB)) for _ in range(2))
+    large = parse_seconds(SHAPES[shape](10 * MB))
+    # 10x the input may take 10x the time; 20x is slack for a noisy machine, not quadratic.
+    assert large < 20 * max(small, 0.005), (shape, small, large)
