@@ -109,10 +109,10 @@ async function start() {
   if (!command) {
     const configured = vscode.workspace.getConfiguration(SECTION).get("serverPath", "");
     const what = configured ? `gptLsp.serverPath (${configured}) is not an executable file.` : "the `gpt-lsp` server was not found on PATH.";
-    const choice = await vscode.window.showErrorMessage(`GPT LSP: ${what} ${INSTALL_HINT}`, "Open Setting");
-    if (choice === "Open Setting") {
-      vscode.commands.executeCommand("workbench.action.openSettings", "gptLsp.serverPath");
-    }
+    // Not awaited: activation must not wait for the user to read the message.
+    vscode.window.showErrorMessage(`GPT LSP: ${what} ${INSTALL_HINT}`, "Open Setting").then((choice) => {
+      if (choice === "Open Setting") vscode.commands.executeCommand("workbench.action.openSettings", "gptLsp.serverPath");
+    });
     updateStatus();
     return;
   }
