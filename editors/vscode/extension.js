@@ -31,12 +31,14 @@ let statusItem;
 /** Jobs by id: {jobId, uri, status, usage?, message?}, most recent last. */
 const jobs = new Map();
 let lastFinished;
+/** Keys read from SecretStorage: masked in everything written to the output channel. */
+const secrets = new Set();
 
 // ------------------------------------------------------------------ activation
 
 async function activate(ctx) {
   context = ctx;
-  output = vscode.window.createOutputChannel("GPT LSP");
+  output = redacting(vscode.window.createOutputChannel("GPT LSP"));
   statusItem = vscode.window.createStatusBarItem("gpt-lsp.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "GPT LSP";
   statusItem.command = "gpt-lsp.showMenu";
@@ -120,8 +122,10 @@ async function start() {
   const serverOptions = { command, args: Array.isArray(args) ? args.map(String) : [], options: { env: process.env } };
   const clientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    // The key travels only in answers to workspace/configuration, and a message trace
+    // (gptLsp.trace.server) shows it masked.
     outputChannel: output,
-    initializationOptions: await serverSettings(),
+    initializationOptions: await serverSettings({ withKeys: false }),
     middleware: {
       workspace: {
         // The server pulls its section; answer it with our settings and the secret key.
@@ -187,7 +191,7 @@ async function restart() {
 // ------------------------------------------------------------------ settings
 
 /** Returns the settings object for the server: what the user set, plus keys from SecretStorage. */
-async function serverSettings() {
+async function serverSettings({ withKeys = true } = {}) {
   const config = vscode.workspace.getConfiguration(SECTION);
   const properties = context.extension.packageJSON.contributes.configuration.properties;
   const out = {};
@@ -203,13 +207,20 @@ async function serverSettings() {
     if (value === null || value === undefined || value === "") continue;
     out[key] = value;
   }
+  if (!withKeys) return out;
   const key = await context.secrets.get(SECRET_KEY);
-  if (key) out.apiKey = key;
+  if (key) {
+    secrets.add(key);
+    out.apiKey = key;
+  }
   const relays = out.relays && typeof out.relays === "object" ? out.relays : {};
   for (const name of Object.keys(relays)) {
     if (name === DEFAULT_RELAY) continue;
     const relayKey = await context.secrets.get(`${SECRET_KEY}.${name}`);
-    if (relayKey) out.relays = { ...out.relays, [name]: { ...relays[name], apiKey: relayKey } };
+    if (relayKey) {
+      secrets.add(relayKey);
+      out.relays = { ...out.relays, [name]: { ...relays[name], apiKey: relayKey } };
+    }
   }
   return out;
 }
@@ -226,7 +237,8 @@ async function onConfigurationChanged(event) {
 /** Tells the server its settings changed (it pulls them with workspace/configuration). */
 async function pushConfiguration() {
   if (!client || !client.isRunning()) return;
-  const settings = await serverSettings();
+  // The server pulls the section (with the keys) through workspace/configuration.
+  const settings = await serverSettings({ withKeys: false });
   await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
 }
 
@@ -252,6 +264,7 @@ async function setApiKey() {
   if (key === undefined) return;
   const id = relay === DEFAULT_RELAY ? SECRET_KEY : `${SECRET_KEY}.${relay}`;
   if (key.trim()) {
+    secrets.add(key.trim());
     await context.secrets.store(id, key.trim());
     vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay saved.`);
   } else {
@@ -390,6 +403,27 @@ async function showMenu() {
   if (!client) items.push({ label: "$(refresh) Restart the server", command: "gpt-lsp.restart" });
   const picked = await vscode.window.showQuickPick(items, { title: "GPT LSP" });
   if (picked) vscode.commands.executeCommand(picked.command);
+}
+
+/** Wraps an output channel so that no stored key is ever written to it. */
+function redacting(channel) {
+  const mask = (text) => {
+    let out = String(text);
+    for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("<api key>");
+    return out;
+  };
+  return {
+    get name() {
+      return channel.name;
+    },
+    append: (text) => channel.append(mask(text)),
+    appendLine: (text) => channel.appendLine(mask(text)),
+    replace: (text) => channel.replace(mask(text)),
+    clear: () => channel.clear(),
+    show: (...args) => channel.show(...args),
+    hide: () => channel.hide(),
+    dispose: () => channel.dispose(),
+  };
 }
 
 // ------------------------------------------------------------------ status bar

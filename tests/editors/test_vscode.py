@@ -165,6 +165,8 @@ def code_server(tools: None, relay: RelaySim, tmp_path: Path) -> Iterator[dict[s
         "gptLsp.baseUrl": relay.base_url,
         "gptLsp.model": MODEL,
         "gptLsp.relays": {"default": {"prices": {MODEL: {"input": 0.15, "output": 0.6}}}},
+        # Every LSP message in the "GPT LSP" output channel, which VS Code keeps in its logs.
+        "gptLsp.trace.server": "verbose",
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": False,
         "workbench.enableExperiments": False,
@@ -237,6 +239,7 @@ def code_server(tools: None, relay: RelaySim, tmp_path: Path) -> Iterator[dict[s
         yield {
             "url": f"http://127.0.0.1:{port}/?folder={workspace}",
             "workspace": workspace,
+            "user_data": user_data,
             "env": env,
             "node": node,
             "server_log": server_log,
@@ -343,10 +346,21 @@ def test_refactor_and_inline_chat_stream_into_vscode(
     assert chats[0].json["model"] == MODEL
     assert CHAT_INSTRUCTION in json.dumps(chats[1].json)
 
+    # The key never shows in the message trace (it travels in workspace/configuration answers)
+    # nor in the server's DEBUG log.
+    channels = [
+        p
+        for p in (code_server["user_data"] / "logs").rglob("*GPT LSP*")  # type: ignore[operator]
+        if p.is_file()
+    ]
+    trace = "".join(p.read_text("utf-8", errors="replace") for p in channels)
+    assert "workspace/configuration" in trace, [str(p) for p in channels]
+    assert API_KEY not in trace
+    assert API_KEY[-8:] not in Path(str(code_server["server_log"])).read_text("utf-8")
+
 
 def _tail(path: object, size: int = 4000) -> str:
     try:
         return Path(str(path)).read_text("utf-8", errors="replace")[-size:]
     except OSError:
         return "(no server log)"
-
