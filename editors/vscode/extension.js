@@ -271,8 +271,7 @@ async function setApiKey() {
     await context.secrets.delete(id);
     vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay removed.`);
   }
-  // secrets.onDidChange pushes the configuration; push now too in case it fires late.
-  await pushConfiguration();
+  // secrets.onDidChange tells the server, which pulls the key with workspace/configuration.
 }
 
 // ------------------------------------------------------------------ commands

@@ -36,6 +36,7 @@ TOOLS = Path(os.environ.get("GPT_LSP_EDITOR_TOOLS", REPO / ".cache" / "editor-to
 CHROMIUM = Path("/usr/bin/chromium")
 API_KEY = "sk-vscode-test-5f1e2d3c4b5a6978"
 MODEL = "gpt-4o-mini"
+CHANGED_MODEL = "gpt-4o"  # set while VS Code runs, before the inline chat
 
 ORIGINAL = """\
 def total(items):
@@ -289,6 +290,8 @@ def test_refactor_and_inline_chat_stream_into_vscode(
         "chromium": str(CHROMIUM),
         "artifacts": str(ARTIFACTS),
         "apiKey": API_KEY,
+        "logs": str(code_server["user_data"] / "logs"),  # type: ignore[operator]
+        "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
         "file": "sample.py",
         "original": ORIGINAL,
         "refactor": {
@@ -344,6 +347,7 @@ def test_refactor_and_inline_chat_stream_into_vscode(
     assert len(chats) == 2, [r.path for r in relay.requests]
     assert all(r.headers.get("authorization") == f"Bearer {API_KEY}" for r in chats)
     assert chats[0].json["model"] == MODEL
+    assert chats[1].json["model"] == CHANGED_MODEL
     assert CHAT_INSTRUCTION in json.dumps(chats[1].json)
 
     # The key never shows in the message trace (it travels in workspace/configuration answers)

@@ -4,7 +4,7 @@
 // Prints one JSON line per step ({"step": ..., ...}) and a final {"ok": true}; exits non-zero with
 // {"error": ...} on the first failure, after a screenshot of the page at that moment.
 import { createRequire } from "node:module";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const cfg = JSON.parse(process.argv[2]);
@@ -133,6 +133,26 @@ async function watchStream(expected, before, shotName, shotWhen, timeout) {
   return { states: states.length, screenshot: shot };
 }
 
+/** Returns the text of the "GPT LSP" output channel's log (the LSP message trace). */
+function traceLog() {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.includes("GPT LSP")) found.push(full);
+    }
+  };
+  try {
+    walk(cfg.logs);
+  } catch {
+    return "";
+  }
+  return found.map((f) => readFileSync(f, "utf8")).join("");
+}
+
+const configurationAnswers = () => traceLog().split("Sending response 'workspace/configuration").length - 1;
+
 async function selectLines(first, count) {
   // Ctrl+G, line number: cursor at the start of the line; then extend by whole lines.
   await page.keyboard.press("Control+G");
@@ -205,7 +225,27 @@ try {
   if ((await editorText()) !== cfg.refactor.expected) throw new Error("accept changed the text");
   step("accepted");
 
-  // 4. Inline chat from F1 on a selected line, then reject: the original comes back.
+  // 4. A setting changed in the Settings editor reaches the server (didChangeConfiguration,
+  //    then it pulls the section).
+  const answered = configurationAnswers();
+  await page.keyboard.press("Control+Comma");
+  // The search box has the focus when the Settings editor opens.
+  await page.locator(".settings-editor .settings-header").first().waitFor({ state: "visible" });
+  await sleep(300);
+  await page.keyboard.type(`@id:${cfg.changeSetting.key}`, { delay: 5 });
+  const field = page.locator(`.settings-editor .setting-item-text input`).first();
+  await field.waitFor({ state: "visible" });
+  await field.fill(cfg.changeSetting.value);
+  await page.keyboard.press("Tab");
+  await waitFor("the server to pull the changed settings", async () => configurationAnswers() > answered);
+  await page.screenshot({ path: path.join(cfg.artifacts, "settings.png") });
+  await page.keyboard.press("Control+W"); // close the Settings editor: back to sample.py
+  await page.locator(".settings-editor").first().waitFor({ state: "hidden" });
+  await page.locator(".tab.active", { hasText: cfg.file }).waitFor({ state: "visible" });
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  step("settings changed");
+
+  // 5. Inline chat from F1 on a selected line, then reject: the original comes back.
   await selectLines(cfg.chat.firstLine, cfg.chat.lineCount);
   await runCommand("GPT LSP: Inline Chat");
   await answerInputBox(cfg.chat.instruction, "How should the selection be rewritten?");
@@ -218,7 +258,7 @@ try {
   await waitFor("the original text back", async () => (await editorText()) === cfg.refactor.expected);
   step("rejected");
 
-  // 5. Save, so the test can compare the file on disk too.
+  // 6. Save, so the test can compare the file on disk too.
   await page.keyboard.press("Control+S");
   await waitFor("the save", async () => (await page.locator(".tab.active.dirty").count()) === 0);
   step("saved");
@@ -229,5 +269,6 @@ try {
   log({ error: String(error && error.stack ? error.stack : error), ms: Date.now() - started, status: await statusText().catch(() => ""), consoleErrors: consoleErrors.slice(0, 10) });
   process.exitCode = 1;
 } finally {
+  writeFileSync(path.join(cfg.artifacts, "lsp-trace.log"), traceLog());
   await browser.close();
 }
