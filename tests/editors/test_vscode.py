@@ -21,6 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,11 @@ def average(items):
 AFTER_REFACTOR = REFACTORED_CODE + ORIGINAL[ORIGINAL.index("\n\nprint") :]
 CHAT_INSTRUCTION = "print it with a label"
 CHAT_ANSWER = 'print("total:", total([1, 2, 3]))'
+SLOW_INSTRUCTION = "print it slowly"
+# Starts like the line it replaces, so VS Code reports each edit as one change (see SPLIT_*).
+SLOW_ANSWER = "print(total([1, 2, 3]), flush=True)  # cancelled long before the end"
+SPLIT_INSTRUCTION = "log it instead"
+SPLIT_ANSWER = 'logging.info("total: %s", total([1, 2, 3]))'
 
 
 def _node() -> Path | None:
@@ -104,7 +110,7 @@ def _missing_tools() -> str | None:
     return ", ".join(missing) if missing else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tools() -> None:
     """Skips without the editor tools; fails under CI, which must install them."""
     missing = _missing_tools()
@@ -124,21 +130,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def relay() -> Iterator[RelaySim]:
-    """The simulator, answering the refactor then the inline chat, paced to be watched."""
+    """The simulator, answering the session's four jobs in order, paced to be watched."""
     with RelaySim(prefix="/v1", api_key=API_KEY) as sim:
         sim.default = Scenario(text="unexpected extra request", pace=0.01)
         sim.enqueue(
             Scenario(text=REFACTOR_ANSWER, chunk_size=4, pace=0.04, usage="always"),
             Scenario(text=CHAT_ANSWER, chunk_size=3, pace=0.05, usage="always"),
+            Scenario(text=SLOW_ANSWER, chunk_size=2, pace=0.25),
+            Scenario(text=SPLIT_ANSWER, chunk_size=4, pace=0.05),
         )
         yield sim
 
 
-@pytest.fixture
-def code_server(tools: None, relay: RelaySim, tmp_path: Path) -> Iterator[dict[str, object]]:
+@pytest.fixture(scope="module")
+def code_server(
+    tools: None, relay: RelaySim, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
     """code-server with the extension installed and settings pointing at the simulator."""
+    tmp_path = tmp_path_factory.mktemp("vscode")
     node = _node()
     assert node is not None
     home = tmp_path / "home"
@@ -278,10 +289,9 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def test_refactor_and_inline_chat_stream_into_vscode(
-    code_server: dict[str, object], relay: RelaySim
-) -> None:
-    """Refactor from the code-action menu, accept; inline chat from F1, reject."""
+@pytest.fixture(scope="module")
+def session(code_server: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Runs the user's session once (drive.mjs); returns its steps by name."""
     lines = ORIGINAL.splitlines()
     chat_line = lines.index("print(total([1, 2, 3]))")
     driver = {
@@ -291,6 +301,8 @@ def test_refactor_and_inline_chat_stream_into_vscode(
         "artifacts": str(ARTIFACTS),
         "apiKey": API_KEY,
         "logs": str(code_server["user_data"] / "logs"),  # type: ignore[operator]
+        "cancel": {"instruction": SLOW_INSTRUCTION, "shotWhen": "flush"},
+        "split": {"instruction": SPLIT_INSTRUCTION},
         "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
         "file": "sample.py",
         "original": ORIGINAL,
@@ -329,7 +341,14 @@ def test_refactor_and_inline_chat_stream_into_vscode(
         f"driver failed after {time.monotonic() - started:.1f} s:\n{report}\n"
         f"server log tail:\n{_tail(code_server['server_log'])}"
     )
-    by_name = {s["step"]: s for s in steps if "step" in s}
+    return {s["step"]: s for s in steps if "step" in s}
+
+
+def test_refactor_chat_and_cancel_in_vscode(
+    session: dict[str, dict[str, object]], code_server: dict[str, object], relay: RelaySim
+) -> None:
+    """Refactor from Ctrl+., accept; a setting change; inline chat from F1, reject; cancel."""
+    by_name: dict[str, Any] = session
 
     # The code-action menu lists the server's actions; the answers streamed in several states.
     assert "AI: Refactor" in by_name["code actions"]["menu"]
@@ -344,11 +363,13 @@ def test_refactor_and_inline_chat_stream_into_vscode(
 
     # The key came from SecretStorage (set through the command), and one request per job.
     chats = [r for r in relay.requests if r.path.endswith("/chat/completions")]
-    assert len(chats) == 2, [r.path for r in relay.requests]
+    assert len(chats) == 4, [r.path for r in relay.requests]
     assert all(r.headers.get("authorization") == f"Bearer {API_KEY}" for r in chats)
     assert chats[0].json["model"] == MODEL
     assert chats[1].json["model"] == CHANGED_MODEL
     assert CHAT_INSTRUCTION in json.dumps(chats[1].json)
+    # Cancel closed the HTTP request before the answer ended.
+    assert chats[2].client_disconnected
 
     # The key never shows in the message trace (it travels in workspace/configuration answers)
     # nor in the server's DEBUG log.
@@ -368,3 +389,16 @@ def _tail(path: object, size: int = 4000) -> str:
         return Path(str(path)).read_text("utf-8", errors="replace")[-size:]
     except OSError:
         return "(no server log)"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server: VS Code reports an applied edit as several minimal changes in one "
+    "didChange; the edit channel takes them for the user's typing and stops the job (conflict)",
+)
+def test_edit_reported_as_minimal_changes_is_not_a_conflict(
+    session: dict[str, dict[str, object]],
+) -> None:
+    """Replacing `print(...)` with `logging.info(...)`: VS Code sends 4 changes for 1 edit."""
+    expected = AFTER_REFACTOR.replace("print(total([1, 2, 3]))", SPLIT_ANSWER).rstrip()
+    assert session["split edit"]["text"] == expected, session["split edit"]
