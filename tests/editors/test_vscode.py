@@ -356,6 +356,7 @@ def test_refactor_chat_and_cancel_in_vscode(
     assert by_name["refactor streamed"]["screenshot"], "no mid-stream state was seen"
     assert by_name["chat streamed"]["states"] >= 2, by_name["chat streamed"]
     assert "tok" in by_name["refactor done"]["status"]
+    assert relay.base_url in by_name["status"]["text"], by_name["status"]
 
     # The file on disk: the accepted refactor, and the rejected chat's original line.
     saved = (code_server["workspace"] / "sample.py").read_text("utf-8")  # type: ignore[operator]

@@ -192,17 +192,28 @@ try {
 
   // 3. Select the function, Ctrl+. then "AI: Refactor": the answer streams in.
   const action = page.locator(".action-widget .monaco-list-row", { hasText: "AI: Refactor" }).first();
-  // A focus change right after the API key's input box closes can close the menu at once:
-  // select and press again (Escape in between clears the selection, hence the reselect).
+  // The selection change starts an automatic (light bulb) code-action request; if it lands
+  // after Ctrl+.'s own request it supersedes it and no menu opens. So: select, wait for the
+  // light bulb, then press; and retry (Escape clears the selection, hence the reselect).
   for (let attempt = 0; ; attempt++) {
-    await sleep(300);
     await selectLines(cfg.refactor.firstLine, cfg.refactor.lineCount);
+    await page.locator(".lightBulbWidget").first().waitFor({ state: "visible", timeout: 5000 }).catch(() => {});
+    await sleep(200);
     await page.keyboard.press("Control+.");
     try {
       await action.waitFor({ state: "visible", timeout: 4000 });
       break;
     } catch (error) {
       await page.screenshot({ path: path.join(cfg.artifacts, `code-actions-${attempt}.png`) });
+      const probe = await page.evaluate(() => ({
+        widgets: [...document.querySelectorAll(".action-widget")].map((el) => {
+          const r = el.getBoundingClientRect();
+          return { text: (el.textContent || "").slice(0, 80), w: r.width, h: r.height, x: r.x, y: r.y };
+        }),
+        contextViews: [...document.querySelectorAll(".context-view")].map((el) => ({ cls: el.className, display: getComputedStyle(el).display, text: (el.textContent || "").slice(0, 60) })),
+        active: document.activeElement ? `${document.activeElement.tagName}.${document.activeElement.className}`.slice(0, 120) : "",
+      }));
+      step("code actions retry", { attempt, probe });
       if (attempt >= 2) throw error;
       await page.keyboard.press("Escape");
     }
@@ -254,7 +265,7 @@ try {
   const beforeChat = await editorText();
   const chat = await watchStream(cfg.chat.expected, beforeChat, "vscode-chat-streaming.png", cfg.chat.shotWhen, cfg.streamTimeoutMs ?? 20000);
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-chat-done.png") });
-  step("chat streamed", chat);
+  step("chat streamed", { ...chat, status: await statusText() });
 
   await runCommand("GPT LSP: Reject AI Edit");
   await waitFor("the original text back", async () => (await editorText()) === cfg.refactor.expected);
@@ -268,6 +279,13 @@ try {
   await runCommand("GPT LSP: Cancel Running AI Job");
   await waitFor("the original text after cancel", async () => (await editorText()) === cfg.refactor.expected && !(await statusText()).includes("(spin)"));
   step("cancelled", { status: await statusText() });
+
+  // The status command answers with the relay and the session's usage.
+  await runCommand("GPT LSP: Show Status");
+  const status = await notification("GPT LSP 0.");
+  step("status", { text: norm(await status.innerText()).replace(/\s+/g, " ") });
+  await clearNotifications();
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
 
   // 7. Save, so the test can compare the file on disk too.
   await page.keyboard.press("Control+S");
