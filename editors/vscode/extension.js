@@ -156,6 +156,7 @@ async function start() {
     }
     updateStatus();
   });
+  client.onNotification("gptLsp/jobFinished", onJobFinished);
   try {
     await client.start();
   } catch (error) {
@@ -165,7 +166,6 @@ async function start() {
     updateStatus();
     return;
   }
-  client.onNotification("gptLsp/jobFinished", onJobFinished);
   updateStatus();
 }
 
