@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,7 +23,6 @@ from .regions import (
     Encoding,
     Pos,
     Span,
-    chars_for_units,
     diff_change,
     end_after_insert,
     map_change,
@@ -218,42 +217,65 @@ class DocumentChannel:
 
     # ------------------------------------------------------------ changes from the client
 
-    def on_change(self, span: Span | None, text: str) -> None:
-        """Takes one content change, before it is applied to `self.doc`."""
-        if span is None:
-            # A client without incremental sync: turn the whole text into one range change.
-            span, text = diff_change(self.doc.source, text, self.encoding)
-        sent = self.in_flight
-        if sent is not None and sent.confirmed is None:
-            first = self._changes_since_send == 0
-            self._changes_since_send += 1
-            if first and same_effect(self.doc, span, text, sent.span, sent.text, self.encoding):
-                log.debug("edit confirmed: %s", sent.kind)
-                sent.settle(True)
-                sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
-                if sent.kind == "repair" and self._repairs:
-                    self._repairs.pop(0)
-                # Our edit moves the regions of the document's other jobs like any change.
-                self._map_others(sent.span, sent.text, skip=sent.writer)
-                return
-            # The user's change came first: the client will not apply ours any more.
-            log.debug("edit lost to a user change (first=%s)", first)
-            sent.settle(False)
-            if sent.version == 0 and sent.kind != "repair":
-                self._suspect = sent
-        elif self._suspect is not None and same_effect(
-            self.doc, span, text, self._suspect.span, self._suspect.text, self.encoding
-        ):
-            self._misapplied(self._suspect, span, text)
-            return
-        self._user_change.set()
-        self._map_others(span, text, skip=None)
+    def apply_changes(self, changes: Sequence[tuple[Span | None, str]], version: int) -> None:
+        """Takes one didChange: sees each content change, then applies it to `self.doc`.
 
-    def end_of_batch(self) -> None:
-        """Called after each didChange: a suspect edit that did not show up was not applied."""
-        self._suspect = None
+        Clients report an applied edit as the minimal diff, sometimes split in several
+        changes (VS Code) or merged with the user's (Neovim): the first changes after a send
+        that together have the effect of our edit are ours; the rest are the user's.
+        """
+        index = 0
+        for _ in range(len(changes) + 1):  # each round consumes at least one change
+            if index >= len(changes):
+                break
+            span, text = changes[index]
+            if span is None:
+                # A client without incremental sync: the whole text becomes one range change.
+                span, text = diff_change(self.doc.source, text, self.encoding)
+                changes = [*changes[:index], (span, text), *changes[index + 1 :]]
+            rest = changes[index:]
+            sent = self.in_flight
+            if sent is not None and sent.confirmed is None:
+                first = self._changes_since_send == 0
+                ours = matching_prefix(self.doc, rest, sent.span, sent.text, self.encoding)
+                if first and ours:
+                    log.debug("edit confirmed: %s (%d changes)", sent.kind, ours)
+                    sent.settle(True)
+                    sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
+                    if sent.kind == "repair" and self._repairs:
+                        self._repairs.pop(0)
+                    # Our edit moves the regions of the document's other jobs like any change.
+                    self._map_others(sent.span, sent.text, skip=sent.writer)
+                    self._apply(rest[:ours])
+                    self._changes_since_send += ours
+                    index += ours
+                    continue
+                # The user's change came first: the client will not apply ours any more.
+                log.debug("edit lost to a user change (first=%s)", first)
+                self._changes_since_send += 1
+                sent.settle(False)
+                if sent.version == 0 and sent.kind != "repair":
+                    self._suspect = sent
+            elif self._suspect is not None:
+                suspect = self._suspect
+                ours = matching_prefix(self.doc, rest, suspect.span, suspect.text, self.encoding)
+                if ours:
+                    self._misapplied(suspect)
+                    self._apply(rest[:ours])
+                    index += ours
+                    continue
+            self._user_change.set()
+            self._map_others(span, text, skip=None)
+            self._apply([(span, text)])
+            index += 1
+        self.doc.version = version
+        self._suspect = None  # a suspect edit that did not show up in its batch was not applied
 
-    def _misapplied(self, sent: SentEdit, span: Span, text: str) -> None:
+    def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
+        for span, text in changes:
+            self.doc.apply(span, text, self.encoding)
+
+    def _misapplied(self, sent: SentEdit) -> None:
         """Our version-0 edit landed after the user's change, at stale positions: regions move
         with it like with any change, and an undo (put back what it replaced) goes out first.
         The job's text was queued again when the user's change overtook the edit."""
@@ -261,7 +283,7 @@ class DocumentChannel:
         replaced = self.doc.text_in(sent.span, self.encoding)
         end = end_after_insert(sent.span.start, sent.text, self.encoding)
         log.warning("an edit was applied at a stale position (version 0); undoing it")
-        self._map_others(span, text, skip=None)
+        self._map_others(sent.span, sent.text, skip=None)
         if sent.writer.conflict and sent.writer.conflict_reason is None:
             sent.writer.conflict_reason = (
                 "The editor applied an edit after your typing, at a stale position inside the "
@@ -344,8 +366,8 @@ class DocumentChannel:
             writer.update_settled()
             return
         kind, span, text = edit
-        if kind == "restore" and self.doc.text_in(span, self.encoding) == text:
-            # Nothing to put back: a no-op edit would get no didChange to confirm it.
+        if self.doc.text_in(span, self.encoding) == text:
+            # The text is already there: a no-op edit would get no didChange to confirm it.
             writer.confirm(kind, span, text, self.encoding)
             writer.update_settled()
             return
@@ -408,28 +430,57 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
         await asyncio.wait_for(event.wait(), timeout)
 
 
-def same_effect(
-    doc: TextDoc, a_span: Span, a_text: str, b_span: Span, b_text: str, encoding: Encoding
-) -> bool:
-    """True when two changes to `doc` give the same text (clients report our edits as the
-    minimal diff, which can differ in range from what we sent)."""
-    if a_span == b_span and a_text == b_text:
-        return True
-    first = min(a_span.start.line, b_span.start.line)
-    last = max(a_span.end.line, b_span.end.line)
-    if first < 0 or last >= len(doc.lines):
-        return False
-    window = "".join(doc.lines[first : last + 1])
+MAX_SPLIT = 64  # changes one applied edit may be reported as
 
-    def offset(pos: Pos) -> int:
-        before = sum(len(doc.lines[n]) for n in range(first, pos.line))
-        return before + chars_for_units(doc.line_text(pos.line), pos.character, encoding)
 
-    a_start, a_end = offset(a_span.start), offset(a_span.end)
-    b_start, b_end = offset(b_span.start), offset(b_span.end)
-    if (a_end - a_start) - len(a_text) != (b_end - b_start) - len(b_text):
-        return False
-    return window[:a_start] + a_text + window[a_end:] == window[:b_start] + b_text + window[b_end:]
+def matching_prefix(
+    doc: TextDoc,
+    changes: Sequence[tuple[Span | None, str]],
+    span: Span,
+    text: str,
+    encoding: Encoding,
+) -> int:
+    """Returns k when the first k changes, applied to `doc` in order, have the same effect as
+    replacing `span` with `text`; else 0. Works on the few lines involved, not the document."""
+    if not changes:
+        return 0
+    first_span, first_text = changes[0]
+    if first_span == span and first_text == text:
+        return 1
+    candidates = [c for c in changes[:MAX_SPLIT] if c[0] is not None]
+    if len(candidates) < min(len(changes), MAX_SPLIT):
+        return 0  # a whole-document change among them: not an edit of ours
+    top = min([span.start.line] + [c[0].start.line for c in candidates])  # type: ignore[union-attr]
+    grow = _breaks(text) + sum(_breaks(t) for _, t in candidates)
+    bottom = max([span.end.line] + [c[0].end.line for c in candidates])  # type: ignore[union-attr]
+    bottom = min(len(doc.lines) - 1, bottom + grow + 1)
+    if top < 0 or top > bottom:
+        return 0
+    window = "".join(doc.lines[top : bottom + 1])
+    expected = TextDoc(doc.uri, window)
+    expected.apply(_shift_up(span, top), text, encoding)
+    wanted = expected.source
+    scratch = TextDoc(doc.uri, window)
+    for count, (change, change_text) in enumerate(candidates, start=1):
+        assert change is not None
+        local = _shift_up(change, top)
+        if local.start.line < 0 or local.end.line >= len(scratch.lines):
+            return 0
+        scratch.apply(local, change_text, encoding)
+        if len(scratch.lines) == len(expected.lines) and scratch.source == wanted:
+            return count
+    return 0
+
+
+def _shift_up(span: Span, lines: int) -> Span:
+    return Span(
+        Pos(span.start.line - lines, span.start.character),
+        Pos(span.end.line - lines, span.end.character),
+    )
+
+
+def _breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 MAX_SLIDE = 256

@@ -201,18 +201,22 @@ class GptLanguageServer(LanguageServer):
         if doc is None:
             return
         channel = self.channels.get(uri)
+        changes: list[tuple[Span | None, str]] = [
+            (
+                span_from_lsp(change.range)
+                if isinstance(change, types.TextDocumentContentChangePartial)
+                else None,
+                change.text,
+            )
+            for change in params.content_changes
+        ]
+        if channel is not None and (channel.writers or channel.in_flight is not None):
+            channel.apply_changes(changes, params.text_document.version)
+            return
         encoding = self.encoding
-        for change in params.content_changes:
-            if isinstance(change, types.TextDocumentContentChangePartial):
-                span: Span | None = span_from_lsp(change.range)
-            else:
-                span = None
-            if channel is not None and channel.writers:
-                channel.on_change(span, change.text)
-            doc.apply(span, change.text, encoding)
+        for span, text in changes:
+            doc.apply(span, text, encoding)
         doc.version = params.text_document.version
-        if channel is not None:
-            channel.end_of_batch()
 
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         """Forgets a document; its jobs are cancelled."""

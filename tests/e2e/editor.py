@@ -2,8 +2,9 @@
 that applies the server's edits to its own copy of each document, as VS Code or Neovim do.
 
 Profiles:
-- "vscode": utf-16; an edit whose version is stale is refused (`applied: false`); the
-  `didChange` for an applied edit goes out before the answer, with the edit's own range.
+- "vscode": utf-16; an edit whose version is stale is refused (`applied: false`); an applied
+  edit is answered first, then reported as a character diff in several changes, the last
+  first (what VS Code 1.139 does).
 - "neovim": utf-8; a stale edit is skipped but answered `applied: true`; changes are sent
   debounced, as the minimal diff of the changed lines (Neovim's lsp/sync.lua).
 """
@@ -144,7 +145,9 @@ class Editor:
                 loop = asyncio.get_running_loop()
                 self._flushers[doc.uri] = loop.call_later(NEOVIM_DEBOUNCE, self.flush, doc.uri)
         else:
-            self._send(doc, [change])
+            # After the applyEdit answer, and in order with the user's own changes.
+            version = doc.version
+            asyncio.get_running_loop().call_soon(self._send, doc, [change], version)
 
     def flush(self, uri: str) -> None:
         """Sends pending (debounced) changes."""
@@ -156,11 +159,11 @@ class Editor:
             changes, doc.pending = doc.pending, []
             self._send(doc, changes)
 
-    def _send(self, doc: Doc, changes: list[Any]) -> None:
+    def _send(self, doc: Doc, changes: list[Any], version: int | None = None) -> None:
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(
-                    uri=doc.uri, version=doc.version
+                    uri=doc.uri, version=doc.version if version is None else version
                 ),
                 content_changes=changes,
             )
@@ -212,7 +215,9 @@ class Editor:
             )
             self._changed(doc, rng, text)
         else:
-            self._changed(doc, edit.range, edit.new_text)
+            changes = split_character_diff(old, doc.text, self.encoding)
+            version = doc.version
+            asyncio.get_running_loop().call_soon(self._send, doc, changes, version)
 
     async def shutdown(self, timeout: float = 10.0) -> None:
         """Sends shutdown and exit (once) and waits for the server to exit."""
@@ -260,6 +265,22 @@ class Editor:
                 )
             )
         return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+
+def split_character_diff(old: str, new: str, encoding: str) -> list[Any]:
+    """VS Code's report of an applied edit: a character diff, one change per differing run,
+    the last first (so each change's range is valid after the ones before it)."""
+    import difflib
+
+    changes = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+        if tag != "equal":
+            rng = types.Range(
+                start=position_of(old, i1, encoding), end=position_of(old, i2, encoding)
+            )
+            changes.append(types.TextDocumentContentChangePartial(range=rng, text=new[j1:j2]))
+    return changes
 
 
 def minimal_line_diff(

@@ -392,11 +392,6 @@ def _tail(path: object, size: int = 4000) -> str:
         return "(no server log)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: VS Code reports an applied edit as several minimal changes in one "
-    "didChange; the edit channel takes them for the user's typing and stops the job (conflict)",
-)
 def test_edit_reported_as_minimal_changes_is_not_a_conflict(
     session: dict[str, dict[str, object]],
 ) -> None:

@@ -50,6 +50,8 @@ class FakeEditor:
     pending: list[tuple[Span, str]] = field(default_factory=list)
     flush_handle: asyncio.TimerHandle | None = None
     before_apply: Any = None
+    split_edits: bool = True
+    applying: bool = False
     doc: TextDoc = field(init=False)
     channel: DocumentChannel = field(init=False)
 
@@ -67,7 +69,11 @@ class FakeEditor:
             return self.profile == "neovim"  # Neovim says applied, and did nothing
         start = offset_of(self.text, span.start, self.encoding)
         end = offset_of(self.text, span.end, self.encoding)
-        self.replace(start, end, text)
+        self.applying = True
+        try:
+            self.replace(start, end, text)
+        finally:
+            self.applying = False
         return True
 
     def replace(self, start: int, end: int, text: str) -> None:
@@ -90,9 +96,15 @@ class FakeEditor:
             if self.flush_handle is None:
                 loop = asyncio.get_running_loop()
                 self.flush_handle = loop.call_later(0.003, self.flush)
+        elif self.split_edits and self.applying:
+            # VS Code reports an applied edit as a character diff, in several changes, the
+            # last first, after it answered applyEdit.
+            changes = split_diff(old, self.text, self.encoding)
+            asyncio.get_running_loop().call_soon(self.deliver, changes, self.version)
         else:
             span = Span(position(old, start, self.encoding), position(old, end, self.encoding))
-            self.deliver([(span, text)])
+            # In order with the edits' reports, which go out after their answers.
+            asyncio.get_running_loop().call_soon(self.deliver, [(span, text)], self.version)
 
     def flush(self) -> None:
         self.flush_handle = None
@@ -100,13 +112,23 @@ class FakeEditor:
         if changes:
             self.deliver(changes)
 
-    def deliver(self, changes: list[tuple[Span, str]]) -> None:
+    def deliver(self, changes: list[tuple[Span, str]], version: int | None = None) -> None:
         """The server's didChange handler."""
-        for span, text in changes:
-            self.channel.on_change(span, text)
-            self.doc.apply(span, text, self.encoding)
-        self.doc.version = self.version
-        self.channel.end_of_batch()
+        self.channel.apply_changes(list(changes), self.version if version is None else version)
+
+
+def split_diff(old: str, new: str, encoding: Encoding) -> list[tuple[Span, str]]:
+    """A character diff as separate changes, last first (each valid after the ones before)."""
+    import difflib
+
+    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    changes = []
+    for tag, i1, i2, j1, j2 in reversed(ops):
+        if tag == "equal":
+            continue
+        span = Span(position(old, i1, encoding), position(old, i2, encoding))
+        changes.append((span, new[j1:j2]))
+    return changes
 
 
 PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8")]
