@@ -25,6 +25,7 @@ from .usage import UsageTotals, format_cost, local_token_count
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports
+USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
 MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten first
 CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
 
@@ -192,8 +193,25 @@ class JobManager:
         last_report = 0.0
         answer_log = content_logger()
         stream = spec.client.stream_chat(spec.request, attempt)
+        tail_until: float | None = None  # after the closing fence: only usage is still wanted
         try:
-            async for event in stream:
+            for _ in itertools.count():
+                try:
+                    if tail_until is None:
+                        event = await stream.__anext__()
+                    else:
+                        left = tail_until - time.monotonic()
+                        event = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
+                except (StopAsyncIteration, asyncio.TimeoutError):
+                    break
+                if tail_until is not None:
+                    if isinstance(event, Usage):
+                        job.usage = event
+                    elif isinstance(event, Finish):
+                        job.finish_reason = event.reason
+                    if time.monotonic() >= tail_until:
+                        break
+                    continue
                 if isinstance(event, TextDelta):
                     job.answer_chars += len(event.text)
                     job.completion_estimate += local_token_count(event.text)
@@ -207,9 +225,11 @@ class JobManager:
                     text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
                     self._write(job, spec.output.feed(text))
                     if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
-                        # The closing fence came: the rest is prose nobody will see.
+                        # The closing fence came: the rest is prose nobody will see. Read on
+                        # briefly for the relay's usage, then close (stopping the billing).
                         job.finish_reason = job.finish_reason or "stop"
-                        break
+                        job.writer.stream_ended = True
+                        tail_until = time.monotonic() + USAGE_TAIL_SECONDS
                 elif isinstance(event, ToolCallDelta):
                     # Some models answer code through a tool call: treat arguments as text.
                     job.completion_estimate += local_token_count(event.arguments)

@@ -43,6 +43,8 @@ async def test_refactor_streams_into_the_document(editor: Editor, relay_sim: Rel
     assert editor.edits_applied >= 2
     usage = finished["usage"]
     assert usage["totalTokens"] > 0
+    # The relay's own count, read after the closing fence: not an estimate.
+    assert usage["estimated"] is False
     # The request carried the selection and the rules.
     body = relay_sim.requests[-1].json
     assert body is not None
