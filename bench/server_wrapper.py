@@ -70,8 +70,10 @@ def main() -> int:
         profiler.enable()
     lsp_out = sys.stdout.buffer
     sys.stdout = sys.stderr
+    from gpt_lsp.stdio import serve_stdio
+
     try:
-        server.start_io(sys.stdin.buffer, lsp_out)
+        serve_stdio(server, sys.stdin.buffer, lsp_out)  # exactly as `gpt-lsp` serves
     finally:
         if profiler is not None and profile_path:
             profiler.disable()
