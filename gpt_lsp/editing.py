@@ -3,9 +3,13 @@
 One `DocumentChannel` per document serialises edits: one `workspace/applyEdit` in flight,
 sent with the document version the server last saw, batched every `interval` seconds.
 An edit counts as written only when the client's `didChange` shows it: the first content
-change after a send is either ours (same effect on the text) or the user's, and in the latter
-case the client cannot have applied ours (its version had moved on), whatever `applied` said.
-User changes are mapped onto every job's region; one that touches a region is a conflict.
+changes after a send either have together the effect of ours (clients report a minimal diff,
+VS Code in several changes) or the first is the user's, and then the client cannot have applied
+ours (its version had moved on), whatever `applied` said. An edit the client said it applied is
+never sent again before a didChange proves it lost. User changes are mapped onto every job's
+region; one that touches a region (in every equivalent form) is a conflict. Neovim applies
+edits to a never-changed buffer (version 0) unchecked: such an edit found after the user's
+change is undone and written again at the right place.
 """
 
 from __future__ import annotations
