@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.editor import server_env as server_env  # shared with the e2e tests
 from tests.relay_sim import RelaySim
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,25 +59,6 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """An isolated environment for a server process (no user config, no proxies)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT_LSP_", "OPENAI_"))}
-    for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        env.pop(key, None)
-    env.update(
-        {
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-            "XDG_CACHE_HOME": str(tmp / "cache"),
-            "XDG_STATE_HOME": str(tmp / "state"),
-            "GPT_LSP_CONFIG": str(tmp / "config" / "none.toml"),
-            "PYTHONPATH": str(REPO),
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-    )
-    env.update(extra or {})
-    return env
 
 
 class BenchSim(RelaySim):

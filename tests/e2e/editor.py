@@ -301,9 +301,11 @@ def minimal_line_diff(
     return rng, new[prefix : len(new) - suffix]
 
 
-def server_env(tmp: Path) -> dict[str, str]:
-    """An isolated environment for the server process."""
+def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """An isolated environment for a server process (no user config, no proxies)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT_LSP_", "OPENAI_"))}
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        env.pop(key, None)
     env.update(
         {
             "XDG_CONFIG_HOME": str(tmp / "config"),
@@ -314,6 +316,7 @@ def server_env(tmp: Path) -> dict[str, str]:
             "NO_PROXY": "127.0.0.1,localhost",
         }
     )
+    env.update(extra or {})
     return env
 
 
