@@ -175,6 +175,7 @@ class DocumentChannel:
         self.writers: dict[str, Writer] = {}
         self.in_flight: SentEdit | None = None
         self.edits_sent = 0
+        self.closed = False
         self._changes_since_send = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -199,6 +200,8 @@ class DocumentChannel:
 
     def poke(self) -> None:
         """Says a writer has something to send."""
+        if self.closed:
+            return  # never edit a document the editor closed: it may open it from disk
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
@@ -206,12 +209,15 @@ class DocumentChannel:
     async def wait_idle(self, writer: Writer) -> None:
         """Waits until everything the writer queued is in the document (or given up)."""
         writer.update_settled()
+        if self.closed:
+            return
         if not writer.is_idle():
             self.poke()
         await writer.settled.wait()
 
     async def close(self) -> None:
-        """Stops the sender task."""
+        """Stops the sender task; nothing is sent to the document any more."""
+        self.closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

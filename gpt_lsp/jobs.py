@@ -75,7 +75,7 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     task: asyncio.Task[None] | None = None
-    cancel_reason: Literal["cancel", "conflict", "shutdown"] | None = None
+    cancel_reason: Literal["cancel", "conflict", "shutdown", "closed"] | None = None
     progress_token: str | None = None
     request_id: Any = None
     collected: list[str] = field(default_factory=list)  # notes text when no document shows it
@@ -167,7 +167,10 @@ class JobManager:
             uncancel = getattr(task, "uncancel", None)  # Python 3.11+
             if uncancel is not None:
                 uncancel()
-            if job.cancel_reason == "conflict" or job.writer.conflict:
+            if job.cancel_reason == "closed":
+                job.status = "cancelled"
+                job.message = "The document was closed: the job stopped."
+            elif job.cancel_reason == "conflict" or job.writer.conflict:
                 job.status = "conflict"
                 job.message = job.writer.conflict_reason or CONFLICT_MESSAGE
             else:
@@ -273,7 +276,9 @@ class JobManager:
         """Puts the original text back (unless the user edited inside the region)."""
         writer = job.writer
         writer.pending.clear()
-        if job.channel is None or writer.conflict or job.spec.notes_uri is not None:
+        if job.channel is None or job.channel.closed or writer.conflict:
+            return
+        if job.spec.notes_uri is not None:
             return
         # Let an edit in flight settle first, so the region is exact.
         writer.restore_wanted = True
@@ -364,6 +369,16 @@ class JobManager:
                 job.task.cancel()
                 hit = True
         return hit
+
+    def close_document(self, uri: str) -> None:
+        """The editor closed a document: stop its jobs without touching it, forget them."""
+        for job in [j for j in self.jobs.values() if j.uri == uri]:
+            if job.status == "running" and job.task is not None and not job.task.done():
+                job.cancel_reason = "closed"
+                job.writer.pending.clear()
+                job.task.cancel()
+            else:
+                self.accept(job.id)
 
     def accept(self, job_id: str) -> bool:
         """Keeps a finished job's text and forgets its original."""

@@ -221,12 +221,11 @@ class GptLanguageServer(LanguageServer):
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         """Forgets a document; its jobs are cancelled."""
         uri = params.text_document.uri
-        jobs = self._jobs
-        if jobs is not None:
-            for job in [j for j in jobs.jobs.values() if j.uri == uri]:
-                jobs.cancel(job.id)
-                jobs.accept(job.id)
         channel = self.channels.pop(uri, None)
+        if channel is not None:
+            channel.closed = True  # before the jobs stop: no restore goes to a closed file
+        if self._jobs is not None:
+            self._jobs.close_document(uri)
         if channel is not None:
             self._closing.add(asyncio.ensure_future(channel.close()))
             self._closing = {t for t in self._closing if not t.done()}

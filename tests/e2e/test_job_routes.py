@@ -355,3 +355,21 @@ async def test_secrets_in_the_selection_are_masked_and_restored_in_the_answer(
 
 
 __all__ = ["TEST_API_KEY"]
+
+
+async def test_closing_the_document_stops_its_job_without_editing_it(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
+    uri = editor.open("closed.py", SOURCE)
+    job = await run(editor, uri)
+    await editor.wait_until(lambda: editor.text(uri) != SOURCE)
+    editor.client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    received = editor.edits_received
+    finished = await editor.wait_finished(job, timeout=5)
+    assert finished["status"] == "cancelled" and "closed" in finished["message"]
+    await asyncio.sleep(0.3)
+    assert editor.edits_received == received  # no edit, no restore, for a closed file
+    assert relay_sim.requests[-1].client_disconnected
