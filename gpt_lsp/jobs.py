@@ -194,7 +194,8 @@ class JobManager:
         spec = job.spec
         attempt = Attempt()
         last_report = 0.0
-        answer_log = content_logger()
+        # Checked once per job, not per chunk: logContent changes take effect at the next job.
+        log_answer = content_logger().isEnabledFor(logging.DEBUG)
         stream = spec.client.stream_chat(spec.request, attempt)
         tail_until: float | None = None  # after the closing fence: only usage is still wanted
         try:
@@ -218,8 +219,8 @@ class JobManager:
                 if isinstance(event, TextDelta):
                     job.answer_chars += len(event.text)
                     job.completion_estimate += local_token_count(event.text)
-                    if answer_log.isEnabledFor(logging.DEBUG):
-                        answer_log.debug("%s answer: %r", job.id, event.text)
+                    if log_answer:
+                        content_logger().debug("%s answer: %r", job.id, event.text)
                     if job.answer_chars > spec.max_answer_chars:
                         raise RequestRefused(
                             f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "

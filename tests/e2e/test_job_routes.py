@@ -16,6 +16,8 @@ from tests.relay_sim import RelaySim, Scenario
 
 SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
 FUNC = "def add(a, b):\n    return a+b\n"
+# Long enough to cancel or close mid-stream (about 9 s of chunks).
+SLOW_ANSWER = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
 
 
 def func_range(editor: Editor, text: str = SOURCE) -> dict[str, Any]:
@@ -68,7 +70,7 @@ async def test_progress_is_cancellable_and_ends_with_tokens_time_and_cost(
 
 async def test_cancel_by_progress(make_editor: EditorFactory, relay_sim: RelaySim) -> None:
     editor = await make_editor(relay_options(relay_sim))
-    relay_sim.default = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
+    relay_sim.default = SLOW_ANSWER
     uri = editor.open("cp.py", SOURCE)
     job = await run(editor, uri)
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
@@ -88,7 +90,7 @@ async def test_cancel_by_cancel_request_of_the_command(
     make_editor: EditorFactory, relay_sim: RelaySim
 ) -> None:
     editor = await make_editor(relay_options(relay_sim))
-    relay_sim.default = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
+    relay_sim.default = SLOW_ANSWER
     uri = editor.open("cr.py", SOURCE)
     params = types.ExecuteCommandParams(
         command="gptLsp.run",
@@ -112,7 +114,7 @@ async def test_cancel_without_job_id_cancels_every_job(
     make_editor: EditorFactory, relay_sim: RelaySim
 ) -> None:
     editor = await make_editor(relay_options(relay_sim))
-    relay_sim.default = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
+    relay_sim.default = SLOW_ANSWER
     a = editor.open("a.py", SOURCE)
     b = editor.open("b.py", SOURCE)
     ja, jb = await run(editor, a), await run(editor, b)
@@ -360,7 +362,7 @@ __all__ = ["TEST_API_KEY"]
 async def test_closing_the_document_stops_its_job_without_editing_it(
     editor: Editor, relay_sim: RelaySim
 ) -> None:
-    relay_sim.default = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
+    relay_sim.default = SLOW_ANSWER
     uri = editor.open("closed.py", SOURCE)
     job = await run(editor, uri)
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
