@@ -338,16 +338,19 @@ NEEDED_FOR_INITIALIZE = (
     "gpt_lsp",
     "gpt_lsp.cli",
     "gpt_lsp.logs",
-    "gpt_lsp.server",
-    "gpt_lsp.protocol",
+    "gpt_lsp.lsp",
+    "gpt_lsp.lsp.server",
+    "gpt_lsp.lsp.protocol",
     "gpt_lsp.settings",
     "gpt_lsp.errors",
     "gpt_lsp.relay",
     "gpt_lsp.relay.urls",
     "gpt_lsp.relay.pool",
-    "gpt_lsp.documents",
+    "gpt_lsp.text",
+    "gpt_lsp.text.documents",
     "gpt_lsp.jobs",
-    "gpt_lsp.usage",
+    "gpt_lsp.jobs.manager",
+    "gpt_lsp.jobs.usage",
     "pydantic",
     "pydantic_core",
     "annotated_types",
@@ -410,7 +413,7 @@ async def startup(ctx: Context) -> Report:
     ratios = [g / b for g, b in zip(gpt_s, bare_s, strict=True)]
     report.add("ratio gpt-lsp / bare (per run)", "x", ratios, "<= 1.15", 1.15)
 
-    rows = importtime("import gpt_lsp.server", env)
+    rows = importtime("import gpt_lsp.lsp.server", env)
     top = sorted(rows, key=lambda r: -r[2])[:15]
     report.details["importtime_top15_cumulative"] = [
         {"module": m, "self_ms": round(s / 1000, 1), "cumulative_ms": round(c / 1000, 1)}

@@ -43,7 +43,7 @@ def _counts(server: Any, seq: int) -> dict[str, Any]:
 
 def main() -> int:
     from gpt_lsp.logs import configure
-    from gpt_lsp.server import create_server
+    from gpt_lsp.lsp.server import create_server
 
     configure(os.environ.get("BENCH_LOG_LEVEL", "WARNING"), None)
     server = create_server()
@@ -70,7 +70,7 @@ def main() -> int:
         profiler.enable()
     lsp_out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    from gpt_lsp.stdio import serve_stdio
+    from gpt_lsp.lsp.stdio import serve_stdio
 
     try:
         serve_stdio(server, sys.stdin.buffer, lsp_out)  # exactly as `gpt-lsp` serves

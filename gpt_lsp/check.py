@@ -11,14 +11,14 @@ from typing import TextIO
 
 import httpx
 
-from .errors import GptLspError, ModelDeniedError, redact
-from .relay.billing import Balance, fetch_balance, fetch_models
-from .relay.client import Attempt, ChatRequest, RelayClient
-from .relay.events import Finish, TextDelta, Usage
-from .relay.pool import RelayPool
-from .relay.urls import chat_completions_url
-from .settings import Settings, load_settings
-from .usage import format_cost, local_token_count
+from gpt_lsp.errors import GptLspError, ModelDeniedError, redact
+from gpt_lsp.jobs.usage import format_cost, local_token_count
+from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
+from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
+from gpt_lsp.relay.events import Finish, TextDelta, Usage
+from gpt_lsp.relay.pool import RelayPool
+from gpt_lsp.relay.urls import chat_completions_url
+from gpt_lsp.settings import Settings, load_settings
 
 CHECK_PROMPT = "Reply with the single word: OK"
 EXIT_OK = 0

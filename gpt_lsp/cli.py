@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from gpt_lsp import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gpt-lsp` console script."""
     args = build_parser().parse_args(argv)
-    from .logs import configure
+    from gpt_lsp.logs import configure
 
     if args.command == "check":
         # check speaks for itself in one line; logs only when asked for.
         configure(args.log_level if args.log_level.upper() != "INFO" else "ERROR", args.log_file)
-        from .check import run_check
+        from gpt_lsp.check import run_check
 
         return run_check(args.relay, args.model)
     configure(args.log_level, args.log_file)
@@ -51,13 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(*, tcp: bool, host: str, port: int) -> int:
     """Runs the language server until the client exits."""
-    from .server import create_server
+    from gpt_lsp.lsp.server import create_server
 
     server = create_server()
     if tcp:
         server.start_tcp(host, port)
         return 0
-    from .stdio import serve_stdio
+    from gpt_lsp.lsp.stdio import serve_stdio
 
     # LSP owns stdout: anything else printed by accident goes to stderr instead.
     lsp_out = sys.stdout.buffer

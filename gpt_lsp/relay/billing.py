@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from ..settings import QUOTA_PER_USD
-from .urls import billing_urls, models_url
+from gpt_lsp.relay.urls import billing_urls, models_url
+from gpt_lsp.settings import QUOTA_PER_USD
 
 log = logging.getLogger(__name__)
 _EXTRAS_TIMEOUT = 10.0

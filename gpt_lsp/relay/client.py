@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
-from ..errors import (
+from gpt_lsp import __version__
+from gpt_lsp.errors import (
     GATEWAY_STATUSES,
     GatewayError,
     ModelDeniedError,
@@ -27,10 +27,10 @@ from ..errors import (
     redact,
     register_secret,
 )
-from ..settings import RelayConfig
-from .events import StreamEvent
-from .sse import iter_events, read_error
-from .urls import chat_completions_url, host_of
+from gpt_lsp.relay.events import StreamEvent
+from gpt_lsp.relay.sse import iter_events, read_error
+from gpt_lsp.relay.urls import chat_completions_url, host_of
+from gpt_lsp.settings import RelayConfig
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import httpx
 
-from ..errors import RequestRefused
-from ..settings import Settings
-from .client import RelayClient
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.relay.client import RelayClient
+from gpt_lsp.settings import Settings
 
 
 class RelayPool:

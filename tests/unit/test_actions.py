@@ -2,7 +2,7 @@
 
 import pytest
 
-from gpt_lsp.actions import all_actions, block_after, find_action, find_marker, markers_in
+from gpt_lsp.prompting.actions import all_actions, block_after, find_action, find_marker, markers_in
 from gpt_lsp.settings import ActionConfig
 
 

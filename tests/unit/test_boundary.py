@@ -8,9 +8,9 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
-from gpt_lsp.commands import describe_diagnostics
 from gpt_lsp.errors import RequestRefused
-from gpt_lsp.server import create_server
+from gpt_lsp.lsp.server import create_server
+from gpt_lsp.prompting.slicing import describe_diagnostics
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.documents import TextDoc
-from gpt_lsp.editing import DocumentChannel, Writer
-from gpt_lsp.regions import Encoding, Pos, Span, text_units
+from gpt_lsp.jobs.channel import DocumentChannel, Writer
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import Encoding, Pos, Span, text_units
 
 
 def position(text: str, offset: int, encoding: Encoding) -> Pos:
@@ -268,7 +268,7 @@ def test_batching_sends_few_edits_for_many_chunks() -> None:
 
 
 def test_slide_out_finds_the_form_of_a_change_beside_the_region() -> None:
-    from gpt_lsp.editing import slide_out
+    from gpt_lsp.jobs.channel import slide_out
 
     doc = TextDoc("file:///s.py", "\n\nab\n", 1, "python")
     region = Span(Pos(1, 0), Pos(2, 0))  # the second "\n"

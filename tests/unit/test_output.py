@@ -1,4 +1,4 @@
-"""Tests for gpt_lsp.output: the streaming filters between an answer and the document."""
+"""Tests for gpt_lsp.jobs.output: the streaming filters between an answer and the document."""
 
 # Answers in Chinese use full-width punctuation on purpose.
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 
 
 def run(

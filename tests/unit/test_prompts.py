@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpt_lsp.prompts import (
+from gpt_lsp.prompting.prompts import (
     PromptContext,
     build_messages,
     context_window,

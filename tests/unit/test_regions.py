@@ -1,4 +1,4 @@
-"""Tests for gpt_lsp.regions: positions, region mapping, full-document diffs."""
+"""Tests for gpt_lsp.text.regions: positions, region mapping, full-document diffs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
 
-from gpt_lsp.regions import (
+from gpt_lsp.text.regions import (
     ENCODINGS,
     Conflict,
     Encoding,

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpt_lsp.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 
 OPENAI = "sk-proj-" + "A1b2C3d4" * 5
 AWS = "AKIAIOSFODNN7EXAMPLE"

@@ -11,12 +11,17 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .actions import Action
-from .documents import TextDoc, line_break_of
-from .errors import RequestRefused
-from .prompts import PromptContext, build_messages, context_window, template_messages
-from .regions import Encoding, Pos, Span
-from .settings import Settings
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.prompting.actions import Action
+from gpt_lsp.prompting.prompts import (
+    PromptContext,
+    build_messages,
+    context_window,
+    template_messages,
+)
+from gpt_lsp.settings import Settings
+from gpt_lsp.text.documents import TextDoc, line_break_of
+from gpt_lsp.text.regions import Encoding, Pos, Span
 
 
 class _Args(BaseModel):

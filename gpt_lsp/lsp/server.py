@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from . import __version__
-from .documents import DocumentStore
-from .errors import GptLspError, SettingsError, register_secret
-from .logs import set_content_logging
-from .protocol import GptProtocol
-from .regions import Encoding, Span, span_from_lsp, span_to_lsp
+from gpt_lsp import __version__
+from gpt_lsp.errors import GptLspError, SettingsError, register_secret
+from gpt_lsp.logs import set_content_logging
+from gpt_lsp.lsp.protocol import GptProtocol
+from gpt_lsp.text.documents import DocumentStore
+from gpt_lsp.text.regions import Encoding, Span, span_from_lsp, span_to_lsp
 
 if TYPE_CHECKING:
     import httpx
 
-    from .editing import DocumentChannel
-    from .jobs import JobManager
-    from .relay.pool import RelayPool
-    from .settings import Settings
+    from gpt_lsp.jobs.channel import DocumentChannel
+    from gpt_lsp.jobs.manager import JobManager
+    from gpt_lsp.relay.pool import RelayPool
+    from gpt_lsp.settings import Settings
 
 # Only what `initialize` needs is imported above; settings (pydantic), the relay client
 # (httpx) and the job machinery load after the answer, on first use.
@@ -82,7 +82,7 @@ class GptLanguageServer(LanguageServer):
     def relays(self) -> RelayPool:
         """Returns the relay clients."""
         if self._relays is None:
-            from .relay.pool import RelayPool
+            from gpt_lsp.relay.pool import RelayPool
 
             self._relays = RelayPool(self.settings, transport=self.transport, environ=self.environ)
         return self._relays
@@ -91,14 +91,14 @@ class GptLanguageServer(LanguageServer):
     def jobs(self) -> JobManager:
         """Returns the job manager."""
         if self._jobs is None:
-            from .jobs import JobManager
+            from gpt_lsp.jobs.manager import JobManager
 
             self._jobs = JobManager(self, self.channel_for)
         return self._jobs
 
     def reload_settings(self) -> list[str]:
         """Re-reads every source; returns the problems found (already logged)."""
-        from .settings import load_settings
+        from gpt_lsp.settings import load_settings
 
         settings, problems = load_settings(
             init_options=self.init_options,
@@ -238,7 +238,7 @@ class GptLanguageServer(LanguageServer):
             return None
         channel = self.channels.get(uri)
         if channel is None:
-            from .editing import DocumentChannel
+            from gpt_lsp.jobs.channel import DocumentChannel
 
             channel = DocumentChannel(doc, self.apply_edit, self.encoding)
             self.channels[uri] = channel
@@ -326,7 +326,7 @@ def create_server(
         ),
     )
     def code_action(ls: GptLanguageServer, params: types.CodeActionParams) -> Any:
-        from . import features
+        from gpt_lsp.lsp import features
 
         return features.code_actions(ls, params)
 
@@ -364,7 +364,7 @@ def _command(server: GptLanguageServer, name: str) -> Any:
     function_name = "command_" + name.split(".", 1)[1]
 
     def command(raw: Any) -> Any:
-        from . import features
+        from gpt_lsp.lsp import features
 
         return getattr(features, function_name)(server, raw)
 

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .documents import TextDoc
-from .regions import (
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import (
     Conflict,
     Encoding,
     Pos,

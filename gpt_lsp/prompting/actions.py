@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .settings import ActionConfig
+from gpt_lsp.settings import ActionConfig
 
 CHAT_ACTION = "chat"
 

@@ -6,8 +6,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .relay.events import Usage
-from .settings import Price
+from gpt_lsp.relay.events import Usage
+from gpt_lsp.settings import Price
 
 # CJK ideographs, kana and hangul: roughly one token each in GPT tokenizers.
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")

@@ -23,10 +23,10 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from .errors import GptLspError
+from gpt_lsp.errors import GptLspError
 
 if TYPE_CHECKING:
-    from .server import GptLanguageServer
+    from gpt_lsp.lsp.server import GptLanguageServer
 
 log = logging.getLogger(__name__)
 

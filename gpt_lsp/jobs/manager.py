@@ -10,17 +10,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from .actions import Action
-from .editing import DocumentChannel, Writer
-from .errors import GptLspError, RequestRefused
-from .logs import content_logger
-from .output import CodeOutputFilter, ProseOutputFilter
-from .regions import Pos, Span
-from .relay.client import Attempt, ChatRequest, RelayClient
-from .relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from .secrets import StreamUnmasker
-from .settings import Price
-from .usage import UsageTotals, format_cost, local_token_count
+from gpt_lsp.errors import GptLspError, RequestRefused
+from gpt_lsp.jobs.channel import DocumentChannel, Writer
+from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.jobs.usage import UsageTotals, format_cost, local_token_count
+from gpt_lsp.logs import content_logger
+from gpt_lsp.prompting.actions import Action
+from gpt_lsp.prompting.secrets import StreamUnmasker
+from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
+from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from gpt_lsp.settings import Price
+from gpt_lsp.text.regions import Pos, Span
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from . import __version__
-from .actions import (
+from gpt_lsp import __version__
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.jobs.channel import DocumentChannel
+from gpt_lsp.jobs.manager import Job, JobSpec
+from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.logs import content_logger
+from gpt_lsp.prompting.actions import (
     CHAT_ACTION,
     Action,
     all_actions,
@@ -23,7 +28,8 @@ from .actions import (
     find_action,
     markers_in,
 )
-from .commands import (
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.prompting.slicing import (
     CancelArgs,
     ChatArgs,
     JobArgs,
@@ -37,18 +43,12 @@ from .commands import (
     parse_args,
     uri_path,
 )
-from .documents import TextDoc
-from .editing import DocumentChannel
-from .errors import RequestRefused
-from .jobs import Job, JobSpec
-from .logs import content_logger
-from .output import CodeOutputFilter, ProseOutputFilter
-from .regions import Pos, Span, span_from_lsp
-from .relay.client import ChatRequest
-from .secrets import SecretMask, StreamUnmasker
+from gpt_lsp.relay.client import ChatRequest
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import Pos, Span, span_from_lsp
 
 if TYPE_CHECKING:
-    from .server import GptLanguageServer
+    from gpt_lsp.lsp.server import GptLanguageServer
 
 log = logging.getLogger(__name__)
 

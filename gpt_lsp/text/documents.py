@@ -10,7 +10,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from .regions import Encoding, Pos, Span, chars_for_units, text_units
+from gpt_lsp.text.regions import Encoding, Pos, Span, chars_for_units, text_units
 
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
