@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gpt_lsp.text.changes import matching_prefix, slide_out
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import (
     Conflict,
@@ -30,8 +31,6 @@ from gpt_lsp.text.regions import (
     diff_change,
     end_after_insert,
     map_change,
-    offset_at,
-    pos_at,
 )
 
 log = logging.getLogger(__name__)
@@ -49,11 +48,11 @@ MAX_LOST_IN_A_ROW = 200
 
 
 @dataclass
-class Writer:
+class JobRegion:
     """A job's side of a document: where its text is and what still has to be written."""
 
     job_id: str
-    region: Span
+    span: Span
     original: str
     replaced: bool = False
     pending: list[str] = field(default_factory=list)
@@ -90,14 +89,14 @@ class Writer:
         if self.restore_wanted:
             if self.restored or not self.replaced:
                 return None
-            return "restore", self.region, self.original
+            return "restore", self.span, self.original
         if not self.pending:
             return None
         text = "".join(self.pending)
         self.pending.clear()
         if not self.replaced:
-            return "first", self.region, text
-        return "append", Span(self.region.end, self.region.end), text
+            return "first", self.span, text
+        return "append", Span(self.span.end, self.span.end), text
 
     def confirm(self, kind: EditKind, span: Span, text: str, encoding: Encoding) -> None:
         """Records an edit the document now shows."""
@@ -107,12 +106,12 @@ class Writer:
         end = end_after_insert(span.start, text, encoding)
         if kind == "first":
             self.replaced = True
-            self.region = Span(self.region.start, end)
+            self.span = Span(self.span.start, end)
         elif kind == "append":
-            self.region = Span(self.region.start, end)
+            self.span = Span(self.span.start, end)
         else:
             self.restored = True
-            self.region = Span(self.region.start, end)
+            self.span = Span(self.span.start, end)
 
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""
@@ -131,7 +130,7 @@ class Writer:
         return not self.pending
 
     def update_settled(self) -> None:
-        """Wakes whoever waits for this writer to go idle."""
+        """Wakes whoever waits for this tracked to go idle."""
         if self.is_idle():
             self.settled.set()
         else:
@@ -142,7 +141,7 @@ class Writer:
 class SentEdit:
     """An applyEdit the client has not yet confirmed or refused."""
 
-    writer: Writer
+    tracked: JobRegion
     kind: EditKind
     span: Span
     text: str
@@ -172,7 +171,7 @@ class DocumentChannel:
         self.apply_edit = apply_edit
         self.encoding = encoding
         self.interval = interval
-        self.writers: dict[str, Writer] = {}
+        self.regions: dict[str, JobRegion] = {}
         self.in_flight: SentEdit | None = None
         self.edits_sent = 0
         self.closed = False
@@ -186,34 +185,34 @@ class DocumentChannel:
         # edits unchecked, so it may still show up later in the same batch, misplaced.
         self._suspect: SentEdit | None = None
         self._repairs: list[tuple[Span, str]] = []
-        self._repairer = Writer("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
+        self._repairer = JobRegion("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
 
-    # ------------------------------------------------------------ writers
+    # ------------------------------------------------------------ regions
 
-    def add(self, writer: Writer) -> None:
+    def add(self, tracked: JobRegion) -> None:
         """Tracks a job's region in this document."""
-        self.writers[writer.job_id] = writer
+        self.regions[tracked.job_id] = tracked
 
     def remove(self, job_id: str) -> None:
         """Stops tracking a job's region."""
-        self.writers.pop(job_id, None)
+        self.regions.pop(job_id, None)
 
     def poke(self) -> None:
-        """Says a writer has something to send."""
+        """Says a tracked has something to send."""
         if self.closed:
             return  # never edit a document the editor closed: it may open it from disk
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
 
-    async def wait_idle(self, writer: Writer) -> None:
-        """Waits until everything the writer queued is in the document (or given up)."""
-        writer.update_settled()
+    async def wait_idle(self, tracked: JobRegion) -> None:
+        """Waits until everything the tracked queued is in the document (or given up)."""
+        tracked.update_settled()
         if self.closed:
             return
-        if not writer.is_idle():
+        if not tracked.is_idle():
             self.poke()
-        await writer.settled.wait()
+        await tracked.settled.wait()
 
     async def close(self) -> None:
         """Stops the sender task; nothing is sent to the document any more."""
@@ -222,8 +221,8 @@ class DocumentChannel:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for writer in self.writers.values():
-            writer.settled.set()
+        for tracked in self.regions.values():
+            tracked.settled.set()
 
     # ------------------------------------------------------------ changes from the client
 
@@ -251,11 +250,11 @@ class DocumentChannel:
                 if first and ours:
                     log.debug("edit confirmed: %s (%d changes)", sent.kind, ours)
                     sent.settle(True)
-                    sent.writer.confirm(sent.kind, sent.span, sent.text, self.encoding)
+                    sent.tracked.confirm(sent.kind, sent.span, sent.text, self.encoding)
                     if sent.kind == "repair" and self._repairs:
                         self._repairs.pop(0)
                     # Our edit moves the regions of the document's other jobs like any change.
-                    self._map_others(sent.span, sent.text, skip=sent.writer)
+                    self._map_others(sent.span, sent.text, skip=sent.tracked)
                     self._apply(rest[:ours])
                     self._changes_since_send += ours
                     index += ours
@@ -294,15 +293,15 @@ class DocumentChannel:
         end = end_after_insert(sent.span.start, sent.text, self.encoding)
         log.warning("an edit was applied at a stale position (version 0); undoing it")
         self._map_others(sent.span, sent.text, skip=None)
-        if sent.writer.conflict and sent.writer.conflict_reason is None:
-            sent.writer.conflict_reason = (
+        if sent.tracked.conflict and sent.tracked.conflict_reason is None:
+            sent.tracked.conflict_reason = (
                 "The editor applied an edit after your typing, at a stale position inside the "
                 "job's region: it was undone and the job stopped."
             )
         self._repairs.append((Span(sent.span.start, end), replaced))
         self.poke()
 
-    def _map_others(self, span: Span, text: str, skip: Writer | None) -> None:
+    def _map_others(self, span: Span, text: str, skip: JobRegion | None) -> None:
         """Maps a change onto every region but `skip`'s; one it touches is a conflict."""
         repairs = []
         for target, replacement in self._repairs:
@@ -312,55 +311,55 @@ class DocumentChannel:
             else:
                 repairs.append((moved, replacement))
         self._repairs = repairs
-        for writer in list(self.writers.values()):
-            if writer.conflict or writer is skip:
+        for tracked in list(self.regions.values()):
+            if tracked.conflict or tracked is skip:
                 continue
-            mapped = map_change(writer.region, span, text, self.encoding)
+            mapped = map_change(tracked.span, span, text, self.encoding)
             if isinstance(mapped, Conflict):
                 # Clients report the minimal diff, which may put a change made beside the
                 # region inside it when the text there repeats: try the equivalent forms.
-                outside = slide_out(self.doc, span, text, writer.region, self.encoding)
+                outside = slide_out(self.doc, span, text, tracked.span, self.encoding)
                 if outside is not None:
-                    mapped = map_change(writer.region, outside[0], outside[1], self.encoding)
+                    mapped = map_change(tracked.span, outside[0], outside[1], self.encoding)
             if isinstance(mapped, Conflict):
-                writer.conflict = True
-                writer.pending.clear()
-                writer.update_settled()
-                writer.on_conflict()
+                tracked.conflict = True
+                tracked.pending.clear()
+                tracked.update_settled()
+                tracked.on_conflict()
             else:
-                writer.region = mapped
+                tracked.span = mapped
 
     # ------------------------------------------------------------ sending
 
-    def _next_writer(self) -> Writer | None:
+    def _next_writer(self) -> JobRegion | None:
         if self._repairs and not self._repairer.in_flight:
             return self._repairer
-        writers = [w for w in self.writers.values() if w.has_work()]
-        if not writers:
+        regions = [w for w in self.regions.values() if w.has_work()]
+        if not regions:
             return None
-        self._turn = (self._turn + 1) % len(writers)
-        return writers[self._turn]
+        self._turn = (self._turn + 1) % len(regions)
+        return regions[self._turn]
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            writer = self._next_writer()
-            if writer is None:
+            tracked = self._next_writer()
+            if tracked is None:
                 self._wake.clear()
-                if not any(not w.is_idle() for w in self.writers.values()):
+                if not any(not w.is_idle() for w in self.regions.values()):
                     return
                 await self._wake.wait()
                 continue
-            if writer is self._repairer:
+            if tracked is self._repairer:
                 await self._send_repair()
                 continue
             delay = self._last_send + self.interval - loop.time()
-            if delay > 0 and not writer.stream_ended and not writer.restore_wanted:
+            if delay > 0 and not tracked.stream_ended and not tracked.restore_wanted:
                 # Batching: text keeps arriving while we wait, and goes out in one edit.
                 await asyncio.sleep(delay)
-                if not writer.has_work():
+                if not tracked.has_work():
                     continue
-            await self._send(writer)
+            await self._send(tracked)
 
     async def _send_repair(self) -> None:
         # The first repair stays listed (so user changes keep mapping it) until confirmed.
@@ -370,24 +369,24 @@ class DocumentChannel:
             log.warning("could not undo a misplaced edit")
             self._repairs.pop(0)
 
-    async def _send(self, writer: Writer) -> None:
-        edit = writer.next_edit()
+    async def _send(self, tracked: JobRegion) -> None:
+        edit = tracked.next_edit()
         if edit is None:
-            writer.update_settled()
+            tracked.update_settled()
             return
         kind, span, text = edit
         if self.doc.text_in(span, self.encoding) == text:
             # The text is already there: a no-op edit would get no didChange to confirm it.
-            writer.confirm(kind, span, text, self.encoding)
-            writer.update_settled()
+            tracked.confirm(kind, span, text, self.encoding)
+            tracked.update_settled()
             return
-        await self._send_edit(writer, kind, span, text)
+        await self._send_edit(tracked, kind, span, text)
 
-    async def _send_edit(self, writer: Writer, kind: EditKind, span: Span, text: str) -> bool:
+    async def _send_edit(self, tracked: JobRegion, kind: EditKind, span: Span, text: str) -> bool:
         """Sends one edit and waits until it is confirmed or known lost."""
-        sent = SentEdit(writer, kind, span, text, self.doc.version)
+        sent = SentEdit(tracked, kind, span, text, self.doc.version)
         self.in_flight = sent
-        writer.in_flight = True
+        tracked.in_flight = True
         self._changes_since_send = 0
         self._user_change.clear()
         self._last_send = asyncio.get_running_loop().time()
@@ -417,128 +416,24 @@ class DocumentChannel:
         finally:
             sent.settle(False)
             self.in_flight = None
-            writer.in_flight = False
+            tracked.in_flight = False
             if unknown:
-                self._give_up(writer, "The editor never reported the job's edit: the job stopped.")
+                self._give_up(tracked, "The editor never reported the job's edit: the job stopped.")
             elif not sent.confirmed:
-                writer.lose(kind, text)
-                if writer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
-                    self._give_up(writer, "The editor kept refusing the job's edits.")
-            writer.update_settled()
+                tracked.lose(kind, text)
+                if tracked.lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                    self._give_up(tracked, "The editor kept refusing the job's edits.")
+            tracked.update_settled()
         return bool(sent.confirmed)
 
-    def _give_up(self, writer: Writer, reason: str) -> None:
-        log.warning("job %s: %s", writer.job_id, reason)
-        writer.conflict = True
-        writer.conflict_reason = reason
-        writer.pending.clear()
-        writer.on_conflict()
+    def _give_up(self, tracked: JobRegion, reason: str) -> None:
+        log.warning("job %s: %s", tracked.job_id, reason)
+        tracked.conflict = True
+        tracked.conflict_reason = reason
+        tracked.pending.clear()
+        tracked.on_conflict()
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
-
-
-MAX_SPLIT = 64  # changes one applied edit may be reported as
-
-
-def matching_prefix(
-    doc: TextDoc,
-    changes: Sequence[tuple[Span | None, str]],
-    span: Span,
-    text: str,
-    encoding: Encoding,
-) -> int:
-    """Returns k when the first k changes, applied to `doc` in order, have the same effect as
-    replacing `span` with `text`; else 0. Works on the few lines involved, not the document."""
-    if not changes:
-        return 0
-    first_span, first_text = changes[0]
-    if first_span == span and first_text == text:
-        return 1
-    candidates = [c for c in changes[:MAX_SPLIT] if c[0] is not None]
-    if len(candidates) < min(len(changes), MAX_SPLIT):
-        return 0  # a whole-document change among them: not an edit of ours
-    top = min([span.start.line] + [c[0].start.line for c in candidates])  # type: ignore[union-attr]
-    grow = _breaks(text) + sum(_breaks(t) for _, t in candidates)
-    bottom = max([span.end.line] + [c[0].end.line for c in candidates])  # type: ignore[union-attr]
-    bottom = min(len(doc.lines) - 1, bottom + grow + 1)
-    if top < 0 or top > bottom:
-        return 0
-    window = "".join(doc.lines[top : bottom + 1])
-    expected = TextDoc(doc.uri, window)
-    expected.apply(_shift_up(span, top), text, encoding)
-    wanted = expected.source
-    scratch = TextDoc(doc.uri, window)
-    for count, (change, change_text) in enumerate(candidates, start=1):
-        assert change is not None
-        local = _shift_up(change, top)
-        if local.start.line < 0 or local.end.line >= len(scratch.lines):
-            return 0
-        scratch.apply(local, change_text, encoding)
-        if len(scratch.lines) == len(expected.lines) and scratch.source == wanted:
-            return count
-    return 0
-
-
-def _shift_up(span: Span, lines: int) -> Span:
-    return Span(
-        Pos(span.start.line - lines, span.start.character),
-        Pos(span.end.line - lines, span.end.character),
-    )
-
-
-def _breaks(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
-MAX_SLIDE = 256
-
-
-def slide_out(
-    doc: TextDoc, span: Span, text: str, region: Span, encoding: Encoding
-) -> tuple[Span, str] | None:
-    """Returns an equivalent form of a pure insertion or deletion that lies outside `region`
-    (inserting "a" before "a" is the same change one character later), or None."""
-    if bool(text) == (not span.is_empty):
-        return None  # a replacement has one form only
-    first = max(0, min(span.start.line, region.start.line) - 1)
-    last = min(len(doc.lines) - 1, max(span.end.line, region.end.line) + 1)
-    window = "".join(doc.lines[first : last + 1])
-
-    def to_offset(pos: Pos) -> int:
-        return offset_at(window, Pos(pos.line - first, pos.character), encoding)
-
-    def to_pos(offset: int) -> Pos:
-        local = pos_at(window, offset, encoding)
-        return Pos(local.line + first, local.character)
-
-    region_start, region_end = to_offset(region.start), to_offset(region.end)
-    start, end = to_offset(span.start), to_offset(span.end)
-    if text:  # an insertion of `text` at `start`
-        size = len(text)
-        for k in range(1, min(size, start, MAX_SLIDE) + 1):
-            if window[start - k : start] != text[size - k :]:
-                break
-            if start - k <= region_start:
-                point = to_pos(start - k)
-                return Span(point, point), window[start - k : start] + text[: size - k]
-        for k in range(1, min(size, len(window) - start, MAX_SLIDE) + 1):
-            if window[start : start + k] != text[:k]:
-                break
-            if start + k >= region_end:
-                point = to_pos(start + k)
-                return Span(point, point), text[k:] + window[start : start + k]
-        return None
-    for k in range(1, min(start, MAX_SLIDE) + 1):  # a deletion of [start, end)
-        if window[start - k] != window[end - k]:
-            break
-        if end - k <= region_start:
-            return Span(to_pos(start - k), to_pos(end - k)), ""
-    for k in range(1, min(len(window) - end, MAX_SLIDE) + 1):
-        if window[start + k - 1] != window[end + k - 1]:
-            break
-        if start + k >= region_end:
-            return Span(to_pos(start + k), to_pos(end + k)), ""
-    return None

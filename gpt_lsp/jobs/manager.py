@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from gpt_lsp.errors import GptLspError, RequestRefused
-from gpt_lsp.jobs.channel import DocumentChannel, Writer
+from gpt_lsp.jobs.channel import DocumentChannel, JobRegion
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.jobs.usage import UsageTotals, format_cost, local_token_count
 from gpt_lsp.logs import content_logger
@@ -63,7 +63,7 @@ class Job:
 
     id: str
     spec: JobSpec
-    writer: Writer
+    region: JobRegion
     channel: DocumentChannel | None
     status: str = "running"  # running | done | cancelled | failed | conflict
     message: str | None = None
@@ -121,11 +121,11 @@ class JobManager:
         notes = spec.notes_uri is not None
         channel = None if opener is not None else self.channel_for(spec.uri)
         empty = Span(Pos(0, 0), Pos(0, 0))
-        writer = Writer(job_id, region or empty, original, replaced=notes)
-        job = Job(job_id, spec, writer, channel)
-        writer.on_conflict = lambda: self._conflict(job)
+        tracked = JobRegion(job_id, region or empty, original, replaced=notes)
+        job = Job(job_id, spec, tracked, channel)
+        tracked.on_conflict = lambda: self._conflict(job)
         if channel is not None:
-            channel.add(writer)
+            channel.add(tracked)
         self.jobs[job_id] = job
         job.task = asyncio.ensure_future(self._run(job, opener))
         return job
@@ -137,9 +137,9 @@ class JobManager:
             job.spec.notes_uri = None
             return
         end = channel.doc.end(channel.encoding)
-        job.writer.region = Span(end, end)
+        job.region.span = Span(end, end)
         job.channel = channel
-        channel.add(job.writer)
+        channel.add(job.region)
 
     async def _run(self, job: Job, opener: Awaitable[DocumentChannel | None] | None = None) -> None:
         title = f"AI: {job.spec.action.title}"
@@ -151,9 +151,9 @@ class JobManager:
                 await self._attach(job, opener)
             await self._stream(job)
             await self._drain(job)
-            if job.writer.conflict:
+            if job.region.conflict:
                 job.status = "conflict"
-                job.message = job.writer.conflict_reason or CONFLICT_MESSAGE
+                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
             elif job.finish_reason == "length":
                 job.status = "done"
                 job.message = "The answer was cut at the token limit (maxTokens): review it."
@@ -170,9 +170,9 @@ class JobManager:
             if job.cancel_reason == "closed":
                 job.status = "cancelled"
                 job.message = "The document was closed: the job stopped."
-            elif job.cancel_reason == "conflict" or job.writer.conflict:
+            elif job.cancel_reason == "conflict" or job.region.conflict:
                 job.status = "conflict"
-                job.message = job.writer.conflict_reason or CONFLICT_MESSAGE
+                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
             else:
                 job.status = "cancelled"
                 await self._restore(job)
@@ -232,7 +232,7 @@ class JobManager:
                         # The closing fence came: the rest is prose nobody will see. Read on
                         # briefly for the relay's usage, then close (stopping the billing).
                         job.finish_reason = job.finish_reason or "stop"
-                        job.writer.stream_ended = True
+                        job.region.stream_ended = True
                         tail_until = time.monotonic() + USAGE_TAIL_SECONDS
                 elif isinstance(event, ToolCallDelta):
                     # Some models answer code through a tool call: treat arguments as text.
@@ -251,7 +251,7 @@ class JobManager:
                     )
         finally:
             await stream.aclose()
-        job.writer.stream_ended = True
+        job.region.stream_ended = True
         if spec.unmasker is not None:
             self._write(job, spec.output.feed(spec.unmasker.finish()))
         self._write(job, spec.output.finish())
@@ -266,28 +266,28 @@ class JobManager:
         if job.channel is None:
             job.collected.append(text)
             return
-        job.writer.write(text)
+        job.region.write(text)
         job.channel.poke()
 
     async def _drain(self, job: Job) -> None:
         if job.channel is not None:
-            await job.channel.wait_idle(job.writer)
+            await job.channel.wait_idle(job.region)
 
     async def _restore(self, job: Job) -> None:
         """Puts the original text back (unless the user edited inside the region)."""
-        writer = job.writer
-        writer.pending.clear()
-        if job.channel is None or job.channel.closed or writer.conflict:
+        tracked = job.region
+        tracked.pending.clear()
+        if job.channel is None or job.channel.closed or tracked.conflict:
             return
         if job.spec.notes_uri is not None:
             return
         # Let an edit in flight settle first, so the region is exact.
-        writer.restore_wanted = True
+        tracked.restore_wanted = True
         try:
-            await asyncio.wait_for(job.channel.wait_idle(writer), 10.0)
+            await asyncio.wait_for(job.channel.wait_idle(tracked), 10.0)
         except asyncio.TimeoutError:
             log.warning("job %s: could not restore the original in time", job.id)
-        if writer.is_conflicted():
+        if tracked.is_conflicted():
             job.status = "conflict"
 
     def _finish(self, job: Job) -> None:
@@ -376,7 +376,7 @@ class JobManager:
         for job in [j for j in self.jobs.values() if j.uri == uri]:
             if job.status == "running" and job.task is not None and not job.task.done():
                 job.cancel_reason = "closed"
-                job.writer.pending.clear()
+                job.region.pending.clear()
                 job.task.cancel()
             else:
                 self.accept(job.id)
@@ -399,10 +399,10 @@ class JobManager:
             self.cancel(job_id)
             await job.finished.wait()
             return job.status == "cancelled"
-        if job.status != "done" or job.channel is None or job.id not in job.channel.writers:
+        if job.status != "done" or job.channel is None or job.id not in job.channel.regions:
             return False
         await self._restore(job)
-        restored = job.writer.restored
+        restored = job.region.restored
         self._forget_region(job)
         self.jobs.pop(job_id, None)
         return restored

@@ -333,7 +333,7 @@ def command_status(ls: GptLanguageServer, raw: Any) -> dict[str, Any]:
         "tasks": len(asyncio.all_tasks()),
         "documents": len(ls.documents),
         "channels": len(ls.channels),
-        "trackedRegions": sum(len(c.writers) for c in ls.channels.values()),
+        "trackedRegions": sum(len(c.regions) for c in ls.channels.values()),
     }
     return {
         "version": __version__,

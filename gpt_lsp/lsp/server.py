@@ -210,7 +210,7 @@ class GptLanguageServer(LanguageServer):
             )
             for change in params.content_changes
         ]
-        if channel is not None and (channel.writers or channel.in_flight is not None):
+        if channel is not None and (channel.regions or channel.in_flight is not None):
             channel.apply_changes(changes, params.text_document.version)
             return
         encoding = self.encoding

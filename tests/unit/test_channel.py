@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.channel import DocumentChannel, Writer
+from gpt_lsp.jobs.channel import DocumentChannel, JobRegion
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding, Pos, Span, text_units
 
@@ -167,12 +167,12 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
         editor = FakeEditor(prefix + original + suffix, profile, encoding)
         start = position(editor.text, len(prefix), encoding)
         end = position(editor.text, len(prefix) + len(original), encoding)
-        writer = Writer("job", Span(start, end), original)
-        editor.channel.add(writer)
+        tracked = JobRegion("job", Span(start, end), original)
+        editor.channel.add(tracked)
         above, below = prefix, suffix
         pending_typing = list(typing)
         for chunk in chunks:
-            writer.write(chunk)
+            tracked.write(chunk)
             editor.channel.poke()
             await asyncio.sleep(rng.random() * 0.004)
             if pending_typing:
@@ -188,14 +188,14 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
                     above = new_part
                 else:
                     below = new_part
-        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
         if profile == "neovim":
             editor.flush()
-        assert not writer.conflict
+        assert not tracked.conflict
         assert editor.text == above + "".join(chunks) + below
         # The server's copy agrees with the editor's, and the region is exactly the answer.
         assert editor.doc.source == editor.text
-        assert editor.doc.text_in(writer.region, encoding) == "".join(chunks)
+        assert editor.doc.text_in(tracked.span, encoding) == "".join(chunks)
 
     asyncio.run(asyncio.wait_for(scenario(), 20))
 
@@ -204,18 +204,18 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
 def test_typing_inside_the_region_is_a_conflict(profile: str, encoding: Encoding) -> None:
     async def scenario() -> None:
         editor = FakeEditor("a\nOLD\nb\n", profile, encoding)
-        writer = Writer("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
+        tracked = JobRegion("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
         conflicts: list[bool] = []
-        writer.on_conflict = lambda: conflicts.append(True)
-        editor.channel.add(writer)
-        writer.write("new line\n")
+        tracked.on_conflict = lambda: conflicts.append(True)
+        editor.channel.add(tracked)
+        tracked.write("new line\n")
         editor.channel.poke()
-        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
         editor.flush() if profile == "neovim" else None
         editor.replace(4, 4, "USER")  # inside "new line", after "ne"
         if profile == "neovim":
             editor.flush()
-        writer.write("more\n")
+        tracked.write("more\n")
         editor.channel.poke()
         await asyncio.sleep(0.05)
         assert conflicts == [True]
@@ -230,18 +230,18 @@ def test_restore_puts_back_the_original(profile: str, encoding: Encoding) -> Non
         original = "中文 😀\r\n"
         editor = FakeEditor(f"x\r\n{original}y\r\n", profile, encoding)
         start = Pos(1, 0)
-        writer = Writer("job", Span(start, Pos(2, 0)), original)
-        editor.channel.add(writer)
+        tracked = JobRegion("job", Span(start, Pos(2, 0)), original)
+        editor.channel.add(tracked)
         for piece in ["new ", "text\r\n", "more 😀\r\n"]:
-            writer.write(piece)
+            tracked.write(piece)
             editor.channel.poke()
             await asyncio.sleep(0.003)
-        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
-        writer.restore_wanted = True
-        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
+        tracked.restore_wanted = True
+        await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
         if profile == "neovim":
             editor.flush()
-        assert writer.restored
+        assert tracked.restored
         assert editor.text == f"x\r\n{original}y\r\n"
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
@@ -251,15 +251,15 @@ def test_batching_sends_few_edits_for_many_chunks() -> None:
     async def scenario() -> None:
         editor = FakeEditor("x\n", "vscode", "utf-16")
         editor.channel.interval = 0.03
-        writer = Writer("job", Span(Pos(0, 0), Pos(1, 0)), "x\n")
-        editor.channel.add(writer)
+        tracked = JobRegion("job", Span(Pos(0, 0), Pos(1, 0)), "x\n")
+        editor.channel.add(tracked)
         loop = asyncio.get_running_loop()
         started = loop.time()
         for _ in range(300):  # one chunk per ms for ~0.3 s
-            writer.write("a")
+            tracked.write("a")
             editor.channel.poke()
             await asyncio.sleep(0.001)
-        await asyncio.wait_for(editor.channel.wait_idle(writer), 5)
+        await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
         duration = loop.time() - started
         assert editor.text == "a" * 300
         assert 2 <= editor.channel.edits_sent <= duration / 0.03 + 3
@@ -268,7 +268,7 @@ def test_batching_sends_few_edits_for_many_chunks() -> None:
 
 
 def test_slide_out_finds_the_form_of_a_change_beside_the_region() -> None:
-    from gpt_lsp.jobs.channel import slide_out
+    from gpt_lsp.text.changes import slide_out
 
     doc = TextDoc("file:///s.py", "\n\nab\n", 1, "python")
     region = Span(Pos(1, 0), Pos(2, 0))  # the second "\n"
@@ -286,27 +286,27 @@ def test_slide_out_finds_the_form_of_a_change_beside_the_region() -> None:
 def test_a_version_0_edit_applied_after_typing_is_undone_and_the_job_goes_on() -> None:
     async def scenario() -> None:
         editor = FakeEditor("a\nOLD\nb\n", "neovim", "utf-8", version=0)
-        writer = Writer("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
+        tracked = JobRegion("job", Span(Pos(1, 0), Pos(2, 0)), "OLD\n")
         stopped: list[bool] = []
-        writer.on_conflict = lambda: stopped.append(True)
-        editor.channel.add(writer)
+        tracked.on_conflict = lambda: stopped.append(True)
+        editor.channel.add(tracked)
 
         def user_types_above() -> None:
             editor.before_apply = None
             editor.replace(0, 0, "typed\n")  # not yet reported (debounced)
 
         editor.before_apply = user_types_above
-        writer.write("NEW\n")
+        tracked.write("NEW\n")
         editor.channel.poke()
         # Neovim applies our edit unchecked at the old line 1 ("a"), then reports the user's
         # change and ours in one batch; the server undoes it and writes at the right place.
         for _ in range(100):
             await asyncio.sleep(0.01)
             editor.flush()
-            if writer.is_idle() and not editor.channel._repairs and not editor.pending:
+            if tracked.is_idle() and not editor.channel._repairs and not editor.pending:
                 break
         assert stopped == []
         assert editor.text == "typed\na\nNEW\nb\n"
-        assert editor.doc.text_in(writer.region, "utf-8") == "NEW\n"
+        assert editor.doc.text_in(tracked.span, "utf-8") == "NEW\n"
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
