@@ -27,17 +27,17 @@ def _counts(server: Any, seq: int) -> dict[str, Any]:
     except RuntimeError:
         tasks = -1
     protocol = server.protocol
+    session = server.session
     return {
         "seq": seq,
         "time": time.monotonic(),
         "tasks": tasks,
         "request_futures": len(getattr(protocol, "_request_futures", {})),
-        "jobs": len(server.jobs.jobs),
-        "running_jobs": len(server.jobs.running()),
-        "channels": len(server.channels),
-        "documents": len(server.documents),
+        "jobs": len(session.jobs.jobs),
+        "running_jobs": len(session.jobs.running()),
+        "channels": len(session.channels),
+        "documents": len(session.documents),
         "progress_tokens": len(server.work_done_progress.tokens),
-        "closing": len(server._closing),
     }
 
 

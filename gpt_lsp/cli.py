@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
         help="log level (default INFO)",
     )
+    # Resource counts in gptLsp.status, for leak tests and benchmarks; users have no use for it.
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     check = commands.add_parser("check", help="send one small request to the relay and report")
     check.add_argument("--relay", help="relay name (default: the configured one)")
@@ -46,14 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_check(args.relay, args.model)
     configure(args.log_level, args.log_file)
-    return serve(tcp=args.tcp, host=args.host, port=args.port)
+    return serve(tcp=args.tcp, host=args.host, port=args.port, debug=args.debug)
 
 
-def serve(*, tcp: bool, host: str, port: int) -> int:
+def serve(*, tcp: bool, host: str, port: int, debug: bool = False) -> int:
     """Runs the language server until the client exits."""
     from gpt_lsp.lsp.server import create_server
 
-    server = create_server()
+    server = create_server(debug=debug)
     if tcp:
         server.start_tcp(host, port)
         return 0

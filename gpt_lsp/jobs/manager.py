@@ -8,11 +8,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from gpt_lsp.errors import GptLspError, RequestRefused
 from gpt_lsp.jobs.channel import DocumentChannel, JobRegion
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.usage import UsageTotals, format_cost, local_token_count
 from gpt_lsp.logs import content_logger
 from gpt_lsp.prompting.actions import Action
@@ -28,16 +29,8 @@ PROGRESS_INTERVAL = 0.25  # seconds between progress reports
 USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
 MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten first
 CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
-
-
-class JobPort(Protocol):
-    """What jobs need from the language server."""
-
-    async def progress_begin(self, token: str, title: str) -> bool: ...
-    def progress_report(self, token: str, message: str) -> None: ...
-    def progress_end(self, token: str, message: str) -> None: ...
-    def job_finished(self, params: dict[str, Any]) -> None: ...
-    def show_error(self, error: GptLspError) -> None: ...
+JOB_FINISHED = "gptLsp/jobFinished"
+NOTES_WAIT = 3.0  # seconds a finished explain job still waits for its notes document
 
 
 @dataclass
@@ -78,7 +71,8 @@ class Job:
     cancel_reason: Literal["cancel", "conflict", "shutdown", "closed"] | None = None
     progress_token: str | None = None
     request_id: Any = None
-    collected: list[str] = field(default_factory=list)  # notes text when no document shows it
+    collected: list[str] = field(default_factory=list)  # notes text while no document shows it
+    attaching: asyncio.Task[None] | None = None  # opening the notes document, beside the stream
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -96,9 +90,16 @@ class Job:
 class JobManager:
     """Starts, tracks and ends jobs."""
 
-    def __init__(self, port: JobPort, channel_for: Callable[[str], DocumentChannel | None]) -> None:
+    def __init__(
+        self,
+        port: ClientPort,
+        channel_for: Callable[[str], DocumentChannel | None],
+        *,
+        progress: bool = False,
+    ) -> None:
         self.port = port
         self.channel_for = channel_for
+        self.progress = progress
         self.jobs: dict[str, Job] = {}
         self.totals = UsageTotals()
         self._ids = itertools.count(1)
@@ -114,12 +115,14 @@ class JobManager:
     ) -> Job:
         """Starts a job in the background and returns it at once.
 
-        `opener` (explain) opens the notes document first and gives its channel; without a
-        channel the text is collected and sent at the end.
+        The progress request goes out now, before the command is answered, and the relay
+        request starts without waiting for any client answer. `opener` (explain) opens the
+        notes document beside the stream; until it is open the text is collected (and sent
+        in jobFinished if it never opens).
         """
         job_id = f"job-{next(self._ids)}"
         notes = spec.notes_uri is not None
-        channel = None if opener is not None else self.channel_for(spec.uri)
+        channel = self.channel_for(spec.uri) if spec.action.writes_code else None
         empty = Span(Pos(0, 0), Pos(0, 0))
         tracked = JobRegion(job_id, region or empty, original, replaced=notes)
         job = Job(job_id, spec, tracked, channel)
@@ -127,7 +130,12 @@ class JobManager:
         if channel is not None:
             channel.add(tracked)
         self.jobs[job_id] = job
-        job.task = asyncio.ensure_future(self._run(job, opener))
+        if self.progress:
+            job.progress_token = f"gpt-lsp/{job_id}"
+            self.port.start_progress(job.progress_token, f"AI: {spec.action.title}")
+        if opener is not None:
+            job.attaching = asyncio.ensure_future(self._attach(job, opener))
+        job.task = asyncio.ensure_future(self._run(job))
         return job
 
     async def _attach(self, job: Job, opener: Awaitable[DocumentChannel | None]) -> None:
@@ -140,16 +148,24 @@ class JobManager:
         job.region.span = Span(end, end)
         job.channel = channel
         channel.add(job.region)
+        if job.collected:
+            self._write(job, "".join(job.collected))
+            job.collected.clear()
 
-    async def _run(self, job: Job, opener: Awaitable[DocumentChannel | None] | None = None) -> None:
-        title = f"AI: {job.spec.action.title}"
-        token = f"gpt-lsp/{job.id}"
+    async def _settle_notes(self, job: Job) -> None:
+        """Gives the notes document a last moment to open; else its text goes in jobFinished."""
+        attaching = job.attaching
+        if attaching is None or attaching.done():
+            return
+        done, _ = await asyncio.wait([attaching], timeout=NOTES_WAIT)
+        if not done:
+            attaching.cancel()
+            job.spec.notes_uri = None
+
+    async def _run(self, job: Job) -> None:
         try:
-            if await self.port.progress_begin(token, title):
-                job.progress_token = token
-            if opener is not None:
-                await self._attach(job, opener)
             await self._stream(job)
+            await self._settle_notes(job)
             await self._drain(job)
             if job.region.conflict:
                 job.status = "conflict"
@@ -180,14 +196,17 @@ class JobManager:
             job.status = "failed"
             job.message = error.user_message()
             await self._restore(job)
-            self.port.show_error(error)
+            self.port.show_message("error", job.message)
         except Exception as error:
             log.exception("job %s failed unexpectedly", job.id)
             job.status = "failed"
             job.message = f"gpt-lsp internal error ({type(error).__name__}); see the log."
             await self._restore(job)
-            self.port.show_error(GptLspError(job.message))
+            self.port.show_message("error", GptLspError(job.message).user_message())
         finally:
+            if job.attaching is not None and not job.attaching.done():
+                job.attaching.cancel()
+                job.spec.notes_uri = None
             self._finish(job)
 
     async def _stream(self, job: Job) -> None:
@@ -246,7 +265,7 @@ class JobManager:
                 now = time.monotonic()
                 if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
                     last_report = now
-                    self.port.progress_report(
+                    self.port.report_progress(
                         job.progress_token, f"{job.completion_estimate} tokens"
                     )
         finally:
@@ -295,10 +314,15 @@ class JobManager:
         if job.usage is not None and job.status in ("done", "conflict"):
             self.totals.add(job.spec.request.model, job.usage, job.spec.price)
         if job.progress_token is not None:
-            self.port.progress_end(job.progress_token, self._end_message(job))
+            self.port.end_progress(job.progress_token, self._end_message(job))
         if job.status != "done" or not job.spec.action.writes_code:
             self._forget_region(job)
-        params: dict[str, Any] = {"jobId": job.id, "uri": job.spec.uri, "status": job.status}
+        params: dict[str, Any] = {
+            "jobId": job.id,
+            "uri": job.spec.uri,
+            "status": job.status,
+            "summary": f"AI: {job.spec.action.title}: {self._end_message(job)}",
+        }
         if job.message:
             params["message"] = job.message
         if job.usage is not None:
@@ -307,7 +331,9 @@ class JobManager:
             params["notesUri"] = job.spec.notes_uri
         if job.collected:
             params["text"] = "".join(job.collected)
-        self.port.job_finished(params)
+            # No notes document could show the explanation: a message shows it instead.
+            self.port.show_message("info", params["text"])
+        self.port.notify(JOB_FINISHED, params)
         job.finished.set()
         self._trim()
 
@@ -406,6 +432,27 @@ class JobManager:
         self._forget_region(job)
         self.jobs.pop(job_id, None)
         return restored
+
+    def find(self, uri: str, pos: Pos | None = None, *, running_only: bool = False) -> Job | None:
+        """Returns the job whose region holds the position, else the document's most recent
+        job (running, or done and still reviewable)."""
+        candidates = [
+            job
+            for job in self.jobs.values()
+            if job.spec.uri == uri and (job.status == "running" or not running_only)
+            if job.status == "running" or self._reviewable(job)
+        ]
+        if pos is not None:
+            for job in reversed(candidates):
+                span = job.region.span
+                in_document = job.channel is not None and job.channel.doc.uri == uri
+                if in_document and span.start <= pos <= span.end:
+                    return job
+        return candidates[-1] if candidates else None
+
+    def _reviewable(self, job: Job) -> bool:
+        channel = job.channel
+        return job.status == "done" and channel is not None and job.id in channel.regions
 
     def running(self) -> list[Job]:
         """Returns the running jobs."""

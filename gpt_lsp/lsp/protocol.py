@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
@@ -25,37 +25,44 @@ from pygls.protocol.language_server import lsp_method
 
 from gpt_lsp.errors import GptLspError
 
-if TYPE_CHECKING:
-    from gpt_lsp.lsp.server import GptLanguageServer
-
 log = logging.getLogger(__name__)
+
+
+class DocumentHooks(Protocol):
+    """Where the protocol sends document events and request cancellations."""
+
+    def did_open(self, params: types.DidOpenTextDocumentParams) -> None: ...
+    def did_change(self, params: types.DidChangeTextDocumentParams) -> None: ...
+    def did_close(self, params: types.DidCloseTextDocumentParams) -> None: ...
+    def request_cancelled(self, msg_id: Any) -> None: ...
 
 
 class GptProtocol(LanguageServerProtocol):
     """LanguageServerProtocol for gpt-lsp."""
 
-    _server: GptLanguageServer
-
-    def __init__(self, server: GptLanguageServer, converter: Any) -> None:
+    def __init__(self, server: Any, converter: Any) -> None:
         super().__init__(server, converter)
-        self.on_request_cancelled: Callable[[Any], None] = lambda msg_id: None
+        self.hooks: DocumentHooks | None = None
 
     # ------------------------------------------------------------ documents
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         """Stores an opened document."""
-        self._server.on_did_open(params)
+        if self.hooks is not None:
+            self.hooks.did_open(params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         """Applies changes one by one, so running jobs see each of them."""
-        self._server.on_did_change(params)
+        if self.hooks is not None:
+            self.hooks.did_change(params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         """Forgets a closed document."""
-        self._server.on_did_close(params)
+        if self.hooks is not None:
+            self.hooks.did_close(params)
 
     # ------------------------------------------------------------ commands
 
@@ -83,8 +90,19 @@ class GptProtocol(LanguageServerProtocol):
             ) from None
         return result
 
+    @property
+    def request_futures(self) -> dict[Any, Any]:
+        """Returns the futures of requests in flight (both directions)."""
+        return self._request_futures
+
+    def forget_request(self, msg_id: Any) -> None:
+        """Drops a request of ours the client never answered (pygls would keep it forever)."""
+        self._request_futures.pop(msg_id, None)
+        self._result_types.pop(msg_id, None)
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
-        self.on_request_cancelled(msg_id)
+        if self.hooks is not None:
+            self.hooks.request_cancelled(msg_id)
         super()._handle_cancel_notification(msg_id)
 
     # ------------------------------------------------------------ handler futures

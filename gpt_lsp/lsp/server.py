@@ -1,30 +1,32 @@
-"""The language server: a factory and thin handlers; the work lives in other modules."""
+"""The language server: LSP I/O for one session, and thin handlers that forward to it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from gpt_lsp import __version__
-from gpt_lsp.errors import GptLspError, SettingsError, register_secret
-from gpt_lsp.logs import set_content_logging
+from gpt_lsp.jobs.port import ClientFeatures, MessageKind
+from gpt_lsp.jobs.session import Session
+from gpt_lsp.lsp.commands import COMMANDS, Command
+from gpt_lsp.lsp.convert import (
+    changes_from_lsp,
+    code_action,
+    encoding_of,
+    span_from_lsp,
+    span_to_lsp,
+)
 from gpt_lsp.lsp.protocol import GptProtocol
-from gpt_lsp.text.documents import DocumentStore
-from gpt_lsp.text.regions import Encoding, Span, span_from_lsp, span_to_lsp
+from gpt_lsp.text.regions import Span
 
 if TYPE_CHECKING:
     import httpx
-
-    from gpt_lsp.jobs.channel import DocumentChannel
-    from gpt_lsp.jobs.manager import JobManager
-    from gpt_lsp.relay.pool import RelayPool
-    from gpt_lsp.settings import Settings
 
 # Only what `initialize` needs is imported above; settings (pydantic), the relay client
 # (httpx) and the job machinery load after the answer, on first use.
@@ -32,19 +34,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_SECTION = "gptLsp"
-COMMANDS = (
-    "gptLsp.run",
-    "gptLsp.chat",
-    "gptLsp.accept",
-    "gptLsp.reject",
-    "gptLsp.cancel",
-    "gptLsp.status",
-)
-JOB_FINISHED = "gptLsp/jobFinished"
+CONFIGURATION_TIMEOUT = 5.0  # seconds for the client to answer workspace/configuration
+_MESSAGE_TYPES: dict[MessageKind, types.MessageType] = {
+    "error": types.MessageType.Error,
+    "warning": types.MessageType.Warning,
+    "info": types.MessageType.Info,
+}
 
 
 class GptLanguageServer(LanguageServer):
-    """pygls server holding gpt-lsp's state: settings, relays, documents and jobs."""
+    """pygls server for one session; it is the session's port to the client."""
 
     def __init__(
         self,
@@ -52,197 +51,58 @@ class GptLanguageServer(LanguageServer):
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
         notes_dir: Path | None = None,
+        debug: bool = False,
     ) -> None:
         super().__init__("gpt-lsp", __version__, protocol_cls=GptProtocol)
-        self.environ = environ
-        self.notes_dir = notes_dir
-        self.transport = transport
-        self.init_options: Mapping[str, Any] | None = None
-        self.client_config: Mapping[str, Any] | None = None
-        self._settings: Settings | None = None
-        self._relays: RelayPool | None = None
-        self._jobs: JobManager | None = None
-        self.documents = DocumentStore()
-        self.channels: dict[str, DocumentChannel] = {}
-        self._opened: dict[str, asyncio.Event] = {}
-        self._closing: set[asyncio.Future[None]] = set()
-        self.protocol.on_request_cancelled = self.on_request_cancelled  # type: ignore[attr-defined]
-
-    # ------------------------------------------------------------ settings
+        self.debug = debug
+        self.session = Session(self, transport=transport, environ=environ, notes_dir=notes_dir)
+        self.gpt_protocol.hooks = self
+        if debug:
+            self.session.counters = self.resource_counts
+        self._progress_titles: dict[str, str] = {}  # asked for, not yet accepted
+        self._progress_begun: set[str] = set()
 
     @property
-    def settings(self) -> Settings:
-        """Returns the settings, loading them on first use."""
-        if self._settings is None:
-            self.reload_settings()
-        assert self._settings is not None
-        return self._settings
+    def gpt_protocol(self) -> GptProtocol:
+        """Returns the protocol with gpt-lsp's fixes."""
+        return cast(GptProtocol, self.protocol)
 
-    @property
-    def relays(self) -> RelayPool:
-        """Returns the relay clients."""
-        if self._relays is None:
-            from gpt_lsp.relay.pool import RelayPool
-
-            self._relays = RelayPool(self.settings, transport=self.transport, environ=self.environ)
-        return self._relays
-
-    @property
-    def jobs(self) -> JobManager:
-        """Returns the job manager."""
-        if self._jobs is None:
-            from gpt_lsp.jobs.manager import JobManager
-
-            self._jobs = JobManager(self, self.channel_for)
-        return self._jobs
-
-    def reload_settings(self) -> list[str]:
-        """Re-reads every source; returns the problems found (already logged)."""
-        from gpt_lsp.settings import load_settings
-
-        settings, problems = load_settings(
-            init_options=self.init_options,
-            client_config=self.client_config,
-            environ=self.environ,
+    def client_features(self) -> ClientFeatures:
+        """Returns what the client declared in its initialize request."""
+        caps = self.client_capabilities
+        window, workspace = caps.window, caps.workspace
+        return ClientFeatures(
+            encoding=encoding_of(self.workspace.position_encoding),
+            progress=bool(window and window.work_done_progress),
+            show_document=bool(window and window.show_document and window.show_document.support),
+            configuration=bool(workspace and workspace.configuration),
         )
-        for relay in settings.relays.values():
-            if relay.api_key is not None:
-                register_secret(relay.api_key.get_secret_value())
-        self._settings = settings
-        if self._relays is not None:
-            self._relays.update(settings)
-        set_content_logging(settings.log_content)
-        for problem in problems:
-            log.warning("settings: %s", problem)
-        return problems
-
-    def report_problems(self, problems: list[str]) -> None:
-        """Shows settings problems in one message."""
-        if problems:
-            self.show_error(SettingsError(problems), types.MessageType.Warning)
-
-    def supports_configuration(self) -> bool:
-        """True when the client answers workspace/configuration."""
-        workspace = self.client_capabilities.workspace
-        return bool(workspace and workspace.configuration)
-
-    # ------------------------------------------------------------ messages (JobPort)
-
-    def show_error(
-        self, error: GptLspError, kind: types.MessageType = types.MessageType.Error
-    ) -> None:
-        """Shows one error message: the only way errors reach the user."""
-        self.window_show_message(types.ShowMessageParams(type=kind, message=error.user_message()))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Logs pygls-level errors without showing tracebacks to the user."""
         log.error("server error: %s", type(error).__name__)
 
-    def job_finished(self, params: dict[str, Any]) -> None:
-        """Sends gptLsp/jobFinished."""
-        if "text" in params:
-            self.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Info, message=params["text"])
-            )
-        self.protocol.notify(JOB_FINISHED, params)
+    # ------------------------------------------------------------ DocumentHooks
 
-    async def progress_begin(self, token: str, title: str) -> bool:
-        """Creates a cancellable progress when the client supports it."""
-        window = self.client_capabilities.window
-        if not (window and window.work_done_progress):
-            return False
-        try:
-            await asyncio.wait_for(self.work_done_progress.create_async(token), 5.0)
-        except Exception as exc:  # noqa: BLE001 - a client that refuses progress gets none
-            log.info("progress refused: %s", type(exc).__name__)
-            self.work_done_progress.tokens.pop(token, None)
-            return False
-        self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
-        )
-        return True
-
-    def progress_report(self, token: str, message: str) -> None:
-        """Reports progress."""
-        self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
-
-    def progress_end(self, token: str, message: str) -> None:
-        """Ends progress and forgets its token (pygls never does)."""
-        self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
-        self.work_done_progress.tokens.pop(token, None)
-
-    # ------------------------------------------------------------ documents
-
-    @property
-    def encoding(self) -> Encoding:
-        """Returns the negotiated position encoding."""
-        kind = str(self.workspace.position_encoding or "utf-16").lower()
-        if "8" in kind:
-            return "utf-8"
-        if "32" in kind:
-            return "utf-32"
-        return "utf-16"
-
-    def on_did_open(self, params: types.DidOpenTextDocumentParams) -> None:
-        """Stores an opened document."""
+    def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        """Forwards an opened document."""
         item = params.text_document
-        doc = self.documents.open(item.uri, item.text, item.version, item.language_id)
-        channel = self.channels.get(item.uri)
-        if channel is not None:
-            channel.doc = doc
-        event = self._opened.get(item.uri)
-        if event is not None:
-            event.set()
+        self.session.did_open(item.uri, item.text, item.version, item.language_id)
 
-    def on_did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        """Applies each change, letting running jobs see it first."""
-        uri = params.text_document.uri
-        doc = self.documents.get(uri)
-        if doc is None:
-            return
-        channel = self.channels.get(uri)
-        changes: list[tuple[Span | None, str]] = [
-            (
-                span_from_lsp(change.range)
-                if isinstance(change, types.TextDocumentContentChangePartial)
-                else None,
-                change.text,
-            )
-            for change in params.content_changes
-        ]
-        if channel is not None and (channel.regions or channel.in_flight is not None):
-            channel.apply_changes(changes, params.text_document.version)
-            return
-        encoding = self.encoding
-        for span, text in changes:
-            doc.apply(span, text, encoding)
-        doc.version = params.text_document.version
+    def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        """Forwards a didChange."""
+        doc = params.text_document
+        self.session.did_change(doc.uri, doc.version, changes_from_lsp(params.content_changes))
 
-    def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        """Forgets a document; its jobs are cancelled."""
-        uri = params.text_document.uri
-        channel = self.channels.pop(uri, None)
-        if channel is not None:
-            channel.closed = True  # before the jobs stop: no restore goes to a closed file
-        if self._jobs is not None:
-            self._jobs.close_document(uri)
-        if channel is not None:
-            self._closing.add(asyncio.ensure_future(channel.close()))
-            self._closing = {t for t in self._closing if not t.done()}
-        self.documents.close(uri)
+    def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        """Forwards a closed document."""
+        self.session.did_close(params.text_document.uri)
 
-    def channel_for(self, uri: str) -> DocumentChannel | None:
-        """Returns the edit channel of an open document."""
-        doc = self.documents.get(uri)
-        if doc is None:
-            return None
-        channel = self.channels.get(uri)
-        if channel is None:
-            from gpt_lsp.jobs.channel import DocumentChannel
+    def request_cancelled(self, msg_id: Any) -> None:
+        """Forwards $/cancelRequest."""
+        self.session.request_cancelled(msg_id)
 
-            channel = DocumentChannel(doc, self.apply_edit, self.encoding)
-            self.channels[uri] = channel
-        return channel
+    # ------------------------------------------------------------ ClientPort
 
     async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
         """Sends one versioned edit; True when the client says it applied it."""
@@ -264,23 +124,76 @@ class GptLanguageServer(LanguageServer):
         )
         return bool(result and result.applied)
 
-    # ------------------------------------------------------------ cancelling
+    def start_progress(self, token: str, title: str) -> None:
+        """Sends window/workDoneProgress/create now; begins when the client accepts."""
+        self._progress_titles[token] = title
+        future = self.protocol.send_request(
+            types.WINDOW_WORK_DONE_PROGRESS_CREATE,
+            types.WorkDoneProgressCreateParams(token=token),
+            msg_id=_progress_request_id(token),
+        )
+        future.add_done_callback(lambda answer: self._progress_created(token, answer))
 
-    def on_request_cancelled(self, msg_id: Any) -> None:
-        """$/cancelRequest of a gptLsp.run/chat request cancels its job."""
-        if self._jobs is None:
+    def _progress_created(self, token: str, answer: Any) -> None:
+        title = self._progress_titles.pop(token, None)
+        if title is None:
+            return  # the job ended before the client answered
+        if answer.cancelled() or answer.exception() is not None:
+            log.info("progress refused by the client")
             return
-        for job in self._jobs.running():
-            if job.request_id is not None and job.request_id == msg_id:
-                self.jobs.cancel(job.id)
+        self._progress_begun.add(token)
+        self.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+        )
 
-    def on_progress_cancel(self, token: Any) -> None:
-        """Cancelling a job's progress cancels the job."""
-        if self._jobs is None:
-            return
-        for job in self._jobs.running():
-            if job.progress_token == token:
-                self.jobs.cancel(job.id)
+    def report_progress(self, token: str, message: str) -> None:
+        """Reports progress once it has begun."""
+        if token in self._progress_begun:
+            self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
+
+    def end_progress(self, token: str, message: str) -> None:
+        """Ends progress and forgets its token (pygls never does), answered or not."""
+        if token in self._progress_begun:
+            self._progress_begun.discard(token)
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        elif self._progress_titles.pop(token, None) is not None:
+            self.gpt_protocol.forget_request(_progress_request_id(token))
+        self.work_done_progress.tokens.pop(token, None)
+
+    def show_message(self, kind: MessageKind, text: str) -> None:
+        """Shows one message: the only way errors reach the user."""
+        self.window_show_message(types.ShowMessageParams(type=_MESSAGE_TYPES[kind], message=text))
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        """Sends a notification."""
+        self.protocol.notify(method, params)
+
+    def show_document(self, uri: str) -> Awaitable[bool]:
+        """Sends window/showDocument now; the awaitable says whether the client showed it."""
+        future = asyncio.wrap_future(
+            self.protocol.send_request(
+                types.WINDOW_SHOW_DOCUMENT, types.ShowDocumentParams(uri=uri, take_focus=False)
+            )
+        )
+
+        async def shown() -> bool:
+            result = await future
+            return bool(result and result.success)
+
+        return shown()
+
+    def resource_counts(self) -> dict[str, int]:
+        """Returns the LSP side's resource counts (gptLsp.status with --debug)."""
+        return {
+            "requestFutures": len(self.gpt_protocol.request_futures),
+            "progressTokens": len(self.work_done_progress.tokens),
+            "progressPending": len(self._progress_titles) + len(self._progress_begun),
+            "tasks": len(asyncio.all_tasks()),
+        }
+
+
+def _progress_request_id(token: str) -> str:
+    return f"create-progress:{token}"
 
 
 def create_server(
@@ -288,32 +201,33 @@ def create_server(
     transport: httpx.AsyncBaseTransport | None = None,
     environ: Mapping[str, str] | None = None,
     notes_dir: Path | None = None,
+    debug: bool = False,
 ) -> GptLanguageServer:
     """Builds the server with its handlers registered."""
-    server = GptLanguageServer(transport=transport, environ=environ, notes_dir=notes_dir)
+    server = GptLanguageServer(
+        transport=transport, environ=environ, notes_dir=notes_dir, debug=debug
+    )
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: GptLanguageServer, params: types.InitializeParams) -> None:
-        options = params.initialization_options
-        ls.init_options = options if isinstance(options, Mapping) else None
+        ls.session.connect(ls.client_features(), params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: GptLanguageServer, params: types.InitializedParams) -> None:
         # Settings load after the initialize answer: the editor is not kept waiting.
-        if ls.supports_configuration():
+        if ls.session.client.configuration:
             await _pull_configuration(ls)
-        ls.report_problems(ls.reload_settings())
+        ls.session.report_problems(ls.session.reload_settings())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
         ls: GptLanguageServer, params: types.DidChangeConfigurationParams
     ) -> None:
-        if ls.supports_configuration():
+        if ls.session.client.configuration:
             await _pull_configuration(ls)
         elif isinstance(params.settings, Mapping):
-            section = params.settings.get(CONFIG_SECTION, params.settings)
-            ls.client_config = section if isinstance(section, Mapping) else None
-        ls.report_problems(ls.reload_settings())
+            ls.session.set_client_config(params.settings.get(CONFIG_SECTION, params.settings))
+        ls.session.report_problems(ls.session.reload_settings())
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -325,47 +239,49 @@ def create_server(
             ]
         ),
     )
-    def code_action(ls: GptLanguageServer, params: types.CodeActionParams) -> Any:
-        from gpt_lsp.lsp import features
-
-        return features.code_actions(ls, params)
+    def code_actions(ls: GptLanguageServer, params: types.CodeActionParams) -> Any:
+        # Plain dicts travel in the command's argument.
+        diagnostics = [ls.protocol._converter.unstructure(d) for d in params.context.diagnostics]
+        offers = ls.session.code_actions(
+            params.text_document.uri,
+            span_from_lsp(params.range),
+            diagnostics,
+            params.context.only,
+        )
+        return [code_action(offer) for offer in offers]
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: GptLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:
-        ls.on_progress_cancel(params.token)
+        ls.session.progress_cancelled(params.token)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: GptLanguageServer, params: None) -> None:
-        if ls._jobs is not None:
-            await ls._jobs.shutdown()
-        if ls._relays is not None:
-            await ls._relays.aclose()
+        await ls.session.close()
 
-    for name in COMMANDS:
-        server.protocol.fm.command(name)(_command(server, name))
+    for command in COMMANDS:
+        server.protocol.fm.command(command.name)(_command_handler(server, command))
     return server
 
 
 async def _pull_configuration(ls: GptLanguageServer) -> None:
-    """Asks the client for the gptLsp section; a client that fails it keeps the old one."""
+    """Asks for the gptLsp section; a client that fails or never answers keeps the old one."""
     try:
-        result = await ls.workspace_configuration_async(
-            types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            ),
+            CONFIGURATION_TIMEOUT,
         )
     except Exception as exc:  # noqa: BLE001 - any client failure means "no client config"
         log.info("workspace/configuration failed: %s", type(exc).__name__)
         return
-    first = result[0] if result else None
-    ls.client_config = first if isinstance(first, Mapping) else None
+    ls.session.set_client_config(result[0] if result else None)
 
 
-def _command(server: GptLanguageServer, name: str) -> Any:
-    """Returns the handler of a command; the features module loads on the first call."""
-    function_name = "command_" + name.split(".", 1)[1]
+def _command_handler(server: GptLanguageServer, command: Command) -> Any:
+    """Returns the pygls handler of a command: one object argument, the request's id."""
 
-    def command(raw: Any) -> Any:
-        from gpt_lsp.lsp import features
+    def handler(raw: Any) -> Any:
+        return command.call(server.session, raw, server.protocol.msg_id)
 
-        return getattr(features, function_name)(server, raw)
-
-    return command
+    return handler

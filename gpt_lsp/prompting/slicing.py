@@ -1,4 +1,4 @@
-"""Command arguments (validated) and the code that turns a request into a job's inputs."""
+"""What a job takes from a document: its region, the selection and the context around it (pure)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.prompting.actions import Action
@@ -22,82 +20,6 @@ from gpt_lsp.prompting.prompts import (
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc, line_break_of
 from gpt_lsp.text.regions import Encoding, Pos, Span
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class PositionArg(_Args):
-    """An LSP position."""
-
-    line: int = Field(ge=0)
-    character: int = Field(ge=0)
-
-
-class RangeArg(_Args):
-    """An LSP range."""
-
-    start: PositionArg
-    end: PositionArg
-
-    def span(self) -> Span:
-        """Returns the range as a Span, start before end."""
-        a = Pos(self.start.line, self.start.character)
-        b = Pos(self.end.line, self.end.character)
-        return Span(min(a, b), max(a, b))
-
-
-class RunArgs(_Args):
-    """`gptLsp.run` argument."""
-
-    action: str = Field(min_length=1)
-    uri: str = Field(min_length=1)
-    range: RangeArg
-    instruction: str | None = None
-    diagnostics: list[Any] | None = None
-    marker: bool = False
-
-
-class ChatArgs(_Args):
-    """`gptLsp.chat` argument."""
-
-    uri: str = Field(min_length=1)
-    range: RangeArg
-    instruction: str = Field(min_length=1)
-
-
-class JobArgs(_Args):
-    """`gptLsp.accept` / `gptLsp.reject` argument."""
-
-    job_id: str = Field(alias="jobId", min_length=1)
-
-
-class CancelArgs(_Args):
-    """`gptLsp.cancel` argument (no job id: every job)."""
-
-    job_id: str | None = Field(default=None, alias="jobId")
-
-
-def parse_args(model: type[_Args], command: str, raw: Any) -> Any:
-    """Validates a command argument; raises RequestRefused with a readable reason."""
-    if raw is None and model is CancelArgs:
-        return CancelArgs()
-    if not isinstance(raw, dict):
-        raise RequestRefused(f"{command}: expected one object argument, got {_kind(raw)}.")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "argument"
-        problem = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise RequestRefused(f"{command}: {where}: {problem}{more}.") from None
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
 
 # ---------------------------------------------------------------- documents
 

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
 
-from lsprotocol import types as lsp
-
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
 
@@ -61,19 +59,6 @@ class Conflict:
 
     region: Span
     change: Span
-
-
-def span_from_lsp(rng: lsp.Range) -> Span:
-    """Returns the span of an lsprotocol Range."""
-    return Span(Pos(rng.start.line, rng.start.character), Pos(rng.end.line, rng.end.character))
-
-
-def span_to_lsp(span: Span) -> lsp.Range:
-    """Returns an lsprotocol Range for a span."""
-    return lsp.Range(
-        start=lsp.Position(line=span.start.line, character=span.start.character),
-        end=lsp.Position(line=span.end.line, character=span.end.character),
-    )
 
 
 def _check(encoding: str) -> None:

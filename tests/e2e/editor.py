@@ -359,6 +359,7 @@ async def start_editor(tmp: Path, profile: str, encoding: str, options: dict[str
         sys.executable,
         "-m",
         "gpt_lsp",
+        "--debug",  # resource counts in gptLsp.status, for the leak tests
         *os.environ.get("GPT_LSP_TEST_SERVER_ARGS", "").split(),
         env=server_env(tmp),
     )

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
 
+from gpt_lsp.lsp.convert import span_from_lsp, span_to_lsp
 from gpt_lsp.text.regions import (
     ENCODINGS,
     Conflict,
@@ -22,8 +23,6 @@ from gpt_lsp.text.regions import (
     offset_at,
     pos_at,
     replace_within,
-    span_from_lsp,
-    span_to_lsp,
     text_units,
 )
 

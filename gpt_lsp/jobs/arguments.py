@@ -1,0 +1,108 @@
+"""The commands' arguments, validated: what a client may ask of the session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.text.regions import Pos, Span
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class PositionArg(_Args):
+    """An LSP position."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+    def pos(self) -> Pos:
+        """Returns the position as a Pos."""
+        return Pos(self.line, self.character)
+
+
+class RangeArg(_Args):
+    """An LSP range."""
+
+    start: PositionArg
+    end: PositionArg
+
+    def span(self) -> Span:
+        """Returns the range as a Span, start before end."""
+        a, b = self.start.pos(), self.end.pos()
+        return Span(min(a, b), max(a, b))
+
+
+class RunArgs(_Args):
+    """`gptLsp.run` argument."""
+
+    action: str = Field(min_length=1)
+    uri: str = Field(min_length=1)
+    range: RangeArg
+    instruction: str | None = None
+    diagnostics: list[Any] | None = None
+    marker: bool = False
+
+
+class ChatArgs(_Args):
+    """`gptLsp.chat` argument."""
+
+    uri: str = Field(min_length=1)
+    range: RangeArg
+    instruction: str = Field(min_length=1)
+
+
+class JobTarget(_Args):
+    """Which job a command means: `{jobId}`, or `{uri, position}` (the job whose region holds
+    the position, else the document's most recent job)."""
+
+    job_id: str | None = Field(default=None, alias="jobId", min_length=1)
+    uri: str | None = Field(default=None, min_length=1)
+    position: PositionArg | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> JobTarget:
+        if self.job_id is None and self.uri is None:
+            raise ValueError("give jobId, or uri and position")
+        return self
+
+
+class CancelArgs(_Args):
+    """`gptLsp.cancel` argument: a job target, or nothing for every job."""
+
+    job_id: str | None = Field(default=None, alias="jobId", min_length=1)
+    uri: str | None = Field(default=None, min_length=1)
+    position: PositionArg | None = None
+
+    @property
+    def every_job(self) -> bool:
+        """True for `{}` (or no argument): cancel every job."""
+        return self.job_id is None and self.uri is None
+
+    def target(self) -> JobTarget:
+        """Returns the job target this argument names."""
+        return JobTarget(jobId=self.job_id, uri=self.uri, position=self.position)
+
+
+def parse_args(model: type[_Args], command: str, raw: Any) -> Any:
+    """Validates a command argument; raises RequestRefused with a readable reason."""
+    if raw is None and model is CancelArgs:
+        return CancelArgs()
+    if not isinstance(raw, dict):
+        raise RequestRefused(f"{command}: expected one object argument, got {_kind(raw)}.")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "argument"
+        problem = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise RequestRefused(f"{command}: {where}: {problem}{more}.") from None
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

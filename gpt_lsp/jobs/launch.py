@@ -1,0 +1,107 @@
+"""Turns a validated request into a job's inputs: region, prompt, relay request, output filter."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, replace
+
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.jobs.manager import JobSpec
+from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.logs import content_logger
+from gpt_lsp.prompting.actions import Action
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.prompting.slicing import build_prompt, check_document, cut_slice, doc_eol, uri_path
+from gpt_lsp.relay.client import ChatRequest
+from gpt_lsp.relay.pool import RelayPool
+from gpt_lsp.settings import Settings
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import Encoding, Span
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A job ready to start: what it sends and which part of the document it replaces."""
+
+    spec: JobSpec
+    region: Span
+    original: str
+
+
+def prepare(
+    action: Action,
+    doc: TextDoc,
+    span: Span,
+    *,
+    settings: Settings,
+    relays: RelayPool,
+    encoding: Encoding,
+    instruction: str = "",
+    diagnostics: list[str] | None = None,
+    marker: bool = False,
+) -> Launch:
+    """Checks the request against the settings and builds the job; raises RequestRefused."""
+    check_document(doc.uri, settings)
+    name = os.path.basename(uri_path(doc.uri))
+    if span.start.line >= len(doc.lines):
+        raise RequestRefused(
+            f"The range starts at line {span.start.line + 1}, past the end of "
+            f"{name} ({len(doc.lines)} lines)."
+        )
+    cut = cut_slice(doc, span, encoding, settings.context_chars, marker=marker)
+    if len(cut.selection) > settings.max_selection_chars:
+        raise RequestRefused(
+            f"The selection has {len(cut.selection):,} characters, more than "
+            f"maxSelectionChars ({settings.max_selection_chars:,}): select less."
+        )
+    mask = SecretMask()
+    if settings.mask_secrets:
+        cut = replace(
+            cut,
+            selection=mask.mask(cut.selection),
+            before=mask.mask(cut.before),
+            after=mask.mask(cut.after),
+        )
+    relay_name = relays.resolve_name(action.relay)
+    client = relays.get(relay_name)
+    model = settings.model_for(relay_name, action.model)
+    messages = build_prompt(
+        action, doc, cut, settings, instruction=instruction, diagnostics=diagnostics or []
+    )
+    if content_logger().isEnabledFor(logging.DEBUG):
+        content_logger().debug("prompt for %s: %r", action.id, messages)
+    request = ChatRequest(
+        messages=messages,
+        model=model,
+        temperature=settings.temperature,
+        presence_penalty=settings.presence_penalty,
+        max_tokens=settings.max_tokens,
+    )
+    if action.output == "notes":
+        output: CodeOutputFilter | ProseOutputFilter = ProseOutputFilter(doc.eol)
+    else:
+        # An insertion at a line's start adds whole lines: end them with a break.
+        at_line_start = cut.region.is_empty and cut.region.start.character == 0
+        output = CodeOutputFilter(
+            mask.unmask(cut.selection),
+            doc_eol(doc, cut.region),
+            base_indent=cut.base_indent,
+            indent_first_line=cut.base_indent is None,
+            trailing_newline=True if at_line_start else None,
+        )
+    spec = JobSpec(
+        action=action,
+        uri=doc.uri,
+        messages=messages,
+        request=request,
+        client=client,
+        price=settings.relays[relay_name].price_for(model),
+        output=output,
+        max_answer_chars=settings.max_answer_chars,
+        unmasker=StreamUnmasker(mask) if mask.count else None,
+    )
+    if mask.count:
+        plural = "s were" if mask.count > 1 else " was"
+        spec.notices.append(f"{mask.count} secret{plural} masked before sending.")
+    return Launch(spec, cut.region, cut.original)

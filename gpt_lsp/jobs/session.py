@@ -1,0 +1,393 @@
+"""The session: owns documents, edit channels, notes, jobs, relays and settings for one client.
+
+The LSP layer forwards document events and commands here and implements `ClientPort`; the
+session never imports the LSP layer. Heavy modules (pydantic settings, the httpx client, the
+job machinery) load on first use, so that `initialize` is answered before any of it loads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gpt_lsp import __version__
+from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
+from gpt_lsp.jobs.port import ClientFeatures, ClientPort
+from gpt_lsp.logs import set_content_logging
+from gpt_lsp.text.documents import DocumentStore
+from gpt_lsp.text.regions import Span
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
+    from gpt_lsp.jobs.channel import DocumentChannel
+    from gpt_lsp.jobs.manager import Job, JobManager
+    from gpt_lsp.jobs.notes import NotesDocuments
+    from gpt_lsp.prompting.actions import Action
+    from gpt_lsp.prompting.offers import Offer
+    from gpt_lsp.relay.pool import RelayPool
+    from gpt_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Change = tuple[Span | None, str]
+
+
+class Session:
+    """One client's gpt-lsp: what the language server forwards requests to."""
+
+    def __init__(
+        self,
+        port: ClientPort,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        environ: Mapping[str, str] | None = None,
+        notes_dir: Path | None = None,
+    ) -> None:
+        self.port = port
+        self.client = ClientFeatures()
+        self.environ = environ
+        self.transport = transport
+        self.notes_dir = notes_dir
+        self.init_options: Mapping[str, Any] | None = None
+        self.client_config: Mapping[str, Any] | None = None
+        self.documents = DocumentStore()
+        self.channels: dict[str, DocumentChannel] = {}
+        self._settings: Settings | None = None
+        self._relays: RelayPool | None = None
+        self._jobs: JobManager | None = None
+        self._notes: NotesDocuments | None = None
+        self._closing: set[asyncio.Future[None]] = set()
+        # Resource counts of the layers around the session, shown by gptLsp.status when the
+        # server runs with --debug (leak tests, benchmarks); None for users.
+        self.counters: Callable[[], dict[str, int]] | None = None
+
+    def connect(self, client: ClientFeatures, init_options: Any) -> None:
+        """Takes what the client's initialize request said."""
+        self.client = client
+        self.init_options = init_options if isinstance(init_options, Mapping) else None
+
+    # ------------------------------------------------------------ settings
+
+    @property
+    def settings(self) -> Settings:
+        """Returns the settings, loading them on first use."""
+        if self._settings is None:
+            self.reload_settings()
+        assert self._settings is not None
+        return self._settings
+
+    @property
+    def relays(self) -> RelayPool:
+        """Returns the relay clients."""
+        if self._relays is None:
+            from gpt_lsp.relay.pool import RelayPool
+
+            self._relays = RelayPool(self.settings, transport=self.transport, environ=self.environ)
+        return self._relays
+
+    @property
+    def jobs(self) -> JobManager:
+        """Returns the job manager."""
+        if self._jobs is None:
+            from gpt_lsp.jobs.manager import JobManager
+
+            self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
+        return self._jobs
+
+    @property
+    def notes(self) -> NotesDocuments:
+        """Returns the notes documents of explain jobs."""
+        if self._notes is None:
+            from gpt_lsp.jobs.notes import NotesDocuments
+
+            self._notes = NotesDocuments(self.port, self.channel_for, self.notes_dir)
+        return self._notes
+
+    def set_client_config(self, section: Any) -> None:
+        """Takes the client's `gptLsp` configuration section (None: none)."""
+        self.client_config = section if isinstance(section, Mapping) else None
+
+    def reload_settings(self) -> list[str]:
+        """Re-reads every source; returns the problems found (already logged)."""
+        from gpt_lsp.settings import load_settings
+
+        settings, problems = load_settings(
+            init_options=self.init_options,
+            client_config=self.client_config,
+            environ=self.environ,
+        )
+        for relay in settings.relays.values():
+            if relay.api_key is not None:
+                register_secret(relay.api_key.get_secret_value())
+        self._settings = settings
+        if self._relays is not None:
+            self._relays.update(settings)
+        set_content_logging(settings.log_content)
+        for problem in problems:
+            log.warning("settings: %s", problem)
+        return problems
+
+    def report_problems(self, problems: list[str]) -> None:
+        """Shows settings problems in one message."""
+        if problems:
+            self.port.show_message("warning", SettingsError(problems).user_message())
+
+    # ------------------------------------------------------------ documents
+
+    def did_open(self, uri: str, text: str, version: int, language_id: str) -> None:
+        """Stores an opened document."""
+        doc = self.documents.open(uri, text, version, language_id)
+        channel = self.channels.get(uri)
+        if channel is not None:
+            channel.doc = doc
+        if self._notes is not None:
+            self._notes.did_open(uri)
+
+    def did_change(self, uri: str, version: int, changes: Sequence[Change]) -> None:
+        """Applies a didChange, letting running jobs see each change first."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        channel = self.channels.get(uri)
+        if channel is not None and (channel.regions or channel.in_flight is not None):
+            channel.apply_changes(changes, version)
+            return
+        encoding = self.client.encoding
+        for span, text in changes:
+            doc.apply(span, text, encoding)
+        doc.version = version
+
+    def did_close(self, uri: str) -> None:
+        """Forgets a document; its jobs stop without editing it."""
+        channel = self.channels.pop(uri, None)
+        if channel is not None:
+            channel.closed = True  # before the jobs stop: no restore goes to a closed file
+        if self._jobs is not None:
+            self._jobs.close_document(uri)
+        if channel is not None:
+            self._closing.add(asyncio.ensure_future(channel.close()))
+            self._closing = {t for t in self._closing if not t.done()}
+        self.documents.close(uri)
+
+    def channel_for(self, uri: str) -> DocumentChannel | None:
+        """Returns the edit channel of an open document."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return None
+        channel = self.channels.get(uri)
+        if channel is None:
+            from gpt_lsp.jobs.channel import DocumentChannel
+
+            channel = DocumentChannel(doc, self.port.apply_edit, self.client.encoding)
+            self.channels[uri] = channel
+        return channel
+
+    # ------------------------------------------------------------ code actions
+
+    def code_actions(
+        self,
+        uri: str,
+        span: Span,
+        diagnostics: Sequence[dict[str, Any]],
+        only: Sequence[str] | None = None,
+    ) -> list[Offer]:
+        """Lists the AI actions for a range: instant, no relay contacted."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return []
+        from gpt_lsp.prompting.offers import list_offers
+        from gpt_lsp.prompting.slicing import excluded_by
+
+        settings = self.settings
+        excluded = excluded_by(uri, settings.exclude_globs)
+        return list_offers(doc, span, diagnostics, settings, excluded=excluded, only=only)
+
+    # ------------------------------------------------------------ commands
+
+    def run(self, args: RunArgs, request_id: Any = None) -> dict[str, Any]:
+        """gptLsp.run: starts an action's job; answers {jobId} at once."""
+        from gpt_lsp.prompting.actions import CHAT_ACTION, all_actions, chat_action, find_action
+        from gpt_lsp.prompting.slicing import describe_diagnostics
+
+        actions = all_actions(self.settings.actions)
+        if args.action == CHAT_ACTION:
+            if not args.instruction:
+                raise RequestRefused("gptLsp.run: the chat action needs an instruction.")
+            action = chat_action(args.instruction)
+        else:
+            found = find_action(actions, args.action)
+            if found is None:
+                known = ", ".join(a.id for a in actions)
+                raise RequestRefused(f"gptLsp.run: unknown action '{args.action}' ({known}).")
+            action = found
+        diagnostics = describe_diagnostics(args.diagnostics)
+        job = self._start(
+            action,
+            args.uri,
+            args.range.span(),
+            args.instruction or "",
+            diagnostics,
+            marker=args.marker,
+        )
+        job.request_id = request_id
+        return {"jobId": job.id}
+
+    def chat(self, args: ChatArgs, request_id: Any = None) -> dict[str, Any]:
+        """gptLsp.chat: rewrites the range following an instruction."""
+        from gpt_lsp.prompting.actions import chat_action
+
+        action = chat_action(args.instruction)
+        job = self._start(action, args.uri, args.range.span(), args.instruction, [])
+        job.request_id = request_id
+        return {"jobId": job.id}
+
+    def _start(
+        self,
+        action: Action,
+        uri: str,
+        span: Span,
+        instruction: str,
+        diagnostics: list[str],
+        *,
+        marker: bool = False,
+    ) -> Job:
+        from gpt_lsp.jobs.launch import prepare
+        from gpt_lsp.prompting.slicing import uri_path
+
+        doc = self.documents.get(uri)
+        if doc is None:
+            raise RequestRefused(f"{os.path.basename(uri_path(uri))} is not open in the editor.")
+        launch = prepare(
+            action,
+            doc,
+            span,
+            settings=self.settings,
+            relays=self.relays,
+            encoding=self.client.encoding,
+            instruction=instruction,
+            diagnostics=diagnostics,
+            marker=marker,
+        )
+        if action.writes_code:
+            return self.jobs.start(launch.spec, launch.region, launch.original)
+        if not self.client.show_document:
+            return self.jobs.start(launch.spec, None, "")
+        notes_uri = self.notes.create(uri, action.id, action.title)
+        launch.spec.notes_uri = notes_uri
+        return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
+
+    def find_job(self, target: JobTarget, *, running_only: bool = False) -> Job | None:
+        """Returns the job a target names: by id, or by position in a document."""
+        if self._jobs is None:
+            return None
+        if target.job_id is not None:
+            return self._jobs.jobs.get(target.job_id)
+        assert target.uri is not None
+        pos = target.position.pos() if target.position is not None else None
+        return self._jobs.find(target.uri, pos, running_only=running_only)
+
+    def accept(self, target: JobTarget) -> dict[str, Any]:
+        """gptLsp.accept: keeps a job's text."""
+        job = self.find_job(target)
+        return {"ok": job is not None and self.jobs.accept(job.id)}
+
+    async def reject(self, target: JobTarget) -> dict[str, Any]:
+        """gptLsp.reject: puts back a job's original text."""
+        job = self.find_job(target)
+        return {"ok": job is not None and await self.jobs.reject(job.id)}
+
+    def cancel(self, args: CancelArgs) -> dict[str, Any]:
+        """gptLsp.cancel: stops one job (by id or position), or every job."""
+        if args.every_job:
+            return {"ok": self._jobs is not None and self._jobs.cancel(None)}
+        job = self.find_job(args.target(), running_only=True)
+        return {"ok": job is not None and self.jobs.cancel(job.id)}
+
+    def request_cancelled(self, msg_id: Any) -> None:
+        """$/cancelRequest of a gptLsp.run/chat request cancels its job."""
+        if self._jobs is None:
+            return
+        for job in self._jobs.running():
+            if job.request_id is not None and job.request_id == msg_id:
+                self._jobs.cancel(job.id)
+
+    def progress_cancelled(self, token: Any) -> None:
+        """Cancelling a job's progress cancels the job."""
+        if self._jobs is None:
+            return
+        for job in self._jobs.running():
+            if job.progress_token == token:
+                self._jobs.cancel(job.id)
+
+    def status(self) -> dict[str, Any]:
+        """gptLsp.status: version, actions, relays, jobs and session usage."""
+        from gpt_lsp.prompting.actions import all_actions
+
+        settings = self.settings
+        active = self.relays.active()
+        relays = []
+        for name, config in settings.relays.items():
+            client = active.get(name)
+            relays.append(
+                {
+                    "name": name,
+                    "url": client.current_url if client else config.base_url,
+                    "model": settings.model_for(name),
+                    "default": name == settings.default_relay_name(),
+                    "systemRole": not client.quirks.no_system_role
+                    if client
+                    else config.system_role,
+                }
+            )
+        actions = [
+            {"id": a.id, "title": f"AI: {a.title}", "kind": a.kind, "output": a.output}
+            for a in all_actions(settings.actions)
+        ]
+        jobs = [
+            {
+                "jobId": job.id,
+                "uri": job.spec.uri,
+                "action": job.spec.action.id,
+                "status": job.status,
+                "tokens": job.completion_estimate,
+            }
+            for job in self.jobs.jobs.values()
+        ]
+        totals = self.jobs.totals
+        status: dict[str, Any] = {
+            "version": __version__,
+            "actions": actions,
+            "relays": relays,
+            "jobs": jobs,
+            "usage": {
+                "jobs": totals.jobs,
+                "promptTokens": totals.prompt_tokens,
+                "completionTokens": totals.completion_tokens,
+                "costUsd": round(totals.cost_usd, 6),
+            },
+        }
+        if self.counters is not None:
+            status["internal"] = {**self.counters(), **self.resource_counts()}
+        return status
+
+    def resource_counts(self) -> dict[str, int]:
+        """Returns the session's resource counts (for leak tests and benchmarks)."""
+        return {
+            "documents": len(self.documents),
+            "channels": len(self.channels),
+            "trackedRegions": sum(len(c.regions) for c in self.channels.values()),
+            "notesOpening": len(self._notes) if self._notes is not None else 0,
+        }
+
+    async def close(self) -> None:
+        """Cancels every job (closing their HTTP requests) and the relay connection pools."""
+        if self._jobs is not None:
+            await self._jobs.shutdown()
+        if self._relays is not None:
+            await self._relays.aclose()

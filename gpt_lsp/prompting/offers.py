@@ -1,0 +1,85 @@
+"""Which AI actions a range offers: listed instantly, never contacting a relay (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gpt_lsp.prompting.actions import CHAT_ACTION, all_actions, block_after, markers_in
+from gpt_lsp.settings import Settings
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import Pos, Span
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One code action: its title, kind and the `gptLsp.run` argument it carries."""
+
+    title: str
+    kind: str
+    arguments: dict[str, Any]
+    disabled: str | None = None  # why it cannot run (an excluded document)
+
+
+def list_offers(
+    doc: TextDoc,
+    span: Span,
+    diagnostics: Sequence[dict[str, Any]],
+    settings: Settings,
+    *,
+    excluded: str | None = None,
+    only: Sequence[str] | None = None,
+) -> list[Offer]:
+    """Returns the AI actions for a range: markers, then built-in and user actions."""
+    span = Span(min(span.start, span.end), max(span.start, span.end))
+    disabled = f"matches exclude pattern '{excluded}': never sent to a relay" if excluded else None
+    offers: list[Offer] = []
+    for marker in markers_in(doc.lines, span.start.line, span.end.line):
+        _, last = block_after(doc.lines, marker.line)
+        region = _whole_lines(doc, marker.line, max(marker.line, last))
+        arguments = {
+            "action": CHAT_ACTION,
+            "uri": doc.uri,
+            "range": range_json(region),
+            "instruction": marker.instruction,
+            "marker": True,
+        }
+        offers.append(Offer(f"AI: {marker.instruction}", "refactor.rewrite", arguments, disabled))
+    for action in all_actions(settings.actions):
+        if span.is_empty and not (action.needs_diagnostics and diagnostics):
+            continue
+        target = span if not span.is_empty else _diagnostics_span(doc, diagnostics, span)
+        arguments = {"action": action.id, "uri": doc.uri, "range": range_json(target)}
+        if action.needs_diagnostics and diagnostics:
+            arguments["diagnostics"] = list(diagnostics)
+        offers.append(Offer(f"AI: {action.title}", action.kind, arguments, disabled))
+    if only:
+        offers = [o for o in offers if any(_kind_matches(o.kind, k) for k in only)]
+    return offers
+
+
+def range_json(span: Span) -> dict[str, Any]:
+    """Returns a span as an LSP range object."""
+    return {
+        "start": {"line": span.start.line, "character": span.start.character},
+        "end": {"line": span.end.line, "character": span.end.character},
+    }
+
+
+def _whole_lines(doc: TextDoc, first: int, last: int) -> Span:
+    if last + 1 < len(doc.lines):
+        return Span(Pos(first, 0), Pos(last + 1, 0))
+    return Span(Pos(first, 0), Pos(last, 10**6))
+
+
+def _diagnostics_span(doc: TextDoc, diagnostics: Sequence[Any], fallback: Span) -> Span:
+    ranges = [d["range"] for d in diagnostics if isinstance(d.get("range"), dict)]
+    lines = [r["start"]["line"] for r in ranges] + [r["end"]["line"] for r in ranges]
+    if not lines:
+        return fallback
+    return _whole_lines(doc, min(lines), max(lines))
+
+
+def _kind_matches(kind: str | None, wanted: str) -> bool:
+    return kind is not None and (kind == wanted or kind.startswith(wanted + "."))
