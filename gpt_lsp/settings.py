@@ -433,16 +433,6 @@ def _removable_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return tuple(path) if path else None
 
 
-def _exists(data: Any, path: tuple[Any, ...]) -> bool:
-    node = data
-    for step in path:
-        try:
-            node = node[step]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return True
-
-
 def _delete(data: Any, path: tuple[Any, ...]) -> bool:
     node = data
     for step in path[:-1]:

@@ -136,7 +136,17 @@ class JobManager:
         if opener is not None:
             job.attaching = asyncio.ensure_future(self._attach(job, opener))
         job.task = asyncio.ensure_future(self._run(job))
+        job.task.add_done_callback(lambda task: self._cancelled_before_start(job, task))
         return job
+
+    def _cancelled_before_start(self, job: Job, task: asyncio.Task[None]) -> None:
+        """A job cancelled before its task ran a line never reached its own ending."""
+        if task.cancelled() and job.status == "running":
+            job.status = "cancelled"
+            if job.attaching is not None:
+                job.attaching.cancel()
+                job.spec.notes_uri = None
+            self._finish(job)
 
     async def _attach(self, job: Job, opener: Awaitable[DocumentChannel | None]) -> None:
         """Waits for the notes document and appends to its end."""

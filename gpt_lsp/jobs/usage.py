@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.settings import Price
@@ -38,13 +38,11 @@ class UsageTotals:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     jobs: int = 0
-    by_model: dict[str, int] = field(default_factory=dict)
 
     def add(self, model: str, usage: Usage, price: Price | None) -> None:
         """Adds one job's usage."""
         self.jobs += 1
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
-        self.by_model[model] = self.by_model.get(model, 0) + usage.total_tokens
         if price is not None:
             self.cost_usd += price.cost_usd(usage.prompt_tokens, usage.completion_tokens)

@@ -7,7 +7,6 @@ splits on Unicode line separators that LSP does not count; gpt-lsp keeps its own
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from gpt_lsp.text.regions import Encoding, Pos, Span, chars_for_units, text_units
@@ -137,20 +136,6 @@ class TextDoc:
             # The edited text ended with a break: the next line follows it, not an empty line.
             replacement.pop()
         self.lines[first:last] = replacement
-
-    def line_starts(self) -> list[int]:
-        """Returns the offset of each line's start (O(document))."""
-        starts = [0]
-        total = 0
-        for line in self.lines[:-1]:
-            total += len(line)
-            starts.append(total)
-        return starts
-
-    def pos_of_offset(self, offset: int, starts: list[int], encoding: Encoding) -> Pos:
-        """Returns the position of a text offset, given `line_starts()`."""
-        line = max(0, bisect_right(starts, offset) - 1)
-        return Pos(line, units_for_chars(self.lines[line], offset - starts[line], encoding))
 
 
 class DocumentStore:

@@ -112,22 +112,6 @@ def map_change(region: Span, change: Span, new_text: str, encoding: Encoding) ->
     return Conflict(region, change)
 
 
-def replace_within(region: Span, new_text: str, encoding: Encoding) -> Span:
-    """Returns the region after the job replaced all of its content with `new_text`."""
-    return Span(region.start, end_after_insert(region.start, new_text, encoding))
-
-
-def apply_own_edit(region: Span, edit_range: Span, new_text: str, encoding: Encoding) -> Span:
-    """Returns the region after the job replaced `edit_range` (inside the region) with text.
-
-    Unlike a user's change, the job's own insertion at the region's end grows the region.
-    """
-    if not (region.start <= edit_range.start <= edit_range.end <= region.end):
-        raise ValueError(f"own edit {edit_range} is not inside the region {region}")
-    new_end = end_after_insert(edit_range.start, new_text, encoding)
-    return Span(region.start, _shift(region.end, edit_range.end, new_end))
-
-
 def _line_start(text: str, line: int) -> int | None:
     """Returns the offset where `line` starts, or None past the last line."""
     if line <= 0:

@@ -36,9 +36,13 @@ async def make_editor(tmp_path: Path) -> AsyncIterator[EditorFactory]:
     editors: list[Editor] = []
 
     async def make(
-        options: dict[str, Any], profile: str = "vscode", encoding: str = "utf-16"
+        options: dict[str, Any],
+        profile: str = "vscode",
+        encoding: str = "utf-16",
+        *,
+        answers: bool = True,
     ) -> Editor:
-        editor = await start_editor(tmp_path, profile, encoding, options)
+        editor = await start_editor(tmp_path, profile, encoding, options, answers=answers)
         editors.append(editor)
         return editor
 

@@ -102,6 +102,7 @@ class Editor:
         self.closed = False
         self.client_tmp = Path("/tmp")
         self._flushers: dict[str, asyncio.TimerHandle] = {}
+        self.release = asyncio.Event()  # ends the handlers that never answer
 
     # ------------------------------------------------------------ documents
 
@@ -224,6 +225,8 @@ class Editor:
         if self.closed:
             return
         self.closed = True
+        self.release.set()
+        await asyncio.sleep(0.05)
         await asyncio.wait_for(self.client.shutdown_session(), timeout)
 
     # ------------------------------------------------------------ waiting
@@ -329,8 +332,21 @@ def capabilities(profile: str, encoding: str) -> types.ClientCapabilities:
     return caps
 
 
-async def start_editor(tmp: Path, profile: str, encoding: str, options: dict[str, Any]) -> Editor:
-    """Starts the server and an editor connected to it."""
+UNANSWERED = (
+    types.WINDOW_WORK_DONE_PROGRESS_CREATE,
+    types.WINDOW_SHOW_DOCUMENT,
+    types.WORKSPACE_CONFIGURATION,
+)
+
+
+async def start_editor(
+    tmp: Path, profile: str, encoding: str, options: dict[str, Any], *, answers: bool = True
+) -> Editor:
+    """Starts the server and an editor connected to it.
+
+    `answers=False`: the editor never answers the server's progress, showDocument and
+    configuration requests (as lsp-mode 8.0 drops them; docs/clients.md).
+    """
     client = make_test_lsp_client()
     editor = Editor(client, profile, encoding)
     editor.client_tmp = tmp
@@ -353,6 +369,15 @@ async def start_editor(tmp: Path, profile: str, encoding: str, options: dict[str
     @client.feature("gptLsp/jobFinished")
     def on_finished(params: Any) -> None:
         editor.finished.append(_plain(params))
+
+    if not answers:
+        for method in UNANSWERED:
+            client.protocol.fm.features.pop(method, None)
+
+            @client.feature(method)
+            async def never(params: Any) -> Any:
+                # Released at shutdown (pygls cannot fail a pending handler task), bounded.
+                await asyncio.wait_for(editor.release.wait(), 120)
 
     _fix_code_action_structuring(client)
     await client.start_io(
@@ -391,7 +416,7 @@ def _plain(value: Any) -> Any:
 
 
 def _fix_code_action_structuring(client: LanguageClient) -> None:
-    """lsprotocol reads a CodeAction carrying a command as a Command (PYGLS.md, defect 6)."""
+    """lsprotocol reads a CodeAction carrying a command as a Command (docs/clients.md, pygls defect 6)."""
     converter = client.protocol._converter
 
     def structure(data: Any, _: Any) -> Any:

@@ -373,6 +373,14 @@ async def test_server_answers_initialize_over_stdio(tmp_path: Path) -> None:
         provider = result.capabilities.execute_command_provider
         assert provider is not None
         assert set(COMMANDS) | {"gptLsp.status"} <= set(provider.commands)
+        status = await asyncio.wait_for(
+            client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="gptLsp.status", arguments=[])
+            ),
+            15,
+        )
+        assert status["version"] == __version__
+        assert "internal" not in status  # resource counts only with --debug
         await asyncio.wait_for(client.shutdown_session(), 15)
     finally:
         await client.stop()

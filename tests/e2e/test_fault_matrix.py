@@ -1,6 +1,6 @@
 """The relay fault matrix, end to end: the real server over stdio against relay simulators.
 
-Every fault a relay puts on the wire (RELAYS.md), before the first byte and mid-stream: the job
+Every fault a relay puts on the wire (docs/relays.md), before the first byte and mid-stream: the job
 either fails over / retries (bounded) and completes, or fails with exactly one Error message
 naming the relay, the HTTP status and the relay's own words plus what to do; the document is
 byte-exact as before the job, and the next job on the same server works. README.md's "When the

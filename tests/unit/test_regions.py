@@ -16,13 +16,11 @@ from gpt_lsp.text.regions import (
     Encoding,
     Pos,
     Span,
-    apply_own_edit,
     diff_change,
     end_after_insert,
     map_change,
     offset_at,
     pos_at,
-    replace_within,
     text_units,
 )
 
@@ -154,27 +152,10 @@ def test_emoji_before_region_in_each_encoding() -> None:
 # --- the job's own edits ----------------------------------------------------------------------
 
 
-def test_replace_within() -> None:
-    assert replace_within(S(1, 2, 3, 0), "中\r\nab", "utf-8") == S(1, 2, 2, 2)
-    assert replace_within(S(1, 2, 3, 0), "", "utf-8") == S(1, 2, 1, 2)
-
-
-def test_apply_own_edit_appends_at_the_tail() -> None:
-    region = S(1, 2, 1, 2)
-    region = apply_own_edit(region, S(1, 2, 1, 2), "def f", "utf-16")
-    assert region == S(1, 2, 1, 7)
-    region = apply_own_edit(region, S(1, 7, 1, 7), "():\n    ", "utf-16")
-    assert region == S(1, 2, 2, 4)
-    region = apply_own_edit(region, S(2, 4, 2, 4), "return 1", "utf-16")
-    assert region == S(1, 2, 2, 12)
-    # Rewriting a middle piece keeps the tail in place relative to it.
-    assert apply_own_edit(region, S(1, 2, 1, 7), "async def g", "utf-16") == S(1, 2, 2, 12)
-    assert apply_own_edit(region, S(1, 6, 2, 0), "", "utf-16") == S(1, 2, 1, 18)
-
-
-def test_apply_own_edit_outside_is_refused() -> None:
-    with pytest.raises(ValueError, match="not inside"):
-        apply_own_edit(S(1, 2, 1, 5), S(1, 4, 1, 6), "x", "utf-16")
+def test_the_end_after_the_jobs_own_text() -> None:
+    assert end_after_insert(Pos(1, 2), "中\r\nab", "utf-8") == Pos(2, 2)
+    assert end_after_insert(Pos(1, 2), "", "utf-8") == Pos(1, 2)
+    assert end_after_insert(Pos(1, 2), "def f():\n    return 1", "utf-16") == Pos(2, 12)
 
 
 # --- offsets and positions ------------------------------------------------------------------

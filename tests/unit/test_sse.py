@@ -1,4 +1,4 @@
-"""Streaming parser: every wire quirk of RELAYS.md, error bodies, and split-read properties."""
+"""Streaming parser: every wire quirk in docs/relays.md, error bodies, and split-read properties."""
 
 from __future__ import annotations
 

@@ -1,0 +1,196 @@
+"""The one editor fake: an editor's copy of its documents and how it answers a server's edits.
+
+Transport-free, so that in-process tests (a Session, a DocumentChannel), the e2e client over
+stdio and the bench all drive the server the same way. Positions are computed plainly here,
+independent of gpt_lsp. The profiles copy what the real editors do (docs/clients.md):
+
+- "vscode" (utf-16): a stale versioned edit is refused (`applied: false`); an applied edit is
+  answered first, then reported as a character diff in several changes, the last first.
+- "neovim" (utf-8): a stale edit is skipped but answered `applied: true`; an edit at version 0
+  is applied unchecked; changes are reported debounced, as the minimal diff of the lines.
+- "eglot" (utf-16): a version mismatch is refused; changes are reported only when the editor
+  is idle (after `idle_delay`), merged into the minimal diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Position = tuple[int, int]  # (line, character in the profile's code units)
+Change = tuple[Position, Position, str]  # a content change: range start, end, new text
+Report = Callable[[str, int, list[Change]], None]  # (uri, version, changes) -> didChange
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one editor answers applyEdit and reports changes."""
+
+    name: str
+    encoding: Literal["utf-8", "utf-16", "utf-32"]
+    stale_edit: Literal["refused", "skipped"]  # skipped: not applied, answered applied:true
+    report: Literal["split", "lines"]  # split: character diff, last first; lines: minimal diff
+    delay: float = 0.0  # seconds a change waits before it is reported (debounce, idle)
+    version0_unchecked: bool = False
+
+
+PROFILES: dict[str, Profile] = {
+    "vscode": Profile("vscode", "utf-16", "refused", "split"),
+    # Neovim waits 150 ms; shorter keeps the suites fast with the same ordering.
+    "neovim": Profile("neovim", "utf-8", "skipped", "lines", delay=0.05, version0_unchecked=True),
+    "eglot": Profile("eglot", "utf-16", "refused", "lines", delay=0.1),
+}
+
+
+def units(text: str, encoding: str) -> int:
+    """Returns the length of text in code units."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == "utf-16":
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    return len(text)
+
+
+def split_keep(text: str) -> list[str]:
+    """Splits text into lines that keep their breaks (\\n, \\r\\n, \\r); the last has none."""
+    lines: list[str] = []
+    start = 0
+    i = 0
+    while i < len(text):
+        if text[i] == "\r" and text[i + 1 : i + 2] == "\n":
+            lines.append(text[start : i + 2])
+            i += 2
+            start = i
+            continue
+        if text[i] in "\r\n":
+            lines.append(text[start : i + 1])
+            start = i + 1
+        i += 1
+    lines.append(text[start:])
+    return lines
+
+
+def offset_of(text: str, pos: Position, encoding: str) -> int:
+    """Returns the offset of a position in text (past a line's end: its end)."""
+    line, character = pos
+    lines = split_keep(text)
+    if line >= len(lines):
+        return len(text)
+    base = sum(len(x) for x in lines[:line])
+    body = lines[line].rstrip("\r\n")
+    count = 0
+    for index, char in enumerate(body):
+        if count >= character:
+            return base + index
+        count += units(char, encoding)
+    return base + len(body)
+
+
+def position_of(text: str, offset: int, encoding: str) -> Position:
+    """Returns the position of an offset in text."""
+    lines = split_keep(text[:offset])
+    return len(lines) - 1, units(lines[-1], encoding)
+
+
+def character_diff(old: str, new: str, encoding: str) -> list[Change]:
+    """VS Code's report of an edit: one change per differing run, the last first (each range
+    is valid after the changes before it)."""
+    changes: list[Change] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+        if tag != "equal":
+            start, end = position_of(old, i1, encoding), position_of(old, i2, encoding)
+            changes.append((start, end, new[j1:j2]))
+    return changes
+
+
+def minimal_diff(old: str, new: str, encoding: str) -> Change:
+    """The one change that turns old into new: common prefix and suffix left out."""
+    limit = min(len(old), len(new))
+    prefix = 0
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+        suffix += 1
+    start = position_of(old, prefix, encoding)
+    end = position_of(old, len(old) - suffix, encoding)
+    return start, end, new[prefix : len(new) - suffix]
+
+
+@dataclass
+class FakeDocument:
+    """The editor's copy of one document."""
+
+    uri: str
+    text: str
+    profile: Profile
+    report: Report
+    version: int = 1
+    edits_applied: int = 0
+    edits_skipped: int = 0
+    pending: list[Change] = field(default_factory=list)  # held back (debounce, idle)
+    _timer: asyncio.TimerHandle | None = field(init=False, default=None)
+
+    # ------------------------------------------------------------ the server's edits
+
+    def apply_edit(self, version: int | None, edits: list[Change]) -> bool:
+        """Applies a server's edit to this document; returns what the editor answers."""
+        unchecked = self.profile.version0_unchecked and version == 0
+        if version is not None and version != self.version and not unchecked:
+            self.edits_skipped += 1
+            return self.profile.stale_edit == "skipped"  # Neovim says applied, did nothing
+        # Edits of one TextDocumentEdit refer to the text before any of them: last first.
+        for start, end, new_text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+            self._replace(
+                offset_of(self.text, start, self.profile.encoding),
+                offset_of(self.text, end, self.profile.encoding),
+                new_text,
+                split=True,
+            )
+        self.edits_applied += 1
+        return True
+
+    # ------------------------------------------------------------ the user
+
+    def type_at(self, offset: int, inserted: str, removed: int = 0) -> None:
+        """The user replaces `removed` characters at `offset` with `inserted`."""
+        self._replace(offset, offset + removed, inserted, split=False)
+
+    def flush(self) -> None:
+        """Reports the changes held back (debounce, idle) now, in one didChange."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.pending:
+            changes, self.pending = self.pending, []
+            self.report(self.uri, self.version, changes)
+
+    @property
+    def encoding(self) -> str:
+        """Returns the profile's position encoding."""
+        return self.profile.encoding
+
+    def _replace(self, start: int, end: int, new_text: str, *, split: bool) -> None:
+        old = self.text
+        self.text = old[:start] + new_text + old[end:]
+        self.version += 1
+        if split and self.profile.report == "split":
+            changes = character_diff(old, self.text, self.encoding)
+        elif self.profile.report == "lines":
+            changes = [minimal_diff(old, self.text, self.encoding)]
+        else:
+            s, e = position_of(old, start, self.encoding), position_of(old, end, self.encoding)
+            changes = [(s, e, new_text)]
+        if self.profile.delay > 0:
+            self.pending.extend(changes)
+            if self._timer is None:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self.profile.delay, self.flush)
+            return
+        version = self.version
+        # After the applyEdit answer, and in order with the user's own changes.
+        asyncio.get_running_loop().call_soon(self.report, self.uri, version, changes)

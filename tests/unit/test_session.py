@@ -1,0 +1,241 @@
+"""The session in process: jobs started, streamed, cancelled, rejected, found by position, with
+the shared editor fake and an injected httpx transport (no server, no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
+from gpt_lsp.jobs.session import Session
+from tests.fakes.client import FakeClient
+
+KEY = "sk-session-test-0123456789"
+URI = "file:///work/demo.py"
+SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(total([1]))\n"
+
+
+def sse(pieces: list[str], usage: tuple[int, int] | None = (12, 5)) -> list[bytes]:
+    """An OpenAI-style stream: one chunk per piece, a finish, usage, [DONE]."""
+    chunks = [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if usage is not None:
+        chunks.append(
+            {"choices": [], "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1]}}
+        )
+    return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+class Relay:
+    """An httpx transport answering chat completions from a script; records what it saw."""
+
+    def __init__(self) -> None:
+        self.answers: list[list[bytes]] = []
+        self.delay = 0.0
+        self.requests: list[dict[str, Any]] = []
+        self.closed_early = 0
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle)
+
+    async def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(json.loads(request.content))
+        body = self.answers.pop(0) if self.answers else sse(["x = 1\n"])
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=self._body(body)
+        )
+
+    async def _body(self, chunks: list[bytes]) -> AsyncIterator[bytes]:
+        sent = 0
+        try:
+            for chunk in chunks:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                yield chunk
+                sent += 1
+        finally:
+            if sent < len(chunks):
+                self.closed_early += 1
+
+
+def make(
+    tmp_path: Path, relay: Relay, profile: str = "vscode", *, answers: bool = True
+) -> tuple[Session, FakeClient]:
+    client = FakeClient(profile, answers=answers)
+    environ = {"GPT_LSP_CONFIG": str(tmp_path / "none.toml")}
+    session = Session(client, transport=relay.transport(), environ=environ, notes_dir=tmp_path)
+    options = {"baseUrl": "http://relay.test/v1", "apiKey": KEY, "model": "gpt-4"}
+    client.connect(session, options)
+    return session, client
+
+
+def whole(doc_text: str, first: int, last: int) -> dict[str, Any]:
+    """The range of lines first..last (inclusive), ending at the next line's start."""
+    return {"start": {"line": first, "character": 0}, "end": {"line": last + 1, "character": 0}}
+
+
+async def run(session: Session, action: str, rng: dict[str, Any]) -> str:
+    result = session.run(RunArgs.model_validate({"action": action, "uri": URI, "range": rng}))
+    return str(result["jobId"])
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - state of the fake editor
+            await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("profile", ["vscode", "neovim", "eglot"])
+async def test_a_job_streams_into_the_document_and_ends_done(tmp_path: Path, profile: str) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["def total(items):\n", "    return sum(items)  # fast\n"]))
+    session, client = make(tmp_path, relay, profile)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    finished = await client.wait_finished(job_id)
+    doc.flush()
+    assert finished["status"] == "done", finished
+    assert doc.text == SOURCE.replace("sum(items)\n", "sum(items)  # fast\n")
+    assert finished["usage"]["promptTokens"] == 12
+    assert finished["summary"].startswith("AI: Refactor: done, 17 tokens, ")
+    assert relay.requests[0]["model"] == "gpt-4"
+    assert session.documents.get(URI) is not None
+    assert session.documents.get(URI).source == doc.text  # type: ignore[union-attr]
+
+
+async def test_cancel_closes_the_stream_and_restores_the_document(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.delay = 0.05
+    relay.answers.append(sse([f"line_{i} = {i}\n" for i in range(100)]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await until(lambda: "line_2" in doc.text)
+    assert session.cancel(CancelArgs.model_validate({"jobId": job_id})) == {"ok": True}
+    finished = await client.wait_finished(job_id)
+    assert finished["status"] == "cancelled"
+    await until(lambda: doc.text == SOURCE)
+    await until(lambda: relay.closed_early == 1)
+
+
+async def test_reject_after_done_restores_byte_exact(tmp_path: Path) -> None:
+    relay = Relay()
+    source = "a = 1\r\ndef f():\r\n    return '中文😀'\r\nb = 2\r\n"
+    relay.answers.append(sse(["def f():\n", "    return 'x'\n"]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, source)
+    job_id = await run(session, "refactor", whole(source, 1, 2))
+    assert (await client.wait_finished(job_id))["status"] == "done"
+    assert doc.text == "a = 1\r\ndef f():\r\n    return 'x'\r\nb = 2\r\n"
+    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    await until(lambda: doc.text == source)
+
+
+async def test_jobs_are_found_by_position(tmp_path: Path) -> None:
+    relay = Relay()
+    source = "def a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    relay.answers.append(sse(["def a():\n    return 10\n"]))
+    relay.answers.append(sse(["def b():\n    return 20\n"]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, source)
+    first = await run(session, "refactor", whole(source, 0, 1))
+    await client.wait_finished(first)
+    second = await run(session, "refactor", whole(source, 4, 5))
+    await client.wait_finished(second)
+
+    def at(line: int) -> JobTarget:
+        return JobTarget.model_validate({"uri": URI, "position": {"line": line, "character": 2}})
+
+    assert session.find_job(at(1)).id == first  # type: ignore[union-attr]
+    assert session.find_job(at(4)).id == second  # type: ignore[union-attr]
+    assert session.find_job(at(2)).id == second  # outside both: the most recent
+    assert await session.reject(at(0)) == {"ok": True}  # the first job, not the most recent
+    await until(lambda: doc.text == source.replace("return 2", "return 20"))
+    assert session.accept(JobTarget.model_validate({"uri": URI})) == {"ok": True}
+    assert session.accept(JobTarget.model_validate({"uri": URI})) == {"ok": False}
+    other = JobTarget.model_validate(
+        {"uri": "file:///other.py", "position": {"line": 0, "character": 0}}
+    )
+    assert session.accept(other) == {"ok": False}
+
+
+async def test_a_position_never_cancels_every_job(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.delay = 0.05
+    relay.answers.append(sse([f"x{i} = {i}\n" for i in range(60)]))
+    relay.answers.append(sse([f"y{i} = {i}\n" for i in range(60)]))
+    session, client = make(tmp_path, relay)
+    client.open(URI, SOURCE)
+    client.open("file:///work/other.py", SOURCE)
+    first = await run(session, "refactor", whole(SOURCE, 2, 3))
+    other = session.run(
+        RunArgs.model_validate(
+            {"action": "refactor", "uri": "file:///work/other.py", "range": whole(SOURCE, 0, 0)}
+        )
+    )["jobId"]
+    outside = {"uri": "file:///work/nothing.py", "position": {"line": 0, "character": 0}}
+    assert session.cancel(CancelArgs.model_validate(outside)) == {"ok": False}
+    assert session.cancel(
+        CancelArgs.model_validate({"uri": URI, "position": {"line": 5, "character": 0}})
+    ) == {"ok": True}
+    assert (await client.wait_finished(first))["status"] == "cancelled"
+    assert client.finished(other) is None  # the other document's job runs on
+    assert session.cancel(CancelArgs.model_validate({})) == {"ok": True}
+    assert (await client.wait_finished(other))["status"] == "cancelled"
+
+
+async def test_a_client_that_never_answers_costs_only_progress_and_notes(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["def total(items):\n", "    return sum(items)\n"]))
+    relay.answers.append(sse(["It adds ", "the items."]))
+    session, client = make(tmp_path, relay, answers=False)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    # The relay request went out before any client answer: the command itself starts it.
+    await until(lambda: len(relay.requests) == 1, timeout=1.0)
+    assert (await client.wait_finished(job_id, timeout=3.0))["status"] == "done"
+    assert [event for _, event, _ in client.progress] == ["create"]
+    assert doc.text == SOURCE
+    explain = await run(session, "explain", whole(SOURCE, 2, 3))
+    finished = await client.wait_finished(explain, timeout=8.0)
+    assert finished["status"] == "done"
+    assert finished["text"] == "It adds the items."
+    assert ("info", "It adds the items.") in client.messages
+    assert "notesUri" not in finished
+
+
+async def test_explain_streams_into_a_notes_document(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["It adds ", "the items.\n"]))
+    session, client = make(tmp_path, relay)
+    client.open(URI, SOURCE)
+    job_id = await run(session, "explain", whole(SOURCE, 2, 3))
+    finished = await client.wait_finished(job_id)
+    notes = client.docs[finished["notesUri"]]
+    assert notes.text.endswith("It adds the items.\n")
+    assert client.docs[URI].text == SOURCE
+
+
+async def test_chat_and_status(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["import sys\n"]))
+    session, client = make(tmp_path, relay)
+    client.open(URI, SOURCE)
+    result = session.chat(
+        ChatArgs.model_validate(
+            {"uri": URI, "range": whole(SOURCE, 0, 0), "instruction": "use sys"}
+        )
+    )
+    await client.wait_finished(result["jobId"])
+    status = session.status()
+    assert "internal" not in status  # resource counts are for --debug only
+    assert [a["id"] for a in status["actions"]][:4] == ["refactor", "fix", "document", "explain"]
+    assert status["actions"][0]["title"] == "AI: Refactor"
+    assert status["usage"]["jobs"] == 1
+    assert "use sys" in relay.requests[0]["messages"][-1]["content"]
