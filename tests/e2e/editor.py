@@ -416,7 +416,7 @@ def _plain(value: Any) -> Any:
 
 
 def _fix_code_action_structuring(client: LanguageClient) -> None:
-    """lsprotocol reads a CodeAction carrying a command as a Command (docs/clients.md, pygls defect 6)."""
+    """lsprotocol reads a CodeAction with a command as a Command (docs/clients.md, pygls 6)."""
     converter = client.protocol._converter
 
     def structure(data: Any, _: Any) -> Any:

@@ -1,4 +1,4 @@
-"""RelayClient against the relay simulator: real HTTP on 127.0.0.1, every quirk in docs/relays.md."""
+"""RelayClient against the relay simulator: real HTTP on 127.0.0.1, each quirk of docs/relays.md."""
 
 from __future__ import annotations
 
