@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, replace
 
 from gpt_lsp.errors import RequestRefused
-from gpt_lsp.jobs.manager import JobSpec
+from gpt_lsp.jobs.job import JobSpec
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.logs import content_logger
 from gpt_lsp.prompting.actions import Action

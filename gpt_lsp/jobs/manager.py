@@ -7,20 +7,18 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from gpt_lsp.errors import GptLspError, RequestRefused
-from gpt_lsp.jobs.channel import DocumentChannel, JobRegion
-from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.jobs.channel import DocumentChannel
+from gpt_lsp.jobs.job import Job, JobSpec
+from gpt_lsp.jobs.output import CodeOutputFilter
 from gpt_lsp.jobs.port import ClientPort
-from gpt_lsp.jobs.usage import UsageTotals, format_cost, local_token_count
+from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.jobs.usage import UsageTotals, local_token_count
 from gpt_lsp.logs import content_logger
-from gpt_lsp.prompting.actions import Action
-from gpt_lsp.prompting.secrets import StreamUnmasker
-from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
+from gpt_lsp.relay.client import Attempt
 from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from gpt_lsp.settings import Price
 from gpt_lsp.text.regions import Pos, Span
 
 log = logging.getLogger(__name__)
@@ -31,60 +29,6 @@ MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten f
 CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
 JOB_FINISHED = "gptLsp/jobFinished"
 NOTES_WAIT = 3.0  # seconds a finished explain job still waits for its notes document
-
-
-@dataclass
-class JobSpec:
-    """Everything needed to run a job, resolved by the server before it starts."""
-
-    action: Action
-    uri: str
-    messages: list[dict[str, str]]
-    request: ChatRequest
-    client: RelayClient
-    price: Price | None
-    output: CodeOutputFilter | ProseOutputFilter
-    max_answer_chars: int
-    notes_uri: str | None = None  # explain: the notes document written instead of `uri`
-    notices: list[str] = field(default_factory=list)
-    unmasker: StreamUnmasker | None = None  # puts masked secrets back into the answer
-
-
-@dataclass
-class Job:
-    """One running or finished job."""
-
-    id: str
-    spec: JobSpec
-    region: JobRegion
-    channel: DocumentChannel | None
-    status: str = "running"  # running | done | cancelled | failed | conflict
-    message: str | None = None
-    usage: Usage | None = None
-    usage_estimated: bool = False
-    finish_reason: str | None = None
-    answer_chars: int = 0
-    completion_estimate: int = 0
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-    task: asyncio.Task[None] | None = None
-    cancel_reason: Literal["cancel", "conflict", "shutdown", "closed"] | None = None
-    progress_token: str | None = None
-    request_id: Any = None
-    collected: list[str] = field(default_factory=list)  # notes text while no document shows it
-    attaching: asyncio.Task[None] | None = None  # opening the notes document, beside the stream
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def uri(self) -> str:
-        """Returns the document the job edits."""
-        return self.spec.notes_uri or self.spec.uri
-
-    def cost_text(self) -> str:
-        """Returns the cost for messages, or ""."""
-        if self.usage is None:
-            return ""
-        return format_cost(self.spec.price, self.usage)
 
 
 class JobManager:
@@ -324,19 +268,19 @@ class JobManager:
         if job.usage is not None and job.status in ("done", "conflict"):
             self.totals.add(job.spec.request.model, job.usage, job.spec.price)
         if job.progress_token is not None:
-            self.port.end_progress(job.progress_token, self._end_message(job))
+            self.port.end_progress(job.progress_token, job.end_message())
         if job.status != "done" or not job.spec.action.writes_code:
             self._forget_region(job)
         params: dict[str, Any] = {
             "jobId": job.id,
             "uri": job.spec.uri,
             "status": job.status,
-            "summary": f"AI: {job.spec.action.title}: {self._end_message(job)}",
+            "summary": f"AI: {job.spec.action.title}: {job.end_message()}",
         }
         if job.message:
             params["message"] = job.message
         if job.usage is not None:
-            params["usage"] = self._usage_dict(job)
+            params["usage"] = job.usage_dict()
         if job.spec.notes_uri is not None:
             params["notesUri"] = job.spec.notes_uri
         if job.collected:
@@ -346,36 +290,6 @@ class JobManager:
         self.port.notify(JOB_FINISHED, params)
         job.finished.set()
         self._trim()
-
-    def _end_message(self, job: Job) -> str:
-        seconds = (job.ended or time.monotonic()) - job.started
-        parts = [job.status]
-        if job.usage is not None:
-            approx = "~" if job.usage_estimated else ""
-            parts.append(f"{approx}{job.usage.total_tokens} tokens")
-        parts.append(f"{seconds:.1f} s")
-        cost = job.cost_text()
-        if cost:
-            parts.append(cost)
-        return ", ".join(parts)
-
-    def _usage_dict(self, job: Job) -> dict[str, Any]:
-        usage = job.usage
-        assert usage is not None
-        out: dict[str, Any] = {
-            "promptTokens": usage.prompt_tokens,
-            "completionTokens": usage.completion_tokens,
-            "totalTokens": usage.total_tokens,
-            "estimated": job.usage_estimated,
-            "model": job.spec.request.model,
-            "relay": job.spec.client.name,
-            "seconds": round((job.ended or time.monotonic()) - job.started, 3),
-        }
-        price = job.spec.price
-        if price is not None:
-            out["costUsd"] = round(price.cost_usd(usage.prompt_tokens, usage.completion_tokens), 6)
-            out["quota"] = price.quota(usage.prompt_tokens, usage.completion_tokens)
-        return out
 
     def _forget_region(self, job: Job) -> None:
         if job.channel is not None:

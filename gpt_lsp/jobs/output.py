@@ -33,47 +33,23 @@ and what it returns is final: the output only ever grows.
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 
-_BREAK_CHAR = re.compile(r"[\r\n]")
-_ANY_BREAK = re.compile(r"\r\n|\r|\n")
-_OPEN_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
-_BARE_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*")
-
-# Characters that prose before code hardly ever contains but code usually does.
-_CODE_CHARS = re.compile(r"[()\[\]{}<>=+/\\|&^%$#@;_]")
-_CJK = re.compile(
-    r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
+from gpt_lsp.jobs.lines import (
+    ANY_BREAK,
+    BARE_FENCE,
+    BREAK_CHAR,
+    CODE_CHARS,
+    PHRASE_HEAD,
+    LineKind,
+    classify_line,
+    first_indent,
+    indent_delta,
+    leading_ws,
+    opening_fence,
+    phrase_possible,
+    unbold,
 )
-_PHRASE = re.compile(
-    r"(?:here(?:'s|’s|\s+is\b|\s+are\b)|sure\b|certainly\b|of\s+course\b|okay\b"
-    r"|below\s+(?:is|are)\b|the\s+following\b|this\s+is\b|i(?:'ve|’ve|\s+have)\b"
-    r"|以下|这是|下面|好的|当然)",
-    re.IGNORECASE,
-)
-# Literal forms of _PHRASE, to tell whether a line's beginning may still grow into one.
-_PHRASE_STARTS = (
-    "here's", "here’s", "here is", "here are", "sure", "certainly", "of course", "okay",
-    "below is", "below are", "the following", "this is", "i've", "i’ve", "i have",
-    "以下", "这是", "下面", "好的", "当然",
-)  # fmt: skip
-# How much of a held first line is looked at again on every delta: enough for any phrase.
-_HEAD = 32
-# First words that make a sentence-like line code ("for item in items:", "else:").
-_KEYWORD_TEXT = """def class if elif else for while try except finally with return import from async
-    await match case switch default public private protected static fn func function let
-    const var struct enum impl interface type package namespace module use begin end do then
-    when unless select insert update delete create echo export local pub mod trait where
-    yield raise throw assert print printf puts go defer"""
-_KEYWORDS = frozenset(_KEYWORD_TEXT.split())
-
-
-class _Kind(Enum):
-    CODE = 0
-    WEAK = 1  # maybe prose ("Code:", four plain words): held, but never dropped on a guess
-    STRONG = 2  # clearly prose ("Here is ...", "The function now caches results.")
-    BLANK = 3
 
 
 class _State(Enum):
@@ -82,78 +58,6 @@ class _State(Enum):
     FENCED = 2
     PLAIN = 3
     DONE = 4
-
-
-def _leading_ws(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _base_indent(original: str) -> str:
-    for line in _ANY_BREAK.split(original):
-        if line.strip():
-            return _leading_ws(line)
-    return ""
-
-
-def _width(ws: str, tab_size: int) -> int:
-    col = 0
-    for ch in ws:
-        col = (col // tab_size + 1) * tab_size if ch == "\t" else col + 1
-    return col
-
-
-def _indent_delta(base: str, first: str, tab_size: int) -> str:
-    """Returns what to prepend to code lines whose first line is indented by `first`."""
-    if not first:
-        return base
-    missing = _width(base, tab_size) - _width(first, tab_size)
-    if missing <= 0:
-        return ""
-    if "\t" in base:
-        return "\t" * (missing // tab_size) + " " * (missing % tab_size)
-    return " " * missing
-
-
-def _opening_fence(line: str) -> tuple[str, int, bool] | None:
-    """Returns (fence char, fence length, has an info string) when `line` opens a fence."""
-    m = _OPEN_FENCE.fullmatch(line)
-    if m is None:
-        return None
-    run, info = m.group(1), m.group(2).strip()
-    if run[0] == "`" and "`" in info:
-        return None  # ```a``` is inline code, not a fence (CommonMark)
-    return run[0], len(run), bool(info)
-
-
-def _unbold(s: str) -> str:
-    return s.strip("*").strip() if s.startswith("**") else s
-
-
-def _phrase_possible(head: str) -> bool:
-    """Returns whether a line starting with `head` may turn out to open with a prose phrase."""
-    p = " ".join(head.split()).lower()
-    return bool(_PHRASE.match(p)) or any(ph.startswith(p) for ph in _PHRASE_STARTS)
-
-
-def _classify(line: str) -> _Kind:
-    """Returns whether a complete line is code or prose (and how sure we are)."""
-    s = _unbold(line.strip())
-    if not s:
-        return _Kind.BLANK if not line.strip() else _Kind.CODE
-    if _PHRASE.match(s):
-        return _Kind.STRONG
-    # A leading "*" or "-" is a comment continuation or a list item: keep it as code.
-    if _CODE_CHARS.search(s) or s[0] in "*-":
-        return _Kind.CODE
-    words = s.split()
-    if words[0] in _KEYWORDS:
-        return _Kind.CODE
-    cjk = _CJK.search(s) is not None
-    if s[-1] in ":：":
-        return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
-    if s[-1] in ".。!！?？":
-        return _Kind.STRONG if cjk or len(words) >= 2 else _Kind.WEAK
-    return _Kind.WEAK if cjk or len(words) >= 4 else _Kind.CODE
 
 
 class CodeOutputFilter:
@@ -173,7 +77,7 @@ class CodeOutputFilter:
         if eol not in ("\n", "\r\n", "\r"):
             raise ValueError(f"not a line ending: {eol!r}")
         self._eol = eol
-        self._base = _base_indent(original) if base_indent is None else base_indent
+        self._base = first_indent(original) if base_indent is None else base_indent
         self._trailing = (
             original.endswith(("\n", "\r")) if trailing_newline is None else trailing_newline
         )
@@ -189,16 +93,16 @@ class CodeOutputFilter:
         self._scan = 0  # fence scanner: 0 indentation, 1 fence run, 2 after it, -1 not a fence
         self._scan_char = ""
         self._scan_len = 0
-        self._head = ""  # first _HEAD characters of a held first line, indentation stripped
+        self._head = ""  # first PHRASE_HEAD characters of a held first line, indentation stripped
         self._code_char = False  # a code character was seen past the head
         # Output state.
         self._pending = 0  # line breaks owed before the next written text
         self._wrote = False
         self._add: str | None = None  # indentation added to code lines, fixed by the first
         self._fence: tuple[str, int] = ("`", 3)
-        self._held: list[tuple[str, _Kind]] = []
+        self._held: list[tuple[str, LineKind]] = []
         self._held_code = False
-        self._first_kind = _Kind.CODE
+        self._first_kind = LineKind.CODE
         self._prose: list[str] = []
 
     @property
@@ -224,7 +128,7 @@ class CodeOutputFilter:
             if delta[0] == "\n":
                 i = 1
         while i < n and not self.done:
-            m = _BREAK_CHAR.search(delta, i)
+            m = BREAK_CHAR.search(delta, i)
             if m is None:
                 self._add_text(delta[i:], out)
                 break
@@ -274,20 +178,20 @@ class CodeOutputFilter:
     def _start_may_be_prose(self, chunk: str) -> bool:
         """Returns whether the held first line may still be blank, a fence or prose."""
         piece = chunk if self._head else chunk.lstrip(" \t")
-        take = piece[: _HEAD - len(self._head)]
+        take = piece[: PHRASE_HEAD - len(self._head)]
         self._head += take
-        if not self._code_char and _CODE_CHARS.search(piece, len(take)):
+        if not self._code_char and CODE_CHARS.search(piece, len(take)):
             self._code_char = True
         head = self._head
         if not head or head[0] in "`~":
             return True
         if self._buf[0][:1] in (" ", "\t") and head[0] != "*":
             return False  # prose is never indented (bold headings aside): stream it at once
-        core = _unbold(head)
-        if not (self._code_char or _CODE_CHARS.search(core)):
+        core = unbold(head)
+        if not (self._code_char or CODE_CHARS.search(core)):
             return True
-        # Whatever else the line holds, _classify calls it code unless a phrase opens it.
-        return _phrase_possible(core)
+        # Whatever else the line holds, classify_line calls it code unless a phrase opens it.
+        return phrase_possible(core)
 
     def _may_be_fence(self, chunk: str) -> bool:
         """Returns whether the held line may still be blank or a bare fence."""
@@ -335,13 +239,13 @@ class CodeOutputFilter:
         elif state is _State.PROSE:
             self._prose_line(line, out)
         elif state is _State.FENCED:
-            m = _BARE_FENCE.fullmatch(line)
+            m = BARE_FENCE.fullmatch(line)
             char, length = self._fence
             if m and m.group(1)[0] == char and len(m.group(1)) >= length:
                 self._state = _State.DONE
             else:
                 self._code_line(line, out)
-        elif _BARE_FENCE.fullmatch(line):
+        elif BARE_FENCE.fullmatch(line):
             self._state = _State.DONE
         else:
             self._code_line(line, out)
@@ -351,13 +255,13 @@ class CodeOutputFilter:
     def _first_line(self, line: str, out: list[str]) -> None:
         if not line.strip():
             return
-        fence = _opening_fence(line)
+        fence = opening_fence(line)
         if fence is not None:
             self._fence = fence[:2]
             self._state = _State.FENCED
             return
-        kind = _classify(line)
-        if kind is _Kind.CODE:
+        kind = classify_line(line)
+        if kind is LineKind.CODE:
             self._state = _State.PLAIN
             self._code_line(line, out)
             return
@@ -367,12 +271,12 @@ class CodeOutputFilter:
 
     def _prose_line(self, line: str, out: list[str]) -> None:
         if not line.strip():
-            self._held.append((line, _Kind.BLANK))
+            self._held.append((line, LineKind.BLANK))
             return
-        fence = _opening_fence(line)
+        fence = opening_fence(line)
         if fence is None:
-            kind = _classify(line)
-            self._held_code = self._held_code or kind is _Kind.CODE
+            kind = classify_line(line)
+            self._held_code = self._held_code or kind is LineKind.CODE
             self._held.append((line, kind))
         elif fence[2] or not self._held_code:
             # Only prose so far (or a fence naming a language): the code starts here.
@@ -390,9 +294,13 @@ class CodeOutputFilter:
         lines = self._held
         self._held = []
         self._state = _State.PLAIN
-        if self._first_kind is _Kind.STRONG:
+        if self._first_kind is LineKind.STRONG:
             rest = next(
-                (i for i, (_, k) in enumerate(lines) if i and k not in (_Kind.STRONG, _Kind.BLANK)),
+                (
+                    i
+                    for i, (_, k) in enumerate(lines)
+                    if i and k not in (LineKind.STRONG, LineKind.BLANK)
+                ),
                 None,
             )
             if rest is not None:
@@ -413,7 +321,7 @@ class CodeOutputFilter:
     def _write(self, text: str, out: list[str]) -> None:
         """Writes the beginning of a non-blank code line, re-indented."""
         if self._add is None:
-            self._add = _indent_delta(self._base, _leading_ws(text), self._tab_size)
+            self._add = indent_delta(self._base, leading_ws(text), self._tab_size)
             prefix = self._add if self._indent_first else ""
         else:
             prefix = self._add
@@ -441,7 +349,7 @@ class ProseOutputFilter:
         self._cr = text.endswith("\r")
         if self._cr:
             text = text[:-1]
-        return _ANY_BREAK.sub(self._eol, text)
+        return ANY_BREAK.sub(self._eol, text)
 
     def finish(self) -> str:
         """Ends the answer; returns the rest of the text."""

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
     from gpt_lsp.jobs.channel import DocumentChannel
-    from gpt_lsp.jobs.manager import Job, JobManager
+    from gpt_lsp.jobs.job import Job
+    from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.jobs.notes import NotesDocuments
     from gpt_lsp.prompting.actions import Action
     from gpt_lsp.prompting.offers import Offer

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.channel import DocumentChannel, JobRegion
+from gpt_lsp.jobs.channel import DocumentChannel
+from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding, Pos, Span, text_units
 

@@ -1,0 +1,121 @@
+"""A job's region of a document and the edits it sends (pure bookkeeping, no I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gpt_lsp.text.regions import Encoding, Span, end_after_insert
+
+EditKind = Literal["first", "append", "restore", "repair"]
+
+
+@dataclass
+class JobRegion:
+    """A job's side of a document: where its text is and what still has to be written."""
+
+    job_id: str
+    span: Span
+    original: str
+    replaced: bool = False
+    pending: list[str] = field(default_factory=list)
+    restore_wanted: bool = False
+    restored: bool = False
+    conflict: bool = False
+    conflict_reason: str | None = None  # why the job stopped, when it was not the user's edit
+    in_flight: bool = False
+    lost_in_a_row: int = 0
+    stream_ended: bool = False  # nothing more will come: send the rest without batching
+    on_conflict: Callable[[], None] = lambda: None
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def write(self, text: str) -> None:
+        """Queues text to append to the job's region."""
+        if text and not self.conflict:
+            self.pending.append(text)
+            self.settled.clear()
+
+    def is_conflicted(self) -> bool:
+        """True once a user edit touched the region (read fresh after awaits)."""
+        return self.conflict
+
+    def has_work(self) -> bool:
+        """True when an edit is waiting to be sent."""
+        if self.conflict or self.in_flight:
+            return False
+        if self.restore_wanted:
+            return not self.restored
+        return bool(self.pending)
+
+    def next_edit(self) -> tuple[EditKind, Span, str] | None:
+        """Takes the next edit to send."""
+        if self.restore_wanted:
+            if self.restored or not self.replaced:
+                return None
+            return "restore", self.span, self.original
+        if not self.pending:
+            return None
+        text = "".join(self.pending)
+        self.pending.clear()
+        if not self.replaced:
+            return "first", self.span, text
+        return "append", Span(self.span.end, self.span.end), text
+
+    def confirm(self, kind: EditKind, span: Span, text: str, encoding: Encoding) -> None:
+        """Records an edit the document now shows."""
+        self.lost_in_a_row = 0
+        if kind == "repair":
+            return
+        end = end_after_insert(span.start, text, encoding)
+        if kind == "first":
+            self.replaced = True
+            self.span = Span(self.span.start, end)
+        elif kind == "append":
+            self.span = Span(self.span.start, end)
+        else:
+            self.restored = True
+            self.span = Span(self.span.start, end)
+
+    def lose(self, kind: EditKind, text: str) -> None:
+        """Puts back an edit the client did not apply, to be sent again."""
+        self.lost_in_a_row += 1
+        if kind in ("first", "append") and not self.conflict:
+            self.pending.insert(0, text)
+
+    def is_idle(self) -> bool:
+        """True when nothing is pending or in flight."""
+        if self.in_flight:
+            return False
+        if self.conflict:
+            return True
+        if self.restore_wanted:
+            return self.restored or not self.replaced
+        return not self.pending
+
+    def update_settled(self) -> None:
+        """Wakes whoever waits for this tracked to go idle."""
+        if self.is_idle():
+            self.settled.set()
+        else:
+            self.settled.clear()
+
+
+@dataclass
+class SentEdit:
+    """An applyEdit the client has not yet confirmed or refused."""
+
+    tracked: JobRegion
+    kind: EditKind
+    span: Span
+    text: str
+    version: int
+    confirmed: bool | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def settle(self, confirmed: bool) -> None:
+        """Marks the edit as shown in the document or not applied."""
+        if self.confirmed is None:
+            self.confirmed = confirmed
+            self.done.set()
