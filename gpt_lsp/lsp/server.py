@@ -264,6 +264,13 @@ class GptLanguageServer(LanguageServer):
         )
         return bool(result and result.applied)
 
+    async def close_session(self) -> None:
+        """Cancels running jobs, then closes the relays' connection pools."""
+        if self._jobs is not None:
+            await self._jobs.shutdown()
+        if self._relays is not None:
+            await self._relays.aclose()
+
     # ------------------------------------------------------------ cancelling
 
     def on_request_cancelled(self, msg_id: Any) -> None:
@@ -336,10 +343,7 @@ def create_server(
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: GptLanguageServer, params: None) -> None:
-        if ls._jobs is not None:
-            await ls._jobs.shutdown()
-        if ls._relays is not None:
-            await ls._relays.aclose()
+        await ls.close_session()
 
     for name in COMMANDS:
         server.protocol.fm.command(name)(_command(server, name))
