@@ -167,14 +167,14 @@ class _Writer:
         try:
             self._stdout.write(data)
             self._stdout.flush()
-        except (BrokenPipeError, ConnectionError):
+        except ConnectionError:  # BrokenPipeError from a pipe, a reset from a socket
             self._gone()
 
     def close(self) -> None:
         """Closes stdout."""
         try:
             self._stdout.close()
-        except (BrokenPipeError, ConnectionError):
+        except ConnectionError:  # BrokenPipeError from a pipe, a reset from a socket
             self._gone()
 
     def _gone(self) -> None:
