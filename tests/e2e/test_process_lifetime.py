@@ -15,12 +15,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.conftest import TEST_API_KEY
 from tests.e2e.editor import REPO, offset_of, position_of, server_env
@@ -43,7 +45,7 @@ def frame(message: dict[str, Any]) -> bytes:
 
 def initialize(msg_id: int = 1, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """An initialize request of a client without optional capabilities."""
-    params = {"processId": None, "rootUri": None, "capabilities": {}}
+    params: dict[str, Any] = {"processId": None, "rootUri": None, "capabilities": {}}
     if options is not None:
         params["initializationOptions"] = options
     return {"jsonrpc": "2.0", "id": msg_id, "method": "initialize", "params": params}
@@ -107,7 +109,11 @@ class Client:
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(out_r, "rb", buffering=0)
         )
         client = cls(proc, reader, pipe, stderr)
-        await client.request("initialize", initialize(options=options)["params"])
+        try:
+            await client.request("initialize", initialize(options=options)["params"])
+        except BaseException:
+            await client.kill()
+            raise
         client.notify("initialized", {})
         return client
 
@@ -206,9 +212,11 @@ class Client:
             "workspace/executeCommand", {"command": "gptLsp.run", "arguments": [argument]}
         )
         assert "jobId" in result, result
-        async with asyncio.timeout(ANSWER_WITHIN):
-            while self.edits < 2:  # noqa: ASYNC110 - edits are counted by the reader task
-                await asyncio.sleep(0.01)
+        for _ in range(int(ANSWER_WITHIN / 0.01)):
+            if self.edits >= 2:  # counted by the reader task
+                break
+            await asyncio.sleep(0.01)
+        assert self.edits >= 2, "no edits streamed in"
         assert sim.requests[-1].ended_at is None  # still streaming
         return uri
 
@@ -239,6 +247,32 @@ class Client:
             pytest.fail(f"no exit within {EXIT_WITHIN} s; stderr ends:\n{stderr[-3000:]}")
         assert self.proc.returncode is not None
         return self.proc.returncode, took, stderr
+
+    async def kill(self) -> None:
+        """Ends a server a failed test left running."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await asyncio.wait_for(self.proc.wait(), EXIT_WITHIN)
+        self._reading.cancel()
+        self.stdout_pipe.close()
+
+
+StartClient = Callable[..., Awaitable[Client]]
+
+
+@pytest_asyncio.fixture
+async def start_client(tmp_path: Path) -> AsyncIterator[StartClient]:
+    """Starts servers with a client each; kills any still running at teardown."""
+    started: list[Client] = []
+
+    async def start(options: dict[str, Any] | None = None) -> Client:
+        client = await Client.start(tmp_path, options)
+        started.append(client)
+        return client
+
+    yield start
+    for client in started:
+        await client.kill()
 
 
 def relay_options(sim: RelaySim) -> dict[str, Any]:
@@ -312,8 +346,8 @@ def test_stdin_and_stdout_on_one_socket(tmp_path: Path) -> None:
         started = time.monotonic()
         proc = subprocess.Popen(
             SERVER,
-            stdin=theirs,
-            stdout=theirs,
+            stdin=theirs.fileno(),
+            stdout=theirs.fileno(),
             stderr=subprocess.PIPE,
             env=server_env(tmp_path),
             cwd=REPO,
@@ -348,8 +382,8 @@ def test_stdin_and_stdout_on_one_socket(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the client goes away
 
 
-async def test_pipe_closed_after_initialize(tmp_path: Path) -> None:
-    client = await Client.start(tmp_path)
+async def test_pipe_closed_after_initialize(start_client: StartClient) -> None:
+    client = await start_client()
     closed = time.monotonic()
     client.close_stdin()
     code, took, stderr = await client.wait_exit(closed)
@@ -359,8 +393,8 @@ async def test_pipe_closed_after_initialize(tmp_path: Path) -> None:
     assert "end of input" in stderr
 
 
-async def test_stdout_closed_while_idle(tmp_path: Path) -> None:
-    client = await Client.start(tmp_path)
+async def test_stdout_closed_while_idle(start_client: StartClient) -> None:
+    client = await start_client()
     closed = time.monotonic()
     client.close_stdout()  # stdin stays open: only the broken stdout tells
     code, took, stderr = await client.wait_exit(closed)
@@ -372,9 +406,9 @@ async def test_stdout_closed_while_idle(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("close", ["both pipes", "stdin", "stdout"])
 async def test_pipe_closed_while_a_job_streams(
-    tmp_path: Path, relay_sim: RelaySim, close: str
+    start_client: StartClient, relay_sim: RelaySim, close: str
 ) -> None:
-    client = await Client.start(tmp_path, relay_options(relay_sim))
+    client = await start_client(relay_options(relay_sim))
     await client.start_streaming_job(relay_sim)
     closed = time.monotonic()
     if close != "stdout":
@@ -394,8 +428,8 @@ async def test_pipe_closed_while_a_job_streams(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-async def test_signal_while_idle(tmp_path: Path, sig: signal.Signals) -> None:
-    client = await Client.start(tmp_path)
+async def test_signal_while_idle(start_client: StartClient, sig: signal.Signals) -> None:
+    client = await start_client()
     sent = time.monotonic()
     client.proc.send_signal(sig)
     code, took, stderr = await client.wait_exit(sent)
@@ -407,9 +441,9 @@ async def test_signal_while_idle(tmp_path: Path, sig: signal.Signals) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 async def test_signal_while_a_job_streams(
-    tmp_path: Path, relay_sim: RelaySim, sig: signal.Signals
+    start_client: StartClient, relay_sim: RelaySim, sig: signal.Signals
 ) -> None:
-    client = await Client.start(tmp_path, relay_options(relay_sim))
+    client = await start_client(relay_options(relay_sim))
     uri = await client.start_streaming_job(relay_sim)
     assert client.docs[uri].text != SOURCE
     sent = time.monotonic()
