@@ -51,8 +51,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(tcp=args.tcp, host=args.host, port=args.port, debug=args.debug)
 
 
+TTY_HINT = (
+    "gpt-lsp {version} is a language server: it waits for an LSP client (your editor) on stdin.\n"
+    "To test a relay from a terminal, run `gpt-lsp check`. Ctrl-D or Ctrl-C quits."
+)
+
+
 def serve(*, tcp: bool, host: str, port: int, debug: bool = False) -> int:
-    """Runs the language server until the client exits."""
+    """Runs the language server until the client exits or goes away."""
+    if not tcp:
+        if sys.stdin is None or sys.stdout is None:
+            print("gpt-lsp: stdin and stdout must be open: LSP runs over them", file=sys.stderr)
+            return 2
+        if sys.stdin.isatty():
+            # Someone typed `gpt-lsp` in a terminal: say what it is doing and what they may want.
+            print(TTY_HINT.format(version=__version__), file=sys.stderr, flush=True)
+        from gpt_lsp.lsp.stdio import exit_quietly_on_signals
+
+        exit_quietly_on_signals()  # importing pygls takes a while: a signal then exits cleanly
     from gpt_lsp.lsp.server import create_server
 
     server = create_server(debug=debug)
@@ -64,8 +80,7 @@ def serve(*, tcp: bool, host: str, port: int, debug: bool = False) -> int:
     # LSP owns stdout: anything else printed by accident goes to stderr instead.
     lsp_out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    serve_stdio(server, sys.stdin.buffer, lsp_out)
-    return 0
+    return serve_stdio(server, sys.stdin.buffer, lsp_out)
 
 
 if __name__ == "__main__":  # pragma: no cover

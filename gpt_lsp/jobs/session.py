@@ -386,6 +386,14 @@ class Session:
             "notesOpening": len(self._notes) if self._notes is not None else 0,
         }
 
+    async def release_documents(self, timeout: float) -> None:
+        """Stops sending edits (the client is gone): jobs waiting on an edit end at once."""
+        channels = list(self.channels.values())
+        if channels:
+            await asyncio.wait(
+                [asyncio.ensure_future(c.close()) for c in channels], timeout=timeout
+            )
+
     async def close(self) -> None:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
         if self._jobs is not None:
