@@ -1,13 +1,6 @@
 """A scripted editor for end-to-end tests: the real server over stdio, a pytest-lsp client
-that applies the server's edits to its own copy of each document, as VS Code or Neovim do.
-
-Profiles:
-- "vscode": utf-16; an edit whose version is stale is refused (`applied: false`); an applied
-  edit is answered first, then reported as a character diff in several changes, the last
-  first (what VS Code 1.139 does).
-- "neovim": utf-8; a stale edit is skipped but answered `applied: true`; changes are sent
-  debounced, as the minimal diff of the changed lines (Neovim's lsp/sync.lua).
-"""
+whose documents are the shared editor fake (tests/fakes/editor.py): it applies the server's
+edits and reports changes exactly as the profile's editor does (VS Code, Neovim, eglot)."""
 
 from __future__ import annotations
 
@@ -15,74 +8,34 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
+from tests.fakes import editor as fake
+
 REPO = Path(__file__).resolve().parents[2]
-NEOVIM_DEBOUNCE = 0.05  # Neovim waits 150 ms; shorter keeps the suite fast, same ordering
-
-
-def utf_units(text: str, encoding: str) -> int:
-    """Length of text in code units (written plainly, independent of gpt_lsp)."""
-    if encoding == "utf-8":
-        return len(text.encode("utf-8"))
-    if encoding == "utf-16":
-        return len(text.encode("utf-16-le")) // 2
-    return len(text)
-
-
-def split_keep(text: str) -> list[str]:
-    """Lines with their breaks (\\n, \\r\\n, \\r), the last without."""
-    lines: list[str] = []
-    start = 0
-    i = 0
-    while i < len(text):
-        if text[i] == "\r" and text[i + 1 : i + 2] == "\n":
-            lines.append(text[start : i + 2])
-            i += 2
-            start = i
-            continue
-        if text[i] in "\r\n":
-            lines.append(text[start : i + 1])
-            start = i + 1
-        i += 1
-    lines.append(text[start:])
-    return lines
 
 
 def offset_of(text: str, line: int, character: int, encoding: str) -> int:
     """Offset of an LSP position in text."""
-    lines = split_keep(text)
-    if line >= len(lines):
-        return len(text)
-    base = sum(len(x) for x in lines[:line])
-    body = lines[line].rstrip("\r\n")
-    units = 0
-    for index, char in enumerate(body):
-        if units >= character:
-            return base + index
-        units += utf_units(char, encoding)
-    return base + len(body)
+    return fake.offset_of(text, (line, character), encoding)
 
 
 def position_of(text: str, offset: int, encoding: str) -> types.Position:
     """LSP position of an offset in text."""
-    lines = split_keep(text[:offset])
-    return types.Position(line=len(lines) - 1, character=utf_units(lines[-1], encoding))
+    line, character = fake.position_of(text, offset, encoding)
+    return types.Position(line=line, character=character)
 
 
-@dataclass
-class Doc:
-    """The editor's copy of a document."""
-
-    uri: str
-    text: str
-    version: int = 1
-    pending: list[types.TextDocumentContentChangeEvent] = field(default_factory=list)
+def _range(change: fake.Change) -> types.Range:
+    (l1, c1), (l2, c2), _ = change
+    return types.Range(
+        start=types.Position(line=l1, character=c1), end=types.Position(line=l2, character=c2)
+    )
 
 
 class Editor:
@@ -92,7 +45,8 @@ class Editor:
         self.client = client
         self.profile = profile
         self.encoding = encoding
-        self.docs: dict[str, Doc] = {}
+        self.docs: dict[str, fake.FakeDocument] = {}
+        self.behaviour = replace(fake.PROFILES[profile], encoding=encoding)  # type: ignore[arg-type]
         self.finished: list[dict[str, Any]] = []
         self.edits_received = 0
         self.edits_applied = 0
@@ -101,7 +55,6 @@ class Editor:
         self.show_documents = True
         self.closed = False
         self.client_tmp = Path("/tmp")
-        self._flushers: dict[str, asyncio.TimerHandle] = {}
         self.release = asyncio.Event()  # ends the handlers that never answer
 
     # ------------------------------------------------------------ documents
@@ -115,7 +68,7 @@ class Editor:
 
     def open_uri(self, uri: str, text: str, language: str) -> str:
         """Opens a document by URI."""
-        self.docs[uri] = Doc(uri, text)
+        self.docs[uri] = fake.FakeDocument(uri, text, self.behaviour, self._report)
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
@@ -131,42 +84,22 @@ class Editor:
 
     def type_at(self, uri: str, offset: int, inserted: str, removed: int = 0) -> None:
         """The user edits the document: replaces `removed` characters at `offset`."""
-        doc = self.docs[uri]
-        start = position_of(doc.text, offset, self.encoding)
-        end = position_of(doc.text, offset + removed, self.encoding)
-        doc.text = doc.text[:offset] + inserted + doc.text[offset + removed :]
-        doc.version += 1
-        self._changed(doc, types.Range(start=start, end=end), inserted)
-
-    def _changed(self, doc: Doc, rng: types.Range, text: str) -> None:
-        change = types.TextDocumentContentChangePartial(range=rng, text=text)
-        if self.profile == "neovim":
-            doc.pending.append(change)
-            if doc.uri not in self._flushers:
-                loop = asyncio.get_running_loop()
-                self._flushers[doc.uri] = loop.call_later(NEOVIM_DEBOUNCE, self.flush, doc.uri)
-        else:
-            # After the applyEdit answer, and in order with the user's own changes.
-            version = doc.version
-            asyncio.get_running_loop().call_soon(self._send, doc, [change], version)
+        self.docs[uri].type_at(offset, inserted, removed)
 
     def flush(self, uri: str) -> None:
         """Sends pending (debounced) changes."""
-        handle = self._flushers.pop(uri, None)
-        if handle is not None:
-            handle.cancel()
-        doc = self.docs[uri]
-        if doc.pending:
-            changes, doc.pending = doc.pending, []
-            self._send(doc, changes)
+        self.docs[uri].flush()
 
-    def _send(self, doc: Doc, changes: list[Any], version: int | None = None) -> None:
+    def _report(self, uri: str, version: int, changes: list[fake.Change]) -> None:
+        if self.closed:
+            return
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=doc.uri, version=doc.version if version is None else version
-                ),
-                content_changes=changes,
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=_range(c), text=c[2])
+                    for c in changes
+                ],
             )
         )
 
@@ -178,47 +111,24 @@ class Editor:
         if self.before_apply is not None:
             self.before_apply(params)
         for uri, edits in (params.edit.changes or {}).items():
-            for edit in sorted(
-                edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
-            ):
-                self._apply_one(self.docs[uri], edit)
+            self.docs[uri].apply_edit(None, [_change(e) for e in edits])
         for change in params.edit.document_changes or []:
             assert isinstance(change, types.TextDocumentEdit)
             doc = self.docs.get(change.text_document.uri)
             if doc is None:
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
-            stale = change.text_document.version not in (None, doc.version)
-            if stale:
+            skipped = doc.edits_skipped
+            applied = doc.apply_edit(
+                change.text_document.version, [_change(e) for e in change.edits]
+            )
+            if doc.edits_skipped > skipped:
                 self.edits_skipped += 1
-                if self.profile == "neovim":
-                    return types.ApplyWorkspaceEditResult(applied=True)  # Neovim's behaviour
+            if not applied:
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="version")
-            for edit in sorted(
-                change.edits,
-                key=lambda e: (e.range.start.line, e.range.start.character),
-                reverse=True,
-            ):
-                self._apply_one(doc, edit)
+            if doc.edits_skipped > skipped:
+                return types.ApplyWorkspaceEditResult(applied=True)  # Neovim's behaviour
         self.edits_applied += 1
         return types.ApplyWorkspaceEditResult(applied=True)
-
-    def _apply_one(self, doc: Doc, edit: Any) -> None:
-        start = offset_of(
-            doc.text, edit.range.start.line, edit.range.start.character, self.encoding
-        )
-        end = offset_of(doc.text, edit.range.end.line, edit.range.end.character, self.encoding)
-        old = doc.text
-        doc.text = old[:start] + edit.new_text + old[end:]
-        doc.version += 1
-        if self.profile == "neovim":
-            rng, text = minimal_line_diff(
-                old, doc.text, start, end, len(edit.new_text), self.encoding
-            )
-            self._changed(doc, rng, text)
-        else:
-            changes = split_character_diff(old, doc.text, self.encoding)
-            version = doc.version
-            asyncio.get_running_loop().call_soon(self._send, doc, changes, version)
 
     async def shutdown(self, timeout: float = 10.0) -> None:
         """Sends shutdown and exit (once) and waits for the server to exit."""
@@ -270,38 +180,9 @@ class Editor:
         return [a for a in result or [] if isinstance(a, types.CodeAction)]
 
 
-def split_character_diff(old: str, new: str, encoding: str) -> list[Any]:
-    """VS Code's report of an applied edit: a character diff, one change per differing run,
-    the last first (so each change's range is valid after the ones before it)."""
-    import difflib
-
-    changes = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
-        if tag != "equal":
-            rng = types.Range(
-                start=position_of(old, i1, encoding), end=position_of(old, i2, encoding)
-            )
-            changes.append(types.TextDocumentContentChangePartial(range=rng, text=new[j1:j2]))
-    return changes
-
-
-def minimal_line_diff(
-    old: str, new: str, start: int, end: int, inserted: int, encoding: str
-) -> tuple[types.Range, str]:
-    """The change Neovim reports: the minimal diff within the changed lines."""
-    prefix = 0
-    limit = min(len(old), len(new))
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
-        suffix += 1
-    rng = types.Range(
-        start=position_of(old, prefix, encoding),
-        end=position_of(old, len(old) - suffix, encoding),
-    )
-    return rng, new[prefix : len(new) - suffix]
+def _change(edit: types.TextEdit | Any) -> fake.Change:
+    rng = edit.range
+    return (rng.start.line, rng.start.character), (rng.end.line, rng.end.character), edit.new_text
 
 
 def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,15 +1,11 @@
-"""The edit channel against in-process fake editors: many interleavings of streaming and typing.
-
-The fakes follow the two behaviours that matter (see tests/e2e/editor.py for the stdio twin):
-VS Code refuses a stale versioned edit and reports each change at once; Neovim skips a stale
-edit while answering applied: true, and reports changes debounced as a minimal diff.
-"""
+"""The edit channel against the shared editor fake (tests/fakes/editor.py): many interleavings
+of streaming and typing, in the VS Code and Neovim profiles."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,120 +15,55 @@ from hypothesis import strategies as st
 from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.text.documents import TextDoc
-from gpt_lsp.text.regions import Encoding, Pos, Span, text_units
+from gpt_lsp.text.regions import Encoding, Pos, Span
+from tests.fakes import editor as fake
 
 
 def position(text: str, offset: int, encoding: Encoding) -> Pos:
-    head = text[:offset]
-    line = head.count("\n")
-    last = head[head.rfind("\n") + 1 :]
-    return Pos(line, text_units(last, encoding))
+    return Pos(*fake.position_of(text, offset, encoding))
 
 
-def offset_of(text: str, pos: Pos, encoding: Encoding) -> int:
-    lines = text.split("\n")
-    base = sum(len(x) + 1 for x in lines[: pos.line])
-    units = 0
-    for index, char in enumerate(lines[pos.line]):
-        if units >= pos.character:
-            return base + index
-        units += text_units(char, encoding)
-    return base + len(lines[pos.line])
-
-
-@dataclass
 class FakeEditor:
-    """An editor holding the text; the server side is `doc` + `channel`."""
+    """The shared editor fake's document, with the server's side (`doc` + `channel`) beside it."""
 
-    text: str
-    profile: str
-    encoding: Encoding
-    version: int = 1
-    pending: list[tuple[Span, str]] = field(default_factory=list)
-    flush_handle: asyncio.TimerHandle | None = None
-    before_apply: Any = None
-    split_edits: bool = True
-    applying: bool = False
-    doc: TextDoc = field(init=False)
-    channel: DocumentChannel = field(init=False)
+    def __init__(self, text: str, profile: str, encoding: Encoding, version: int = 1) -> None:
+        delay = 0.003 if fake.PROFILES[profile].delay else 0.0  # fast, with the same ordering
+        behaviour = replace(fake.PROFILES[profile], encoding=encoding, delay=delay)
+        self.document = fake.FakeDocument("file:///t.py", text, behaviour, self._deliver, version)
+        self.doc = TextDoc("file:///t.py", text, version, "python")
+        self.channel = DocumentChannel(self.doc, self.apply_edit, encoding, interval=0.002)
+        self.before_apply: Any = None
 
-    def __post_init__(self) -> None:
-        self.doc = TextDoc("file:///t.py", self.text, self.version, "python")
-        self.channel = DocumentChannel(self.doc, self.apply_edit, self.encoding, interval=0.002)
+    @property
+    def text(self) -> str:
+        return self.document.text
+
+    @property
+    def pending(self) -> list[fake.Change]:
+        return self.document.pending
 
     async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
         await asyncio.sleep(0)  # the round trip to the editor
         if self.before_apply is not None:
             self.before_apply()
-        # Neovim checks versions only when they are above 0 (a buffer never changed).
-        unchecked = self.profile == "neovim" and version == 0
-        if version != self.version and not unchecked:
-            return self.profile == "neovim"  # Neovim says applied, and did nothing
-        start = offset_of(self.text, span.start, self.encoding)
-        end = offset_of(self.text, span.end, self.encoding)
-        self.applying = True
-        try:
-            self.replace(start, end, text)
-        finally:
-            self.applying = False
-        return True
+        start = (span.start.line, span.start.character)
+        end = (span.end.line, span.end.character)
+        return self.document.apply_edit(version, [(start, end, text)])
 
     def replace(self, start: int, end: int, text: str) -> None:
-        old = self.text
-        self.text = old[:start] + text + old[end:]
-        self.version += 1
-        if self.profile == "neovim":
-            prefix = 0
-            limit = min(len(old), len(self.text))
-            while prefix < limit and old[prefix] == self.text[prefix]:
-                prefix += 1
-            suffix = 0
-            while suffix < limit - prefix and old[-1 - suffix] == self.text[-1 - suffix]:
-                suffix += 1
-            span = Span(
-                position(old, prefix, self.encoding),
-                position(old, len(old) - suffix, self.encoding),
-            )
-            self.pending.append((span, self.text[prefix : len(self.text) - suffix]))
-            if self.flush_handle is None:
-                loop = asyncio.get_running_loop()
-                self.flush_handle = loop.call_later(0.003, self.flush)
-        elif self.split_edits and self.applying:
-            # VS Code reports an applied edit as a character diff, in several changes, the
-            # last first, after it answered applyEdit.
-            changes = split_diff(old, self.text, self.encoding)
-            asyncio.get_running_loop().call_soon(self.deliver, changes, self.version)
-        else:
-            span = Span(position(old, start, self.encoding), position(old, end, self.encoding))
-            # In order with the edits' reports, which go out after their answers.
-            asyncio.get_running_loop().call_soon(self.deliver, [(span, text)], self.version)
+        """The user replaces text[start:end]."""
+        self.document.type_at(start, text, end - start)
 
     def flush(self) -> None:
-        self.flush_handle = None
-        changes, self.pending = self.pending, []
-        if changes:
-            self.deliver(changes)
+        self.document.flush()
 
-    def deliver(self, changes: list[tuple[Span, str]], version: int | None = None) -> None:
+    def _deliver(self, uri: str, version: int, changes: list[fake.Change]) -> None:
         """The server's didChange handler."""
-        self.channel.apply_changes(list(changes), self.version if version is None else version)
+        spans = [(Span(Pos(*start), Pos(*end)), text) for start, end, text in changes]
+        self.channel.apply_changes(spans, version)
 
 
-def split_diff(old: str, new: str, encoding: Encoding) -> list[tuple[Span, str]]:
-    """A character diff as separate changes, last first (each valid after the ones before)."""
-    import difflib
-
-    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-    changes = []
-    for tag, i1, i2, j1, j2 in reversed(ops):
-        if tag == "equal":
-            continue
-        span = Span(position(old, i1, encoding), position(old, i2, encoding))
-        changes.append((span, new[j1:j2]))
-    return changes
-
-
-PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8")]
+PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8"), ("eglot", "utf-16")]
 words = st.text(alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0, max_size=6)
 
 
@@ -190,8 +121,7 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
                 else:
                     below = new_part
         await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
-        if profile == "neovim":
-            editor.flush()
+        editor.flush()
         assert not tracked.conflict
         assert editor.text == above + "".join(chunks) + below
         # The server's copy agrees with the editor's, and the region is exactly the answer.
@@ -212,10 +142,9 @@ def test_typing_inside_the_region_is_a_conflict(profile: str, encoding: Encoding
         tracked.write("new line\n")
         editor.channel.poke()
         await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
-        editor.flush() if profile == "neovim" else None
+        editor.flush()
         editor.replace(4, 4, "USER")  # inside "new line", after "ne"
-        if profile == "neovim":
-            editor.flush()
+        editor.flush()
         tracked.write("more\n")
         editor.channel.poke()
         await asyncio.sleep(0.05)
@@ -240,8 +169,7 @@ def test_restore_puts_back_the_original(profile: str, encoding: Encoding) -> Non
         await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
         tracked.restore_wanted = True
         await asyncio.wait_for(editor.channel.wait_idle(tracked), 5)
-        if profile == "neovim":
-            editor.flush()
+        editor.flush()
         assert tracked.restored
         assert editor.text == f"x\r\n{original}y\r\n"
 
