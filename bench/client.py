@@ -1,9 +1,9 @@
 """The benchmark's editor: a pytest-lsp client (no pytest needed) that behaves like VS Code.
 
-It keeps each document as a list of lines (so a 100,000-line file costs O(changed lines) per
-edit, like a real editor), applies the server's workspace/applyEdit, sends the didChange before
-answering (VS Code's order), and timestamps what it receives with time.monotonic() — the same
-clock the in-process relay simulator uses.
+Its documents are the shared editor fake (tests/fakes/editor.py, VS Code profile): lists of
+lines (a 100,000-line file costs O(changed lines) per edit, like a real editor); an applied edit
+is answered first, then reported as VS Code 1.139 does. It timestamps what it receives with
+time.monotonic(), the same clock the in-process relay simulator uses.
 """
 
 from __future__ import annotations
@@ -24,64 +24,11 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 from pytest_lsp.protocol import LanguageClientProtocol
 
 from bench.common import BENCH, PYTHON, server_env
+from tests.fakes import editor as fake
 
 SERVER_CMD = [PYTHON, str(BENCH / "server_wrapper.py")]
 START_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 30.0
-
-
-def split_keep(text: str) -> list[str]:
-    """Lines with their "\\n" (the bench only writes "\\n" documents); the last has none."""
-    lines = text.split("\n")
-    return [line + "\n" for line in lines[:-1]] + [lines[-1]]
-
-
-def index_of_units(line: str, units: int) -> int:
-    """Character index of a UTF-16 column."""
-    if line.isascii():
-        return min(units, len(line))
-    count = 0
-    for index, char in enumerate(line):
-        if count >= units:
-            return index
-        count += 2 if ord(char) > 0xFFFF else 1
-    return len(line)
-
-
-def units_of(text: str) -> int:
-    """UTF-16 length."""
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le")) // 2
-
-
-class LineDoc:
-    """The editor's copy of a document."""
-
-    def __init__(self, uri: str, text: str) -> None:
-        self.uri = uri
-        self.lines = split_keep(text)
-        self.version = 1
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def apply(self, rng: types.Range, new_text: str) -> None:
-        start_line = min(rng.start.line, len(self.lines) - 1)
-        end_line = min(rng.end.line, len(self.lines) - 1)
-        start_body = self.lines[start_line].rstrip("\n")
-        end_body = self.lines[end_line].rstrip("\n")
-        start = index_of_units(start_body, rng.start.character)
-        end = index_of_units(end_body, rng.end.character)
-        if rng.end.line >= len(self.lines):
-            end = len(self.lines[end_line])
-        joined = self.lines[start_line][:start] + new_text + self.lines[end_line][end:]
-        replacement = split_keep(joined)
-        if end_line + 1 < len(self.lines) and replacement[-1] == "":
-            replacement.pop()
-        self.lines[start_line : end_line + 1] = replacement
-        self.version += 1
 
 
 class BenchClient(LanguageClient):
@@ -112,7 +59,7 @@ class Editor:
 
     def __init__(self, client: BenchClient) -> None:
         self.client = client
-        self.docs: dict[str, LineDoc] = {}
+        self.docs: dict[str, fake.FakeDocument] = {}
         self.edit_times: list[tuple[float, str, int]] = []  # (time, uri, chars inserted)
         self.finished: dict[str, tuple[float, dict[str, Any]]] = {}
         self.apply_count: dict[str, int] = {}
@@ -130,7 +77,7 @@ class Editor:
 
     def open(self, name: str, text: str, language: str = "python") -> str:
         uri = (Path("/tmp/gpt-lsp-bench") / name).as_uri()
-        self.docs[uri] = LineDoc(uri, text)
+        self.docs[uri] = fake.FakeDocument(uri, text, fake.PROFILES["vscode"], self._report)
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
@@ -147,24 +94,32 @@ class Editor:
         )
 
     def change(self, uri: str, rng: types.Range, text: str) -> None:
-        """The user edits: applied locally, then sent as one incremental didChange."""
-        doc = self.docs[uri]
-        doc.apply(rng, text)
-        self._send_change(doc, rng, text)
+        """The user edits: applied locally, then reported as the editor does."""
+        start = (rng.start.line, rng.start.character)
+        end = (rng.end.line, rng.end.character)
+        self.docs[uri].type_range(start, end, text)
 
-    def _send_change(self, doc: LineDoc, rng: types.Range, text: str) -> None:
+    def _report(self, uri: str, version: int, changes: list[fake.Change]) -> None:
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=doc.uri, version=doc.version
-                ),
-                content_changes=[types.TextDocumentContentChangePartial(range=rng, text=text)],
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=s[0], character=s[1]),
+                            end=types.Position(line=e[0], character=e[1]),
+                        ),
+                        text=t,
+                    )
+                    for s, e, t in changes
+                ],
             )
         )
 
     # ------------------------------------------------------------ server requests
 
     def apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        """Applies an edit as VS Code does (the shared editor fake's profile)."""
         now = time.monotonic()
         for change in params.edit.document_changes or []:
             if not isinstance(change, types.TextDocumentEdit):
@@ -173,14 +128,17 @@ class Editor:
             doc = self.docs.get(uri)
             if doc is None:
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
-            if change.text_document.version not in (None, doc.version):
+            edits = [
+                (
+                    (e.range.start.line, e.range.start.character),
+                    (e.range.end.line, e.range.end.character),
+                    e.new_text,
+                )
+                for e in change.edits
+            ]
+            if not doc.apply_edit(change.text_document.version, edits):
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="version")
-            chars = 0
-            for edit in change.edits:
-                doc.apply(edit.range, edit.new_text)
-                chars += len(edit.new_text)
-                self._send_change(doc, edit.range, edit.new_text)
-            self.edit_times.append((now, uri, chars))
+            self.edit_times.append((now, uri, sum(len(e.new_text) for e in change.edits)))
             self.apply_count[uri] = self.apply_count.get(uri, 0) + 1
         return types.ApplyWorkspaceEditResult(applied=True)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Position = tuple[int, int]  # (line, character in the profile's code units)
@@ -121,19 +121,32 @@ def minimal_diff(old: str, new: str, encoding: str) -> Change:
     return start, end, new[prefix : len(new) - suffix]
 
 
-@dataclass
 class FakeDocument:
-    """The editor's copy of one document."""
+    """The editor's copy of one document, kept as lines: an edit costs O(the lines it touches),
+    so that a 100,000-line file is cheap on the editor's side (the bench needs that)."""
 
-    uri: str
-    text: str
-    profile: Profile
-    report: Report
-    version: int = 1
-    edits_applied: int = 0
-    edits_skipped: int = 0
-    pending: list[Change] = field(default_factory=list)  # held back (debounce, idle)
-    _timer: asyncio.TimerHandle | None = field(init=False, default=None)
+    def __init__(
+        self, uri: str, text: str, profile: Profile, report: Report, version: int = 1
+    ) -> None:
+        self.uri = uri
+        self.profile = profile
+        self.report = report
+        self.version = version
+        self.lines = split_keep(text)
+        self.pending: list[Change] = []  # held back (debounce, idle)
+        self.edits_applied = 0
+        self.edits_skipped = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def text(self) -> str:
+        """Returns the whole text (O(document): for assertions)."""
+        return "".join(self.lines)
+
+    @property
+    def encoding(self) -> str:
+        """Returns the profile's position encoding."""
+        return self.profile.encoding
 
     # ------------------------------------------------------------ the server's edits
 
@@ -145,12 +158,7 @@ class FakeDocument:
             return self.profile.stale_edit == "skipped"  # Neovim says applied, did nothing
         # Edits of one TextDocumentEdit refer to the text before any of them: last first.
         for start, end, new_text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-            self._replace(
-                offset_of(self.text, start, self.profile.encoding),
-                offset_of(self.text, end, self.profile.encoding),
-                new_text,
-                split=True,
-            )
+            self._replace(start, end, new_text, split=True)
         self.edits_applied += 1
         return True
 
@@ -158,7 +166,14 @@ class FakeDocument:
 
     def type_at(self, offset: int, inserted: str, removed: int = 0) -> None:
         """The user replaces `removed` characters at `offset` with `inserted`."""
-        self._replace(offset, offset + removed, inserted, split=False)
+        text = self.text
+        start = position_of(text, offset, self.encoding)
+        end = position_of(text, offset + removed, self.encoding)
+        self._replace(start, end, inserted, split=False)
+
+    def type_range(self, start: Position, end: Position, inserted: str) -> None:
+        """The user replaces a range with `inserted`."""
+        self._replace(start, end, inserted, split=False)
 
     def flush(self) -> None:
         """Reports the changes held back (debounce, idle) now, in one didChange."""
@@ -169,22 +184,34 @@ class FakeDocument:
             changes, self.pending = self.pending, []
             self.report(self.uri, self.version, changes)
 
-    @property
-    def encoding(self) -> str:
-        """Returns the profile's position encoding."""
-        return self.profile.encoding
-
-    def _replace(self, start: int, end: int, new_text: str, *, split: bool) -> None:
-        old = self.text
-        self.text = old[:start] + new_text + old[end:]
+    def _replace(self, start: Position, end: Position, new_text: str, *, split: bool) -> None:
+        first = min(start[0], len(self.lines) - 1)
+        last = min(end[0], len(self.lines) - 1)
+        old = "".join(self.lines[first : last + 1])  # whole lines: the edit's window
+        local_start = offset_of(old, (start[0] - first, start[1]), self.encoding)
+        if end[0] >= len(self.lines):
+            local_end = len(old)  # past the last line: the document's end
+        else:
+            local_end = offset_of(old, (end[0] - first, end[1]), self.encoding)
+        new = old[:local_start] + new_text + old[local_end:]
+        replacement = split_keep(new)
+        if last + 1 < len(self.lines) and replacement[-1] == "":
+            replacement.pop()  # the window ended with a break: the next line follows it
+        self.lines[first : last + 1] = replacement
         self.version += 1
         if split and self.profile.report == "split":
-            changes = character_diff(old, self.text, self.encoding)
+            changes = character_diff(old, new, self.encoding)
         elif self.profile.report == "lines":
-            changes = [minimal_diff(old, self.text, self.encoding)]
+            changes = [minimal_diff(old, new, self.encoding)]
         else:
-            s, e = position_of(old, start, self.encoding), position_of(old, end, self.encoding)
-            changes = [(s, e, new_text)]
+            changes = [
+                (
+                    position_of(old, local_start, self.encoding),
+                    position_of(old, local_end, self.encoding),
+                    new_text,
+                )
+            ]
+        changes = [((s[0] + first, s[1]), (e[0] + first, e[1]), t) for s, e, t in changes]
         if self.profile.delay > 0:
             self.pending.extend(changes)
             if self._timer is None:
