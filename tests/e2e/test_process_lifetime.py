@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import TEST_API_KEY
-from tests.e2e.editor import REPO, offset_of, position_of, server_env
+from tests.e2e.editor import REPO, position_of, server_env
+from tests.fakes import editor as fake
 from tests.relay_sim import RelaySim, Scenario
 
 EXIT_WITHIN = 5.0  # generous for a loaded 2-core CI; the target is 1 s
@@ -57,14 +57,6 @@ def assert_clean(stderr: str) -> None:
     assert "Exception ignored" not in stderr, stderr
 
 
-@dataclass
-class Doc:
-    """The client's copy of a document."""
-
-    text: str
-    version: int = 1
-
-
 class Client:
     """A minimal LSP client on the server's pipes; it applies edits as an editor would."""
 
@@ -80,7 +72,7 @@ class Client:
         self.stdout_pipe = stdout_pipe
         self.stderr_path = stderr
         self.stdin_closed = False
-        self.docs: dict[str, Doc] = {}
+        self.docs: dict[str, fake.FakeDocument] = {}
         self.edits = 0
         self._next_id = 100
         self._answers: dict[Any, asyncio.Future[Any]] = {}
@@ -158,41 +150,43 @@ class Client:
         if message["method"] == "workspace/applyEdit":
             result = self._apply(message["params"]["edit"])
         self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-        if message["method"] == "workspace/applyEdit" and result["applied"]:
-            for change in message["params"]["edit"].get("documentChanges", []):
-                uri = change["textDocument"]["uri"]
-                doc = self.docs[uri]
-                self.notify(
-                    "textDocument/didChange",
-                    {
-                        "textDocument": {"uri": uri, "version": doc.version},
-                        "contentChanges": [{"text": doc.text}],
-                    },
-                )
+
+    def _report(self, uri: str, version: int, changes: list[fake.Change]) -> None:
+        content = [
+            {
+                "range": {
+                    "start": {"line": start[0], "character": start[1]},
+                    "end": {"line": end[0], "character": end[1]},
+                },
+                "text": text,
+            }
+            for start, end, text in changes
+        ]
+        self.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": content},
+        )
 
     def _apply(self, edit: dict[str, Any]) -> dict[str, Any]:
         for change in edit.get("documentChanges", []):
             doc = self.docs[change["textDocument"]["uri"]]
-            if change["textDocument"].get("version") not in (None, doc.version):
-                return {"applied": False, "failureReason": "version"}
-            for text_edit in sorted(
-                change["edits"],
-                key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]),
-                reverse=True,
-            ):
-                start, end = (
-                    offset_of(doc.text, p["line"], p["character"], "utf-16")
-                    for p in (text_edit["range"]["start"], text_edit["range"]["end"])
+            edits = [
+                (
+                    (e["range"]["start"]["line"], e["range"]["start"]["character"]),
+                    (e["range"]["end"]["line"], e["range"]["end"]["character"]),
+                    e["newText"],
                 )
-                doc.text = doc.text[:start] + text_edit["newText"] + doc.text[end:]
-            doc.version += 1
+                for e in change["edits"]
+            ]
+            if not doc.apply_edit(change["textDocument"].get("version"), edits):
+                return {"applied": False, "failureReason": "version"}
             self.edits += 1
         return {"applied": True}
 
     def open(self, name: str, text: str) -> str:
         """Opens a document; returns its URI."""
         uri = (Path("/tmp/gpt-lsp-e2e") / name).as_uri()
-        self.docs[uri] = Doc(text)
+        self.docs[uri] = fake.FakeDocument(uri, text, fake.PROFILES["vscode"], self._report)
         item = {"uri": uri, "languageId": "python", "version": 1, "text": text}
         self.notify("textDocument/didOpen", {"textDocument": item})
         return uri
