@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.jobs.notes import NotesDocuments
     from gpt_lsp.prompting.actions import Action
+    from gpt_lsp.prompting.definitions import Definitions
     from gpt_lsp.prompting.offers import Offer
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
@@ -63,6 +64,7 @@ class Session:
         self._relays: RelayPool | None = None
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
+        self._definitions: Definitions | None = None
         self._closing: set[asyncio.Future[None]] = set()
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
@@ -109,6 +111,15 @@ class Session:
 
             self._notes = NotesDocuments(self.port, self.channel_for, self.notes_dir)
         return self._notes
+
+    @property
+    def definitions(self) -> Definitions:
+        """Returns the definition finder (parsed blocks kept per document version)."""
+        if self._definitions is None:
+            from gpt_lsp.prompting.definitions import Definitions
+
+            self._definitions = Definitions()
+        return self._definitions
 
     def set_client_config(self, section: Any) -> None:
         """Takes the client's `gptLsp` configuration section (None: none)."""
@@ -175,6 +186,8 @@ class Session:
             self._closing.add(asyncio.ensure_future(channel.close()))
             self._closing = {t for t in self._closing if not t.done()}
         self.documents.close(uri)
+        if self._definitions is not None:
+            self._definitions.forget(uri)
 
     def channel_for(self, uri: str) -> DocumentChannel | None:
         """Returns the edit channel of an open document."""
@@ -207,7 +220,12 @@ class Session:
 
         settings = self.settings
         excluded = excluded_by(uri, settings.exclude_globs)
-        return list_offers(doc, span, diagnostics, settings, excluded=excluded, only=only)
+        definition = None
+        if span.is_empty:
+            definition = self.definitions.find(doc, span.start, self.client.encoding)
+        return list_offers(
+            doc, span, diagnostics, settings, excluded=excluded, only=only, definition=definition
+        )
 
     # ------------------------------------------------------------ commands
 

@@ -6,10 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpt_lsp.prompting.actions import CHAT_ACTION, all_actions, block_after, markers_in
+from gpt_lsp.prompting.actions import (
+    BUILTIN_ACTIONS,
+    CHAT_ACTION,
+    all_actions,
+    block_after,
+    markers_in,
+)
+from gpt_lsp.prompting.definitions import Definition
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Pos, Span
+
+BUILTIN_IDS = frozenset(a.id for a in BUILTIN_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -30,8 +39,10 @@ def list_offers(
     *,
     excluded: str | None = None,
     only: Sequence[str] | None = None,
+    definition: Definition | None = None,
 ) -> list[Offer]:
-    """Returns the AI actions for a range: markers, then built-in and user actions."""
+    """Returns the AI actions for a range: markers, then built-in and user actions; at a bare
+    cursor, the built-in actions on the definition around it (`definition`)."""
     span = Span(min(span.start, span.end), max(span.start, span.end))
     disabled = f"matches exclude pattern '{excluded}': never sent to a relay" if excluded else None
     offers: list[Offer] = []
@@ -47,13 +58,22 @@ def list_offers(
         }
         offers.append(Offer(f"AI: {marker.instruction}", "refactor.rewrite", arguments, disabled))
     for action in all_actions(settings.actions):
-        if span.is_empty and not (action.needs_diagnostics and diagnostics):
+        title = f"AI: {action.title}"
+        if not span.is_empty:
+            target = span
+        elif definition is not None and action.id in BUILTIN_IDS:
+            if action.needs_diagnostics and not diagnostics:
+                continue
+            target = definition.span(doc)
+            title = f"{title} {definition.name}"
+        elif action.needs_diagnostics and diagnostics:
+            target = _diagnostics_span(doc, diagnostics, span)
+        else:
             continue
-        target = span if not span.is_empty else _diagnostics_span(doc, diagnostics, span)
         arguments = {"action": action.id, "uri": doc.uri, "range": range_json(target)}
         if action.needs_diagnostics and diagnostics:
             arguments["diagnostics"] = list(diagnostics)
-        offers.append(Offer(f"AI: {action.title}", action.kind, arguments, disabled))
+        offers.append(Offer(title, action.kind, arguments, disabled))
     if only:
         offers = [o for o in offers if any(_kind_matches(o.kind, k) for k in only)]
     return offers

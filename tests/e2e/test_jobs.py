@@ -227,3 +227,27 @@ async def test_two_jobs_in_one_document(editor: Editor, relay_sim: RelaySim) -> 
     fb = await editor.wait_finished(jb["jobId"])
     assert fa["status"] == fb["status"] == "done"
     assert editor.text(uri) == "def a():\n    pass\n\ndef b():\n    pass\n"
+
+
+async def test_a_bare_cursor_refactors_the_function_around_it(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    text = "import os\n\n\n@cache\ndef total(items):\n    return sum(items)\n\n\nx = 1\n"
+    relay_sim.default = Scenario(text="@cache\ndef total(items):\n    return sum(items, 0)\n")
+    uri = editor.open("bare.py", text)
+    cursor = offset_of(text, 5, 8, editor.encoding)
+    actions = await editor.code_actions(uri, rng(text, cursor, cursor, editor.encoding))
+    titles = [a.title for a in actions]
+    assert titles == ["AI: Refactor total", "AI: Document total", "AI: Explain total"]
+    assert relay_sim.requests == []
+    refactor = actions[0]
+    assert refactor.command is not None
+    argument = refactor.command.arguments[0]
+    assert argument["range"]["start"] == {"line": 3, "character": 0}  # the decorator's line
+    assert argument["range"]["end"] == {"line": 6, "character": 0}
+    result = await editor.command(refactor.command.command, argument)
+    finished = await editor.wait_finished(result["jobId"])
+    assert finished["status"] == "done"
+    assert editor.text(uri) == text.replace("sum(items)", "sum(items, 0)")
+    outside = offset_of(text, 8, 2, editor.encoding)
+    assert await editor.code_actions(uri, rng(text, outside, outside, editor.encoding)) == []
