@@ -19,11 +19,17 @@ H.run(function()
   H.result.text = H.text(bufnr)
 
   -- A settings change: the server pulls the new section, the plugin asks for the actions again.
+  local pulls = 0
+  local answer = vim.lsp.handlers["workspace/configuration"]
+  vim.lsp.handlers["workspace/configuration"] = function(...)
+    pulls = pulls + 1
+    return answer(...)
+  end
   local settings = vim.deepcopy(client.settings)
   table.insert(settings.gptLsp.actions, H.cfg.added_action)
   client.settings = settings
   client:notify("workspace/didChangeConfiguration", { settings = settings })
-  -- Let the server pull the section (workspace/configuration) before asking.
-  vim.wait(500, function() return false end, 20)
+  H.wait(5000, function() return pulls > 0 end, "the server to pull its settings")
+  vim.wait(200) -- and to apply them
   H.result.completion_after = vim.fn.getcompletion("GptAction ", "cmdline")
 end)
