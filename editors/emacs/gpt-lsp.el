@@ -128,7 +128,7 @@ actions shows at the next call."
 
 ;;;###autoload
 (defun gpt-lsp-action (beg end action)
-  "Run the server's ACTION (an id: refactor, fix, document, explain, yours) on BEG..END.
+  "Run the server's ACTION (an id such as refactor) on BEG..END.
 Interactively, pick it by title from the actions the server lists."
   (interactive
    (append (gpt-lsp--region-or-line)
@@ -158,13 +158,15 @@ buffer's most recent job.  VERB names the command in the message."
 
 ;;;###autoload
 (defun gpt-lsp-accept (&optional job-id)
-  "Keep the text of the job at point (else the buffer's most recent), or of JOB-ID."
+  "Keep the text of the job at point, or of JOB-ID.
+Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
   (gpt-lsp--job-command "gptLsp.accept" "accept" job-id))
 
 ;;;###autoload
 (defun gpt-lsp-reject (&optional job-id)
-  "Put back the original text of the job at point (else the buffer's most recent), or of JOB-ID."
+  "Put back the original text of the job at point, or of JOB-ID.
+Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
   (gpt-lsp--job-command "gptLsp.reject" "reject" job-id))
 
