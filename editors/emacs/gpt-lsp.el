@@ -42,18 +42,8 @@ workspace/configuration, e.g. (:baseUrl \"https://relay/v1\" :model \"gpt-4o\").
 A :gptLsp section in `eglot-workspace-configuration' (dir-locals) wins."
   :type 'plist)
 
-(defcustom gpt-lsp-action-ids '("refactor" "fix" "document" "explain")
-  "Action ids offered by `gpt-lsp-action' (the server's built-ins)."
-  :type '(repeat string))
-
 (defclass gpt-lsp-server (eglot-lsp-server) ()
   :documentation "The gpt-lsp server, so its notifications and commands can be handled.")
-
-(defvar gpt-lsp--last-job nil
-  "Id of the most recent job, from a command result or gptLsp/jobFinished.")
-
-(defvar gpt-lsp--job-status (make-hash-table :test #'equal)
-  "Job id -> last status seen.")
 
 ;;;###autoload
 (defun gpt-lsp-register ()
@@ -88,25 +78,10 @@ A :gptLsp section in `eglot-workspace-configuration' (dir-locals) wins."
 
 (cl-defmethod eglot-handle-notification
   ((_server gpt-lsp-server) (_method (eql gptLsp/jobFinished))
-   &key jobId status message usage &allow-other-keys)
-  "Remember the job and echo one line; errors already came as showMessage."
-  (setq gpt-lsp--last-job jobId)
-  (puthash jobId status gpt-lsp--job-status)
-  (let ((tokens (and usage (plist-get usage :totalTokens)))
-        (cost (and usage (plist-get usage :costUsd))))
-    (message "gpt-lsp: %s %s%s%s%s" jobId status
-             (if tokens (format ", %s tokens" tokens) "")
-             (if (numberp cost) (format ", $%.4f" cost) "")
-             (if (and message (not (equal status "failed"))) (format " (%s)" message) ""))))
-
-(cl-defmethod eglot-execute-command :around ((_server gpt-lsp-server) command _arguments)
-  "Remember the job a code action started (its result is {jobId})."
-  (let ((result (cl-call-next-method)))
-    (when (and (member (format "%s" command) '("gptLsp.run" "gptLsp.chat"))
-               (plist-get result :jobId))
-      (setq gpt-lsp--last-job (plist-get result :jobId))
-      (puthash gpt-lsp--last-job "running" gpt-lsp--job-status))
-    result))
+   &key status message summary &allow-other-keys)
+  "Echo the server's one-line summary as is; errors already came as showMessage."
+  (message "%s%s" (or summary (format "AI: %s" status))
+           (if (and message (not (equal status "failed"))) (format " (%s)" message) "")))
 
 (defun gpt-lsp--exec (command argument &optional then)
   "Send COMMAND with ARGUMENT to this buffer's server; call THEN with the result.
@@ -119,13 +94,17 @@ synchronous request blocks it."
     (jsonrpc-async-request
      server :workspace/executeCommand
      (list :command command :arguments (vector argument))
-     :success-fn (lambda (result)
-                   (when (plist-get result :jobId)
-                     (setq gpt-lsp--last-job (plist-get result :jobId))
-                     (puthash gpt-lsp--last-job "running" gpt-lsp--job-status))
-                   (when then (funcall then result)))
+     :success-fn (lambda (result) (when then (funcall then result)))
      :error-fn (lambda (err)
                  (message "gpt-lsp: %s failed: %s" command (plist-get err :message))))))
+
+(defun gpt-lsp--actions ()
+  "The server's actions, from gptLsp.status: a list of (:id :title :kind :output).
+Asked each time (the server answers at once), so a settings change that adds
+actions shows at the next call."
+  (let ((status (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                 (list :command "gptLsp.status" :arguments []))))
+    (append (plist-get status :actions) nil)))
 
 (defun gpt-lsp--range (beg end)
   "LSP range of BEG..END in the current buffer."
@@ -149,42 +128,54 @@ synchronous request blocks it."
 
 ;;;###autoload
 (defun gpt-lsp-action (beg end action)
-  "Run the server's ACTION (refactor, fix, document, explain) on BEG..END."
-  (interactive (append (gpt-lsp--region-or-line)
-                       (list (completing-read "AI action: " gpt-lsp-action-ids nil nil))))
+  "Run the server's ACTION (an id such as refactor) on BEG..END.
+Interactively, pick it by title from the actions the server lists."
+  (interactive
+   (append (gpt-lsp--region-or-line)
+           (let* ((actions (gpt-lsp--actions))
+                  (titles (mapcar (lambda (a) (cons (plist-get a :title) (plist-get a :id)))
+                                  actions))
+                  (picked (completing-read "AI action: " titles nil nil)))
+             ;; A title picked from the list, or an id typed as is.
+             (list (or (cdr (assoc picked titles)) picked)))))
   (gpt-lsp--exec "gptLsp.run" (list :action action
                                     :uri (eglot--path-to-uri (buffer-file-name))
                                     :range (gpt-lsp--range beg end))))
 
-(defun gpt-lsp--job-command (command job-id)
-  "Run COMMAND ({jobId}) on JOB-ID, default the last job."
-  (let ((id (or job-id gpt-lsp--last-job (user-error "gpt-lsp: no job yet"))))
-    (gpt-lsp--exec command (list :jobId id)
-                   (lambda (result)
-                     (let ((settled (pcase command
-                                      ("gptLsp.accept" "accepted")
-                                      ("gptLsp.reject" "rejected"))))
-                       (cond ((not (eq (plist-get result :ok) t))
-                              (message "gpt-lsp: %s %s: nothing to do" command id))
-                             (settled (puthash id settled gpt-lsp--job-status))))))))
+(defun gpt-lsp--job-command (command verb job-id)
+  "Run COMMAND on JOB-ID, else on the job at point.
+Without an id the server picks: the job whose region holds point, else the
+buffer's most recent job.  VERB names the command in the message."
+  (gpt-lsp--exec command
+                 (if job-id
+                     (list :jobId job-id)
+                   (let ((at (eglot--TextDocumentPositionParams)))
+                     (list :uri (plist-get (plist-get at :textDocument) :uri)
+                           :position (plist-get at :position))))
+                 (lambda (result)
+                   (unless (eq (plist-get result :ok) t)
+                     (message "gpt-lsp: no job to %s at point or in this buffer" verb)))))
 
 ;;;###autoload
 (defun gpt-lsp-accept (&optional job-id)
-  "Keep the text of JOB-ID (default: the last job)."
+  "Keep the text of the job at point, or of JOB-ID.
+Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.accept" job-id))
+  (gpt-lsp--job-command "gptLsp.accept" "accept" job-id))
 
 ;;;###autoload
 (defun gpt-lsp-reject (&optional job-id)
-  "Put back the original text of JOB-ID (default: the last job)."
+  "Put back the original text of the job at point, or of JOB-ID.
+Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.reject" job-id))
+  (gpt-lsp--job-command "gptLsp.reject" "reject" job-id))
 
 ;;;###autoload
 (defun gpt-lsp-cancel (&optional job-id)
-  "Stop JOB-ID (default: the last job) and put back its original text."
+  "Stop the running job at point (else the buffer's most recent running job).
+Its original text comes back.  With JOB-ID, stop that job."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.cancel" job-id))
+  (gpt-lsp--job-command "gptLsp.cancel" "cancel" job-id))
 
 (provide 'gpt-lsp)
 ;;; gpt-lsp.el ends here

@@ -28,8 +28,9 @@ let client;
 let output;
 /** @type {vscode.StatusBarItem} */
 let statusItem;
-/** Jobs by id: {jobId, uri, status, usage?, message?}, most recent last. */
-const jobs = new Map();
+/** Jobs running in the server, as its gptLsp.status last said (the spinner). */
+let running = 0;
+/** The last gptLsp/jobFinished: {status, summary, message?}, for the status bar. */
 let lastFinished;
 /** Keys read from SecretStorage: masked in everything written to the output channel. */
 const secrets = new Set();
@@ -46,9 +47,9 @@ async function activate(ctx) {
     output,
     statusItem,
     vscode.commands.registerCommand("gpt-lsp.inlineChat", inlineChat),
-    vscode.commands.registerCommand("gpt-lsp.accept", () => finishJob("gptLsp.accept", "accept", ["done"])),
-    vscode.commands.registerCommand("gpt-lsp.reject", () => finishJob("gptLsp.reject", "reject", ["done", "running"])),
-    vscode.commands.registerCommand("gpt-lsp.cancel", cancelJob),
+    vscode.commands.registerCommand("gpt-lsp.accept", () => jobAtCursor("gptLsp.accept", "no AI edit to accept")),
+    vscode.commands.registerCommand("gpt-lsp.reject", () => jobAtCursor("gptLsp.reject", "no AI edit to reject")),
+    vscode.commands.registerCommand("gpt-lsp.cancel", () => jobAtCursor("gptLsp.cancel", "no AI job running")),
     vscode.commands.registerCommand("gpt-lsp.setApiKey", setApiKey),
     vscode.commands.registerCommand("gpt-lsp.showStatus", showStatus),
     vscode.commands.registerCommand("gpt-lsp.showMenu", showMenu),
@@ -140,7 +141,7 @@ async function start() {
       executeCommand: async (cmd, cmdArgs, next) => {
         try {
           const result = await next(cmd, cmdArgs);
-          noteJob(result, cmdArgs && cmdArgs[0]);
+          noteJob(result);
           return result;
         } catch (error) {
           showRefusal(error);
@@ -151,9 +152,7 @@ async function start() {
   };
   client = new LanguageClient("gptLsp", "GPT LSP", serverOptions, clientOptions);
   client.onDidChangeState((e) => {
-    if (e.newState === State.Stopped) {
-      for (const job of jobs.values()) if (job.status === "running") job.status = "failed";
-    }
+    if (e.newState === State.Stopped) running = 0;
     updateStatus();
   });
   client.onNotification("gptLsp/jobFinished", onJobFinished);
@@ -183,7 +182,7 @@ async function stop() {
 
 async function restart() {
   await stop();
-  jobs.clear();
+  running = 0;
   lastFinished = undefined;
   await start();
 }
@@ -311,65 +310,60 @@ async function inlineChat() {
   const c2p = client.code2ProtocolConverter;
   const argument = { uri: c2p.asUri(editor.document.uri), range: c2p.asRange(selection), instruction: instruction.trim() };
   const result = await runServerCommand("gptLsp.chat", argument);
-  noteJob(result, argument);
+  noteJob(result);
 }
 
-/** Records a job started by a command result {jobId}. */
-function noteJob(result, argument) {
+/** A command result {jobId}: a job started. The spinner turns at once; the server's count,
+ * asked next, corrects it. */
+function noteJob(result) {
   if (!result || typeof result !== "object" || typeof result.jobId !== "string") return;
-  const uri = argument && typeof argument.uri === "string" ? argument.uri : undefined;
-  const known = jobs.get(result.jobId);
-  // jobFinished can arrive before the command's answer for a very short job.
-  if (!known) jobs.set(result.jobId, { jobId: result.jobId, uri, status: "running" });
+  running += 1;
   updateStatus();
+  refreshRunning();
 }
 
 function onJobFinished(params) {
   if (!params || typeof params.jobId !== "string") return;
-  const job = jobs.get(params.jobId) || { jobId: params.jobId };
-  jobs.delete(params.jobId); // re-insert: most recent last
-  jobs.set(params.jobId, { ...job, ...params });
-  lastFinished = jobs.get(params.jobId);
-  while (jobs.size > 50) jobs.delete(jobs.keys().next().value);
+  // The server's one-line summary, shown as is.
+  lastFinished = { status: params.status, summary: params.summary || `AI: ${params.status}`, message: params.message };
+  refreshRunning();
+}
+
+let refreshes = 0;
+/** Asks the server how many jobs run; only the latest answer counts. */
+async function refreshRunning() {
+  const asked = ++refreshes;
+  let status;
+  if (client && client.isRunning()) {
+    try {
+      status = await client.sendRequest(ExecuteCommandRequest.type, { command: "gptLsp.status", arguments: [] });
+    } catch {
+      status = undefined;
+    }
+  }
+  if (asked !== refreshes) return;
+  running = status ? (status.jobs || []).filter((j) => j.status === "running").length : 0;
   updateStatus();
 }
 
-/** Returns the job a command applies to: the active document's most recent, else the most recent. */
-function currentJob(statuses) {
-  const list = [...jobs.values()].filter((j) => statuses.includes(j.status)).reverse();
+/** Returns {uri, position} of the active editor's cursor, in the negotiated position encoding. */
+function cursorTarget() {
   const editor = vscode.window.activeTextEditor;
-  if (editor && client) {
-    const uri = client.code2ProtocolConverter.asUri(editor.document.uri);
-    const here = list.find((j) => j.uri === uri);
-    if (here) return here;
-  }
-  return list[0];
+  if (!editor || !client) return undefined;
+  const c2p = client.code2ProtocolConverter;
+  return { uri: c2p.asUri(editor.document.uri), position: c2p.asPosition(editor.selection.active) };
 }
 
-async function finishJob(command, verb, statuses) {
-  const job = currentJob(statuses);
-  if (!job) {
-    const busy = currentJob(["running"]) ? " (one is still being written: wait, or cancel it)" : "";
-    vscode.window.showInformationMessage(`GPT LSP: no AI edit to ${verb}${busy}.`);
+/** Accept, reject or cancel at the cursor: the server picks the job whose region holds it,
+ * else the file's most recent job (for cancel: its most recent running job). */
+async function jobAtCursor(command, nothing) {
+  const target = cursorTarget();
+  if (!target) {
+    vscode.window.showInformationMessage(`GPT LSP: ${nothing} (no file is open).`);
     return;
   }
-  const result = await runServerCommand(command, { jobId: job.jobId });
-  if (result && result.ok) {
-    jobs.delete(job.jobId);
-  } else if (result) {
-    jobs.delete(job.jobId);
-    vscode.window.showInformationMessage(`GPT LSP: that AI edit can no longer be ${verb}ed.`);
-  }
-  updateStatus();
-}
-
-async function cancelJob() {
-  const job = currentJob(["running"]);
-  if (!job) {
-    vscode.window.showInformationMessage("GPT LSP: no AI job is running.");
-    return;
-  }
-  await runServerCommand("gptLsp.cancel", { jobId: job.jobId });
+  const result = await runServerCommand(command, target);
+  if (result && result.ok !== true) vscode.window.showInformationMessage(`GPT LSP: ${nothing} at the cursor or in this file.`);
 }
 
 async function showStatus() {
@@ -391,9 +385,13 @@ async function showStatus() {
 
 async function showMenu() {
   const items = [];
-  if (currentJob(["running"])) items.push({ label: "$(debug-stop) Cancel the running job", command: "gpt-lsp.cancel" });
-  if (currentJob(["done"])) items.push({ label: "$(check) Accept the AI edit", command: "gpt-lsp.accept" });
-  if (currentJob(["done", "running"])) {
+  // What the server has in the active file, asked now (the extension keeps no jobs).
+  const target = cursorTarget();
+  const status = target && client && client.isRunning() ? await runServerCommand("gptLsp.status") : undefined;
+  const here = ((status && status.jobs) || []).filter((j) => target && j.uri === target.uri);
+  if (here.some((j) => j.status === "running")) items.push({ label: "$(debug-stop) Cancel the running job", command: "gpt-lsp.cancel" });
+  if (here.some((j) => j.status === "done")) items.push({ label: "$(check) Accept the AI edit", command: "gpt-lsp.accept" });
+  if (here.some((j) => j.status === "done" || j.status === "running")) {
     items.push({ label: "$(discard) Reject the AI edit (restore the original)", command: "gpt-lsp.reject" });
   }
   items.push({ label: "$(comment-discussion) Inline chat…", command: "gpt-lsp.inlineChat" });
@@ -429,19 +427,17 @@ function redacting(channel) {
 
 function updateStatus() {
   if (!statusItem) return;
-  const running = [...jobs.values()].filter((j) => j.status === "running");
   statusItem.backgroundColor = undefined;
   if (!client) {
     statusItem.text = "$(warning) AI";
     statusItem.tooltip = "GPT LSP: server not running";
-  } else if (running.length) {
-    statusItem.text = `$(sync~spin) AI${running.length > 1 ? ` ×${running.length}` : ""}`;
+  } else if (running) {
+    statusItem.text = `$(sync~spin) AI${running > 1 ? ` ×${running}` : ""}`;
     statusItem.tooltip = "GPT LSP: writing… click to cancel, accept or reject";
   } else if (lastFinished) {
-    const usage = formatUsage(lastFinished.usage);
     const icon = { done: "$(check)", cancelled: "$(circle-slash)", failed: "$(error)", conflict: "$(warning)" }[lastFinished.status] || "$(sparkle)";
-    statusItem.text = `${icon} ${usage || "AI"}`;
-    statusItem.tooltip = `GPT LSP: last job ${lastFinished.status}${lastFinished.message ? `: ${lastFinished.message}` : ""}${usage ? ` (${usage})` : ""}`;
+    statusItem.text = `${icon} ${lastFinished.summary}`;
+    statusItem.tooltip = `GPT LSP: ${lastFinished.summary}${lastFinished.message ? ` (${lastFinished.message})` : ""}`;
     if (lastFinished.status === "failed") statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
   } else {
     statusItem.text = "$(sparkle) AI";
@@ -450,11 +446,4 @@ function updateStatus() {
   statusItem.show();
 }
 
-/** Returns "$0.0012 · 523 tok", "~523 tok" for an estimate, or "" without usage. */
-function formatUsage(usage) {
-  if (!usage || typeof usage.totalTokens !== "number") return "";
-  const tokens = `${usage.estimated ? "~" : ""}${usage.totalTokens} tok`;
-  return typeof usage.costUsd === "number" ? `$${usage.costUsd.toFixed(4)} · ${tokens}` : tokens;
-}
-
-module.exports = { activate, deactivate, formatUsage };
+module.exports = { activate, deactivate };

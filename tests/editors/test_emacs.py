@@ -35,9 +35,19 @@ def emacs() -> str:
     return found
 
 
-def test_refactor_code_action_streams_in(emacs: str, tmp_path: Path, relay_sim: RelaySim) -> None:
-    # 1.5 s of answer: eglot's didChange comes every 0.5 s, so several edits land.
-    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n", chunk_size=1, pace=0.03)
+CHAT_LINE = "print(add(1, 2))"
+CHAT_ANSWER = "print('sum:', add(1, 2))"
+
+
+def test_refactor_chat_and_action_by_position(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.enqueue(
+        # 1.5 s of answer: eglot's didChange comes every 0.5 s, so several edits land.
+        Scenario(text=f"```python\n{NEW_FUNC}```\n", chunk_size=1, pace=0.03),
+        Scenario(text=CHAT_ANSWER, chunk_size=4, pace=0.01),
+        Scenario(text="x = 1\n" * 100, chunk_size=2, pace=0.05),  # cancelled long before its end
+    )
     work = tmp_path / "work"
     work.mkdir()
     out = tmp_path / "result.json"
@@ -50,6 +60,8 @@ def test_refactor_code_action_streams_in(emacs: str, tmp_path: Path, relay_sim: 
         "out": str(out),
         "source": SOURCE,
         "func": FUNC,
+        "chat_line": SOURCE.splitlines().index(CHAT_LINE) + 1,
+        "instruction": "label the sum",
     }
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config), "utf-8")
@@ -63,6 +75,35 @@ def test_refactor_code_action_streams_in(emacs: str, tmp_path: Path, relay_sim: 
     assert result["status"] == "done", describe(run)
     assert result["final"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
     assert result["changes"] >= 2, describe(run)  # streamed, not one edit at the end
+    # The echo area showed the server's summary line as is.
+    assert result["summary"].startswith("AI: Refactor: done, "), result["summary"]
+    assert result["summary_seen"] == result["summary"]
+    # Reject with point inside the region sends the position (eglot's UTF-16), no job id.
+    uri = (tmp_path / "work" / "app.py").as_uri()
+    reject = result["reject"]
+    assert reject["argument"] == {"uri": uri, "position": {"line": 3, "character": 16}}
+    assert reject["result"] == {"ok": True}
     assert result["rejected"] == SOURCE
+    # Accept with point on line 1, outside the chat's region: the buffer's most recent job.
+    chatted = SOURCE.replace(CHAT_LINE, CHAT_ANSWER)
+    assert result["chat_status"] == "done" and result["chatted"] == chatted
+    assert result["accept"] == {
+        "argument": {"uri": uri, "position": {"line": 0, "character": 0}},
+        "result": {"ok": True},
+    }
+    assert result["reject_again"]["result"] == {"ok": False}
+    assert "no job to reject" in result["reject_again_message"]
+    assert result["after_accept"] == chatted
+    # M-x gpt-lsp-action offers the server's titles and sends the picked action's id.
+    assert result["action_titles"] == ["AI: Refactor", "AI: Fix", "AI: Document", "AI: Explain"]
+    assert result["action_run"]["argument"]["action"] == "refactor"
+    # Cancel with point outside the running job's region stops it; its summary is shown.
+    assert result["cancel"]["argument"]["position"] == {"line": 0, "character": 0}
+    assert result["cancel"]["result"] == {"ok": True}
+    assert result["cancel_status"] == "cancelled"
+    assert result["cancel_summary"].startswith("AI: Refactor: cancelled, ")
+    assert result["cancel_seen"] == result["cancel_summary"]
+    assert result["after_cancel"] == chatted
+    assert relay_sim.requests[2].client_disconnected
     # The settings reached the server (initializationOptions / workspace/configuration).
     assert relay_sim.requests and relay_sim.requests[0].json["model"] == "gpt-4"

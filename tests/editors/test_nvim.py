@@ -89,9 +89,10 @@ def test_refactor_code_action_streams_in(nvim: str, tmp_path: Path, relay_sim: R
     titles = {p["title"] for p in result["progress"] if p["kind"] == "begin"}
     assert "AI: Refactor" in titles, result["progress"]
     assert kinds.count("end") >= 1 and kinds.index("begin") < kinds.index("end")
-    # The shim echoed one line with the tokens when the job finished.
-    finished = [n["msg"] for n in result["notices"] if "done" in n["msg"]]
-    assert finished and "tokens" in finished[0], result["notices"]
+    # The shim showed the server's summary line as is, once, when the job finished.
+    summary = result["summary"]
+    assert summary.startswith("AI: Refactor: done, ") and " tokens, " in summary, summary
+    assert [n["msg"] for n in result["notices"] if n["msg"].startswith("AI: ")] == [summary]
     body = relay_sim.requests[-1].json
     assert "return a+b" in json.dumps(body)
 
@@ -113,8 +114,17 @@ def test_chat_command_on_a_range(nvim: str, tmp_path: Path, relay_sim: RelaySim)
     first, second = run.result["first"], run.result["second"]
     assert first["status"] == "done", describe(run)
     assert first["text"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
-    assert first["title"] == "AI: add type hints"
+    assert first["summary"].startswith("AI: add type hints: done, "), first
+    # :GptAccept with the cursor outside the region: the position, no job id; the server
+    # picked the buffer's most recent job.
+    accept = run.result["accept"]
+    assert accept["argument"] == {
+        "uri": (tmp_path / "work" / "chat.py").as_uri(),
+        "position": {"line": 0, "character": 0},
+    }
+    assert accept["result"] == {"ok": True}
     assert run.result["input_asked"] is True
+    assert second["summary"].startswith("AI: label the sum: done, "), second
     assert second["status"] == "done", describe(run)
     expected = SOURCE.replace(FUNC, NEW_FUNC).replace("print(add(1, 2))", "print(add(1, 2), 'sum')")
     assert second["text"] == expected, describe(run)
@@ -128,13 +138,14 @@ def test_accept_reject_cancel(nvim: str, tmp_path: Path, relay_sim: RelaySim) ->
     # A tab and trailing blanks: reject must put back these bytes, not a normalised copy.
     one, two = "def one():\t\n    return 1  \n", "def two():\n    return 2\n"
     new_one, new_two = "def one():\n    return 10\n", "def two():\n    return 20\n"
-    source = f"{one}\n{two}"
+    tail = "\nprint(one() + two())\n"  # a line outside both regions
+    source = f"{one}\n{two}{tail}"
     relay_sim.enqueue(
         Scenario(text=new_one, chunk_size=4, pace=0.01),
         Scenario(text=new_two, chunk_size=4, pace=0.01),
         Scenario(text="x = 1\n" * 100, chunk_size=2, pace=0.05),
     )
-    after_reject = f"{one}\n{new_two}"
+    after_reject = f"{one}\n{new_two}{tail}"
     run = run_nvim(
         nvim,
         "accept_reject.lua",
@@ -144,12 +155,29 @@ def test_accept_reject_cancel(nvim: str, tmp_path: Path, relay_sim: RelaySim) ->
         after_reject=after_reject,
     )
     result = run.result
-    assert result["both"] == {"a": "done", "b": "done", "text": f"{new_one}\n{new_two}"}
+    both = f"{new_one}\n{new_two}{tail}"
+    assert result["both"] == {"a": "done", "b": "done", "text": both}
+    uri = (tmp_path / "work" / "jobs.py").as_uri()
+    # Accept on the last line (outside both regions): the most recent job, B, is kept.
+    accept = result["accept"]
+    assert accept["argument"] == {"uri": uri, "position": {"line": 6, "character": 0}}
+    assert accept["result"] == {"ok": True}
+    assert result["accepted"] == both
+    # Reject inside A's region (A is the older job): A's exact original comes back.
+    reject = result["reject"]
+    assert reject["argument"] == {"uri": uri, "position": {"line": 1, "character": 4}}
+    assert reject["result"] == {"ok": True}
     assert result["rejected"] == after_reject
-    assert result["accepted"] == after_reject
+    # B was accepted, so a reject inside its region finds nothing and says so.
+    again = result["reject_again"]
+    assert again["result"] == {"ok": False}
+    assert "no job to reject" in again["notice"] and again["text"] == after_reject
     cancelled = result["cancelled"]
     assert cancelled["status"] == "cancelled", describe(run)
     assert cancelled["text"] == cancelled["before"] == after_reject
+    # What the user saw when it stopped: the server's summary line.
+    assert cancelled["summary"].startswith("AI: Refactor: cancelled, "), cancelled
+    assert result["cancel_notice"] == cancelled["summary"]
     assert "no job to cancel" in result["last_notice"]
     # Cancelling closed the stream upstream long before its 10 s of answer.
     assert relay_sim.requests[2].client_disconnected
@@ -163,6 +191,7 @@ def test_cjk_and_emoji_ranges_land_exactly(nvim: str, tmp_path: Path, relay_sim:
     )
     first = source.replace("compute(a, b)", '计算(甲, "😀")')
     second = first.replace('x = "数据"', 'x = "资料"')
+    only_second = source.replace('x = "数据"', 'x = "资料"')
     run = run_nvim(
         nvim,
         "cjk.lua",
@@ -170,17 +199,51 @@ def test_cjk_and_emoji_ranges_land_exactly(nvim: str, tmp_path: Path, relay_sim:
         relay_settings(relay_sim),
         source=source,
         instruction="用中文命名 😀",
-        after_reject=first,
+        after_first_reject=only_second,
     )
     result = run.result
     assert result["offset_encoding"] == "utf-8"
     assert result["first"] == {"status": "done", "text": first}, describe(run)
     assert result["second"] == {"status": "done", "text": second}, describe(run)
-    assert result["rejected"] == first
+    # The cursor on `算` (byte 24 of line 3) is inside the older job's region: it is rejected.
+    assert result["reject_first"]["argument"]["position"] == {"line": 2, "character": 24}
+    assert result["rejected_first"] == only_second
+    assert result["rejected"] == source
     # The relay saw exactly the selected text, not a neighbour shifted by byte/char confusion.
     assert selection_sent(relay_sim, 0) == "compute(a, b)"
     assert selection_sent(relay_sim, 1) == "数据"
     assert "用中文命名 😀" in json.dumps(relay_sim.requests[0].json, ensure_ascii=False)
+
+
+def test_action_ids_and_titles_come_from_the_server(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text="IMPORT OS\n", chunk_size=3, pace=0.01)
+    settings = relay_settings(relay_sim)
+    settings["actions"] = [{"id": "shout", "title": "Shout", "prompt": "Upper-case: {selection}"}]
+    added = {"id": "whisper", "title": "Whisper", "prompt": "Lower-case: {selection}"}
+    run = run_nvim(
+        nvim,
+        "actions.lua",
+        tmp_path,
+        settings,
+        source=SOURCE,
+        pick="AI: Shout",
+        added_action=added,
+    )
+    result = run.result
+    # Completion lists the server's ids, the user's action included.
+    assert result["completion"] == ["refactor", "fix", "document", "explain", "shout"]
+    assert result["completion_re"] == ["refactor"]
+    # :GptAction without an id offers the server's titles; the picked one ran.
+    labels = ["AI: Refactor", "AI: Fix", "AI: Document", "AI: Explain", "AI: Shout"]
+    assert result["select_labels"] == labels
+    assert result["run"]["argument"]["action"] == "shout"
+    assert "Upper-case: import os" in json.dumps(relay_sim.requests[0].json)
+    assert result["summary"].startswith("AI: Shout: done, "), result["summary"]
+    assert result["text"] == SOURCE.replace("import os\n", "IMPORT OS\n")
+    # After a settings change the list is asked for again.
+    assert result["completion_after"][-2:] == ["shout", "whisper"], result["completion_after"]
 
 
 def test_checkhealth_reports_version_and_relay(

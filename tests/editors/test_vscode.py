@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -311,6 +312,7 @@ def session(code_server: dict[str, object]) -> dict[str, dict[str, object]]:
             "lineCount": 5,
             "expected": AFTER_REFACTOR.rstrip(),
             "shotWhen": "def average(items):",  # about half way
+            "acceptLine": 2,  # inside the job's region
         },
         "chat": {
             # The refactor added lines: the print line moved down by the difference.
@@ -355,7 +357,15 @@ def test_refactor_chat_and_cancel_in_vscode(
     assert by_name["refactor streamed"]["states"] >= 3, by_name["refactor streamed"]
     assert by_name["refactor streamed"]["screenshot"], "no mid-stream state was seen"
     assert by_name["chat streamed"]["states"] >= 2, by_name["chat streamed"]
-    assert "tok" in by_name["refactor done"]["status"]
+    # The status bar shows the server's summary line as is (compared with the jobFinished
+    # the trace recorded), for the finished refactor and for the cancelled chat.
+    done = by_name["refactor done"]
+    assert done["status"] == done["summary"], done
+    assert done["summary"].startswith("AI: Refactor: done, ") and "tokens" in done["summary"]
+    assert "$" in done["summary"]  # the relay has prices
+    cancelled = by_name["cancelled"]
+    assert cancelled["status"] == cancelled["summary"], cancelled
+    assert cancelled["summary"].startswith(f"AI: {SLOW_INSTRUCTION}: cancelled, "), cancelled
     assert relay.base_url in by_name["status"]["text"], by_name["status"]
 
     # The file on disk: the accepted refactor, and the rejected chat's original line.
@@ -382,7 +392,38 @@ def test_refactor_chat_and_cancel_in_vscode(
     trace = "".join(p.read_text("utf-8", errors="replace") for p in channels)
     assert "workspace/configuration" in trace, [str(p) for p in channels]
     assert API_KEY not in trace
+
+    # Accept, reject and cancel sent the cursor's position (UTF-16, 0-based lines), no job id;
+    # the server found the job each time: the cursor inside the refactor's region for accept,
+    # on line 1 (outside any region) for the chat's reject and the slow chat's cancel.
+    uri = (code_server["workspace"] / "sample.py").as_uri()  # type: ignore[operator]
+    sent = {c: (a, r) for c, a, r in executed_commands(trace)}
+    for command, line in (("gptLsp.accept", 1), ("gptLsp.reject", 0), ("gptLsp.cancel", 0)):
+        argument, answer = sent[command]
+        assert argument["uri"] == uri and argument["position"]["line"] == line, (command, argument)
+        assert set(argument) == {"uri", "position"}, argument
+        assert answer == {"ok": True}, (command, answer)
     assert API_KEY[-8:] not in Path(str(code_server["server_log"])).read_text("utf-8")
+
+
+def executed_commands(trace: str) -> list[tuple[str, Any, Any]]:
+    """(command, argument, result) of each workspace/executeCommand in a verbose LSP trace."""
+    block = r"(\{.*?\n\}|\S+)"
+    sent = re.finditer(
+        r"Sending request 'workspace/executeCommand - \((\d+)\)'\.\nParams: " + block, trace, re.S
+    )
+    answered = re.finditer(
+        r"Received response 'workspace/executeCommand - \((\d+)\)' in \d+ms\.\nResult: " + block,
+        trace,
+        re.S,
+    )
+    results = {m[1]: json.loads(m[2]) for m in answered}
+    out = []
+    for m in sent:
+        params = json.loads(m[2])
+        argument = params["arguments"][0] if params.get("arguments") else None
+        out.append((params["command"], argument, results.get(m[1])))
+    return out
 
 
 def _tail(path: object, size: int = 4000) -> str:

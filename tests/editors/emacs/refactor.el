@@ -1,5 +1,7 @@
-;;; refactor.el --- batch Emacs + eglot: the AI: Refactor code action streams in  -*- lexical-binding: t; -*-
+;;; refactor.el --- batch Emacs + eglot: AI code action, chat and actions through gpt-lsp.el  -*- lexical-binding: t; -*-
 ;; Run: emacs --batch -Q -l refactor.el CONFIG.json ; pytest reads the JSON result it writes.
+;; The shim keeps no jobs: this test notes them from gptLsp/jobFinished itself, and records
+;; what the shim sends with executeCommand and what the server answers.
 
 (dolist (dir (directory-files "/usr/share/emacs/site-lisp/elpa" t "^[a-z]"))
   (add-to-list 'load-path dir))
@@ -29,6 +31,48 @@
         (setq flushed (float-time)))
       (accept-process-output nil 0.02))))
 
+(defvar test-finished nil "gptLsp/jobFinished params, most recent first.")
+(cl-defmethod eglot-handle-notification :before
+  ((_server gpt-lsp-server) (_method (eql gptLsp/jobFinished)) &rest params)
+  (push params test-finished))
+
+(defvar test-commands nil "(COMMAND ARGUMENT RESULT) the shim sent, most recent first.")
+(advice-add 'gpt-lsp--exec :around
+            (lambda (exec command argument &optional then)
+              (let ((entry (list command argument 'waiting)))
+                (push entry test-commands)
+                (funcall exec command argument
+                         (lambda (answer)
+                           (setf (nth 2 entry) answer)
+                           (when then (funcall then answer)))))))
+
+(defun test-wait-job (count)
+  "Wait for the COUNT-th gptLsp/jobFinished; return its params."
+  (test-wait-until 20 "gptLsp/jobFinished" (lambda () (>= (length test-finished) count)))
+  (nth (- (length test-finished) count) test-finished))
+
+(defun test-wait-command (command)
+  "Wait for the answer to the last COMMAND the shim sent; return (argument result)."
+  (let ((entry (cl-find command test-commands :key #'car :test #'equal)))
+    (unless entry (error "%s was never sent" command))
+    (test-wait-until 10 (format "the answer to %s" command)
+                     (lambda () (not (eq (nth 2 entry) 'waiting))))
+    (list (cons 'argument (nth 1 entry)) (cons 'result (nth 2 entry)))))
+
+(defun test-last-message ()
+  "The last line of *Messages*: what the user saw last in the echo area."
+  (with-current-buffer (messages-buffer)
+    (goto-char (point-max))
+    (skip-chars-backward "\n")
+    (buffer-substring-no-properties (line-beginning-position) (point))))
+
+(defun test-text () (buffer-substring-no-properties (point-min) (point-max)))
+
+(defun test-goto (line)
+  "Point at the start of LINE (1-based)."
+  (goto-char (point-min))
+  (forward-line (1- line)))
+
 (condition-case err
     (progn
       (setq gpt-lsp-command (cfg 'cmd)
@@ -45,7 +89,7 @@
       (apply #'eglot (eglot--guess-contact))
       (test-wait-until 15 "the server" (lambda () (eglot-current-server)))
       (test-record 'class (symbol-name (eieio-object-class (eglot-current-server))))
-      ;; Pick the action eglot's own menu offers, as a user would; a key event as the last
+      ;; 1. Pick the action eglot's own menu offers, as a user would; a key event as the last
       ;; event makes eglot ask with completing-read instead of a (batch-less) popup menu.
       (let* ((last-nonmenu-event ?a)
              (beg (progn (goto-char (point-min)) (search-forward (cfg 'func)) (match-beginning 0)))
@@ -55,24 +99,62 @@
                      (test-record 'offered (mapcar #'car items))
                      "AI: Refactor")))
           (eglot-code-actions beg end nil t)))
-      (test-record 'job gpt-lsp--last-job)
-      (let ((changes 0) (last (buffer-string)))
+      (let ((changes 0) (last (test-text)))
         (test-wait-until 20 "gptLsp/jobFinished"
-                    (lambda ()
-                      (unless (equal last (buffer-string))
-                        (setq changes (1+ changes) last (buffer-string)))
-                      (member (gethash gpt-lsp--last-job gpt-lsp--job-status)
-                              '("done" "failed" "cancelled" "conflict"))))
+                         (lambda ()
+                           (unless (equal last (test-text))
+                             (setq changes (1+ changes) last (test-text)))
+                           test-finished))
         (test-record 'changes changes))
-      (test-record 'status (gethash gpt-lsp--last-job gpt-lsp--job-status))
-      (test-record 'final (buffer-substring-no-properties (point-min) (point-max)))
-      ;; Reject through the shim: the original comes back.
+      (let ((refactor (test-wait-job 1)))
+        (test-record 'job (plist-get refactor :jobId))
+        (test-record 'status (plist-get refactor :status))
+        (test-record 'summary (plist-get refactor :summary))
+        (test-record 'summary_seen (test-last-message)))
+      (test-record 'final (test-text))
+      ;; Reject with point inside the job's region: the original comes back.
+      (goto-char (point-min))
+      (search-forward "return a + b")
       (gpt-lsp-reject)
-      (test-wait-until 10 "the original back"
-                       (lambda () (and (equal (buffer-string) (cfg 'source))
-                                       (equal (gethash gpt-lsp--last-job gpt-lsp--job-status)
-                                              "rejected"))))
-      (test-record 'rejected (buffer-substring-no-properties (point-min) (point-max)))
+      (test-record 'reject (test-wait-command "gptLsp.reject"))
+      (test-wait-until 10 "the original back" (lambda () (equal (test-text) (cfg 'source))))
+      (test-record 'rejected (test-text))
+
+      ;; 2. Chat on the last line; accept with point on line 1, outside its region: the
+      ;; buffer's most recent job. Then a reject inside the region finds nothing left.
+      (test-goto (cfg 'chat_line))
+      (gpt-lsp-chat (line-beginning-position) (line-beginning-position 2) (cfg 'instruction))
+      (test-record 'chat_status (plist-get (test-wait-job 2) :status))
+      (test-record 'chatted (test-text))
+      (test-goto 1)
+      (gpt-lsp-accept)
+      (test-record 'accept (test-wait-command "gptLsp.accept"))
+      (test-goto (cfg 'chat_line))
+      (gpt-lsp-reject)
+      (test-record 'reject_again (test-wait-command "gptLsp.reject"))
+      (test-record 'reject_again_message (test-last-message))
+      (test-record 'after_accept (test-text))
+
+      ;; 3. M-x gpt-lsp-action on the chat line, picked by title from the server's list; a
+      ;; cancel with point on line 1 stops it (the buffer's most recent running job).
+      (test-goto (cfg 'chat_line))
+      (let ((before (test-text)))
+        (cl-letf (((symbol-function 'completing-read)
+                   (lambda (_prompt items &rest _)
+                     (test-record 'action_titles (mapcar #'car items))
+                     "AI: Refactor")))
+          (call-interactively #'gpt-lsp-action))
+        (test-record 'action_run (test-wait-command "gptLsp.run"))
+        (test-wait-until 10 "streaming to start" (lambda () (not (equal (test-text) before))))
+        (test-goto 1)
+        (gpt-lsp-cancel)
+        (test-record 'cancel (test-wait-command "gptLsp.cancel"))
+        (let ((cancelled (test-wait-job 3)))
+          (test-record 'cancel_status (plist-get cancelled :status))
+          (test-record 'cancel_summary (plist-get cancelled :summary))
+          (test-record 'cancel_seen (test-last-message)))
+        (test-wait-until 10 "the text from before" (lambda () (equal (test-text) before)))
+        (test-record 'after_cancel (test-text)))
       (setcdr (assq 'ok result) t))
   (error (test-record 'error (error-message-string err))))
 (test-finish)

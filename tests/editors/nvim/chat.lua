@@ -9,13 +9,14 @@ H.run(function()
   vim.cmd("3,4GptChat " .. H.cfg.instruction)
   local first = H.wait_job(1)
   H.wait_finished(bufnr, first)
-  H.result.first = { status = first.status, text = H.text(bufnr), title = first.title }
+  H.result.first = { status = first.status, text = H.text(bufnr), summary = first.summary }
+  -- The cursor is still on line 1, outside the region: the buffer's most recent job.
   vim.cmd("GptAccept")
-  H.wait(5000, function() return first.status == "accepted" end, ":GptAccept")
+  H.result.accept = H.wait_command("gptLsp.accept")
 
   -- No instruction: the shim asks with vim.ui.input (stubbed) for the last line.
   vim.cmd("$GptChat")
   local second = H.wait_job(2)
   H.wait_finished(bufnr, second)
-  H.result.second = { status = second.status, text = H.text(bufnr), title = second.title }
+  H.result.second = { status = second.status, text = H.text(bufnr), summary = second.summary }
 end)

@@ -1,5 +1,6 @@
 -- (e) CJK and emoji under Neovim's utf-8 encoding: charwise ranges after multi-byte text
--- on the same and previous lines, and one ending on a multi-byte character.
+-- on the same and previous lines, and one ending on a multi-byte character; the cursor's
+-- position after multi-byte text picks the job whose region holds it.
 local H = dofile(vim.fs.dirname(_G.arg[0]) .. "/harness.lua")
 
 H.run(function()
@@ -21,9 +22,17 @@ H.run(function()
   H.wait_finished(bufnr, second)
   H.result.second = { status = second.status, text = H.text(bufnr) }
 
+  -- The cursor on `算`, inside the first (older) job's answer on line 3: only the byte
+  -- offset puts it there; a character or UTF-16 count would fall before the region.
+  local line3 = vim.api.nvim_buf_get_lines(bufnr, 2, 3, false)[1]
+  vim.api.nvim_win_set_cursor(0, { 3, line3:find("算", 1, true) - 1 })
+  vim.cmd("GptReject")
+  H.result.reject_first = H.wait_command("gptLsp.reject")
+  H.wait(5000, function() return H.text(bufnr) == H.cfg.after_first_reject end, "line 3 back")
+  H.result.rejected_first = H.text(bufnr)
+
   vim.api.nvim_win_set_cursor(0, { 2, 6 })
   vim.cmd("GptReject")
-  H.wait(5000, function() return second.status == "rejected" end, ":GptReject")
-  H.wait(5000, function() return H.text(bufnr) == H.cfg.after_reject end, "the original back")
+  H.wait(5000, function() return H.text(bufnr) == H.cfg.source end, "the original back")
   H.result.rejected = H.text(bufnr)
 end)

@@ -3,7 +3,10 @@
 local H = {}
 
 H.cfg = vim.json.decode(table.concat(vim.fn.readfile(_G.arg[1]), "\n"))
-H.result = { log = {}, progress = {}, notices = {} }
+H.result = { log = {}, progress = {}, notices = {}, commands = {} }
+-- Jobs as the test sees them (the plugin keeps none): started from {jobId} answers, in order,
+-- and updated by gptLsp/jobFinished.
+H.started, H.jobs = {}, {}
 
 function H.log(...)
   H.result.log[#H.result.log + 1] = table.concat(vim.tbl_map(tostring, { ... }), " ")
@@ -44,9 +47,17 @@ function H.stub_ui(answer)
     H.result.input_asked = true
     on_confirm(answer)
   end
-  vim.ui.select = function(items, _, on_choice)
+  -- Picks the item labelled H.cfg.pick, if any, and records the labels offered.
+  vim.ui.select = function(items, opts, on_choice)
     H.result.select_asked = #items
-    on_choice(nil)
+    H.result.select_labels = vim.tbl_map(opts.format_item or tostring, items)
+    local picked = nil
+    for i, label in ipairs(H.result.select_labels) do
+      if label == H.cfg.pick then
+        picked = items[i]
+      end
+    end
+    on_choice(picked)
   end
   vim.notify = function(msg, level)
     H.result.notices[#H.result.notices + 1] = { msg = msg, level = level }
@@ -73,6 +84,39 @@ function H.setup(extra)
   })
 end
 
+-- Records what the plugin sends with workspace/executeCommand and what the server answers,
+-- and every gptLsp/jobFinished before the plugin's own handler shows it.
+local function observe(client)
+  local request = client.request
+  client.request = function(self, method, params, handler, bufnr)
+    if method ~= "workspace/executeCommand" then
+      return request(self, method, params, handler, bufnr)
+    end
+    local record = { command = params.command, argument = params.arguments[1] }
+    H.result.commands[#H.result.commands + 1] = record
+    return request(self, method, params, function(err, result, ...)
+      record.result, record.error = result, err and err.message
+      if type(result) == "table" and result.jobId and not H.jobs[result.jobId] then
+        H.jobs[result.jobId] = { id = result.jobId, status = "running" }
+      end
+      if type(result) == "table" and result.jobId then
+        H.started[#H.started + 1] = H.jobs[result.jobId]
+      end
+      if handler then
+        return handler(err, result, ...)
+      end
+    end, bufnr)
+  end
+  local finished = client.handlers["gptLsp/jobFinished"]
+  client.handlers["gptLsp/jobFinished"] = function(err, params, ...)
+    -- jobFinished may arrive before the command's {jobId} answer for a very short job.
+    local job = H.jobs[params.jobId] or { id = params.jobId }
+    H.jobs[params.jobId] = job
+    job.status, job.summary = params.status, params.summary
+    return finished(err, params, ...)
+  end
+end
+
 -- Opens a file holding `text` as a python buffer and waits for the client to attach.
 function H.open(name, text)
   local path = H.cfg.workdir .. "/" .. name
@@ -85,6 +129,9 @@ function H.open(name, text)
     return c ~= nil and c.initialized == true
   end, "the gpt-lsp client to attach")
   local client = require("gpt_lsp").client(bufnr)
+  if H.client_id ~= client.id then
+    observe(client)
+  end
   H.client_id = client.id
   H.result.offset_encoding = client.offset_encoding
   return bufnr, client
@@ -96,19 +143,34 @@ function H.text(bufnr)
   return vim.bo[bufnr].eol and text .. "\n" or text
 end
 
--- The one tracked job (the shim's own table), once the server has answered {jobId}.
+-- The count-th job started (1 = the first), once the server has answered its {jobId}.
 function H.wait_job(count)
-  local jobs = require("gpt_lsp").jobs
+  count = count or 1
   H.wait(5000, function()
-    return #vim.tbl_keys(jobs) >= (count or 1)
+    return #H.started >= count
   end, "a jobId")
-  local latest
-  for _, job in pairs(jobs) do
-    if not latest or job.seq > latest.seq then
-      latest = job
+  return H.started[count]
+end
+
+-- The answer to the last executeCommand of `command` sent so far: { command, argument, result }.
+function H.wait_command(command)
+  local record
+  for _, r in ipairs(H.result.commands) do
+    if r.command == command then
+      record = r
     end
   end
-  return latest
+  assert(record, command .. " was never sent")
+  H.wait(5000, function()
+    return record.result ~= nil or record.error ~= nil
+  end, "the answer to " .. command)
+  return record
+end
+
+-- The last thing vim.notify showed.
+function H.last_notice()
+  local last = H.result.notices[#H.result.notices]
+  return last and last.msg
 end
 
 -- Waits for the job to end, recording each distinct text the buffer showed meanwhile.

@@ -16,5 +16,6 @@ H.run(function()
   local job = H.wait_job()
   H.result.intermediate = H.wait_finished(bufnr, job)
   H.result.status = job.status
+  H.result.summary = job.summary
   H.result.final = H.text(bufnr)
 end)

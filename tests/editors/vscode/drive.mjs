@@ -153,6 +153,30 @@ function traceLog() {
 
 const configurationAnswers = () => traceLog().split("Sending response 'workspace/configuration").length - 1;
 
+/** The gptLsp/jobFinished params in the LSP trace, in order. */
+function jobsFinished() {
+  const found = traceLog().matchAll(/Received notification 'gptLsp\/jobFinished'\.\r?\nParams: (\{[\s\S]*?\r?\n\})/g);
+  return [...found].map((m) => JSON.parse(m[1]));
+}
+
+/** Waits until the status bar shows the n-th finished job's summary (1-based) as is. */
+async function summaryShown(n) {
+  return waitFor(`job ${n}'s summary in the status bar`, async () => {
+    const finished = jobsFinished();
+    if (finished.length < n) return "";
+    const text = await statusText();
+    return text === finished[n - 1].summary ? { status: text, summary: finished[n - 1].summary } : "";
+  });
+}
+
+/** Puts the cursor at the start of a line (Ctrl+G), in the focused editor. */
+async function gotoLine(line) {
+  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type(String(line));
+  await page.keyboard.press("Enter");
+}
+
 async function selectLines(first, count) {
   // Ctrl+G, line number: cursor at the start of the line; then extend by whole lines.
   await page.keyboard.press("Control+G");
@@ -224,15 +248,14 @@ try {
   const before = await editorText();
   const refactor = await watchStream(cfg.refactor.expected, before, "vscode-streaming.png", cfg.refactor.shotWhen, cfg.streamTimeoutMs ?? 20000);
   step("refactor streamed", refactor);
-  const usage = await waitFor("cost in the status bar", async () => {
-    const text = await statusText();
-    return /\$\d+\.\d{4} · ~?\d+ tok/.test(text) ? text : "";
-  });
+  const shown = await summaryShown(1);
   await page.keyboard.press("Escape");
   await sleep(200);
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-done.png") });
-  step("refactor done", { status: usage });
+  step("refactor done", shown);
 
+  // Accept with the cursor inside the job's region (the server picks by position).
+  await gotoLine(cfg.refactor.acceptLine);
   await runCommand("GPT LSP: Accept AI Edit");
   await sleep(300);
   if ((await editorText()) !== cfg.refactor.expected) throw new Error("accept changed the text");
@@ -267,6 +290,8 @@ try {
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-chat-done.png") });
   step("chat streamed", { ...chat, status: await statusText() });
 
+  // Reject with the cursor on line 1, outside the chat's region: the file's most recent job.
+  await gotoLine(1);
   await runCommand("GPT LSP: Reject AI Edit");
   await waitFor("the original text back", async () => (await editorText()) === cfg.refactor.expected);
   step("rejected");
@@ -276,9 +301,11 @@ try {
   await runCommand("GPT LSP: Inline Chat");
   await answerInputBox(cfg.cancel.instruction, "How should the selection be rewritten?");
   await waitFor("the slow answer to start", async () => (await editorText()).includes(cfg.cancel.shotWhen));
+  // The cursor on line 1, outside the running job's region: the file's most recent running job.
+  await gotoLine(1);
   await runCommand("GPT LSP: Cancel Running AI Job");
   await waitFor("the original text after cancel", async () => (await editorText()) === cfg.refactor.expected && !(await statusText()).includes("(spin)"));
-  step("cancelled", { status: await statusText() });
+  step("cancelled", await summaryShown(3));
 
   // The status command answers with the relay and the session's usage.
   await runCommand("GPT LSP: Show Status");

@@ -3,14 +3,11 @@
 local M = {}
 
 local NAME = "gpt_lsp"
-local ACTION_IDS = { "refactor", "fix", "document", "explain" }
-local ns = vim.api.nvim_create_namespace("gpt_lsp_jobs")
 
 --- Options given to setup(), kept for :checkhealth.
 M.options = {}
---- Jobs this Neovim started, by jobId: { id, bufnr, mark, title, status, seq }.
-M.jobs = {}
-local seq = 0
+--- The server's actions ({ id, title, kind, output }) by client id, from gptLsp.status.
+local actions_by_client = {}
 
 local function notify(msg, level)
   vim.notify("gpt-lsp: " .. msg, level or vim.log.levels.INFO)
@@ -19,45 +16,6 @@ end
 --- The gpt-lsp client attached to a buffer, if any.
 function M.client(bufnr)
   return vim.lsp.get_clients({ bufnr = bufnr or 0, name = NAME })[1]
-end
-
--- LSP position -> (row, byte col) in the buffer, clamped to its end (a range may end past it).
-local function to_byte(bufnr, pos, encoding)
-  local count = vim.api.nvim_buf_line_count(bufnr)
-  if pos.line >= count then
-    local last = vim.api.nvim_buf_get_lines(bufnr, count - 1, count, false)[1] or ""
-    return count - 1, #last
-  end
-  local line = vim.api.nvim_buf_get_lines(bufnr, pos.line, pos.line + 1, false)[1] or ""
-  local ok, col = pcall(vim.str_byteindex, line, encoding, pos.character, false)
-  return pos.line, ok and col or #line
-end
-
--- Remembers a job and marks its region; the extmark grows with the text streamed into it.
-local function track(bufnr, job_id, range, title, encoding)
-  seq = seq + 1
-  local job = M.jobs[job_id] or { status = "running" }
-  job.id, job.bufnr, job.title, job.seq = job_id, bufnr, title, seq
-  if range and vim.api.nvim_buf_is_valid(bufnr) then
-    local sr, sc = to_byte(bufnr, range.start, encoding)
-    local er, ec = to_byte(bufnr, range["end"], encoding)
-    job.mark = vim.api.nvim_buf_set_extmark(bufnr, ns, sr, sc, {
-      end_row = er,
-      end_col = ec,
-      right_gravity = false, -- text inserted at the start belongs to the job
-      end_right_gravity = true, -- so does text appended at the end
-      strict = false,
-    })
-  end
-  M.jobs[job_id] = job
-  return job
-end
-
-local function forget_mark(job)
-  if job.mark and vim.api.nvim_buf_is_valid(job.bufnr) then
-    pcall(vim.api.nvim_buf_del_extmark, job.bufnr, ns, job.mark)
-  end
-  job.mark = nil
 end
 
 --- Sends workspace/executeCommand; on_result gets the result when there is no error.
@@ -72,47 +30,32 @@ function M.exec(client, bufnr, command, argument, on_result)
   end, bufnr)
 end
 
---- Starts a job (gptLsp.run or gptLsp.chat) and tracks it from the {jobId} answer.
-function M.start(client, bufnr, command, argument, title)
-  M.exec(client, bufnr, command, argument, function(result)
-    if type(result) == "table" and result.jobId then
-      local target = vim.uri_to_bufnr(argument.uri or vim.uri_from_bufnr(bufnr))
-      track(target, result.jobId, argument.range, title, client.offset_encoding)
-    end
-  end)
+--- The server's actions, asked once per client (again after a settings change).
+function M.actions(client)
+  local cached = actions_by_client[client.id]
+  if cached then
+    return cached
+  end
+  local params = { command = "gptLsp.status", arguments = {} }
+  local reply = client:request_sync("workspace/executeCommand", params, 3000)
+  local list = reply and type(reply.result) == "table" and reply.result.actions
+  if type(list) ~= "table" then
+    return {}
+  end
+  actions_by_client[client.id] = list
+  return list
 end
 
--- A finished job: remember its status, echo one short line (errors came as showMessage).
+-- A finished job: the server's one-line summary as is (errors came as showMessage).
 local function on_job_finished(_, params)
-  if type(params) ~= "table" or not params.jobId then
+  if type(params) ~= "table" or M.options.notify == false then
     return
   end
-  local job = M.jobs[params.jobId]
-  if not job then
-    -- Started elsewhere (another client command): track it without a region.
-    local fname = vim.uri_to_fname(params.uri or "")
-    local bufnr = vim.fn.bufnr(fname)
-    job = track(bufnr, params.jobId, nil, "AI", "utf-8")
-  end
-  job.status = params.status
-  if params.status ~= "done" then
-    forget_mark(job) -- the server put the original back: nothing left to accept
-  end
-  local parts = { (job.title or "AI") .. ": " .. tostring(params.status) }
-  local usage = params.usage
-  if type(usage) == "table" and usage.totalTokens then
-    parts[#parts + 1] = (usage.estimated and "~" or "") .. usage.totalTokens .. " tokens"
-    if type(usage.costUsd) == "number" then
-      parts[#parts + 1] = string.format("$%.4f", usage.costUsd)
-    end
-  end
-  local text = table.concat(parts, ", ")
+  local text = params.summary or ("AI: " .. tostring(params.status))
   if params.message and params.status ~= "failed" then
     text = text .. " (" .. params.message .. ")"
   end
-  if M.options.notify ~= false then
-    notify(text, params.status == "done" and vim.log.levels.INFO or vim.log.levels.WARN)
-  end
+  vim.notify(text, params.status == "done" and vim.log.levels.INFO or vim.log.levels.WARN)
 end
 
 -- The range a user command covers: whole lines, or the charwise selection on those lines.
@@ -155,68 +98,47 @@ local function with_client(fn)
   end
 end
 
--- The job a command without argument means: region under the cursor, else the latest.
-function M.pick_job(bufnr, wanted)
-  local cursor = vim.api.nvim_win_get_cursor(0)
-  local row, col = cursor[1] - 1, cursor[2]
-  local best, latest
-  for _, job in pairs(M.jobs) do
-    if job.bufnr == bufnr and wanted[job.status] then
-      if not latest or job.seq > latest.seq then
-        latest = job
-      end
-      if job.mark then
-        local m = vim.api.nvim_buf_get_extmark_by_id(bufnr, ns, job.mark, { details = true })
-        if m[1] then
-          local d = m[3]
-          local after_start = row > m[1] or (row == m[1] and col >= m[2])
-          local before_end = row < d.end_row or (row == d.end_row and col <= d.end_col)
-          if after_start and before_end and (not best or job.seq > best.seq) then
-            best = job
-          end
-        end
-      end
-    end
-  end
-  return best or latest
-end
-
--- :GptAccept / :GptReject / :GptCancel [jobId].
-local function job_command(command, wanted, after)
+-- :GptAccept / :GptReject / :GptCancel [jobId]. Without an id they send the cursor's
+-- position: the server picks the job whose region holds it, else the buffer's most recent job.
+local function job_command(command, verb)
   return with_client(function(client, bufnr, opts)
-    local id = opts.args ~= "" and opts.args or nil
-    if not id then
-      local job = M.pick_job(bufnr, wanted)
-      if not job then
-        notify("no job to " .. command:gsub("^gptLsp%.", ""), vim.log.levels.WARN)
-        return
-      end
-      id = job.id
+    local arg
+    if opts.args ~= "" then
+      arg = { jobId = opts.args }
+    else
+      local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+      arg = { uri = params.textDocument.uri, position = params.position }
     end
-    M.exec(client, bufnr, command, { jobId = id }, function(result)
-      local job = M.jobs[id]
-      if job and type(result) == "table" and result.ok then
-        after(job)
+    M.exec(client, bufnr, command, arg, function(result)
+      if type(result) ~= "table" or result.ok ~= true then
+        notify("no job to " .. verb .. " at the cursor or in this buffer", vim.log.levels.WARN)
       end
     end)
   end)
 end
 
-local function decided(status)
-  return function(job)
-    job.status = status
-    forget_mark(job)
-  end
-end
-
-local function complete_actions()
-  local ids = vim.deepcopy(ACTION_IDS)
-  for _, action in ipairs((M.options.settings or {}).actions or {}) do
-    if action.id and not vim.tbl_contains(ids, action.id) then
+local function complete_actions(arglead)
+  local client = M.client(0)
+  local ids = {}
+  for _, action in ipairs(client and M.actions(client) or {}) do
+    if vim.startswith(action.id, arglead) then
       ids[#ids + 1] = action.id
     end
   end
   return ids
+end
+
+-- Runs an action on a range; the quickfix ones also get the diagnostics of its lines, as a code
+-- action would send them.
+local function run_action(client, bufnr, opts, range, action)
+  local arg = { action = action.id, uri = vim.uri_from_bufnr(bufnr), range = range }
+  if vim.startswith(action.kind or "", "quickfix") and vim.lsp.diagnostic.from then
+    local diags = vim.tbl_filter(function(d)
+      return d.lnum >= opts.line1 - 1 and d.lnum <= opts.line2 - 1
+    end, vim.diagnostic.get(bufnr))
+    arg.diagnostics = vim.lsp.diagnostic.from(diags)
+  end
+  M.exec(client, bufnr, "gptLsp.run", arg)
 end
 
 local function create_commands()
@@ -227,7 +149,7 @@ local function create_commands()
     local function run(instruction)
       if instruction and instruction ~= "" then
         local arg = { uri = vim.uri_from_bufnr(bufnr), range = range, instruction = instruction }
-        M.start(client, bufnr, "gptLsp.chat", arg, "AI: " .. instruction)
+        M.exec(client, bufnr, "gptLsp.chat", arg)
       end
     end
     if opts.args ~= "" then
@@ -238,28 +160,34 @@ local function create_commands()
   end), { range = true, nargs = "*", desc = "gpt-lsp: rewrite the range following an instruction" })
 
   cmd("GptAction", with_client(function(client, bufnr, opts)
-    local arg = {
-      action = opts.args,
-      uri = vim.uri_from_bufnr(bufnr),
-      range = command_range(bufnr, opts, client.offset_encoding),
-    }
-    if opts.args == "fix" and vim.lsp.diagnostic.from then
-      -- The fix action reads the diagnostics of the range, as a code action would send them.
-      local diags = vim.diagnostic.get(bufnr)
-      diags = vim.tbl_filter(function(d)
-        return d.lnum >= opts.line1 - 1 and d.lnum <= opts.line2 - 1
-      end, diags)
-      arg.diagnostics = vim.lsp.diagnostic.from(diags)
+    -- Capture the range now: vim.ui.select may return after the user moved.
+    local range = command_range(bufnr, opts, client.offset_encoding)
+    local actions = M.actions(client)
+    if opts.args == "" then
+      vim.ui.select(actions, {
+        prompt = "AI action",
+        format_item = function(action)
+          return action.title
+        end,
+      }, function(action)
+        if action then
+          run_action(client, bufnr, opts, range, action)
+        end
+      end)
+      return
     end
-    M.start(client, bufnr, "gptLsp.run", arg, "AI: " .. opts.args)
-  end), { range = true, nargs = 1, complete = complete_actions, desc = "gpt-lsp: run an AI action on the range" })
+    local action = vim.iter(actions):find(function(a)
+      return a.id == opts.args
+    end)
+    -- An id the server did not list: the server answers why it refuses it.
+    run_action(client, bufnr, opts, range, action or { id = opts.args })
+  end), { range = true, nargs = "?", complete = complete_actions, desc = "gpt-lsp: run an AI action on the range" })
 
-  local open = { running = true, done = true }
-  cmd("GptAccept", job_command("gptLsp.accept", open, decided("accepted")),
+  cmd("GptAccept", job_command("gptLsp.accept", "accept"),
     { nargs = "?", desc = "gpt-lsp: keep a job's text" })
-  cmd("GptReject", job_command("gptLsp.reject", open, decided("rejected")),
+  cmd("GptReject", job_command("gptLsp.reject", "reject"),
     { nargs = "?", desc = "gpt-lsp: put back a job's original text" })
-  cmd("GptCancel", job_command("gptLsp.cancel", { running = true }, function() end),
+  cmd("GptCancel", job_command("gptLsp.cancel", "cancel"),
     { nargs = "?", desc = "gpt-lsp: stop a running job" })
 end
 
@@ -281,6 +209,25 @@ local function progress_autocmd()
   })
 end
 
+-- The actions are asked again after a settings change (they may add some) or a restart.
+local function actions_autocmd()
+  local group = vim.api.nvim_create_augroup("gpt_lsp_actions", { clear = true })
+  vim.api.nvim_create_autocmd("LspNotify", {
+    group = group,
+    callback = function(ev)
+      if ev.data.method == "workspace/didChangeConfiguration" then
+        actions_by_client[ev.data.client_id] = nil
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd("LspDetach", {
+    group = group,
+    callback = function(ev)
+      actions_by_client[ev.data.client_id] = nil
+    end,
+  })
+end
+
 --- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify? })
 function M.setup(opts)
   opts = opts or {}
@@ -295,19 +242,20 @@ function M.setup(opts)
     init_options = next(settings) and settings or vim.empty_dict(),
     settings = { gptLsp = settings }, -- answers workspace/configuration
     handlers = { ["gptLsp/jobFinished"] = on_job_finished },
-    -- Code actions run gptLsp.run through here, so their jobs are tracked like :GptAction's.
+    -- Code actions run gptLsp.run through here, so a refusal shows like :GptAction's.
     commands = {
       ["gptLsp.run"] = function(command, ctx)
         local client = vim.lsp.get_client_by_id(ctx.client_id)
         local arg = command.arguments and command.arguments[1]
         if client and type(arg) == "table" then
-          M.start(client, ctx.bufnr, "gptLsp.run", arg, command.title)
+          M.exec(client, ctx.bufnr, "gptLsp.run", arg)
         end
       end,
     },
   })
   vim.lsp.enable(NAME)
   create_commands()
+  actions_autocmd()
   if opts.progress ~= false then
     progress_autocmd()
   end
