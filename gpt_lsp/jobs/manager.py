@@ -7,7 +7,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from gpt_lsp.errors import GptLspError, RequestRefused
 from gpt_lsp.jobs.channel import DocumentChannel
@@ -357,20 +357,22 @@ class JobManager:
         self.jobs.pop(job_id, None)
         return restored
 
-    def find(self, uri: str, pos: Pos | None = None, *, running_only: bool = False) -> Job | None:
+    def find(
+        self, uri: str, pos: Pos | None = None, *, want: Literal["any", "running", "done"] = "any"
+    ) -> Job | None:
         """Returns the job whose region holds the position, else the document's most recent
-        job (running, or done and still reviewable)."""
+        job; `want` narrows the jobs looked at (running ones, or done ones still reviewable)."""
         candidates = [
             job
             for job in self.jobs.values()
-            if job.spec.uri == uri and (job.status == "running" or not running_only)
-            if job.status == "running" or self._reviewable(job)
+            if job.spec.uri == uri
+            if (job.status == "running" and want != "done")
+            or (self._reviewable(job) and want != "running")
         ]
         if pos is not None:
             for job in reversed(candidates):
-                span = job.region.span
                 in_document = job.channel is not None and job.channel.doc.uri == uri
-                if in_document and span.start <= pos <= span.end:
+                if in_document and _holds(job.region.span, pos):
                     return job
         return candidates[-1] if candidates else None
 
@@ -390,3 +392,11 @@ class JobManager:
         tasks = [j.task for j in self.jobs.values() if j.task is not None and not j.task.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+
+
+def _holds(span: Span, pos: Pos) -> bool:
+    """True when a cursor at `pos` is in the region: a region of whole lines ends before the
+    next line's first column; a cursor right after text at a line's end is still in it."""
+    if span.is_empty:
+        return pos == span.start
+    return span.start <= pos < span.end or (pos == span.end and span.end.character > 0)

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gpt_lsp import __version__
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
@@ -301,7 +301,9 @@ class Session:
         launch.spec.notes_uri = notes_uri
         return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
 
-    def find_job(self, target: JobTarget, *, running_only: bool = False) -> Job | None:
+    def find_job(
+        self, target: JobTarget, *, want: Literal["any", "running", "done"] = "any"
+    ) -> Job | None:
         """Returns the job a target names: by id, or by position in a document."""
         if self._jobs is None:
             return None
@@ -309,11 +311,11 @@ class Session:
             return self._jobs.jobs.get(target.job_id)
         assert target.uri is not None
         pos = target.position.pos() if target.position is not None else None
-        return self._jobs.find(target.uri, pos, running_only=running_only)
+        return self._jobs.find(target.uri, pos, want=want)
 
     def accept(self, target: JobTarget) -> dict[str, Any]:
-        """gptLsp.accept: keeps a job's text."""
-        job = self.find_job(target)
+        """gptLsp.accept: keeps a job's text (only a finished job can be kept)."""
+        job = self.find_job(target, want="done")
         return {"ok": job is not None and self.jobs.accept(job.id)}
 
     async def reject(self, target: JobTarget) -> dict[str, Any]:
@@ -325,7 +327,7 @@ class Session:
         """gptLsp.cancel: stops one job (by id or position), or every job."""
         if args.every_job:
             return {"ok": self._jobs is not None and self._jobs.cancel(None)}
-        job = self.find_job(args.target(), running_only=True)
+        job = self.find_job(args.target(), want="running")
         return {"ok": job is not None and self.jobs.cancel(job.id)}
 
     def request_cancelled(self, msg_id: Any) -> None:

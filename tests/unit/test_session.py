@@ -239,3 +239,26 @@ async def test_chat_and_status(tmp_path: Path) -> None:
     assert status["actions"][0]["title"] == "AI: Refactor"
     assert status["usage"]["jobs"] == 1
     assert "use sys" in relay.requests[0]["messages"][-1]["content"]
+
+
+async def test_accept_outside_regions_keeps_the_newest_finished_job_not_a_running_one(
+    tmp_path: Path,
+) -> None:
+    relay = Relay()
+    source = "def a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    relay.answers.append(sse(["def a():\n    return 10\n"]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, source)
+    first = await run(session, "refactor", whole(source, 0, 1))
+    await client.wait_finished(first)
+    relay.delay = 0.05
+    relay.answers.append(sse([f"z{i} = {i}\n" for i in range(60)]))
+    running = await run(session, "refactor", whole(source, 4, 5))
+    # Column 0 of the line after a region of whole lines is outside it.
+    after_first = JobTarget.model_validate({"uri": URI, "position": {"line": 2, "character": 0}})
+    assert session.accept(after_first) == {"ok": True}
+    assert session.find_job(JobTarget.model_validate({"jobId": first})) is None
+    assert session.jobs.jobs[running].status == "running"
+    assert session.cancel(CancelArgs.model_validate({"uri": URI})) == {"ok": True}
+    await client.wait_finished(running)
+    assert doc.text.startswith("def a():\n    return 10\n")
