@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="send one small request to the relay and report")
     check.add_argument("--relay", help="relay name (default: the configured one)")
     check.add_argument("--model", help="model to use (default: the relay's)")
+    usage = commands.add_parser("usage", help="what the relay requests cost, from the ledger")
+    usage.add_argument("--days", type=int, default=30, help="days back, today included (30)")
+    usage.add_argument(
+        "--by", choices=["day", "model", "relay", "action"], default="day", help="group by"
+    )
+    usage.add_argument("--json", action="store_true", help="JSON for scripts")
     return parser
 
 
@@ -47,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gpt_lsp.check import run_check
 
         return run_check(args.relay, args.model)
+    if args.command == "usage":
+        configure("ERROR", args.log_file)
+        return print_usage(days=args.days, by=args.by, as_json=args.json)
     configure(args.log_level, args.log_file)
     return serve(tcp=args.tcp, host=args.host, port=args.port, debug=args.debug)
 
@@ -55,6 +64,27 @@ TTY_HINT = (
     "gpt-lsp {version} is a language server: it waits for an LSP client (your editor) on stdin.\n"
     "To test a relay from a terminal, run `gpt-lsp check`. Ctrl-D or Ctrl-C quits."
 )
+
+
+def print_usage(*, days: int, by: str, as_json: bool) -> int:
+    """Prints the ledger's totals; exit 2 when it cannot be read."""
+    from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
+    from gpt_lsp.accounting.report import group, render_json, render_table, since
+
+    if days < 1:
+        print("gpt-lsp usage: --days must be 1 or more", file=sys.stderr)
+        return 2
+    path = default_path()
+    start = since(days)
+    try:
+        records = Ledger(path).since(start) if path.exists() else []
+    except LedgerError as exc:
+        print(f"gpt-lsp usage: {exc}", file=sys.stderr)
+        return 2
+    rows, total = group(records, by)  # type: ignore[arg-type]
+    render = render_json if as_json else render_table
+    print(render(rows, total, start=start, days=days, by=by))  # type: ignore[arg-type]
+    return 0
 
 
 def serve(*, tcp: bool, host: str, port: int, debug: bool = False) -> int:

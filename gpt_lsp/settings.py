@@ -177,6 +177,17 @@ class ActionConfig(_Model):
     """Model for this action."""
 
 
+class Budget(_Model):
+    """Spending caps, checked against the usage ledger before every relay request."""
+
+    daily_usd: float | None = Field(default=None, gt=0)
+    """USD a day (local time)."""
+    monthly_usd: float | None = Field(default=None, gt=0)
+    """USD a calendar month."""
+    daily_quota: int | None = Field(default=None, gt=0)
+    """one-api quota a day (500,000 = 1 USD)."""
+
+
 class Settings(_Model):
     """Everything gpt-lsp can be configured with."""
 
@@ -208,6 +219,8 @@ class Settings(_Model):
     """Largest selection sent; larger ones are refused with a message."""
     max_answer_chars: int = Field(default=200_000, gt=0)
     """Largest answer written; the job stops there."""
+    budget: Budget = Budget()
+    """Spending caps; none by default."""
 
     @property
     def exclude_globs(self) -> list[str]:
@@ -410,6 +423,8 @@ def _known_keys(parent: tuple[Any, ...], data: Any) -> list[str]:
         elif model is Settings and step == "actions" and walk:
             walk.pop(0)
             model = ActionConfig
+        elif model is Settings and step == "budget":
+            model = Budget
     fields = [f.alias or name for name, f in model.model_fields.items()]
     return fields + (list(SHORTHAND_KEYS) if model is Settings else [])
 

@@ -44,6 +44,7 @@ class JobManager:
         self.port = port
         self.channel_for = channel_for
         self.progress = progress
+        self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
         self.jobs: dict[str, Job] = {}
         self.totals = UsageTotals()
         self._ids = itertools.count(1)
@@ -265,8 +266,15 @@ class JobManager:
 
     def _finish(self, job: Job) -> None:
         job.ended = time.monotonic()
-        if job.usage is not None and job.status in ("done", "conflict"):
+        if job.usage is None and job.completion_estimate > 0:
+            # Stopped mid-answer: the relay billed what it sent; every token is counted.
+            prompt = sum(local_token_count(m["content"]) for m in job.spec.messages)
+            job.usage = Usage(prompt, job.completion_estimate)
+            job.usage_estimated = True
+        if job.usage is not None:
             self.totals.add(job.spec.request.model, job.usage, job.spec.price)
+            if self.record is not None:
+                self.record(job)
         if job.progress_token is not None:
             self.port.end_progress(job.progress_token, job.end_message())
         if job.status != "done" or not job.spec.action.writes_code:

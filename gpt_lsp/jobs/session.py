@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gpt_lsp import __version__
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
+from gpt_lsp.jobs.spending import Spending, spend_json
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.text.documents import DocumentStore
 from gpt_lsp.text.regions import Span
@@ -50,6 +51,7 @@ class Session:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
         notes_dir: Path | None = None,
+        ledger_path: Path | None = None,
     ) -> None:
         self.port = port
         self.client = ClientFeatures()
@@ -65,6 +67,7 @@ class Session:
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
+        self.spending = Spending(port, ledger_path)
         self._closing: set[asyncio.Future[None]] = set()
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
@@ -101,6 +104,7 @@ class Session:
             from gpt_lsp.jobs.manager import JobManager
 
             self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
+            self._jobs.record = self.spending.record
         return self._jobs
 
     @property
@@ -282,6 +286,7 @@ class Session:
         doc = self.documents.get(uri)
         if doc is None:
             raise RequestRefused(f"{os.path.basename(uri_path(uri))} is not open in the editor.")
+        self.spending.check(self.settings.budget)
         launch = prepare(
             action,
             doc,
@@ -381,6 +386,7 @@ class Session:
             for job in self.jobs.jobs.values()
         ]
         totals = self.jobs.totals
+        spent = self.spending.spend()
         status: dict[str, Any] = {
             "version": __version__,
             "actions": actions,
@@ -393,6 +399,9 @@ class Session:
                 "costUsd": round(totals.cost_usd, 6),
             },
         }
+        if spent is not None:
+            status["usage"]["today"] = spend_json(spent[0])
+            status["usage"]["month"] = spend_json(spent[1])
         if self.counters is not None:
             status["internal"] = {**self.counters(), **self.resource_counts()}
         return status

@@ -13,10 +13,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "gpt_lsp"
 SHARED = {"gpt_lsp", "gpt_lsp.errors", "gpt_lsp.logs"}
 ALLOWED = {
     "gpt_lsp.text": set(),
+    "gpt_lsp.accounting": set(),
     "gpt_lsp.relay": {"gpt_lsp.settings"},
     "gpt_lsp.settings": {"gpt_lsp.relay.urls"},
     "gpt_lsp.prompting": {"gpt_lsp.text", "gpt_lsp.settings"},
-    "gpt_lsp.jobs": {"gpt_lsp.text", "gpt_lsp.prompting", "gpt_lsp.relay", "gpt_lsp.settings"},
+    "gpt_lsp.jobs": {
+        "gpt_lsp.text",
+        "gpt_lsp.prompting",
+        "gpt_lsp.relay",
+        "gpt_lsp.settings",
+        "gpt_lsp.accounting",
+    },
     "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting"},
     "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage"},
 }

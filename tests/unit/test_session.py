@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gpt_lsp.errors import RequestRefused
 from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
 from gpt_lsp.jobs.session import Session
 from tests.fakes.client import FakeClient
@@ -65,12 +66,23 @@ class Relay:
 
 
 def make(
-    tmp_path: Path, relay: Relay, profile: str = "vscode", *, answers: bool = True
+    tmp_path: Path,
+    relay: Relay,
+    profile: str = "vscode",
+    *,
+    answers: bool = True,
+    **settings: Any,
 ) -> tuple[Session, FakeClient]:
     client = FakeClient(profile, answers=answers)
     environ = {"GPT_LSP_CONFIG": str(tmp_path / "none.toml")}
-    session = Session(client, transport=relay.transport(), environ=environ, notes_dir=tmp_path)
-    options = {"baseUrl": "http://relay.test/v1", "apiKey": KEY, "model": "gpt-4"}
+    session = Session(
+        client,
+        transport=relay.transport(),
+        environ=environ,
+        notes_dir=tmp_path,
+        ledger_path=tmp_path / "usage.sqlite3",
+    )
+    options = {"baseUrl": "http://relay.test/v1", "apiKey": KEY, "model": "gpt-4", **settings}
     client.connect(session, options)
     return session, client
 
@@ -262,3 +274,89 @@ async def test_accept_outside_regions_keeps_the_newest_finished_job_not_a_runnin
     assert session.cancel(CancelArgs.model_validate({"uri": URI})) == {"ok": True}
     await client.wait_finished(running)
     assert doc.text.startswith("def a():\n    return 10\n")
+
+
+PRICED = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
+
+
+async def test_every_job_is_in_the_ledger_and_in_status(tmp_path: Path) -> None:
+    from gpt_lsp.accounting.ledger import Ledger
+
+    relay = Relay()
+    relay.answers.append(sse(["x = 1\n"], usage=(100, 20)))
+    session, client = make(tmp_path, relay, relays=PRICED)
+    client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await client.wait_finished(job_id)
+    [record] = Ledger(tmp_path / "usage.sqlite3").since(0)
+    assert (record.relay, record.model, record.action, record.status) == (
+        "default",
+        "gpt-4",
+        "refactor",
+        "done",
+    )
+    assert (record.prompt_tokens, record.completion_tokens, record.estimated) == (100, 20, False)
+    assert record.cost_usd == pytest.approx(1.2)
+    today = session.status()["usage"]["today"]
+    assert today["requests"] == 1 and today["costUsd"] == pytest.approx(1.2)
+
+
+async def test_a_cancelled_job_counts_what_it_streamed(tmp_path: Path) -> None:
+    from gpt_lsp.accounting.ledger import Ledger
+
+    relay = Relay()
+    relay.delay = 0.03
+    relay.answers.append(sse([f"v{i} = {i}\n" for i in range(80)]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await until(lambda: "v3" in doc.text)
+    session.cancel(CancelArgs.model_validate({"jobId": job_id}))
+    finished = await client.wait_finished(job_id)
+    assert finished["usage"]["estimated"] is True and finished["usage"]["completionTokens"] > 0
+    [record] = Ledger(tmp_path / "usage.sqlite3").since(0)
+    assert record.status == "cancelled" and record.estimated and record.cost_usd is None
+
+
+async def test_a_reached_cap_sends_nothing(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["x = 1\n"], usage=(100, 20)))
+    session, client = make(tmp_path, relay, relays=PRICED, budget={"dailyUsd": 1.0})
+    client.open(URI, SOURCE)
+    first = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await client.wait_finished(first)
+    assert len(relay.requests) == 1
+    with pytest.raises(RequestRefused, match=r"Spending cap reached: \$1.2000 spent today"):
+        await run(session, "refactor", whole(SOURCE, 2, 3))
+    assert len(relay.requests) == 1  # nothing was sent
+
+
+async def test_eighty_percent_of_a_cap_warns_once(tmp_path: Path) -> None:
+    relay = Relay()
+    for _ in range(3):
+        relay.answers.append(sse(["x = 1\n"], usage=(100, 20)))
+    session, client = make(tmp_path, relay, relays=PRICED, budget={"dailyUsd": 1.4})
+    client.open(URI, SOURCE)
+    for _ in range(2):
+        await client.wait_finished(await run(session, "refactor", whole(SOURCE, 2, 3)))
+    warnings = [text for kind, text in client.messages if kind == "warning"]
+    assert len(warnings) == 1 and "86% of budget.dailyUsd" in warnings[0]
+
+
+async def test_an_unwritable_ledger_is_said_once_and_jobs_go_on(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where the state folder should be")
+    relay = Relay()
+    client = FakeClient()
+    session = Session(
+        client,
+        transport=relay.transport(),
+        environ={"GPT_LSP_CONFIG": str(tmp_path / "none.toml")},
+        ledger_path=tmp_path / "blocked" / "usage.sqlite3",
+    )
+    client.connect(session, {"baseUrl": "http://relay.test/v1", "apiKey": KEY})
+    client.open(URI, SOURCE)
+    for _ in range(2):
+        finished = await client.wait_finished(await run(session, "refactor", whole(SOURCE, 2, 3)))
+        assert finished["status"] == "done"
+    warnings = [text for kind, text in client.messages if kind == "warning"]
+    assert len(warnings) == 1 and "usage is not recorded" in warnings[0]

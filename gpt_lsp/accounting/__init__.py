@@ -1,0 +1,1 @@
+"""What requests cost: the usage ledger, totals and the spending cap."""

@@ -1,0 +1,80 @@
+"""The usage ledger end to end: jobs in a server process, `gpt-lsp usage` in another, and a
+spending cap that stops requests before they reach the relay."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import EditorFactory, relay_options
+from tests.e2e.editor import REPO, server_env
+from tests.relay_sim import RelaySim, Scenario
+
+SOURCE = "def add(a, b):\n    return a+b\n"
+WHOLE = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+PRICES = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
+
+
+def usage_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gpt_lsp", "usage", *args],
+        env=server_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_jobs_are_counted_by_gpt_lsp_usage(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    editor = await make_editor(relay_options(relay_sim, relays=PRICES))
+    relay_sim.default = Scenario(
+        text="def add(a, b):\n    return a + b\n", prompt_tokens=100, completion_tokens=20
+    )
+    uri = editor.open("u.py", SOURCE)
+    for action in ("refactor", "document"):
+        result = await editor.command("gptLsp.run", {"action": action, "uri": uri, "range": WHOLE})
+        assert (await editor.wait_finished(result["jobId"]))["status"] == "done"
+    status = await editor.command("gptLsp.status")
+    assert status["usage"]["today"]["requests"] == 2
+    report = usage_cli(tmp_path, "--by", "action", "--json")
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert {g["key"] for g in data["groups"]} == {"refactor", "document"}
+    assert data["total"]["requests"] == 2
+    assert data["total"]["promptTokens"] == 200 and data["total"]["completionTokens"] == 40
+    assert abs(data["total"]["costUsd"] - 2.4) < 1e-6
+    table = usage_cli(tmp_path, "--by", "model")
+    assert table.returncode == 0
+    assert "gpt-4" in table.stdout and "$2.4000" in table.stdout
+    assert "sk-" not in table.stdout + report.stdout  # nothing of the key, prompts or answers
+
+
+async def test_a_reached_cap_refuses_and_the_relay_sees_nothing(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    options = relay_options(relay_sim, relays=PRICES, budget={"dailyUsd": 1.0})
+    editor = await make_editor(options)
+    relay_sim.default = Scenario(text="x = 1\n", prompt_tokens=100, completion_tokens=20)
+    uri = editor.open("cap.py", SOURCE)
+    result = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": WHOLE})
+    await editor.wait_finished(result["jobId"])
+    seen = len(relay_sim.requests)
+    try:
+        await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": WHOLE})
+    except Exception as exc:  # noqa: BLE001 - the JSON-RPC error the client raises
+        assert "Spending cap reached" in str(exc) and "budget.dailyUsd" in str(exc)
+    else:
+        raise AssertionError("the capped job started")
+    assert len(relay_sim.requests) == seen
+
+
+def test_usage_without_a_ledger_says_so(tmp_path: Path) -> None:
+    report = usage_cli(tmp_path, "--days", "7")
+    assert report.returncode == 0
+    assert "no requests recorded" in report.stdout
+    assert usage_cli(tmp_path, "--days", "0").returncode == 2
