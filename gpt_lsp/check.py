@@ -16,6 +16,7 @@ from gpt_lsp.jobs.usage import format_cost, local_token_count
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
 from gpt_lsp.relay.events import Finish, TextDelta, Usage
+from gpt_lsp.relay.memory import RelayMemory, default_path
 from gpt_lsp.relay.pool import RelayPool
 from gpt_lsp.relay.urls import chat_completions_url
 from gpt_lsp.settings import Settings, load_settings
@@ -49,13 +50,23 @@ def run_check(
     err: TextIO = sys.stderr,
     environ: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    relearn: bool = False,
 ) -> int:
     """Runs the check and returns the process exit code."""
     settings, problems = load_settings(environ=environ)
     for problem in problems:
         print(f"warning: {redact(problem)}", file=err)
     return asyncio.run(
-        _check(settings, relay, model, out=out, err=err, environ=environ, transport=transport)
+        _check(
+            settings,
+            relay,
+            model,
+            out=out,
+            err=err,
+            environ=environ,
+            transport=transport,
+            relearn=relearn,
+        )
     )
 
 
@@ -68,8 +79,18 @@ async def _check(
     err: TextIO,
     environ: Mapping[str, str] | None,
     transport: httpx.AsyncBaseTransport | None,
+    relearn: bool = False,
 ) -> int:
-    pool = RelayPool(settings, transport=transport, environ=environ)
+    memory = RelayMemory(default_path(environ))
+    if relearn:
+        try:
+            name = RelayPool(settings).resolve_name(relay)
+        except GptLspError as exc:
+            print(f"error: {exc.user_message()}", file=err)
+            return EXIT_CONFIG_ERROR
+        if memory.forget(settings.relays[name].base_url):
+            print(f"{'known:':<13}forgotten; learning {name} afresh", file=out)
+    pool = RelayPool(settings, transport=transport, environ=environ, memory=memory)
     try:
         try:
             client = pool.get(relay)
@@ -96,6 +117,8 @@ async def _check(
             fetch_balance(client.http, client.current_url),
         )
         _print_extras(models, balance, out)
+        for fact in client.learned().describe():
+            print(f"{'known:':<13}{redact(fact)}", file=out)
         return EXIT_OK
     finally:
         await pool.aclose()

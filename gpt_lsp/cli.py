@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="send one small request to the relay and report")
     check.add_argument("--relay", help="relay name (default: the configured one)")
     check.add_argument("--model", help="model to use (default: the relay's)")
+    check.add_argument(
+        "--relearn", action="store_true", help="forget what was learned of the relay first"
+    )
     usage = commands.add_parser("usage", help="what the relay requests cost, from the ledger")
     usage.add_argument("--days", type=int, default=30, help="days back, today included (30)")
     usage.add_argument(
@@ -52,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure(args.log_level if args.log_level.upper() != "INFO" else "ERROR", args.log_file)
         from gpt_lsp.check import run_check
 
-        return run_check(args.relay, args.model)
+        return run_check(args.relay, args.model, relearn=args.relearn)
     if args.command == "usage":
         configure("ERROR", args.log_file)
         return print_usage(days=args.days, by=args.by, as_json=args.json)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pytest
+from hypothesis import settings
 
 from tests.relay_sim import RelaySim
+
+# CI runs the same examples every time (a red run is then reproducible, never a dice roll);
+# runs on a developer's machine keep exploring and remember what failed.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 TEST_API_KEY = "sk-test-0123456789abcdef"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,8 +199,8 @@ def month_start(now: float | None = None) -> float:
     return time.mktime((moment.tm_year, moment.tm_mon, 1, 0, 0, 0, 0, 0, -1))
 
 
-def default_path() -> Path:
-    """Returns the ledger file in the user state directory."""
-    import platformdirs
+def default_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Returns the file in the user state directory."""
+    from gpt_lsp.paths import state_dir
 
-    return Path(platformdirs.user_state_dir("gpt-lsp", appauthor=False)) / "usage.sqlite3"
+    return state_dir(environ) / "usage.sqlite3"

@@ -51,7 +51,7 @@ class Session:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
         notes_dir: Path | None = None,
-        ledger_path: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.port = port
         self.client = ClientFeatures()
@@ -67,7 +67,9 @@ class Session:
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
-        self.spending = Spending(port, ledger_path)
+        self.state_dir = state_dir  # None: the user state dir (platformdirs)
+        ledger = state_dir / "usage.sqlite3" if state_dir else None
+        self.spending = Spending(port, ledger, environ)
         self._closing: set[asyncio.Future[None]] = set()
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
@@ -92,9 +94,16 @@ class Session:
     def relays(self) -> RelayPool:
         """Returns the relay clients."""
         if self._relays is None:
+            from gpt_lsp.relay.memory import RelayMemory, default_path
             from gpt_lsp.relay.pool import RelayPool
 
-            self._relays = RelayPool(self.settings, transport=self.transport, environ=self.environ)
+            path = self.state_dir / "relays.json" if self.state_dir else default_path(self.environ)
+            self._relays = RelayPool(
+                self.settings,
+                transport=self.transport,
+                environ=self.environ,
+                memory=RelayMemory(path),
+            )
         return self._relays
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +24,15 @@ log = logging.getLogger(__name__)
 class Spending:
     """The session's side of the usage ledger and the budget."""
 
-    def __init__(self, port: ClientPort, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: ClientPort,
+        path: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._port = port
         self.path = path
+        self._environ = environ
         self._ledger: Ledger | None = None
         self._failed = False
         self._warned: set[tuple[str, float]] = set()  # budget warnings shown, per day
@@ -36,7 +43,7 @@ class Spending:
             from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
 
             try:
-                self._ledger = Ledger(self.path or default_path())
+                self._ledger = Ledger(self.path or default_path(self._environ))
             except LedgerError as exc:
                 self._unavailable(exc)
         return self._ledger

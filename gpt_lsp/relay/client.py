@@ -28,6 +28,7 @@ from gpt_lsp.errors import (
     register_secret,
 )
 from gpt_lsp.relay.events import StreamEvent
+from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.sse import iter_events, read_error
 from gpt_lsp.relay.urls import chat_completions_url, host_of
 from gpt_lsp.settings import RelayConfig
@@ -87,13 +88,22 @@ class RelayClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        learned: Learned | None = None,
+        on_learned: Callable[[RelayClient], None] | None = None,
     ) -> None:
         self.name = name
         self.config = config
-        self.quirks = RelayQuirks(no_system_role=not config.system_role)
+        known = learned or Learned()
+        self.quirks = RelayQuirks(
+            no_stream_options=known.no_stream_options,
+            max_completion_tokens=known.max_completion_tokens,
+            no_system_role=not config.system_role or known.no_system_role,
+        )
         register_secret(api_key)
         self._sleep = sleep
-        self._preferred = 0
+        self._on_learned = on_learned
+        urls = config.urls
+        self._preferred = urls.index(known.preferred_url) if known.preferred_url in urls else 0
         timeout = httpx.Timeout(
             connect=config.connect_timeout,
             read=max(config.idle_timeout, config.first_byte_timeout),
@@ -130,6 +140,21 @@ class RelayClient:
     async def aclose(self) -> None:
         """Closes the connection pool."""
         await self.http.aclose()
+
+    def learned(self) -> Learned:
+        """Returns what this client learned of the relay (not what the settings said)."""
+        preferred = self.current_url if self._preferred else None
+        return Learned(
+            no_stream_options=self.quirks.no_stream_options,
+            max_completion_tokens=self.quirks.max_completion_tokens,
+            no_system_role=self.quirks.no_system_role and self.config.system_role,
+            preferred_url=preferred,
+            learned_at=time.time(),
+        )
+
+    def _learned_something(self) -> None:
+        if self._on_learned is not None:
+            self._on_learned(self)
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         """Returns the JSON body for a request, shaped by the relay's known quirks."""
@@ -226,7 +251,10 @@ class RelayClient:
                     raise
                 last_error = exc
             else:
-                self._preferred = self.config.urls.index(base)
+                preferred = self.config.urls.index(base)
+                if preferred != self._preferred:
+                    self._preferred = preferred
+                    self._learned_something()
                 return opened
             if offset + 1 < len(urls):
                 log.warning(
@@ -275,6 +303,7 @@ class RelayClient:
                 await self._sleep(_backoff(server_retries))
             except RelayStatusError as exc:
                 if exc.status == 400 and self._adapt(exc, request, adapted):
+                    self._learned_something()
                     continue
                 # A missing channel for the model (503 无可用渠道) does not heal in a second.
                 retry_helps = not isinstance(exc, ModelDeniedError)

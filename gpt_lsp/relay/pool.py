@@ -9,6 +9,7 @@ import httpx
 
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.relay.client import RelayClient
+from gpt_lsp.relay.memory import RelayMemory
 from gpt_lsp.settings import Settings
 
 
@@ -21,10 +22,12 @@ class RelayPool:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
+        memory: RelayMemory | None = None,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self._environ = environ
+        self.memory = memory
         self._clients: dict[str, RelayClient] = {}
         self._stale: list[RelayClient] = []
 
@@ -57,9 +60,22 @@ class RelayPool:
             config = self.settings.relays[chosen]
             env = os.environ if self._environ is None else self._environ
             key = config.resolve_key(chosen, env)
-            client = RelayClient(chosen, config, key, transport=self._transport)
+            learned = self.memory.recall(config.base_url) if self.memory else None
+            client = RelayClient(
+                chosen,
+                config,
+                key,
+                transport=self._transport,
+                learned=learned,
+                on_learned=self._remember,
+            )
             self._clients[chosen] = client
         return client
+
+    def _remember(self, client: RelayClient) -> None:
+        """Keeps what a client learned, for the next session (and the next server)."""
+        if self.memory is not None:
+            self.memory.remember(client.config.base_url, client.learned())
 
     def active(self) -> dict[str, RelayClient]:
         """Returns the clients created so far."""

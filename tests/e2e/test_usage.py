@@ -3,11 +3,13 @@ spending cap that stops requests before they reach the relay."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import TEST_API_KEY as KEY
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import REPO, server_env
 from tests.relay_sim import RelaySim, Scenario
@@ -17,15 +19,19 @@ WHOLE = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0
 PRICES = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
 
 
-def usage_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gpt_lsp", "usage", *args],
-        env=server_env(tmp_path),
+        [sys.executable, "-m", "gpt_lsp", *args],
+        env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def usage_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli(server_env(tmp_path), "usage", *args)
 
 
 async def test_jobs_are_counted_by_gpt_lsp_usage(
@@ -78,3 +84,30 @@ def test_usage_without_a_ledger_says_so(tmp_path: Path) -> None:
     assert report.returncode == 0
     assert "no requests recorded" in report.stdout
     assert usage_cli(tmp_path, "--days", "0").returncode == 2
+
+
+async def test_a_second_server_uses_what_the_first_learned(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    relay_sim.default = Scenario(text="x = 1\n", reject_system_role=True)
+    first = await make_editor(relay_options(relay_sim))
+    uri = first.open("q.py", SOURCE)
+    job = await first.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": WHOLE})
+    assert (await first.wait_finished(job["jobId"]))["status"] == "done"
+    assert len(relay_sim.requests) == 2  # rejected with the system role, then folded
+    second = await make_editor(relay_options(relay_sim))
+    uri = second.open("q2.py", SOURCE)
+    job = await second.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": WHOLE})
+    assert (await second.wait_finished(job["jobId"]))["status"] == "done"
+    assert len(relay_sim.requests) == 3  # one request, folded from the start
+    roles = {m["role"] for m in relay_sim.requests[2].json["messages"]}
+    assert "system" not in roles
+    env = server_env(tmp_path, {"GPT_LSP_BASE_URL": relay_sim.base_url, "GPT_LSP_API_KEY": KEY})
+    check = await asyncio.to_thread(cli, env, "check", "--model", "gpt-4")
+    assert check.returncode == 0, check.stderr
+    assert "known:       rejects the system role" in check.stdout
+    relearn = await asyncio.to_thread(cli, env, "check", "--model", "gpt-4", "--relearn")
+    assert relearn.returncode == 0, relearn.stderr
+    assert "forgotten; learning default afresh" in relearn.stdout
+    chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 5  # one each: the check's prompt has no system role

@@ -41,7 +41,7 @@ def test_backup_under_the_main_path_is_reported_as_backup(tmp_path: Path) -> Non
     code = run_check(
         out=out,
         err=err,
-        environ={"GPT_LSP_CONFIG": str(config)},
+        environ={"GPT_LSP_CONFIG": str(config), "GPT_LSP_STATE_DIR": str(config.parent)},
         transport=httpx.MockTransport(answer),
     )
     assert code == 0, err.getvalue()

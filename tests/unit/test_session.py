@@ -80,7 +80,7 @@ def make(
         transport=relay.transport(),
         environ=environ,
         notes_dir=tmp_path,
-        ledger_path=tmp_path / "usage.sqlite3",
+        state_dir=tmp_path,
     )
     options = {"baseUrl": "http://relay.test/v1", "apiKey": KEY, "model": "gpt-4", **settings}
     client.connect(session, options)
@@ -351,7 +351,7 @@ async def test_an_unwritable_ledger_is_said_once_and_jobs_go_on(tmp_path: Path) 
         client,
         transport=relay.transport(),
         environ={"GPT_LSP_CONFIG": str(tmp_path / "none.toml")},
-        ledger_path=tmp_path / "blocked" / "usage.sqlite3",
+        state_dir=tmp_path / "blocked",
     )
     client.connect(session, {"baseUrl": "http://relay.test/v1", "apiKey": KEY})
     client.open(URI, SOURCE)

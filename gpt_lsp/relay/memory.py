@@ -1,0 +1,139 @@
+"""What gpt-lsp learned about each relay, kept between sessions: per base URL, in the user
+state directory, with the time it was learned (a record older than `MAX_AGE_DAYS` is tried
+afresh, in case the relay changed its mind)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_DAYS = 30
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A relay's quirks as learned from its answers, and the host that answered last."""
+
+    no_stream_options: bool = False
+    max_completion_tokens: bool = False
+    no_system_role: bool = False
+    preferred_url: str | None = None
+    learned_at: float = 0.0
+
+    @property
+    def anything(self) -> bool:
+        """True when there is something to remember."""
+        return (
+            self.no_stream_options
+            or self.max_completion_tokens
+            or self.no_system_role
+            or self.preferred_url is not None
+        )
+
+    def describe(self) -> list[str]:
+        """Returns what is known, one phrase each (for `gpt-lsp check`)."""
+        out = []
+        if self.no_system_role:
+            out.append("rejects the system role (its text goes into the first user message)")
+        if self.no_stream_options:
+            out.append("rejects stream_options (usage is estimated when it sends none)")
+        if self.max_completion_tokens:
+            out.append("wants max_completion_tokens instead of max_tokens")
+        if self.preferred_url is not None:
+            out.append(f"answered last on {self.preferred_url}")
+        return out
+
+
+class RelayMemory:
+    """Reads and writes the learned-quirks file; a broken file is ignored (and rewritten)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def recall(self, base_url: str, now: float | None = None) -> Learned | None:
+        """Returns what is known of a relay, unless it is too old."""
+        entry = self._read().get(base_url)
+        if not isinstance(entry, dict):
+            return None
+        learned = _from_json(entry)
+        age = (time.time() if now is None else now) - learned.learned_at
+        if age > MAX_AGE_DAYS * 86400:
+            return None
+        return learned
+
+    def remember(self, base_url: str, learned: Learned) -> None:
+        """Stores what was learned of a relay (the file is replaced whole, atomically)."""
+        relays = self._read()
+        if learned.anything:
+            relays[base_url] = _to_json(learned)
+        else:
+            relays.pop(base_url, None)
+        self._write(relays)
+
+    def forget(self, base_url: str) -> bool:
+        """Forgets a relay; True when something was known."""
+        relays = self._read()
+        if relays.pop(base_url, None) is None:
+            return False
+        self._write(relays)
+        return True
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("relay memory %s unreadable (%s): starting afresh", self.path, exc)
+            return {}
+        relays = data.get("relays") if isinstance(data, dict) else None
+        return dict(relays) if isinstance(relays, dict) else {}
+
+    def _write(self, relays: dict[str, Any]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=".relays-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"format": FORMAT, "relays": relays}, out, indent=1, sort_keys=True)
+            os.replace(name, self.path)
+        except OSError as exc:
+            log.warning("relay memory %s not written: %s", self.path, exc)
+
+
+def _to_json(learned: Learned) -> dict[str, Any]:
+    return {
+        "noStreamOptions": learned.no_stream_options,
+        "maxCompletionTokens": learned.max_completion_tokens,
+        "noSystemRole": learned.no_system_role,
+        "preferredUrl": learned.preferred_url,
+        "learnedAt": learned.learned_at,
+    }
+
+
+def _from_json(entry: dict[str, Any]) -> Learned:
+    preferred = entry.get("preferredUrl")
+    at = entry.get("learnedAt")
+    return Learned(
+        no_stream_options=entry.get("noStreamOptions") is True,
+        max_completion_tokens=entry.get("maxCompletionTokens") is True,
+        no_system_role=entry.get("noSystemRole") is True,
+        preferred_url=preferred if isinstance(preferred, str) else None,
+        learned_at=float(at) if isinstance(at, (int, float)) else 0.0,
+    )
+
+
+def default_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Returns the file in the user state directory."""
+    from gpt_lsp.paths import state_dir
+
+    return state_dir(environ) / "relays.json"
