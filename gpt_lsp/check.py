@@ -17,6 +17,7 @@ from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
 from gpt_lsp.relay.events import Finish, TextDelta, Usage
 from gpt_lsp.relay.memory import RelayMemory, default_path
+from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.pool import RelayPool
 from gpt_lsp.relay.urls import chat_completions_url
 from gpt_lsp.settings import Settings, load_settings
@@ -97,7 +98,16 @@ async def _check(
         except GptLspError as exc:
             print(f"error: {exc.user_message()}", file=err)
             return EXIT_CONFIG_ERROR
-        chosen_model = model or settings.model_for(client.name)
+        picked_note = ""
+        if not model and client.config.model is None and client.picked_model is None:
+            # No model named anywhere: one the relay lists beats a default it may not have.
+            listed = await client.list_models()
+            picked = pick_model(listed or [])
+            if picked is not None:
+                client.picked_model = picked
+                pool.remember(client)
+                picked_note = "  (picked from the relay's list: set `model` to choose)"
+        chosen_model = model or client.default_model
         request = ChatRequest(
             messages=[{"role": "user", "content": CHECK_PROMPT}],
             model=chosen_model,
@@ -111,7 +121,7 @@ async def _check(
                 exc.models = await fetch_models(client.http, client.current_url)
             print(f"error: {exc.user_message()}", file=err)
             return EXIT_RELAY_ERROR
-        _print_result(result, settings, out)
+        _print_result(result, settings, out, picked_note if result.model == chosen_model else "")
         models, balance = await asyncio.gather(
             fetch_models(client.http, client.current_url),
             fetch_balance(client.http, client.current_url),
@@ -161,7 +171,9 @@ async def _stream(client: RelayClient, request: ChatRequest) -> CheckResult:
     )
 
 
-def _print_result(result: CheckResult, settings: Settings, out: TextIO) -> None:
+def _print_result(
+    result: CheckResult, settings: Settings, out: TextIO, model_note: str = ""
+) -> None:
     relay = settings.relays[result.relay]
     # Equality, not a prefix test: a backup may live under the main URL's path.
     note = "" if result.url == chat_completions_url(relay.base_url) else "  (backup host)"
@@ -174,7 +186,7 @@ def _print_result(result: CheckResult, settings: Settings, out: TextIO) -> None:
     rows = [
         ("relay", result.relay),
         ("url", result.url + note),
-        ("model", result.model),
+        ("model", result.model + model_note),
         ("answer", shown or "(empty)"),
         ("first token", f"{result.first_token_s * 1000:.0f} ms"),
         ("total", f"{result.total_s * 1000:.0f} ms"),

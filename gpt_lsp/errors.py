@@ -50,8 +50,14 @@ _QUOTA_MARKERS = (
 _MODEL_MARKERS = (
     "该令牌无权使用模型",
     "无可用渠道",
+    "模型不存在",
     "model_not_found",
     "does not exist or you do not have access",
+    "invalid model name",  # LiteLLM
+    "model not found",
+    "no such model",
+    "unknown model",
+    "not a valid model",
 )
 _RATE_MARKERS = ("当前分组上游负载已饱和", "rate limit", "rate_limit")
 
@@ -173,7 +179,10 @@ class QuotaError(RelayStatusError):
 class ModelDeniedError(RelayStatusError):
     """The key may not use this model, or no channel serves it."""
 
-    hint = "Choose a model this key may use (`gpt-lsp check` lists them)."
+    hint = (
+        "Choose a model this relay serves for this key: `model` in the settings, "
+        "GPT_LSP_MODEL, or `gpt-lsp check --model NAME` to try one (`gpt-lsp check` lists them)."
+    )
     models: list[str] | None = None
     """The relay's model list, when known (`gpt-lsp check` fetches it)."""
 

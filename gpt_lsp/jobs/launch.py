@@ -65,7 +65,7 @@ def prepare(
         )
     relay_name = relays.resolve_name(action.relay)
     client = relays.get(relay_name)
-    model = settings.model_for(relay_name, action.model)
+    model = action.model or client.default_model
     messages = build_prompt(
         action, doc, cut, settings, instruction=instruction, diagnostics=diagnostics or []
     )

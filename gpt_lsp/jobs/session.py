@@ -373,7 +373,7 @@ class Session:
                 {
                     "name": name,
                     "url": client.current_url if client else config.base_url,
-                    "model": settings.model_for(name),
+                    "model": client.default_model if client else settings.model_for(name),
                     "default": name == settings.default_relay_name(),
                     "systemRole": not client.quirks.no_system_role
                     if client

@@ -29,13 +29,15 @@ from gpt_lsp.errors import (
 )
 from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.memory import Learned
+from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.sse import iter_events, read_error
 from gpt_lsp.relay.urls import chat_completions_url, host_of
-from gpt_lsp.settings import RelayConfig
+from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
 
 log = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT_RETRIES = 2
+MODELS_TIMEOUT = 5.0  # seconds for /models when a model error wants the list
 MAX_RETRY_WAIT = 20.0
 SERVER_ERROR_RETRY_STATUSES = frozenset({500, 502, 503})
 # 400s that say the relay rejects one request feature; each is retried once without it.
@@ -104,6 +106,7 @@ class RelayClient:
         self._on_learned = on_learned
         urls = config.urls
         self._preferred = urls.index(known.preferred_url) if known.preferred_url in urls else 0
+        self.picked_model = known.model
         timeout = httpx.Timeout(
             connect=config.connect_timeout,
             read=max(config.idle_timeout, config.first_byte_timeout),
@@ -141,6 +144,37 @@ class RelayClient:
         """Closes the connection pool."""
         await self.http.aclose()
 
+    @property
+    def default_model(self) -> str:
+        """Returns the model of jobs that name none: configured, else picked, else the default."""
+        return self.config.model or self.picked_model or DEFAULT_MODEL
+
+    async def list_models(self) -> list[str] | None:
+        """Returns the relay's model ids (GET /models), or None when it lists none."""
+        from gpt_lsp.relay.billing import fetch_models
+
+        return await fetch_models(self.http, self.current_url)
+
+    async def _choose_model(self, error: ModelDeniedError, request: ChatRequest) -> bool:
+        """After a model error: names the relay's models in it; with no model configured,
+        picks one of them for this request and the next ones. True when worth a new try."""
+        try:
+            error.models = await asyncio.wait_for(self.list_models(), MODELS_TIMEOUT)
+        except (asyncio.TimeoutError, httpx.HTTPError):
+            return False
+        if self.config.model is not None or request.model != self.default_model:
+            return False  # the user chose this model: say so, do not swap it
+        picked = pick_model(error.models or [])
+        if picked is None or picked == request.model:
+            return False
+        log.warning(
+            "relay %s does not serve %s; using %s from its list", self.name, request.model, picked
+        )
+        request.model = picked
+        self.picked_model = picked
+        self._learned_something()
+        return True
+
     def learned(self) -> Learned:
         """Returns what this client learned of the relay (not what the settings said)."""
         preferred = self.current_url if self._preferred else None
@@ -149,6 +183,7 @@ class RelayClient:
             max_completion_tokens=self.quirks.max_completion_tokens,
             no_system_role=self.quirks.no_system_role and self.config.system_role,
             preferred_url=preferred,
+            model=self.picked_model if self.config.model is None else None,
             learned_at=time.time(),
         )
 
@@ -182,7 +217,12 @@ class RelayClient:
         """
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
-        response, events, first = await self._open(request, attempt, deadline)
+        try:
+            response, events, first = await self._open(request, attempt, deadline)
+        except ModelDeniedError as error:
+            if not await self._choose_model(error, request):
+                raise
+            response, events, first = await self._open(request, attempt, deadline)
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
         # comments reset it: a watchdog bounds the silence between events and the total
         # budget. (asyncio.wait_for per event cost a task and a timer per chunk.)

@@ -28,6 +28,7 @@ class Learned:
     max_completion_tokens: bool = False
     no_system_role: bool = False
     preferred_url: str | None = None
+    model: str | None = None  # picked from the relay's list when none was configured
     learned_at: float = 0.0
 
     @property
@@ -38,6 +39,7 @@ class Learned:
             or self.max_completion_tokens
             or self.no_system_role
             or self.preferred_url is not None
+            or self.model is not None
         )
 
     def describe(self) -> list[str]:
@@ -51,6 +53,8 @@ class Learned:
             out.append("wants max_completion_tokens instead of max_tokens")
         if self.preferred_url is not None:
             out.append(f"answered last on {self.preferred_url}")
+        if self.model is not None:
+            out.append(f"model {self.model} picked from its list (no model configured)")
         return out
 
 
@@ -116,18 +120,21 @@ def _to_json(learned: Learned) -> dict[str, Any]:
         "maxCompletionTokens": learned.max_completion_tokens,
         "noSystemRole": learned.no_system_role,
         "preferredUrl": learned.preferred_url,
+        "model": learned.model,
         "learnedAt": learned.learned_at,
     }
 
 
 def _from_json(entry: dict[str, Any]) -> Learned:
     preferred = entry.get("preferredUrl")
+    model = entry.get("model")
     at = entry.get("learnedAt")
     return Learned(
         no_stream_options=entry.get("noStreamOptions") is True,
         max_completion_tokens=entry.get("maxCompletionTokens") is True,
         no_system_role=entry.get("noSystemRole") is True,
         preferred_url=preferred if isinstance(preferred, str) else None,
+        model=model if isinstance(model, str) and model else None,
         learned_at=float(at) if isinstance(at, (int, float)) else 0.0,
     )
 

@@ -67,12 +67,12 @@ class RelayPool:
                 key,
                 transport=self._transport,
                 learned=learned,
-                on_learned=self._remember,
+                on_learned=self.remember,
             )
             self._clients[chosen] = client
         return client
 
-    def _remember(self, client: RelayClient) -> None:
+    def remember(self, client: RelayClient) -> None:
         """Keeps what a client learned, for the next session (and the next server)."""
         if self.memory is not None:
             self.memory.remember(client.config.base_url, client.learned())

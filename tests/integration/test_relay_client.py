@@ -383,7 +383,14 @@ async def test_one_api_error_presets(
     shown = error.user_message()
     assert error.relay_message in shown  # verbatim, request id included
     assert f"HTTP {status}" in shown
-    assert error_class.hint and shown.endswith(f"{error.relay_message}. {error_class.hint}")
+    assert error_class.hint and f"{error.relay_message}. {error_class.hint}" in shown
+    if isinstance(error, ModelDeniedError):
+        # A model error names the models the relay lists, so the user can pick one.
+        assert shown.endswith(
+            "The relay lists: claude-3-opus-20240229, gpt-3.5-turbo, gpt-4, gpt-4-1106-preview."
+        )
+    else:
+        assert shown.endswith(error_class.hint)
     assert TEST_API_KEY not in shown
     assert outcome.events == []
     # Only a 429 is retried (twice); none of the others heals on a retry, a 503 "no channel"

@@ -80,3 +80,43 @@ async def test_a_quirk_learned_once_is_used_by_the_next_pool(tmp_path: Path) -> 
     await second.aclose()
     assert len(bodies) == 3  # the next session folds at once: one request, not two
     assert all(m["role"] != "system" for m in bodies[2]["messages"])  # type: ignore[union-attr]
+
+
+def test_pick_model_prefers_cheap_chat_models() -> None:
+    from gpt_lsp.relay.models import pick_model
+
+    assert pick_model(["gpt-4", "text-embedding-3-small", "gpt-4o-mini-2024-07-18"]) == (
+        "gpt-4o-mini-2024-07-18"
+    )
+    assert pick_model(["claude-3-opus", "deepseek-chat"]) == "deepseek-chat"
+    assert pick_model(["text-embedding-ada-002", "my-model"]) == "my-model"
+    assert pick_model(["whisper-1"]) is None
+    assert pick_model([]) is None
+
+
+async def test_with_no_model_configured_a_denied_default_is_swapped_for_a_listed_one(
+    tmp_path: Path,
+) -> None:
+    models_seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "gpt-4"}, {"id": "gpt-4o-mini"}]})
+        model = json.loads(request.content)["model"]
+        models_seen.append(model)
+        if model != "gpt-4o-mini":
+            message = f"Invalid model name passed in model={model}"
+            return httpx.Response(400, json={"error": {"message": message}})
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_ok())
+
+    first = pool(tmp_path, httpx.MockTransport(handle))
+    client = first.get()
+    request = ChatRequest(messages=[{"role": "user", "content": "hi"}], model=client.default_model)
+    async for _ in client.stream_chat(request):
+        pass
+    await first.aclose()
+    assert models_seen == ["gpt-3.5-turbo", "gpt-4o-mini"]
+    assert request.model == "gpt-4o-mini"  # the job's usage and ledger name the model used
+    again = pool(tmp_path, httpx.MockTransport(handle))
+    assert again.get().default_model == "gpt-4o-mini"  # remembered for the next session
+    await again.aclose()
