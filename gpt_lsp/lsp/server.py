@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from gpt_lsp import __version__
-from gpt_lsp.errors import GptLspError, SettingsError, register_secret
+from gpt_lsp.errors import GptLspError, ProjectSettingsIgnored, SettingsError, register_secret
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.lsp.protocol import GptProtocol
 from gpt_lsp.text.documents import DocumentStore
@@ -41,6 +42,18 @@ COMMANDS = (
     "gptLsp.status",
 )
 JOB_FINISHED = "gptLsp/jobFinished"
+USER_SETTINGS = "gptLsp/didChangeUserSettings"
+
+
+# pygls turns the params of methods it does not know into namedtuples, renaming keys that are
+# no Python names ("gpt-4o" prices, "X-Team" headers, "my-relay"): this type keeps plain JSON.
+@attrs.define
+class _RawNotification:
+    """A notification whose params are left as JSON."""
+
+    method: str
+    jsonrpc: str
+    params: Any = None
 
 
 class GptLanguageServer(LanguageServer):
@@ -57,8 +70,11 @@ class GptLanguageServer(LanguageServer):
         self.environ = environ
         self.notes_dir = notes_dir
         self.transport = transport
-        self.init_options: Mapping[str, Any] | None = None
+        # User-level: initializationOptions, replaced by gptLsp/didChangeUserSettings.
+        self.user_options: Mapping[str, Any] | None = None
+        # Project-level: the gptLsp section (a project can write it, e.g. .dir-locals.el).
         self.client_config: Mapping[str, Any] | None = None
+        self._warned_ignored: set[tuple[str, ...]] = set()
         self._settings: Settings | None = None
         self._relays: RelayPool | None = None
         self._jobs: JobManager | None = None
@@ -100,9 +116,9 @@ class GptLanguageServer(LanguageServer):
         """Re-reads every source; returns the problems found (already logged)."""
         from gpt_lsp.settings import load_settings
 
-        settings, problems = load_settings(
-            init_options=self.init_options,
-            client_config=self.client_config,
+        settings, problems, ignored = load_settings(
+            user_options=self.user_options,
+            project_options=self.client_config,
             environ=self.environ,
         )
         for relay in settings.relays.values():
@@ -114,6 +130,12 @@ class GptLanguageServer(LanguageServer):
         set_content_logging(settings.log_content)
         for problem in problems:
             log.warning("settings: %s", problem)
+        if ignored and ignored not in self._warned_ignored:
+            # Once per distinct set: every reload would repeat it otherwise.
+            self._warned_ignored.add(ignored)
+            warning = ProjectSettingsIgnored(ignored)
+            log.warning("settings: %s", warning.user_message())
+            self.show_error(warning, types.MessageType.Warning)
         return problems
 
     def report_problems(self, problems: list[str]) -> None:
@@ -295,7 +317,7 @@ def create_server(
     @server.feature(types.INITIALIZE)
     def initialize(ls: GptLanguageServer, params: types.InitializeParams) -> None:
         options = params.initialization_options
-        ls.init_options = options if isinstance(options, Mapping) else None
+        ls.user_options = options if isinstance(options, Mapping) else None
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: GptLanguageServer, params: types.InitializedParams) -> None:
@@ -313,6 +335,17 @@ def create_server(
         elif isinstance(params.settings, Mapping):
             section = params.settings.get(CONFIG_SECTION, params.settings)
             ls.client_config = section if isinstance(section, Mapping) else None
+        ls.report_problems(ls.reload_settings())
+
+    @server.feature(USER_SETTINGS)
+    def did_change_user_settings(ls: GptLanguageServer, params: Any) -> None:
+        # Sent by a shim from the user's own editor configuration, which no project file
+        # reaches: it replaces initializationOptions as the user-level editor source.
+        settings = params.get("settings") if isinstance(params, Mapping) else None
+        if not isinstance(settings, Mapping):
+            log.warning("%s without a settings object: ignored", USER_SETTINGS)
+            return
+        ls.user_options = settings
         ls.report_problems(ls.reload_settings())
 
     @server.feature(
@@ -343,6 +376,10 @@ def create_server(
 
     for name in COMMANDS:
         server.protocol.fm.command(name)(_command(server, name))
+    message_type = server.protocol.get_message_type
+    server.protocol.get_message_type = lambda method: (  # type: ignore[assignment]
+        _RawNotification if method == USER_SETTINGS else message_type(method)
+    )
     return server
 
 
