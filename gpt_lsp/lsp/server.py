@@ -338,7 +338,7 @@ def create_server(
         ls.report_problems(ls.reload_settings())
 
     @server.feature(USER_SETTINGS)
-    def did_change_user_settings(ls: GptLanguageServer, params: Any) -> None:
+    async def did_change_user_settings(ls: GptLanguageServer, params: Any) -> None:
         # Sent by a shim from the user's own editor configuration, which no project file
         # reaches: it replaces initializationOptions as the user-level editor source.
         settings = params.get("settings") if isinstance(params, Mapping) else None
@@ -346,6 +346,9 @@ def create_server(
             log.warning("%s without a settings object: ignored", USER_SETTINGS)
             return
         ls.user_options = settings
+        # The section too: shims answer it from the same user settings (model, actions...).
+        if ls.supports_configuration():
+            await _pull_configuration(ls)
         ls.report_problems(ls.reload_settings())
 
     @server.feature(
