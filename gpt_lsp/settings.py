@@ -33,6 +33,7 @@ from pydantic.alias_generators import to_camel
 
 from gpt_lsp.errors import MissingKeyError
 from gpt_lsp.relay.urls import normalize_base_url
+from gpt_lsp.text.sanitize import sanitize
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -431,7 +432,9 @@ def load_settings(
     project, ignored = split_project_source(project_options)
     merged = merge_sources(user, _onto_user(user, project))
     settings, more = validate(merged)
-    return LoadedSettings(settings, problems + more, ignored)
+    # Problems quote keys and values from files a project wrote: one clean line each.
+    shown = [sanitize(problem, limit=500) for problem in problems + more]
+    return LoadedSettings(settings, shown, ignored)
 
 
 def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:

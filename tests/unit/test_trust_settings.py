@@ -246,3 +246,10 @@ def test_no_project_source_changes_a_relay_but_its_model(project: dict[str, Any]
     assert got.relay == alone.relay
     assert got.log_content is False and got.mask_secrets is True
     assert set(DEFAULT_EXCLUDE) <= set(got.exclude_globs)
+
+
+def test_problems_quoting_a_projects_keys_are_one_clean_line(tmp_path: Path) -> None:
+    loaded = load(tmp_path, user=USER, project={"\x1b]0;owned\x07mod\x1b[2Jel\nx": 1})
+    assert loaded.problems and all(
+        "\x1b" not in p and "\n" not in p and "\x07" not in p for p in loaded.problems
+    )
