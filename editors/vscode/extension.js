@@ -274,14 +274,14 @@ async function warnWorkspaceValues() {
   const found = new Set();
   const folders = vscode.workspace.workspaceFolders || [];
   for (const name of names) {
-    // VS Code drops workspace values of application/machine settings; inspect() may still
-    // show them (and does for keys no scope covers, such as apiKey).
+    // Keys VS Code does not declare (apiKey, headers, proxy) may show here as workspace values.
     for (const scope of [undefined, ...folders.map((f) => f.uri)]) {
       const seen = vscode.workspace.getConfiguration(SECTION, scope).inspect(name);
       if (seen && (seen.workspaceValue !== undefined || seen.workspaceFolderValue !== undefined)) found.add(name);
     }
   }
-  // What VS Code dropped is not in inspect(): look for the keys in the files themselves.
+  // VS Code drops workspace values of application/machine settings and inspect() does not
+  // show them either (Code 1.139): look for the keys in the files themselves.
   const files = folders.map((f) => vscode.Uri.joinPath(f.uri, ".vscode", "settings.json"));
   if (vscode.workspace.workspaceFile && vscode.workspace.workspaceFile.scheme === "file") files.push(vscode.workspace.workspaceFile);
   for (const file of files) {
@@ -291,6 +291,7 @@ async function warnWorkspaceValues() {
     } catch {
       continue; // no such file
     }
+    text = text.replace(/^\s*\/\/.*$/gm, ""); // a commented-out line sets nothing
     for (const name of names) {
       if (new RegExp(`["']${SECTION}\\.${name}["']\\s*:`).test(text)) found.add(name);
     }
