@@ -430,8 +430,10 @@ def load_settings(
     from_file, problems = file_source(path)
     user = merge_sources(from_file, env_source(environ), user_options)
     project, ignored = split_project_source(project_options)
-    merged = merge_sources(user, _onto_user(user, project))
+    layer, dropped = _onto_user(user, project)
+    merged = merge_sources(user, layer)
     settings, more = validate(merged)
+    more = dropped + more
     # Problems quote keys and values from files a project wrote: one clean line each.
     shown = [sanitize(problem, limit=500) for problem in problems + more]
     return LoadedSettings(settings, shown, ignored)
@@ -464,9 +466,20 @@ def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
     return kept, tuple(sorted(ignored))
 
 
-def _onto_user(user: Mapping[str, Any], project: dict[str, Any]) -> dict[str, Any]:
-    """Makes a project's `exclude` and `actions` add to the user's instead of replacing them."""
+def _onto_user(
+    user: Mapping[str, Any], project: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Makes a project's `exclude` and `actions` add to the user's instead of replacing them.
+
+    A value that is no list is dropped here: replacing the user's list, then failing
+    validation, it would take the user's own globs with it.
+    """
     out = dict(project)
+    problems: list[str] = []
+    for key in ("exclude", "actions"):
+        if key in out and not isinstance(out[key], list):
+            problems.append(f"{key}: the workspace/project value is not a list; ignored")
+            del out[key]
     mine = user.get("exclude")
     theirs = out.get("exclude")
     if isinstance(mine, list) and isinstance(theirs, list):
@@ -477,7 +490,7 @@ def _onto_user(user: Mapping[str, Any], project: dict[str, Any]) -> dict[str, An
         ids = {a.get("id") for a in theirs if isinstance(a, Mapping)}
         kept = [a for a in mine if not (isinstance(a, Mapping) and a.get("id") in ids)]
         out["actions"] = kept + theirs
-    return out
+    return out, problems
 
 
 def _camel(key: str) -> str:

@@ -235,8 +235,9 @@ PROJECT = st.dictionaries(KEYS, JSON | st.just(HOSTILE), max_size=6)
 @given(PROJECT)
 def test_no_project_source_changes_a_relay_but_its_model(project: dict[str, Any]) -> None:
     path = Path("/nonexistent/gpt-lsp/config.toml")
-    alone = load_settings(user_options=USER, environ={}, config_path=path).settings
-    loaded = load_settings(user_options=USER, project_options=project, environ={}, config_path=path)
+    user = {**USER, "exclude": ["*.local"]}
+    alone = load_settings(user_options=user, environ={}, config_path=path).settings
+    loaded = load_settings(user_options=user, project_options=project, environ={}, config_path=path)
     got = loaded.settings
     assert set(got.relays) == set(alone.relays)
     for name, relay in got.relays.items():
@@ -245,7 +246,7 @@ def test_no_project_source_changes_a_relay_but_its_model(project: dict[str, Any]
         )
     assert got.relay == alone.relay
     assert got.log_content is False and got.mask_secrets is True
-    assert set(DEFAULT_EXCLUDE) <= set(got.exclude_globs)
+    assert {*DEFAULT_EXCLUDE, "*.local"} <= set(got.exclude_globs)
 
 
 def test_problems_quoting_a_projects_keys_are_one_clean_line(tmp_path: Path) -> None:
@@ -253,3 +254,20 @@ def test_problems_quoting_a_projects_keys_are_one_clean_line(tmp_path: Path) -> 
     assert loaded.problems and all(
         "\x1b" not in p and "\n" not in p and "\x07" not in p for p in loaded.problems
     )
+
+
+@pytest.mark.parametrize("value", ["*.py", {"a": 1}, 5, True])
+def test_a_projects_bad_exclude_keeps_the_users_globs(tmp_path: Path, value: Any) -> None:
+    loaded = load(
+        tmp_path, user={**USER, "exclude": ["*.local"]}, project={"exclude": value, "actions": 1}
+    )
+    assert loaded.settings.exclude_globs == [*DEFAULT_EXCLUDE, "*.local"]
+    assert any(p.startswith("exclude:") for p in loaded.problems)
+    assert any(p.startswith("actions:") for p in loaded.problems)
+
+
+def test_a_projects_bad_glob_is_dropped_alone(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path, user={**USER, "exclude": ["*.local"]}, project={"exclude": [3, "vendor/**"]}
+    )
+    assert loaded.settings.exclude_globs == [*DEFAULT_EXCLUDE, "*.local", "vendor/**"]
