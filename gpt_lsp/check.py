@@ -52,8 +52,7 @@ def run_check(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     """Runs the check and returns the process exit code."""
-    # User-level sources only, as the server has them before any editor speaks.
-    settings, problems, _ = load_settings(environ=environ)
+    settings, problems = load_settings(environ=environ)
     for problem in problems:
         print(f"warning: {_plain(problem)}", file=err)
     return asyncio.run(

@@ -416,6 +416,23 @@ class LoadedSettings(NamedTuple):
 
 def load_settings(
     *,
+    init_options: Mapping[str, Any] | None = None,
+    client_config: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> tuple[Settings, list[str]]:
+    """Loads settings: initializationOptions are user-level, the client section project-level."""
+    loaded = load_sources(
+        user_options=init_options,
+        project_options=client_config,
+        environ=environ,
+        config_path=config_path,
+    )
+    return loaded.settings, loaded.problems
+
+
+def load_sources(
+    *,
     user_options: Mapping[str, Any] | None = None,
     project_options: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,

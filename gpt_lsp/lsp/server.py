@@ -114,9 +114,9 @@ class GptLanguageServer(LanguageServer):
 
     def reload_settings(self) -> list[str]:
         """Re-reads every source; returns the problems found (already logged)."""
-        from gpt_lsp.settings import load_settings
+        from gpt_lsp.settings import load_sources
 
-        settings, problems, ignored = load_settings(
+        settings, problems, ignored = load_sources(
             user_options=self.user_options,
             project_options=self.client_config,
             environ=self.environ,

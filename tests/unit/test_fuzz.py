@@ -127,7 +127,7 @@ def test_settings_from_any_sources_validate_or_report(sources: list[Any]) -> Non
 def test_toml_files_of_any_text_load_or_report(text: str) -> None:
     path = Path(f"/tmp/gpt-lsp-fuzz-config-{os.getpid()}.toml")
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    settings_, problems, _ = load_settings(environ={}, config_path=path)
+    settings_, problems = load_settings(environ={}, config_path=path)
     assert all(isinstance(p, str) for p in problems)
     assert settings_ is not None
 

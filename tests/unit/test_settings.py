@@ -23,8 +23,7 @@ def load(tmp_path: Path, toml: str = "", **kwargs: object) -> tuple[Settings, li
     path = tmp_path / "config.toml"
     path.write_text(toml, encoding="utf-8")
     environ = kwargs.pop("environ", {})
-    loaded = load_settings(config_path=path, environ=environ, **kwargs)  # type: ignore[arg-type]
-    return loaded.settings, loaded.problems
+    return load_settings(config_path=path, environ=environ, **kwargs)  # type: ignore[arg-type]
 
 
 def test_defaults_without_any_source(tmp_path: Path) -> None:
@@ -57,8 +56,8 @@ def test_precedence_file_env_init_client(tmp_path: Path) -> None:
         tmp_path,
         toml,
         environ=env,
-        user_options={"temperature": 0.5, "model": "from-init"},
-        project_options={"temperature": 0.9},
+        init_options={"temperature": 0.5, "model": "from-init"},
+        client_config={"temperature": 0.9},
     )
     assert problems == []
     relay = settings.relays["default"]
@@ -83,7 +82,7 @@ def test_openai_env_is_used_only_when_no_gpt_lsp_env_is_set() -> None:
 def test_gpt_lsp_config_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "elsewhere.toml"
     path.write_text('baseUrl = "https://named.example"\n', encoding="utf-8")
-    settings, problems, _ = load_settings(environ={"GPT_LSP_CONFIG": str(path)})
+    settings, problems = load_settings(environ={"GPT_LSP_CONFIG": str(path)})
     assert problems == []
     assert settings.relays["default"].base_url == "https://named.example/v1"
 

@@ -18,7 +18,7 @@ from gpt_lsp.settings import (
     PROTECTED_KEYS,
     LoadedSettings,
     Settings,
-    load_settings,
+    load_sources,
     split_project_source,
 )
 
@@ -38,7 +38,7 @@ def load(
 ) -> LoadedSettings:
     path = tmp_path / "config.toml"
     path.write_text(toml, encoding="utf-8")
-    return load_settings(
+    return load_sources(
         user_options=user, project_options=project, environ=environ or {}, config_path=path
     )
 
@@ -236,8 +236,8 @@ PROJECT = st.dictionaries(KEYS, JSON | st.just(HOSTILE), max_size=6)
 def test_no_project_source_changes_a_relay_but_its_model(project: dict[str, Any]) -> None:
     path = Path("/nonexistent/gpt-lsp/config.toml")
     user = {**USER, "exclude": ["*.local"]}
-    alone = load_settings(user_options=user, environ={}, config_path=path).settings
-    loaded = load_settings(user_options=user, project_options=project, environ={}, config_path=path)
+    alone = load_sources(user_options=user, environ={}, config_path=path).settings
+    loaded = load_sources(user_options=user, project_options=project, environ={}, config_path=path)
     got = loaded.settings
     assert set(got.relays) == set(alone.relays)
     for name, relay in got.relays.items():
