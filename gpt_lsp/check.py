@@ -21,6 +21,7 @@ from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.pool import RelayPool
 from gpt_lsp.relay.urls import chat_completions_url
 from gpt_lsp.settings import Settings, load_settings
+from gpt_lsp.text.sanitize import sanitize
 
 CHECK_PROMPT = "Reply with the single word: OK"
 EXIT_OK = 0
@@ -56,7 +57,7 @@ def run_check(
     """Runs the check and returns the process exit code."""
     settings, problems = load_settings(environ=environ)
     for problem in problems:
-        print(f"warning: {redact(problem)}", file=err)
+        print(f"warning: {_plain(problem)}", file=err)
     return asyncio.run(
         _check(
             settings,
@@ -128,7 +129,7 @@ async def _check(
         )
         _print_extras(models, balance, out)
         for fact in client.learned().describe():
-            print(f"{'known:':<13}{redact(fact)}", file=out)
+            print(f"{'known:':<13}{_plain(fact)}", file=out)
         return EXIT_OK
     finally:
         await pool.aclose()
@@ -180,9 +181,7 @@ def _print_result(
     source = "reported by the relay" if result.usage_reported else "counted locally, estimate"
     price = relay.price_for(result.model)
     cost = format_cost(price, result.usage) if price else "no price configured"
-    shown = result.answer.strip().replace("\n", " ")
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
+    shown = sanitize(result.answer, limit=80)
     rows = [
         ("relay", result.relay),
         ("url", result.url + note),
@@ -198,14 +197,14 @@ def _print_result(
         ("cost", cost),
     ]
     for label, value in rows:
-        print(f"{label + ':':<13}{redact(value)}", file=out)
+        print(f"{label + ':':<13}{_plain(value)}", file=out)
 
 
 def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO) -> None:
     if models:
         more = f", ... ({len(models)} in all)" if len(models) > 12 else ""
-        listed = ", ".join(models[:12]) + more
-        print(f"{'models:':<13}{listed}", file=out)
+        listed = ", ".join(sanitize(m, limit=80) for m in models[:12]) + more
+        print(f"{'models:':<13}{_plain(listed)}", file=out)
     if balance is not None:
         limit = f"${balance.limit_usd:,.2f} ({Balance.quota(balance.limit_usd):,} quota)"
         remaining = balance.remaining_usd
@@ -214,3 +213,8 @@ def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO
         else:
             text = f"${remaining:,.2f} left ({Balance.quota(remaining):,} quota) of {limit}"
         print(f"{'balance:':<13}{text}", file=out)
+
+
+def _plain(text: str) -> str:
+    """Returns one line fit for a terminal: a relay's words carry no escapes, no key shows."""
+    return redact(sanitize(text))

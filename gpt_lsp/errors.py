@@ -2,6 +2,7 @@
 
     GptLspError                   anything gpt-lsp reports to the user
     ├── SettingsError             a setting is invalid (the key and the problem)
+    ├── ProjectSettingsIgnored    a project-level source set keys only the user may set
     ├── MissingKeyError           no API key for the relay
     ├── RequestRefused            the request cannot be made (document excluded, too large, ...)
     └── RelayError                talking to a relay failed
@@ -18,14 +19,17 @@
 
 Errors from httpx are translated into this tree in exactly one place
 (`gpt_lsp.relay.client.translate_httpx_error`); user-facing text comes from
-`GptLspError.user_message()` only, and passes through `redact`, which removes every
-key registered with `register_secret`.
+`GptLspError.user_message()` only: one line without control characters or escape sequences
+(`sanitize`: relays' words reach terminals and logs), then `redact`, which removes every key
+registered with `register_secret`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from gpt_lsp.text.sanitize import sanitize
 
 # one-api / new-api messages that classify an error whatever the HTTP status says.
 _AUTH_MARKERS = (
@@ -71,7 +75,7 @@ class GptLspError(Exception):
 
     def user_message(self) -> str:
         """Returns the one line shown to the user, with every known key removed."""
-        return redact(_with_hint(str(self), self.hint))
+        return _shown(_with_hint(str(self), self.hint))
 
 
 class SettingsError(GptLspError):
@@ -82,6 +86,22 @@ class SettingsError(GptLspError):
         super().__init__("gpt-lsp settings: " + "; ".join(problems))
 
     hint = "Using defaults for those keys."
+
+
+class ProjectSettingsIgnored(GptLspError):
+    """A project-level source (workspace settings, .dir-locals.el) set keys only the user may."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = tuple(keys)
+        super().__init__(
+            "gpt-lsp ignored " + ", ".join(self.keys) + " from the workspace/project settings "
+            "(the gptLsp section of this project, e.g. .vscode/settings.json or .dir-locals.el)"
+        )
+
+    hint = (
+        "Where requests go, the credentials they carry and the privacy switches are taken only "
+        "from your user settings (config.toml, the environment, your own editor configuration)."
+    )
 
 
 class MissingKeyError(GptLspError):
@@ -120,7 +140,7 @@ class RelayError(GptLspError):
         return host or "relay"
 
     def user_message(self) -> str:
-        return redact(_with_hint(f"{self.where()}: {self.detail}", self.hint))
+        return _shown(_with_hint(f"{self.where()}: {self.detail}", self.hint))
 
 
 class RelayConnectError(RelayError):
@@ -192,7 +212,7 @@ class ModelDeniedError(RelayStatusError):
         if not self.models:
             return text
         shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
-        return redact(f"{text} The relay lists: {shown}.")
+        return _shown(f"{text} The relay lists: {shown}.")
 
 
 class RateLimitError(RelayStatusError):
@@ -246,6 +266,11 @@ def classify_status(
     else:
         cls = RelayStatusError
     return cls(status, relay_message, relay=relay, url=url, code=code, retry_after=retry_after)
+
+
+def _shown(text: str) -> str:
+    # Sanitise first: a key split by an escape sequence must be whole again when redacted.
+    return redact(sanitize(text))
 
 
 def _with_hint(text: str, hint: str) -> str:

@@ -1,7 +1,10 @@
-"""Typed settings: the schema, the five sources and how they merge.
+"""Typed settings: the schema, the sources and how they merge.
 
 Sources, lowest precedence first: built-in defaults, the user's config.toml, the environment,
-LSP initializationOptions, the client's `gptLsp` configuration section. Bad values never stop
+the user's editor settings (LSP initializationOptions, later `gptLsp/didChangeUserSettings`),
+then the client's `gptLsp` configuration section. That section is project-level (eglot answers
+it from .dir-locals.el, VS Code from workspace settings): it may not set where requests go,
+the credentials they carry or weaken privacy (`split_project_source`). Bad values never stop
 the server: each is reported once and replaced by its default.
 """
 
@@ -11,10 +14,11 @@ import copy
 import difflib
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -29,6 +33,7 @@ from pydantic.alias_generators import to_camel
 
 from gpt_lsp.errors import MissingKeyError
 from gpt_lsp.relay.urls import normalize_base_url
+from gpt_lsp.text.sanitize import sanitize
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +45,39 @@ DEFAULT_MODEL = "gpt-3.5-turbo"
 DEFAULT_EXCLUDE = (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "*secret*")
 QUOTA_PER_USD = 500_000
 SHORTHAND_KEYS = ("baseUrl", "apiKey", "apiKeyEnv", "model", "backupUrls")
+
+PROTECTED_KEYS: Final = (
+    "baseUrl",
+    "backupUrls",
+    "relays",
+    "relay",
+    "apiKey",
+    "apiKeyEnv",
+    "headers",
+    "proxy",
+    "budget",  # the user's money: a project may not raise (or drop) a spending cap
+)
+"""Keys that decide where requests go, what they carry and what they may cost: taken from
+user-level sources only."""
+PRIVACY_SWITCHES: Final[Mapping[str, bool]] = {
+    "logContent": False,
+    "excludeDefaults": True,
+    "maskSecrets": True,
+}
+"""Privacy switches, each with the one value a project-level source may set (the private one)."""
+PROJECT_KEYS: Final = (
+    "model",
+    "temperature",
+    "presencePenalty",
+    "maxTokens",
+    "actions",
+    "exclude",
+    "language",
+    "contextChars",
+    "maxSelectionChars",
+    "maxAnswerChars",
+)
+"""Keys a project-level source may set; `exclude` and `actions` add to the user's."""
 
 
 class _Model(BaseModel):
@@ -244,6 +282,14 @@ class Settings(_Model):
         return (relay.model if relay else None) or DEFAULT_MODEL
 
 
+_ALL_KEYS: Final = frozenset(
+    [f.alias or name for name, f in Settings.model_fields.items()]
+    + list(SHORTHAND_KEYS)
+    + list(PROTECTED_KEYS)
+)
+"""Every key a settings object may hold (those of no list above are protected too)."""
+
+
 # ---------------------------------------------------------------- sources
 
 
@@ -375,6 +421,14 @@ def _repair_one(data: Any, exc: ValidationError, problems: list[str]) -> bool:
     return False
 
 
+class LoadedSettings(NamedTuple):
+    """Settings as loaded, the problems found, and the project-level keys that were ignored."""
+
+    settings: Settings
+    problems: list[str]
+    ignored: tuple[str, ...]
+
+
 def load_settings(
     *,
     init_options: Mapping[str, Any] | None = None,
@@ -382,12 +436,98 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
 ) -> tuple[Settings, list[str]]:
-    """Loads settings from all five sources, returning them and the problems found."""
+    """Loads settings: initializationOptions are user-level, the client section project-level."""
+    loaded = load_sources(
+        user_options=init_options,
+        project_options=client_config,
+        environ=environ,
+        config_path=config_path,
+    )
+    return loaded.settings, loaded.problems
+
+
+def load_sources(
+    *,
+    user_options: Mapping[str, Any] | None = None,
+    project_options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> LoadedSettings:
+    """Loads settings from every source; project-level values are held to `split_project_source`.
+
+    `user_options` come from the user's own editor configuration (initializationOptions, or
+    gptLsp/didChangeUserSettings); `project_options` is the client's `gptLsp` section.
+    """
     path = config_path if config_path is not None else config_file_path(environ)
     from_file, problems = file_source(path)
-    merged = merge_sources(from_file, env_source(environ), init_options, client_config)
+    user = merge_sources(from_file, env_source(environ), user_options)
+    project, ignored = split_project_source(project_options)
+    layer, dropped = _onto_user(user, project)
+    merged = merge_sources(user, layer)
     settings, more = validate(merged)
-    return settings, problems + more
+    more = dropped + more
+    # Problems quote keys and values from files a project wrote: one clean line each.
+    shown = [sanitize(problem, limit=500) for problem in problems + more]
+    return LoadedSettings(settings, shown, ignored)
+
+
+def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Returns what a project-level source may set, and the keys it set that it may not.
+
+    Protected keys are dropped whole (a project cannot add a host to the user's relay, or a
+    variable name for the key); a privacy switch is kept only at its private value. Keys that
+    are no setting at all are kept, so validation reports them as unknown.
+    """
+    if not isinstance(raw, Mapping):
+        return {}, ()
+    kept: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in raw.items():
+        if value is None:
+            continue  # changes nothing (deep_merge skips it)
+        name = _camel(key) if isinstance(key, str) else key
+        if name in PRIVACY_SWITCHES:
+            # `is`, not ==: "true" or 1 would validate as True.
+            allowed = value is PRIVACY_SWITCHES[name]
+        else:
+            allowed = name in PROJECT_KEYS or name not in _ALL_KEYS
+        if allowed:
+            kept[key] = value
+        elif name not in ignored:
+            ignored.append(name)
+    return kept, tuple(sorted(ignored))
+
+
+def _onto_user(
+    user: Mapping[str, Any], project: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Makes a project's `exclude` and `actions` add to the user's instead of replacing them.
+
+    A value that is no list is dropped here: replacing the user's list, then failing
+    validation, it would take the user's own globs with it.
+    """
+    out = dict(project)
+    problems: list[str] = []
+    for key in ("exclude", "actions"):
+        if key in out and not isinstance(out[key], list):
+            problems.append(f"{key}: the workspace/project value is not a list; ignored")
+            del out[key]
+    mine = user.get("exclude")
+    theirs = out.get("exclude")
+    if isinstance(mine, list) and isinstance(theirs, list):
+        out["exclude"] = mine + [glob for glob in theirs if glob not in mine]
+    mine = user.get("actions")
+    theirs = out.get("actions")
+    if isinstance(mine, list) and isinstance(theirs, list):
+        ids = {a.get("id") for a in theirs if isinstance(a, Mapping)}
+        kept = [a for a in mine if not (isinstance(a, Mapping) and a.get("id") in ids)]
+        out["actions"] = kept + theirs
+    return out, problems
+
+
+def _camel(key: str) -> str:
+    # pydantic accepts field names (log_content) as well as aliases (logContent).
+    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
 
 
 def _describe(loc: tuple[Any, ...], error: Mapping[str, Any], data: Any) -> str:

@@ -19,6 +19,7 @@
 (require 'eglot)
 (require 'jsonrpc)
 (require 'cl-lib)
+(require 'subr-x)
 
 (defgroup gpt-lsp nil
   "AI code actions and inline chat through the gpt-lsp language server."
@@ -37,10 +38,44 @@ their usual server."
 
 (defcustom gpt-lsp-settings nil
   "The gpt-lsp settings object, as a plist with camelCase keys.
-Sent as initializationOptions and as the gptLsp section of
-workspace/configuration, e.g. (:baseUrl \"https://relay/v1\" :model \"gpt-4o\").
-A :gptLsp section in `eglot-workspace-configuration' (dir-locals) wins."
+Your user-level settings, e.g. (:baseUrl \"https://relay/v1\" :model \"gpt-4o\"):
+sent as initializationOptions (and by `gpt-lsp-update-settings').  Only the
+global value counts: a directory-local value is ignored, so a project cannot
+choose your relay.  A :gptLsp section in `eglot-workspace-configuration'
+\(dir-locals) is project-level: the server takes model, temperature, exclude,
+actions and the like from it, never relays, hosts, keys, headers, proxies or
+weaker privacy switches."
   :type 'plist)
+;; A cloned project's .dir-locals.el must not be able to set it (nor the command).
+(put 'gpt-lsp-settings 'risky-local-variable t)
+(put 'gpt-lsp-command 'risky-local-variable t)
+
+(defconst gpt-lsp--user-only-keys
+  '("baseUrl" "backupUrls" "relays" "relay" "apiKey" "apiKeyEnv" "headers" "proxy"
+    "logContent" "excludeDefaults" "maskSecrets")
+  "Keys the server takes from user-level settings only.
+It ignores them in the gptLsp section, which a project can write.")
+
+(defun gpt-lsp--user-settings ()
+  "The user's settings: the global value of `gpt-lsp-settings', never a local one."
+  (or (default-value 'gpt-lsp-settings) eglot--{}))
+
+(defun gpt-lsp--user-only-p (key)
+  "Non-nil when KEY (:baseUrl, baseUrl or \"baseUrl\") is user-only."
+  (member (string-remove-prefix ":" (format "%s" key)) gpt-lsp--user-only-keys))
+
+(defun gpt-lsp--section-settings ()
+  "The user's settings without the user-only keys, to answer the gptLsp section.
+The server would otherwise take them for a project's and warn about them."
+  (let ((settings (default-value 'gpt-lsp-settings)) out)
+    (if (consp (car-safe settings))
+        ;; An alist ((baseUrl . "...") ...).
+        (setq out (cl-remove-if (lambda (pair) (gpt-lsp--user-only-p (car pair))) settings))
+      (while settings
+        (unless (gpt-lsp--user-only-p (car settings))
+          (setq out (append out (list (car settings) (cadr settings)))))
+        (setq settings (cddr settings))))
+    (or out eglot--{})))
 
 (defclass gpt-lsp-server (eglot-lsp-server) ()
   :documentation "The gpt-lsp server, so its notifications and commands can be handled.")
@@ -53,20 +88,40 @@ A :gptLsp section in `eglot-workspace-configuration' (dir-locals) wins."
                (cons gpt-lsp-modes (cons 'gpt-lsp-server gpt-lsp-command))))
 
 (cl-defmethod eglot-initialization-options ((_server gpt-lsp-server))
-  "Send `gpt-lsp-settings' as initializationOptions."
-  (or gpt-lsp-settings eglot--{}))
+  "Send the user's `gpt-lsp-settings' as initializationOptions."
+  (gpt-lsp--user-settings))
 
 (cl-defmethod eglot-handle-request
   ((_server gpt-lsp-server) (_method (eql workspace/configuration)) &key items)
-  "Answer the gptLsp section from `gpt-lsp-settings' unless dir-locals set one."
+  "Answer the gptLsp section: dir-locals' if set, else the user's.
+The user's without `gpt-lsp--user-only-keys': those go as initializationOptions."
   (let ((answers (cl-call-next-method)))
     (apply #'vector
            (cl-loop for item across items
                     for answer across answers
                     collect (if (and (null answer)
                                      (equal (plist-get item :section) "gptLsp"))
-                                (or gpt-lsp-settings eglot--{})
+                                (gpt-lsp--section-settings)
                               answer)))))
+
+;;;###autoload
+(defun gpt-lsp-update-settings ()
+  "Send the current `gpt-lsp-settings' to every running gpt-lsp server.
+They replace the initializationOptions the server started with; use it after
+changing relays or keys without restarting eglot."
+  (interactive)
+  (dolist (server (gpt-lsp--servers))
+    (jsonrpc-notify server :gptLsp/didChangeUserSettings
+                    (list :settings (gpt-lsp--user-settings)))))
+
+(defun gpt-lsp--servers ()
+  "The running gpt-lsp servers."
+  (let (found)
+    (maphash (lambda (_project servers)
+               (dolist (server servers)
+                 (when (cl-typep server 'gpt-lsp-server) (push server found))))
+             eglot--servers-by-project)
+    (delete-dups found)))
 
 (cl-defmethod eglot-handle-request
   ((_server gpt-lsp-server) (_method (eql workspace/applyEdit)) &rest _)

@@ -6,18 +6,31 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const vscode = require("vscode");
-const {
-  LanguageClient,
-  ExecuteCommandRequest,
-  DidChangeConfigurationNotification,
-  State,
-} = require("vscode-languageclient/node");
+const { LanguageClient, ExecuteCommandRequest, State } = require("vscode-languageclient/node");
 
 const SECTION = "gptLsp";
 const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<relay>` for others
 const DEFAULT_RELAY = "default";
 // Settings of the extension itself, not of the server.
 const CLIENT_ONLY = new Set(["serverPath", "serverArgs", "trace.server"]);
+// Keys the server takes from user-level settings only: where requests go, what they carry, and
+// the privacy switches. A workspace can write the gptLsp section (and .vscode/settings.json),
+// so they travel only in initializationOptions and gptLsp/didChangeUserSettings, read from the
+// user's own settings (inspect().globalValue); package.json scopes them application/machine.
+const USER_ONLY = new Set([
+  "baseUrl",
+  "backupUrls",
+  "relays",
+  "relay",
+  "apiKey",
+  "apiKeyEnv",
+  "headers",
+  "proxy",
+  "logContent",
+  "excludeDefaults",
+  "maskSecrets",
+]);
+const USER_SETTINGS = "gptLsp/didChangeUserSettings";
 const INSTALL_HINT = "Install it with `pipx install gpt-lsp` (or `pip install gpt-lsp`), or set gptLsp.serverPath.";
 
 /** @type {vscode.ExtensionContext} */
@@ -55,11 +68,13 @@ async function activate(ctx) {
     vscode.commands.registerCommand("gpt-lsp.showMenu", showMenu),
     vscode.commands.registerCommand("gpt-lsp.restart", restart),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => warnWorkspaceValues()),
     ctx.secrets.onDidChange((e) => {
       if (e.key.startsWith(SECRET_KEY)) pushConfiguration();
     }),
   );
   updateStatus();
+  warnWorkspaceValues();
   await start();
 }
 
@@ -70,8 +85,15 @@ async function deactivate() {
 // ------------------------------------------------------------------ server process
 
 /** Returns the server executable, or undefined when there is none. */
+/** Returns a setting from the user's (or the machine's) settings only, never a workspace's. */
+function userValue(key, fallback) {
+  const seen = vscode.workspace.getConfiguration(SECTION).inspect(key);
+  return seen && seen.globalValue !== undefined ? seen.globalValue : fallback;
+}
+
 function findServer() {
-  const configured = expandHome(vscode.workspace.getConfiguration(SECTION).get("serverPath", "").trim());
+  // A workspace naming the executable would run its own program: user settings only.
+  const configured = expandHome(String(userValue("serverPath", "")).trim());
   if (configured) {
     if (configured.includes(path.sep) || configured.includes("/")) {
       return isExecutable(configured) ? configured : undefined;
@@ -110,7 +132,7 @@ function expandHome(p) {
 async function start() {
   const command = findServer();
   if (!command) {
-    const configured = vscode.workspace.getConfiguration(SECTION).get("serverPath", "");
+    const configured = userValue("serverPath", "");
     const what = configured ? `gptLsp.serverPath (${configured}) is not an executable file.` : "the `gpt-lsp` server was not found on PATH.";
     // Not awaited: activation must not wait for the user to read the message.
     vscode.window.showErrorMessage(`GPT LSP: ${what} ${INSTALL_HINT}`, "Open Setting").then((choice) => {
@@ -119,21 +141,22 @@ async function start() {
     updateStatus();
     return;
   }
-  const args = vscode.workspace.getConfiguration(SECTION).get("serverArgs", []);
+  const args = userValue("serverArgs", []);
   const serverOptions = { command, args: Array.isArray(args) ? args.map(String) : [], options: { env: process.env } };
   const clientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-    // The key travels only in answers to workspace/configuration, and a message trace
-    // (gptLsp.trace.server) shows it masked.
+    // The user's settings and the key travel only here and in gptLsp/didChangeUserSettings;
+    // a message trace (gptLsp.trace.server) shows the key masked.
     outputChannel: output,
-    initializationOptions: await serverSettings({ withKeys: false }),
+    initializationOptions: await userSettings(),
     middleware: {
       workspace: {
-        // The server pulls its section; answer it with our settings and the secret key.
+        // The server pulls its section, which the server treats as the project's: answer it
+        // without the key and without the keys only the user may set.
         configuration: async (params, token, next) => {
           const answers = await next(params, token);
           if (!Array.isArray(answers)) return answers;
-          const ours = await serverSettings();
+          const ours = projectSettings();
           return params.items.map((item, i) => (item.section === SECTION ? ours : answers[i]));
         },
       },
@@ -189,24 +212,26 @@ async function restart() {
 
 // ------------------------------------------------------------------ settings
 
-/** Returns the settings object for the server: what the user set, plus keys from SecretStorage. */
-async function serverSettings({ withKeys = true } = {}) {
-  const config = vscode.workspace.getConfiguration(SECTION);
+/** Returns the server's settings keys (the declared gptLsp.* settings of the server). */
+function serverKeys() {
   const properties = context.extension.packageJSON.contributes.configuration.properties;
+  return Object.keys(properties)
+    .map((full) => full.slice(SECTION.length + 1))
+    .filter((key) => !CLIENT_ONLY.has(key));
+}
+
+/** Returns the user-level settings: the user's own values, plus keys from SecretStorage. */
+async function userSettings() {
+  const config = vscode.workspace.getConfiguration(SECTION);
   const out = {};
-  for (const full of Object.keys(properties)) {
-    const key = full.slice(SECTION.length + 1);
-    if (CLIENT_ONLY.has(key)) continue;
+  for (const key of serverKeys()) {
     // Only values the user set: defaults stay the server's, so config.toml and the environment
     // keep their place in the precedence order.
     const seen = config.inspect(key);
-    const set = seen && [seen.globalValue, seen.workspaceValue, seen.workspaceFolderValue].some((v) => v !== undefined);
-    if (!set) continue;
-    const value = config.get(key);
+    const value = seen && seen.globalValue;
     if (value === null || value === undefined || value === "") continue;
     out[key] = value;
   }
-  if (!withKeys) return out;
   const key = await context.secrets.get(SECRET_KEY);
   if (key) {
     secrets.add(key);
@@ -224,26 +249,83 @@ async function serverSettings({ withKeys = true } = {}) {
   return out;
 }
 
+/** Returns the gptLsp section: what user and workspace set, without the user-only keys. */
+function projectSettings() {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const out = {};
+  for (const key of serverKeys()) {
+    if (USER_ONLY.has(key)) continue;
+    const seen = config.inspect(key);
+    const set = seen && [seen.globalValue, seen.workspaceValue, seen.workspaceFolderValue].some((v) => v !== undefined);
+    if (!set) continue;
+    const value = config.get(key);
+    if (value === null || value === undefined || value === "") continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+const warnedSets = new Set();
+
+/** Warns once per distinct set of user-only keys that the workspace's settings try to set. */
+async function warnWorkspaceValues() {
+  const names = [...USER_ONLY, "serverPath", "serverArgs"];
+  const found = new Set();
+  const folders = vscode.workspace.workspaceFolders || [];
+  for (const name of names) {
+    // Keys VS Code does not declare (apiKey, headers, proxy) may show here as workspace values.
+    for (const scope of [undefined, ...folders.map((f) => f.uri)]) {
+      const seen = vscode.workspace.getConfiguration(SECTION, scope).inspect(name);
+      if (seen && (seen.workspaceValue !== undefined || seen.workspaceFolderValue !== undefined)) found.add(name);
+    }
+  }
+  // VS Code drops workspace values of application/machine settings and inspect() does not
+  // show them either (Code 1.139): look for the keys in the files themselves.
+  const files = folders.map((f) => vscode.Uri.joinPath(f.uri, ".vscode", "settings.json"));
+  if (vscode.workspace.workspaceFile && vscode.workspace.workspaceFile.scheme === "file") files.push(vscode.workspace.workspaceFile);
+  for (const file of files) {
+    let text = "";
+    try {
+      text = Buffer.from(await vscode.workspace.fs.readFile(file)).toString("utf8");
+    } catch {
+      continue; // no such file
+    }
+    text = text.replace(/^\s*\/\/.*$/gm, ""); // a commented-out line sets nothing
+    for (const name of names) {
+      if (new RegExp(`["']${SECTION}\\.${name}["']\\s*:`).test(text)) found.add(name);
+    }
+  }
+  if (!found.size) return;
+  const list = [...found].sort().map((k) => `${SECTION}.${k}`);
+  const id = list.join(",");
+  if (warnedSets.has(id)) return;
+  warnedSets.add(id);
+  const message =
+    `GPT LSP: ignored ${list.join(", ")} from the workspace settings. ` +
+    "The relay, its hosts, keys, headers, proxy, the privacy switches and the server executable " +
+    "are taken only from your user settings.";
+  output.appendLine(message);
+  vscode.window.showWarningMessage(message);
+}
+
 async function onConfigurationChanged(event) {
   if (!event.affectsConfiguration(SECTION)) return;
   if (event.affectsConfiguration(`${SECTION}.serverPath`) || event.affectsConfiguration(`${SECTION}.serverArgs`)) {
     await restart();
     return;
   }
+  warnWorkspaceValues();
   await pushConfiguration();
 }
 
-/** Tells the server its settings changed (it pulls them with workspace/configuration). */
+/** Sends the user-level settings again; the server re-reads the gptLsp section with them. */
 async function pushConfiguration() {
   if (!client || !client.isRunning()) return;
-  // The server pulls the section (with the keys) through workspace/configuration.
-  const settings = await serverSettings({ withKeys: false });
-  await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
+  await client.sendNotification(USER_SETTINGS, { settings: await userSettings() });
 }
 
 async function setApiKey() {
-  const config = vscode.workspace.getConfiguration(SECTION);
-  const relays = Object.keys(config.get("relays") || {}).filter((n) => n !== DEFAULT_RELAY);
+  const relays = Object.keys(userValue("relays", {}) || {}).filter((n) => n !== DEFAULT_RELAY);
   let relay = DEFAULT_RELAY;
   if (relays.length) {
     const picked = await vscode.window.showQuickPick([DEFAULT_RELAY, ...relays], {
@@ -270,7 +352,7 @@ async function setApiKey() {
     await context.secrets.delete(id);
     vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay removed.`);
   }
-  // secrets.onDidChange tells the server, which pulls the key with workspace/configuration.
+  // secrets.onDidChange sends the server the user settings again, with the key.
 }
 
 // ------------------------------------------------------------------ commands

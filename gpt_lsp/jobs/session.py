@@ -58,7 +58,8 @@ class Session:
         self.environ = environ
         self.transport = transport
         self.notes_dir = notes_dir
-        self.init_options: Mapping[str, Any] | None = None
+        self.init_options: Mapping[str, Any] | None = None  # user-level
+        self._warned_ignored: set[tuple[str, ...]] = set()
         self.client_config: Mapping[str, Any] | None = None
         self.documents = DocumentStore()
         self.channels: dict[str, DocumentChannel] = {}
@@ -134,19 +135,35 @@ class Session:
             self._definitions = Definitions()
         return self._definitions
 
+    def set_user_settings(self, settings: Any) -> bool:
+        """Takes gptLsp/didChangeUserSettings: they replace initializationOptions."""
+        if not isinstance(settings, Mapping):
+            log.warning("gptLsp/didChangeUserSettings without a settings object: ignored")
+            return False
+        self.init_options = settings
+        return True
+
     def set_client_config(self, section: Any) -> None:
         """Takes the client's `gptLsp` configuration section (None: none)."""
         self.client_config = section if isinstance(section, Mapping) else None
 
     def reload_settings(self) -> list[str]:
         """Re-reads every source; returns the problems found (already logged)."""
-        from gpt_lsp.settings import load_settings
+        from gpt_lsp.errors import ProjectSettingsIgnored
+        from gpt_lsp.settings import load_sources
 
-        settings, problems = load_settings(
-            init_options=self.init_options,
-            client_config=self.client_config,
+        # initializationOptions (and gptLsp/didChangeUserSettings) are the user's own; the
+        # gptLsp section is project-level: a project can write it (.dir-locals.el, workspace).
+        settings, problems, ignored = load_sources(
+            user_options=self.init_options,
+            project_options=self.client_config,
             environ=self.environ,
         )
+        if ignored and ignored not in self._warned_ignored:
+            self._warned_ignored.add(ignored)  # once per distinct set, not at every reload
+            warning = ProjectSettingsIgnored(ignored).user_message()
+            log.warning("settings: %s", warning)
+            self.port.show_message("warning", warning)
         for relay in settings.relays.values():
             if relay.api_key is not None:
                 register_secret(relay.api_key.get_secret_value())

@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
@@ -26,6 +27,17 @@ from pygls.protocol.language_server import lsp_method
 from gpt_lsp.errors import GptLspError
 
 log = logging.getLogger(__name__)
+
+
+# pygls turns the params of methods it does not know into namedtuples, renaming keys that are
+# no Python names ("gpt-4o" prices, "X-Team" headers, "my-relay"): this type keeps plain JSON.
+@attrs.define
+class _RawNotification:
+    """A notification whose params are left as JSON."""
+
+    method: str
+    jsonrpc: str
+    params: Any = None
 
 
 class DocumentHooks(Protocol):
@@ -43,6 +55,13 @@ class GptProtocol(LanguageServerProtocol):
     def __init__(self, server: Any, converter: Any) -> None:
         super().__init__(server, converter)
         self.hooks: DocumentHooks | None = None
+        self.raw_params: set[str] = set()  # methods whose params stay plain JSON
+
+    def get_message_type(self, method: str) -> Any:  # type: ignore[override]  # lru_cache in pygls
+        """Returns the message type of a method; our own notifications keep plain JSON."""
+        if method in self.raw_params:
+            return _RawNotification
+        return super().get_message_type(method)
 
     # ------------------------------------------------------------ documents
 

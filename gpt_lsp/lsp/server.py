@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_SECTION = "gptLsp"
+USER_SETTINGS = "gptLsp/didChangeUserSettings"
 CONFIGURATION_TIMEOUT = 5.0  # seconds for the client to answer workspace/configuration
 _MESSAGE_TYPES: dict[MessageKind, types.MessageType] = {
     "error": types.MessageType.Error,
@@ -229,6 +230,17 @@ def create_server(
             ls.session.set_client_config(params.settings.get(CONFIG_SECTION, params.settings))
         ls.session.report_problems(ls.session.reload_settings())
 
+    @server.feature(USER_SETTINGS)
+    async def did_change_user_settings(ls: GptLanguageServer, params: Any) -> None:
+        # Sent by a shim from the user's own editor configuration, which no project file
+        # reaches: it replaces initializationOptions as the user-level editor source.
+        settings = params.get("settings") if isinstance(params, Mapping) else None
+        if not ls.session.set_user_settings(settings):
+            return
+        if ls.session.client.configuration:  # shims answer the section from the same settings
+            await _pull_configuration(ls)
+        ls.session.report_problems(ls.session.reload_settings())
+
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
@@ -260,6 +272,7 @@ def create_server(
 
     for command in COMMANDS:
         server.protocol.fm.command(command.name)(_command_handler(server, command))
+    server.gpt_protocol.raw_params.add(USER_SETTINGS)
     return server
 
 

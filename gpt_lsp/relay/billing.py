@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,10 @@ from gpt_lsp.settings import QUOTA_PER_USD
 
 log = logging.getLogger(__name__)
 _EXTRAS_TIMEOUT = 10.0
+# Bodies are read up to these sizes and dropped beyond: a relay (or whatever answers at its
+# address) must not make `gpt-lsp check` hold gigabytes. Large relays list ~1,000 models.
+MODELS_BODY_LIMIT = 4 * 1024 * 1024
+BILLING_BODY_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Balance:
 
 async def fetch_models(http: httpx.AsyncClient, base: str) -> list[str] | None:
     """Returns the relay's model ids, or None when it offers no list."""
-    body = await _get_json(http, models_url(base))
+    body = await _get_json(http, models_url(base), MODELS_BODY_LIMIT)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         return None
@@ -46,28 +52,49 @@ async def fetch_models(http: httpx.AsyncClient, base: str) -> list[str] | None:
 async def fetch_balance(http: httpx.AsyncClient, base: str) -> Balance | None:
     """Returns the balance, or None when the relay does not serve the billing endpoints."""
     subscription_url, usage_url = billing_urls(base)
-    subscription = await _get_json(http, subscription_url)
+    subscription = await _get_json(http, subscription_url, BILLING_BODY_LIMIT)
     if not isinstance(subscription, dict):
         return None
     limit = subscription.get("hard_limit_usd", subscription.get("system_hard_limit_usd"))
     if not isinstance(limit, (int, float)):
         return None
-    usage = await _get_json(http, usage_url)
+    usage = await _get_json(http, usage_url, BILLING_BODY_LIMIT)
     used: float | None = None
     if isinstance(usage, dict) and isinstance(usage.get("total_usage"), (int, float)):
         used = float(usage["total_usage"]) / 100  # reported in cents, as OpenAI did
     return Balance(float(limit), used)
 
 
-async def _get_json(http: httpx.AsyncClient, url: str) -> Any:
+async def _get_json(http: httpx.AsyncClient, url: str, limit: int) -> Any:
+    """Returns the JSON body of a GET, or None: failed, not 200, too large, slow or not JSON."""
     try:
-        response = await http.get(url, timeout=_EXTRAS_TIMEOUT)
-    except httpx.HTTPError as exc:
+        # One deadline for the whole exchange: httpx's timeout is per read, and a relay
+        # dripping a byte every few seconds would never hit it.
+        body = await asyncio.wait_for(_read_body(http, url, limit), _EXTRAS_TIMEOUT)
+    except (httpx.HTTPError, asyncio.TimeoutError) as exc:
         log.debug("GET %s failed: %s", url, type(exc).__name__)
         return None
-    if response.status_code != 200:
+    if body is None:
         return None
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         return None
+
+
+async def _read_body(http: httpx.AsyncClient, url: str, limit: int) -> bytes | None:
+    """Returns the body of a 200 answer, or None when it is another status or over limit."""
+    async with http.stream("GET", url, timeout=_EXTRAS_TIMEOUT) as response:
+        if response.status_code != 200:
+            return None
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return None
+        body = bytearray()
+        # Decoded bytes are counted, so a compressed body cannot expand past the limit.
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                log.debug("GET %s: body over %d bytes, dropped", url, limit)
+                return None
+        return bytes(body)

@@ -30,10 +30,17 @@ _NOT_CHAT = ("*embed*", "*whisper*", "*tts*", "*dall-e*", "*image*", "*moderatio
 def pick_model(models: Sequence[str]) -> str | None:
     """Returns the model to use from a relay's list, or None when nothing fits."""
     candidates = [
-        m for m in models if m and not any(fnmatch.fnmatch(m.lower(), p) for p in _NOT_CHAT)
+        m
+        for m in models
+        if _plain_name(m) and not any(fnmatch.fnmatch(m.lower(), p) for p in _NOT_CHAT)
     ]
     for pattern in PREFERRED:
         for model in candidates:
             if fnmatch.fnmatch(model.lower(), pattern):
                 return model
     return candidates[0] if candidates else None
+
+
+def _plain_name(model: str) -> bool:
+    """True for a name fit to send and show: printable, one word, not too long."""
+    return 0 < len(model) <= 200 and model.isprintable() and not any(c.isspace() for c in model)

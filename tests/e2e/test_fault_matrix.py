@@ -279,10 +279,8 @@ async def chat(editor: Editor, uri: str) -> dict[str, Any]:
 
 async def configure(editor: Editor, options: dict[str, Any]) -> None:
     """Gives a running server new settings and waits until it uses them."""
-    editor.client.set_configuration(options, section="gptLsp")
-    editor.client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings=None)
-    )
+    # Relay settings are user-level: the gptLsp section is the project's and cannot set them.
+    editor.client.protocol.notify("gptLsp/didChangeUserSettings", {"settings": options})
     url = options["baseUrl"]
     async with asyncio.timeout(10):
         while True:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_API_KEY, RelaySimFactory
 from tests.editors.runner import (
     HERE,
     REPO,
@@ -107,3 +108,62 @@ def test_refactor_chat_and_action_by_position(
     assert relay_sim.requests[2].client_disconnected
     # The settings reached the server (initializationOptions / workspace/configuration).
     assert relay_sim.requests and relay_sim.requests[0].json["model"] == "gpt-4"
+
+
+CANARY_VAR = "GPT_LSP_TRUST_CANARY"
+CANARY = "canary-env-value-5e81d0c2"
+
+
+def test_dir_locals_cannot_choose_the_relay(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim, relay_sim_factory: RelaySimFactory
+) -> None:
+    # A cloned project's .dir-locals.el names its own host, the user's relay name under
+    # relays and a variable to read the key from; the user accepts its local variables.
+    hostile = relay_sim_factory(name="hostile", api_key=None)
+    hostile.default = Scenario(text=f"```python\n{NEW_FUNC}```\n")
+    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    section = (
+        f'(:baseUrl "{hostile.base_url}" :apiKeyEnv "{CANARY_VAR}" :model "from-dir-locals"'
+        f' :relays (:default (:baseUrl "{hostile.base_url}" :apiKeyEnv "{CANARY_VAR}")))'
+    )
+    # It also sets the shim's own variable: only its global value may count.
+    shim = f'(:baseUrl "{hostile.base_url}" :apiKeyEnv "{CANARY_VAR}")'
+    (work / ".dir-locals.el").write_text(
+        f"((nil . ((eglot-workspace-configuration . (:gptLsp {section}))\n"
+        f"         (gpt-lsp-settings . {shim}))))\n",
+        "utf-8",
+    )
+    out = tmp_path / "result.json"
+    log_file = tmp_path / "server.log"
+    config = {
+        "shim_dir": str(REPO / "editors" / "emacs"),
+        "cmd": server_cmd(log_file),
+        "settings": relay_settings(relay_sim),
+        "workdir": str(work),
+        "out": str(out),
+        "source": SOURCE,
+        "func": FUNC,
+        "canary_var": CANARY_VAR,
+        "canary": CANARY,
+    }
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config), "utf-8")
+    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "dir_locals.el"), str(config_file)]
+    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    assert result["local_settings"] is True and result["local_config"] is True, describe(run)
+    assert result["status"] == "done", describe(run)
+    assert result["final"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    assert hostile.requests == [], describe(run)
+    chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 1, describe(run)
+    assert chats[0].headers["authorization"] == f"Bearer {TEST_API_KEY}"
+    assert chats[0].json["model"] == "from-dir-locals"  # the section was read
+    for request in relay_sim.requests:
+        assert CANARY not in json.dumps(request.headers) + request.raw_body.decode()
+    warnings = [m for m in result["messages"] if "ignored" in m]
+    assert len(warnings) == 1, result["messages"]
+    assert "apiKeyEnv, baseUrl, relays from the workspace/project settings" in warnings[0]

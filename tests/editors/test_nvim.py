@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RelaySimFactory
 from tests.editors.runner import (
     HERE,
     REPO,
@@ -340,3 +341,31 @@ def test_user_adds_lines_above_before_the_first_edit(
     expected = "#\n" * result["typed"] + SOURCE.replace(FUNC, NEW_FUNC)
     assert result["final"] == expected, describe(run)
     assert result["status"] == "done", describe(run)
+
+
+def test_user_settings_stay_user_level(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim, relay_sim_factory: RelaySimFactory
+) -> None:
+    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n")
+    second = relay_sim_factory(name="second")
+    second.default = Scenario(text=f"```python\n{NEW_FUNC}```\n")
+    user = {**relay_settings(relay_sim), "temperature": 0.5, "logContent": False}
+    second_settings = {**relay_settings(second), "model": "second-model"}
+    run = run_nvim(
+        nvim,
+        "user_settings.lua",
+        tmp_path,
+        user,
+        source=SOURCE,
+        instruction="add type hints",
+        second_settings=second_settings,
+        second_url=second.base_url,
+    )
+    result = run.result
+    assert result["first"] == "done" and result["second"] == "done", describe(run)
+    # The section carries only what a project could set too: the server has nothing to ignore.
+    assert result["section"] == {"model": "gpt-4", "temperature": 0.5}, describe(run)
+    assert not [n for n in result["notices"] if "ignored" in n["msg"]], describe(run)
+    assert len(relay_sim.requests) == 1 and relay_sim.requests[0].json["temperature"] == 0.5
+    chats = [r for r in second.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 1 and chats[0].json["model"] == "second-model", describe(run)

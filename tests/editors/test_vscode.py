@@ -11,6 +11,7 @@ Screenshots go to test-artifacts/vscode/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -150,7 +151,24 @@ def code_server(
     tools: None, relay: RelaySim, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, object]]:
     """code-server with the extension installed and settings pointing at the simulator."""
-    tmp_path = tmp_path_factory.mktemp("vscode")
+    settings = {
+        "gptLsp.baseUrl": relay.base_url,
+        "gptLsp.model": MODEL,
+        "gptLsp.relays": {"default": {"prices": {MODEL: {"input": 0.15, "output": 0.6}}}},
+    }
+    with _code_server(tmp_path_factory.mktemp("vscode"), settings, {}, {}) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _code_server(
+    tmp_path: Path,
+    user_settings: dict[str, Any],
+    workspace_files: dict[str, str],
+    extra_env: dict[str, str],
+    artifacts: Path = ARTIFACTS,
+) -> Iterator[dict[str, object]]:
+    """Runs code-server on a workspace holding sample.py and `workspace_files`."""
     node = _node()
     assert node is not None
     home = tmp_path / "home"
@@ -160,11 +178,14 @@ def code_server(
     for folder in (home, workspace, user_data / "User", extensions):
         folder.mkdir(parents=True)
     (workspace / "sample.py").write_text(ORIGINAL, "utf-8")
+    for name, text in workspace_files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text, "utf-8")
     version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
     (extensions / f"gpt-lsp.gpt-lsp-{version}").symlink_to(EXTENSION, target_is_directory=True)
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    server_log = ARTIFACTS / "server.log"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    server_log = artifacts / "server.log"
     server_log.unlink(missing_ok=True)
     wrapper = tmp_path / "gpt-lsp"
     wrapper.write_text(
@@ -175,9 +196,7 @@ def code_server(
     )
     wrapper.chmod(0o755)
     settings = {
-        "gptLsp.baseUrl": relay.base_url,
-        "gptLsp.model": MODEL,
-        "gptLsp.relays": {"default": {"prices": {MODEL: {"input": 0.15, "output": 0.6}}}},
+        **user_settings,
         # Every LSP message in the "GPT LSP" output channel, which VS Code keeps in its logs.
         "gptLsp.trace.server": "verbose",
         "workbench.startupEditor": "none",
@@ -217,9 +236,10 @@ def code_server(
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_STATE_HOME=str(home / ".local" / "state"),
         PATH=f"{node.parent}:{env.get('PATH', '')}",
+        **extra_env,
     )
     port = _free_port()
-    log_path = ARTIFACTS / "code-server.log"
+    log_path = artifacts / "code-server.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [
@@ -382,8 +402,9 @@ def test_refactor_chat_and_cancel_in_vscode(
     # Cancel closed the HTTP request before the answer ended.
     assert chats[2].client_disconnected
 
-    # The key never shows in the message trace (it travels in workspace/configuration answers)
-    # nor in the server's DEBUG log.
+    # The key never shows in the message trace (it travels in initializationOptions and
+    # gptLsp/didChangeUserSettings, never in workspace/configuration answers) nor in the
+    # server's DEBUG log.
     channels = [
         p
         for p in (code_server["user_data"] / "logs").rglob("*GPT LSP*")  # type: ignore[operator]
@@ -391,6 +412,7 @@ def test_refactor_chat_and_cancel_in_vscode(
     ]
     trace = "".join(p.read_text("utf-8", errors="replace") for p in channels)
     assert "workspace/configuration" in trace, [str(p) for p in channels]
+    assert "gptLsp/didChangeUserSettings" in trace
     assert API_KEY not in trace
 
     # Accept, reject and cancel sent the cursor's position (UTF-16, 0-based lines), no job id;
@@ -439,3 +461,112 @@ def test_edit_reported_as_minimal_changes_is_not_a_conflict(
     """Replacing `print(...)` with `logging.info(...)`: VS Code sends 4 changes for 1 edit."""
     expected = AFTER_REFACTOR.replace("print(total([1, 2, 3]))", SPLIT_ANSWER).rstrip()
     assert session["split edit"]["text"] == expected, session["split edit"]
+
+
+# ---------------------------------------------------------------- a hostile workspace
+
+CANARY_VAR = "GPT_LSP_TRUST_CANARY"
+CANARY = "canary-env-value-9b27c4d1"
+
+
+@pytest.fixture(scope="module")
+def hostile_session(
+    tools: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A workspace whose .vscode/settings.json points gpt-lsp at its own host and program."""
+    tmp_path = tmp_path_factory.mktemp("vscode-hostile")
+    marker = tmp_path / "workspace-program-ran"
+    program = tmp_path / "workspace-program"
+    program.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n", "utf-8")
+    program.chmod(0o755)
+    with (
+        RelaySim(prefix="/v1", api_key=API_KEY, name="user") as user,
+        RelaySim(prefix="/v1", api_key=None, name="hostile") as hostile,
+    ):
+        user.default = Scenario(text=CHAT_ANSWER, chunk_size=3, pace=0.02)
+        hostile.default = Scenario(text="stolen = True")
+        workspace_settings = {
+            "gptLsp.baseUrl": hostile.base_url,
+            "gptLsp.backupUrls": [hostile.base_url],
+            "gptLsp.relays": {
+                "default": {
+                    "baseUrl": hostile.base_url,
+                    "apiKeyEnv": CANARY_VAR,
+                    "headers": {"X-Canary": CANARY},
+                }
+            },
+            "gptLsp.relay": "default",
+            "gptLsp.apiKeyEnv": CANARY_VAR,
+            "gptLsp.logContent": True,
+            "gptLsp.serverPath": str(program),
+            "gptLsp.serverArgs": ["--not-an-option"],
+            "gptLsp.model": "from-workspace",  # allowed: shows the file was read
+        }
+        files = {".vscode/settings.json": json.dumps(workspace_settings, indent=2)}
+        user_settings = {"gptLsp.baseUrl": user.base_url, "gptLsp.model": MODEL}
+        artifacts = ARTIFACTS / "hostile"
+        with _code_server(
+            tmp_path, user_settings, files, {CANARY_VAR: CANARY}, artifacts
+        ) as running:
+            lines = ORIGINAL.splitlines()
+            driver = {
+                "url": running["url"],
+                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
+                "chromium": str(CHROMIUM),
+                "artifacts": str(artifacts),
+                "apiKey": API_KEY,
+                "file": "sample.py",
+                "original": ORIGINAL,
+                "chat": {
+                    "firstLine": lines.index("print(total([1, 2, 3]))") + 1,
+                    "instruction": CHAT_INSTRUCTION,
+                    "expected": ORIGINAL.replace("print(total([1, 2, 3]))", CHAT_ANSWER).rstrip(),
+                },
+            }
+            try:
+                run = subprocess.run(
+                    [str(running["node"]), str(DRIVER.parent / "hostile.mjs"), json.dumps(driver)],
+                    env=dict(running["env"]),  # type: ignore[call-overload]
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                pytest.fail(f"the driver hung past 120 s; output so far: {exc.stdout!r}")
+            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
+            (artifacts / "drive.log").write_text(report, "utf-8")
+            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
+                f"driver failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+            )
+            yield {
+                "steps": {s["step"]: s for s in steps if "step" in s},
+                "user": user,
+                "hostile": hostile,
+                "marker": marker,
+                "server_log": running["server_log"],
+            }
+
+
+def test_hostile_workspace_settings_reach_no_host(hostile_session: dict[str, Any]) -> None:
+    """The user's key (SecretStorage) goes to the user's relay only; the workspace is warned."""
+    steps = hostile_session["steps"]
+    user, hostile = hostile_session["user"], hostile_session["hostile"]
+    assert hostile.requests == []
+    assert not hostile_session["marker"].exists(), "the workspace's serverPath was run"
+    chats = [r for r in user.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 1, [r.path for r in user.requests]
+    assert chats[0].headers["authorization"] == f"Bearer {API_KEY}"
+    assert chats[0].json["model"] == "from-workspace"
+    for request in user.requests:
+        assert CANARY not in json.dumps(request.headers) + request.raw_body.decode()
+    warning = steps["warning"]["text"]
+    for key in ("apiKeyEnv", "backupUrls", "baseUrl", "logContent", "relay", "relays"):
+        assert f"gptLsp.{key}" in warning, (key, warning)
+    assert "gptLsp.serverPath" in warning and "gptLsp.serverArgs" in warning
+    assert "gptLsp.model" not in warning
+    ignored = [t for t in steps["notifications"]["texts"] if "ignored" in t]
+    assert len(ignored) == 1, steps["notifications"]
+    log = Path(str(hostile_session["server_log"])).read_text("utf-8")
+    assert API_KEY[-8:] not in log

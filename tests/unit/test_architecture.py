@@ -15,7 +15,7 @@ ALLOWED = {
     "gpt_lsp.text": set(),
     "gpt_lsp.accounting": set(),
     "gpt_lsp.relay": {"gpt_lsp.settings"},
-    "gpt_lsp.settings": {"gpt_lsp.relay.urls"},
+    "gpt_lsp.settings": {"gpt_lsp.relay.urls", "gpt_lsp.text.sanitize"},
     "gpt_lsp.prompting": {"gpt_lsp.text", "gpt_lsp.settings"},
     "gpt_lsp.jobs": {
         "gpt_lsp.text",
@@ -25,7 +25,7 @@ ALLOWED = {
         "gpt_lsp.accounting",
     },
     "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting"},
-    "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage"},
+    "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage", "gpt_lsp.text"},
 }
 
 

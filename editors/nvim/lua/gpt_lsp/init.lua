@@ -215,7 +215,8 @@ local function actions_autocmd()
   vim.api.nvim_create_autocmd("LspNotify", {
     group = group,
     callback = function(ev)
-      if ev.data.method == "workspace/didChangeConfiguration" then
+      local method = ev.data.method
+      if method == "workspace/didChangeConfiguration" or method == "gptLsp/didChangeUserSettings" then
         actions_by_client[ev.data.client_id] = nil
       end
     end,
@@ -226,6 +227,38 @@ local function actions_autocmd()
       actions_by_client[ev.data.client_id] = nil
     end,
   })
+end
+
+-- Keys the server takes from user-level settings only: it ignores (and warns about) them in
+-- the gptLsp configuration section, which a project can write.
+local USER_ONLY = {
+  baseUrl = true, backupUrls = true, relays = true, relay = true, apiKey = true,
+  apiKeyEnv = true, headers = true, proxy = true,
+  logContent = true, excludeDefaults = true, maskSecrets = true,
+}
+
+--- The settings without the user-only keys: the gptLsp section's answer.
+local function section_settings(settings)
+  local out = {}
+  for key, value in pairs(settings) do
+    if not USER_ONLY[key] then
+      out[key] = value
+    end
+  end
+  return next(out) and out or vim.empty_dict()
+end
+
+--- Sends new user-level settings to the running servers (they replace setup()'s).
+function M.update_settings(settings)
+  settings = settings or {}
+  M.options.settings = settings
+  for _, client in ipairs(vim.lsp.get_clients({ name = NAME })) do
+    client.settings = { gptLsp = section_settings(settings) }
+    -- The server re-reads the gptLsp section (from client.settings) as it takes these.
+    client:notify("gptLsp/didChangeUserSettings", {
+      settings = next(settings) and settings or vim.empty_dict(),
+    })
+  end
 end
 
 --- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify? })
@@ -239,8 +272,9 @@ function M.setup(opts)
     filetypes = opts.filetypes, -- nil: every buffer that has a filetype
     root_markers = opts.root_markers or { ".git" },
     -- An empty Lua table would travel as [] : send {} instead.
+    -- User-level: only this channel may say where requests go and what they carry.
     init_options = next(settings) and settings or vim.empty_dict(),
-    settings = { gptLsp = settings }, -- answers workspace/configuration
+    settings = { gptLsp = section_settings(settings) }, -- answers workspace/configuration
     handlers = { ["gptLsp/jobFinished"] = on_job_finished },
     -- Code actions run gptLsp.run through here, so a refusal shows like :GptAction's.
     commands = {
