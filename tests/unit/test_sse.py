@@ -26,6 +26,8 @@ from gpt_lsp.errors import (
     RelayStatusError,
     TruncatedAnswer,
 )
+from gpt_lsp.relay.bodies import parse_retry_after, read_error, summarize_html
+from gpt_lsp.relay.chunks import ChunkState, decode_chunk, finish_stream
 from gpt_lsp.relay.events import (
     Finish,
     ReasoningDelta,
@@ -34,15 +36,7 @@ from gpt_lsp.relay.events import (
     ToolCallDelta,
     Usage,
 )
-from gpt_lsp.relay.sse import (
-    ChunkState,
-    decode_chunk,
-    finish_stream,
-    iter_events,
-    parse_retry_after,
-    read_error,
-    summarize_html,
-)
+from gpt_lsp.relay.stream import iter_events
 
 URL = "https://relay.example/v1/chat/completions"
 SSE = "text/event-stream"
