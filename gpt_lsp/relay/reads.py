@@ -19,6 +19,8 @@ __all__ = ["BodyReader", "byte_chunks", "read_bounded"]
 _READ_AHEAD: Final = 1024 * 1024
 """Bytes the reader task buffers before it waits for the consumer."""
 _DRAIN_BYTES: Final = 64 * 1024
+_GATHER_SECONDS: Final = 0.002
+"""How long events that come faster than this may gather in the socket before a read."""
 _DRAIN_SECONDS: Final = 0.05
 
 
@@ -50,6 +52,7 @@ class BodyReader:
         self._waiter: asyncio.Future[None] | None = None  # the consumer, waiting for data
         self._space: asyncio.Future[None] | None = None  # the task, waiting for the consumer
         self._draining = False
+        self._woken = float("-inf")  # when data last woke the consumer
         self._task = asyncio.ensure_future(self._pump())
         self._task.add_done_callback(self._wake)
 
@@ -109,6 +112,14 @@ class BodyReader:
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+                now = waiter.get_loop().time()
+                if now - self._woken < _GATHER_SECONDS:
+                    # The consumer keeps up and waits: events come one per network read, and
+                    # a read costs more than the events it carries. Let them gather for a
+                    # moment (never twice in a row), so that the next read carries many.
+                    await asyncio.sleep(_GATHER_SECONDS)
+                    now = float("-inf")
+                self._woken = now
             if self._size > _READ_AHEAD:
                 self._space = asyncio.get_running_loop().create_future()
                 await self._space
