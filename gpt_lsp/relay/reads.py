@@ -53,7 +53,7 @@ class BodyReader:
         self._space: asyncio.Future[None] | None = None  # the task, waiting for the consumer
         self._draining = False
         self._woken = float("-inf")  # when data last woke the consumer
-        self._task = asyncio.ensure_future(self._pump())
+        self._task = asyncio.get_running_loop().create_task(self._pump(), name="body reader")
         self._task.add_done_callback(self._wake)
 
     async def read(self) -> bytes:
@@ -93,7 +93,8 @@ class BodyReader:
         finally:
             if not task.done():
                 task.cancel()
-                # asyncio.wait, unlike awaiting the task, lets a cancel of our caller through.
+                # asyncio.wait does not raise the task's CancelledError: a cancel of our own
+                # caller can never be taken for it and swallowed.
                 await asyncio.wait({task})
             if not task.cancelled():
                 task.exception()  # retrieved: an error after [DONE] or a close is not news
