@@ -1,7 +1,9 @@
 """Baseline reader in its own process (as the server is): reads a streamed chat answer with
-plain httpx, nothing else. Commands on stdin, one JSON line each:
-{"url", "key", "body", "mode": "bytes" | "lines"}; answers one JSON line on stdout:
+plain httpx. Commands on stdin, one JSON line each:
+{"url", "key", "body", "mode": "bytes" | "json"}; answers one JSON line on stdout:
 {"seconds", "bytes", "events"}, timed from sending the request to the last byte.
+`bytes` reads and drops the body; `json` also splits it into lines and json.loads the payload
+of every `data: {` line: the least any client must do with a stream.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ async def read_once(client: httpx.AsyncClient, cmd: dict) -> dict:
     events = 0
     headers = {"Authorization": f"Bearer {cmd['key']}"}
     async with client.stream("POST", cmd["url"], json=cmd["body"], headers=headers) as resp:
-        if cmd.get("mode") == "lines":
-            async for line in resp.aiter_lines():
-                size += len(line)
-                if line.startswith("data: {"):
-                    json.loads(line[6:])
-                    events += 1
+        if cmd.get("mode") == "json":
+            rest = b""
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    if line.startswith(b"data: {"):
+                        json.loads(line[6:])
+                        events += 1
         else:
             async for chunk in resp.aiter_bytes():
                 size += len(chunk)

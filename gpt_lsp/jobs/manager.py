@@ -170,59 +170,60 @@ class JobManager:
         last_report = 0.0
         # Checked once per job, not per chunk: logContent changes take effect at the next job.
         log_answer = content_logger().isEnabledFor(logging.DEBUG)
-        stream = spec.client.stream_chat(spec.request, attempt)
+        stream = spec.client.stream_batches(spec.request, attempt)
         tail_until: float | None = None  # after the closing fence: only usage is still wanted
         try:
             for _ in itertools.count():
                 try:
                     if tail_until is None:
-                        event = await stream.__anext__()
+                        batch = await stream.__anext__()
                     else:
                         left = tail_until - time.monotonic()
-                        event = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
+                        batch = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
                 except (StopAsyncIteration, asyncio.TimeoutError):
                     break
-                if tail_until is not None:
-                    if isinstance(event, Usage):
+                for event in batch:
+                    if tail_until is not None:
+                        if isinstance(event, Usage):
+                            job.usage = event
+                        elif isinstance(event, Finish):
+                            job.finish_reason = event.reason
+                        continue
+                    if isinstance(event, TextDelta):
+                        job.answer_chars += len(event.text)
+                        job.completion_estimate += local_token_count(event.text)
+                        if log_answer:
+                            content_logger().debug("%s answer: %r", job.id, event.text)
+                        if job.answer_chars > spec.max_answer_chars:
+                            raise RequestRefused(
+                                f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
+                                "the job was stopped and the document restored."
+                            )
+                        text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
+                        self._write(job, spec.output.feed(text))
+                        if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
+                            # The closing fence came: the rest is prose nobody will see. Read on
+                            # briefly for the relay's usage, then close (stopping the billing).
+                            job.finish_reason = job.finish_reason or "stop"
+                            job.region.stream_ended = True
+                            tail_until = time.monotonic() + USAGE_TAIL_SECONDS
+                    elif isinstance(event, ToolCallDelta):
+                        # Some models answer code through a tool call: treat arguments as text.
+                        job.completion_estimate += local_token_count(event.arguments)
+                    elif isinstance(event, Usage):
                         job.usage = event
                     elif isinstance(event, Finish):
                         job.finish_reason = event.reason
-                    if time.monotonic() >= tail_until:
-                        break
-                    continue
-                if isinstance(event, TextDelta):
-                    job.answer_chars += len(event.text)
-                    job.completion_estimate += local_token_count(event.text)
-                    if log_answer:
-                        content_logger().debug("%s answer: %r", job.id, event.text)
-                    if job.answer_chars > spec.max_answer_chars:
-                        raise RequestRefused(
-                            f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
-                            "the job was stopped and the document restored."
+                    elif isinstance(event, ReasoningDelta):
+                        job.completion_estimate += local_token_count(event.text)
+                    now = time.monotonic()
+                    if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
+                        last_report = now
+                        self.port.report_progress(
+                            job.progress_token, f"{job.completion_estimate} tokens"
                         )
-                    text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
-                    self._write(job, spec.output.feed(text))
-                    if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
-                        # The closing fence came: the rest is prose nobody will see. Read on
-                        # briefly for the relay's usage, then close (stopping the billing).
-                        job.finish_reason = job.finish_reason or "stop"
-                        job.region.stream_ended = True
-                        tail_until = time.monotonic() + USAGE_TAIL_SECONDS
-                elif isinstance(event, ToolCallDelta):
-                    # Some models answer code through a tool call: treat arguments as text.
-                    job.completion_estimate += local_token_count(event.arguments)
-                elif isinstance(event, Usage):
-                    job.usage = event
-                elif isinstance(event, Finish):
-                    job.finish_reason = event.reason
-                elif isinstance(event, ReasoningDelta):
-                    job.completion_estimate += local_token_count(event.text)
-                now = time.monotonic()
-                if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
-                    last_report = now
-                    self.port.report_progress(
-                        job.progress_token, f"{job.completion_estimate} tokens"
-                    )
+                if tail_until is not None and time.monotonic() >= tail_until:
+                    break
         finally:
             await stream.aclose()
         job.region.stream_ended = True

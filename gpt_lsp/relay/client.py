@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +28,11 @@ from gpt_lsp.errors import (
     redact,
     register_secret,
 )
+from gpt_lsp.relay.bodies import read_error
 from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
-from gpt_lsp.relay.sse import iter_events, read_error
+from gpt_lsp.relay.stream import iter_batches
 from gpt_lsp.relay.urls import chat_completions_url, host_of
 from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
 
@@ -208,26 +210,25 @@ class RelayClient:
             body[key] = request.max_tokens
         return body
 
-    async def stream_chat(
+    async def stream_batches(
         self, request: ChatRequest, attempt: Attempt | None = None
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Yields the answer's events; retries and fails over only before the first event.
+    ) -> AsyncGenerator[list[StreamEvent], None]:
+        """Yields the answer's events a network read at a time; retries only before the first.
 
         Close the generator (or cancel its consumer) to close the HTTP response at once.
         """
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
         try:
-            response, events, first = await self._open(request, attempt, deadline)
+            response, batches, first = await self._open(request, attempt, deadline)
         except ModelDeniedError as error:
             if not await self._choose_model(error, request):
                 raise
-            response, events, first = await self._open(request, attempt, deadline)
+            response, batches, first = await self._open(request, attempt, deadline)
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
-        # comments reset it: a watchdog bounds the silence between events and the total
-        # budget. (asyncio.wait_for per event cost a task and a timer per chunk.)
+        # comments reset it: a watchdog bounds the silence between reads and the total
+        # budget. (asyncio.wait_for per read would cost a task and a timer each.)
         watchdog = _Watchdog(self.config.idle_timeout, deadline)
-        ended = False
         try:
             yield first
             while True:
@@ -235,9 +236,8 @@ class RelayClient:
                     raise self._stream_timeout(attempt.url, silent=False)
                 watchdog.start_read()
                 try:
-                    event = await events.__anext__()
+                    batch = await batches.__anext__()
                 except StopAsyncIteration:
-                    ended = True
                     return
                 except asyncio.CancelledError:
                     if watchdog.fired is None:
@@ -250,13 +250,21 @@ class RelayClient:
                     raise self._translate(exc, attempt.url, started=True) from exc
                 finally:
                     watchdog.reading = False
-                yield event
+                yield batch
         finally:
             watchdog.stop()
-            await events.aclose()
-            if ended:
-                await _drain(response)
+            await batches.aclose()
             await response.aclose()
+
+    async def stream_chat(
+        self, request: ChatRequest, attempt: Attempt | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Yields the answer's events one by one (stream_batches, flattened)."""
+        batches = self.stream_batches(request, attempt)
+        async with aclosing(batches):
+            async for batch in batches:
+                for event in batch:
+                    yield event
 
     def _stream_timeout(self, url: str, *, silent: bool) -> RelayTimeout:
         """Returns the timeout for a stream that went silent, or ran past its total budget."""
@@ -276,8 +284,8 @@ class RelayClient:
 
     async def _open(
         self, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
-        """Sends the request until some host yields a first event, or raises the last error."""
+    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
+        """Sends the request until some host yields a first batch, or raises the last error."""
         last_error: RelayError | None = None
         urls = self.urls
         for offset, base in enumerate(urls):
@@ -312,7 +320,7 @@ class RelayClient:
 
     async def _open_on_host(
         self, base: str, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
+    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
         """Opens the stream on one host, with the bounded retries that status codes allow."""
         url = chat_completions_url(base)
         attempt.url = url
@@ -389,8 +397,8 @@ class RelayClient:
 
     async def _first_event(
         self, url: str, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[StreamEvent, None], StreamEvent]:
-        """Sends once and waits for the first event within the first-byte timeout."""
+    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
+        """Sends once and waits for the first batch of events within the first-byte timeout."""
         body = self.build_body(request)
         http_request = self.http.build_request(
             "POST", url, json=body, headers={"Accept": "text/event-stream"}
@@ -398,12 +406,12 @@ class RelayClient:
         sent_at = time.monotonic()
         budget = min(self.config.first_byte_timeout, max(0.0, deadline - sent_at))
         response: httpx.Response | None = None
-        events: AsyncGenerator[StreamEvent, None] | None = None
+        events: AsyncGenerator[list[StreamEvent], None] | None = None
         try:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), budget)
             if response.status_code >= 300:
                 raise await self._status_error(response, url)
-            events = iter_events(response, relay=self.name, url=url)
+            events = iter_batches(response, relay=self.name, url=url)
             remaining = max(0.0, budget - (time.monotonic() - sent_at))
             first = await asyncio.wait_for(events.__anext__(), remaining or 0.001)
         except StopAsyncIteration:
@@ -559,28 +567,8 @@ def _backoff(attempt: int) -> float:
     return base * (0.8 + 0.4 * random.random())
 
 
-async def _drain(response: httpx.Response, budget: float = 0.05, limit: int = 65536) -> None:
-    """Reads what follows [DONE] (the body's end), briefly, so the connection is kept alive.
-
-    The parser stops at [DONE] (some relays keep the body open after it); a response closed
-    before its end closes its connection too, and every job would open a new one.
-    """
-
-    async def read_rest() -> None:
-        read = 0
-        async for chunk in response.stream:  # type: ignore[union-attr]
-            read += len(chunk)
-            if read > limit:
-                return
-
-    try:
-        await asyncio.wait_for(read_rest(), budget)
-    except (asyncio.TimeoutError, httpx.HTTPError, OSError, RuntimeError):
-        return  # the connection is closed instead, as before
-
-
 async def _close(
-    events: AsyncGenerator[StreamEvent, None] | None, response: httpx.Response | None
+    events: AsyncGenerator[list[StreamEvent], None] | None, response: httpx.Response | None
 ) -> None:
     if events is not None:
         await events.aclose()

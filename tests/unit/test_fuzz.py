@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpt_lsp.errors import GptLspError
-from gpt_lsp.relay.sse import ChunkState, decode_chunk, finish_stream, iter_events
+from gpt_lsp.relay.chunks import ChunkState, decode_chunk, finish_stream
+from gpt_lsp.relay.stream import iter_events
 from gpt_lsp.settings import load_settings, merge_sources, validate
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from gpt_lsp.errors import (
     AuthError,
     GatewayError,
+    GptLspError,
     ModelDeniedError,
     QuotaError,
     RateLimitError,
@@ -26,6 +27,8 @@ from gpt_lsp.errors import (
     RelayStatusError,
     TruncatedAnswer,
 )
+from gpt_lsp.relay.bodies import parse_retry_after, read_error, summarize_html
+from gpt_lsp.relay.chunks import ChunkState, decode_chunk, finish_stream
 from gpt_lsp.relay.events import (
     Finish,
     ReasoningDelta,
@@ -34,15 +37,8 @@ from gpt_lsp.relay.events import (
     ToolCallDelta,
     Usage,
 )
-from gpt_lsp.relay.sse import (
-    ChunkState,
-    decode_chunk,
-    finish_stream,
-    iter_events,
-    parse_retry_after,
-    read_error,
-    summarize_html,
-)
+from gpt_lsp.relay.stream import iter_batches, iter_events
+from gpt_lsp.relay.think import ThinkSplitter
 
 URL = "https://relay.example/v1/chat/completions"
 SSE = "text/event-stream"
@@ -693,3 +689,105 @@ async def test_done_ends_the_stream_even_if_the_connection_stays_open(ending: by
     )
     events = await asyncio.wait_for(collect(resp), timeout=2)
     assert events == [TextDelta("a"), Finish("stop")]
+
+
+# --- property: batching the events of a read changes nothing -----------------------------------
+
+_PAYLOADS = st.lists(
+    st.one_of(
+        st.builds(lambda t: {"choices": [{"index": 0, "delta": {"content": t}}]}, _PIECES),
+        st.builds(
+            lambda t: {"choices": [{"index": 0, "delta": {"reasoning_content": t}}]},
+            st.text(max_size=4),
+        ),
+        st.builds(
+            lambda a: {"choices": [{"delta": {"tool_calls": [{"function": {"arguments": a}}]}}]},
+            st.text(max_size=4),
+        ),
+        st.sampled_from(
+            [
+                {"choices": [{"index": 0, "delta": {"role": "assistant"}}]},
+                {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                {"choices": [{"index": 0, "delta": {}, "finish_reason": ""}]},
+                {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}},
+                {"error": {"message": "upstream read failed", "code": 500}},
+            ]
+        ),
+    ).map(lambda obj: json.dumps(obj, ensure_ascii=False))
+    | st.sampled_from(["[DONE]", "ping", "not json"]),
+    max_size=10,
+)
+
+
+@st.composite
+def framed(draw: st.DrawFn) -> tuple[bytes, list[str]]:
+    """Returns an SSE body and the data payloads it carries, in order, with random framing."""
+    payloads = draw(_PAYLOADS)
+    out: list[str] = []
+    for payload in payloads:
+        eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+        if draw(st.booleans()):
+            out.append(": PING" + eol + eol)
+        out.append(f"data:{draw(st.sampled_from(['', ' ']))}{payload}{eol}{eol}")
+    return "".join(out).encode(), payloads
+
+
+def decode_each(payloads: list[str], think_tags: bool) -> tuple[list[StreamEvent], str | None]:
+    """Returns the events of payloads decoded one by one, and the name of the error raised."""
+    state = ChunkState(relay="r", url=URL, think=ThinkSplitter() if think_tags else None)
+    events: list[StreamEvent] = []
+    try:
+        for payload in payloads:
+            events += decode_chunk(payload, state)
+        events += finish_stream(state)
+    except GptLspError as error:
+        return events, type(error).__name__
+    return events, None if state.complete else "TruncatedAnswer"
+
+
+class Reads(httpx.AsyncByteStream):
+    """A body delivered as the given reads, each after the event loop ran once."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            await asyncio.sleep(0)  # what a network read does: give the consumer its turn
+            yield part
+
+
+async def batches_of(
+    parts: list[bytes], think_tags: bool
+) -> tuple[list[list[StreamEvent]], str | None]:
+    """Returns the batches iter_batches yields for these reads, and the name of its error."""
+    resp = httpx.Response(200, headers={"content-type": SSE}, stream=Reads(parts), request=None)
+    batches: list[list[StreamEvent]] = []
+    try:
+        async for batch in iter_batches(resp, relay="r", url=URL, think_tags=think_tags):
+            batches.append(batch)
+    except GptLspError as error:
+        return batches, type(error).__name__
+    return batches, None
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream=framed(), think_tags=st.booleans(), data=st.data())
+def test_batches_of_any_reads_flatten_to_the_per_event_decode(
+    stream: tuple[bytes, list[str]], think_tags: bool, data: st.DataObject
+) -> None:
+    body, payloads = stream
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=12))
+    points = sorted({0, len(body), *cuts})
+    parts = [body[a:b] for a, b in itertools.pairwise(points)]
+    batches, error = asyncio.run(batches_of(parts, think_tags))
+    assert ([e for batch in batches for e in batch], error) == decode_each(payloads, think_tags)
+    assert all(batches)
+    assert len(batches) <= len(parts) + 1  # one per read, and one at the end of the body
+
+
+async def test_the_events_of_one_read_come_as_one_batch() -> None:
+    body = b"".join(chunk({"content": f"t{i}"}) for i in range(50)) + chunk({}, "stop") + DONE
+    batches, error = await batches_of([body], think_tags=True)
+    assert error is None
+    assert [len(batch) for batch in batches] == [51]

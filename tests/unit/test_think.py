@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpt_lsp.relay.events import ReasoningDelta, TextDelta
-from gpt_lsp.relay.sse import ThinkSplitter
+from gpt_lsp.relay.think import ThinkSplitter
 
 
 def split_run(pieces: list[str]) -> tuple[str, str, list[TextDelta | ReasoningDelta]]:
