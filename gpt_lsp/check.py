@@ -14,11 +14,12 @@ import httpx
 from gpt_lsp.errors import GptLspError, ModelDeniedError, redact
 from gpt_lsp.jobs.usage import format_cost, local_token_count
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
-from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
+from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Finish, TextDelta, Usage
 from gpt_lsp.relay.memory import RelayMemory, default_path
 from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.pool import RelayPool
+from gpt_lsp.relay.request import Attempt, ChatRequest
 from gpt_lsp.relay.urls import chat_completions_url
 from gpt_lsp.settings import Settings, load_settings
 from gpt_lsp.text.sanitize import sanitize

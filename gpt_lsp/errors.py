@@ -18,7 +18,7 @@
         └── TruncatedAnswer       the stream ended without a finish_reason
 
 Errors from httpx are translated into this tree in exactly one place
-(`gpt_lsp.relay.client.translate_httpx_error`); user-facing text comes from
+(`gpt_lsp.relay.translate.translate_httpx_error`); user-facing text comes from
 `GptLspError.user_message()` only: one line without control characters or escape sequences
 (`sanitize`: relays' words reach terminals and logs), then `redact`, which removes every key
 registered with `register_secret`.

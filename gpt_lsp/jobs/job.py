@@ -13,8 +13,9 @@ from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.usage import format_cost
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import StreamUnmasker
-from gpt_lsp.relay.client import ChatRequest, RelayClient
+from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Usage
+from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import Price
 
 

@@ -13,8 +13,8 @@ from gpt_lsp.logs import content_logger
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.prompting.slicing import build_prompt, check_document, cut_slice, doc_eol, uri_path
-from gpt_lsp.relay.client import ChatRequest
 from gpt_lsp.relay.pool import RelayPool
+from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding, Span

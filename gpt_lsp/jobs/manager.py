@@ -17,8 +17,8 @@ from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.usage import UsageTotals, local_token_count
 from gpt_lsp.logs import content_logger
-from gpt_lsp.relay.client import Attempt
 from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from gpt_lsp.relay.request import Attempt
 from gpt_lsp.text.regions import Pos, Span
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,16 +23,19 @@ from gpt_lsp.errors import (
     RelayProtocolError,
     RelayStatusError,
     RelayTimeout,
-    TruncatedAnswer,
     redact,
     register_secret,
 )
 from gpt_lsp.relay.bodies import read_error
 from gpt_lsp.relay.events import StreamEvent
+from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
+from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
 from gpt_lsp.relay.stream import iter_batches
+from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.relay.urls import chat_completions_url, host_of
+from gpt_lsp.relay.watchdog import Watchdog
 from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
 
 log = logging.getLogger(__name__)
@@ -42,43 +44,8 @@ MAX_RATE_LIMIT_RETRIES = 2
 MODELS_TIMEOUT = 5.0  # seconds for /models when a model error wants the list
 MAX_RETRY_WAIT = 20.0
 SERVER_ERROR_RETRY_STATUSES = frozenset({500, 502, 503})
-# 400s that say the relay rejects one request feature; each is retried once without it.
-_STREAM_OPTIONS_MARKERS = ("stream_options", "include_usage")
-_MAX_TOKENS_MARKERS = ("max_completion_tokens",)
-_SYSTEM_ROLE_MARKERS = ("system role", "system message", "role 'system'", 'role "system"', "system")
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass
-class ChatRequest:
-    """What one chat request sends; None parameters are left out of the body."""
-
-    messages: list[dict[str, str]]
-    model: str
-    temperature: float | None = None
-    presence_penalty: float | None = None
-    max_tokens: int | None = None
-
-
-@dataclass
-class RelayQuirks:
-    """What this session learned about the relay; each flag is set by a 400 it answered."""
-
-    no_stream_options: bool = False
-    max_completion_tokens: bool = False
-    no_system_role: bool = False
-
-
-@dataclass
-class Attempt:
-    """The outcome of the request: which URL answered and when."""
-
-    url: str = ""
-    started: float = field(default_factory=time.monotonic)
-    first_token_at: float | None = None
-    retries: int = 0
-    failovers: int = 0
 
 
 class RelayClient:
@@ -228,7 +195,7 @@ class RelayClient:
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
         # comments reset it: a watchdog bounds the silence between reads and the total
         # budget. (asyncio.wait_for per read would cost a task and a timer each.)
-        watchdog = _Watchdog(self.config.idle_timeout, deadline)
+        watchdog = Watchdog(self.config.idle_timeout, deadline)
         try:
             yield first
             while True:
@@ -368,32 +335,10 @@ class RelayClient:
 
     def _adapt(self, exc: RelayStatusError, request: ChatRequest, adapted: set[str]) -> bool:
         """Learns from a 400 that names a request feature; True when a retry may help."""
-        text = exc.relay_message.lower()
-        if (
-            "stream_options" not in adapted
-            and not self.quirks.no_stream_options
-            and any(marker in text for marker in _STREAM_OPTIONS_MARKERS)
-        ):
-            self.quirks.no_stream_options = True
-            adapted.add("stream_options")
-            log.info("relay %s rejects stream_options; sending without", self.name)
-            return True
-        if (
-            "max_tokens" not in adapted
-            and request.max_tokens is not None
-            and any(marker in text for marker in _MAX_TOKENS_MARKERS)
-        ):
-            self.quirks.max_completion_tokens = not self.quirks.max_completion_tokens
-            adapted.add("max_tokens")
-            return True
-        if "system" not in adapted and not self.quirks.no_system_role:
-            has_system = any(m.get("role") == "system" for m in request.messages)
-            if has_system and any(marker in text for marker in _SYSTEM_ROLE_MARKERS):
-                self.quirks.no_system_role = True
-                adapted.add("system")
-                log.info("relay %s rejects the system role; folding it into the prompt", self.name)
-                return True
-        return False
+        learned = adapt(self.quirks, exc.relay_message, request, adapted)
+        if learned:
+            log.info("relay %s rejects %s; sending without", self.name, learned)
+        return learned is not None
 
     async def _first_event(
         self, url: str, request: ChatRequest, attempt: Attempt, deadline: float
@@ -462,104 +407,6 @@ class RelayClient:
     def _translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
         """Translates an httpx error; the only place that does."""
         return translate_httpx_error(exc, relay=self.name, url=url, started=started)
-
-
-class _Watchdog:
-    """Cancels the reading task when a stream goes silent or runs past its deadline."""
-
-    def __init__(self, idle: float, deadline: float) -> None:
-        self.idle = idle
-        self.deadline = deadline
-        self.last = time.monotonic()
-        self.reading = False
-        self.fired: str | None = None
-        self._task = asyncio.current_task()
-        self._loop = asyncio.get_running_loop()
-        self._handle: asyncio.TimerHandle | None = None
-        self._arm()
-
-    def start_read(self) -> None:
-        """Marks the start of a wait for the relay: silence is counted from here."""
-        self.last = time.monotonic()
-        self.reading = True
-
-    def _arm(self) -> None:
-        now = time.monotonic()
-        # While the consumer works on an event nothing is read: look again an idle later.
-        if self.reading:
-            delay = max(0.0, min(self.last + self.idle, self.deadline) - now)
-        elif now < self.deadline:
-            delay = min(self.idle, self.deadline - now)
-        else:  # past the deadline: the next read raises it
-            delay = self.idle
-        self._handle = self._loop.call_later(delay, self._check)
-
-    def _check(self) -> None:
-        now = time.monotonic()
-        late = now >= self.deadline
-        silent = now - self.last >= self.idle
-        if self.reading and (late or silent) and self._task is not None:
-            self.fired = "total" if late else "silence"
-            self._task.cancel()
-            return
-        self._arm()
-
-    def absorb_cancel(self) -> None:
-        """Takes back our own cancel, so the task can go on (and raise a timeout)."""
-        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
-        if uncancel is not None:
-            uncancel()
-
-    def stop(self) -> None:
-        """Disarms the timer."""
-        if self._handle is not None:
-            self._handle.cancel()
-
-
-def translate_httpx_error(
-    exc: httpx.HTTPError, *, relay: str, url: str, started: bool
-) -> RelayError:
-    """Maps an httpx exception onto the error tree."""
-    if isinstance(exc, httpx.ConnectTimeout):
-        return RelayTimeout("could not connect in time", phase="connect", relay=relay, url=url)
-    if isinstance(exc, httpx.ReadTimeout):
-        phase = "silence" if started else "first_byte"
-        what = "the relay went silent mid-answer" if started else "no answer from the relay"
-        return RelayTimeout(what, phase=phase, relay=relay, url=url)
-    if isinstance(exc, httpx.TimeoutException):
-        return RelayTimeout("the request timed out", phase="connect", relay=relay, url=url)
-    if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
-        return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
-    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
-        if not started:
-            return RelayConnectError(
-                f"the connection dropped ({_reason(exc)})", relay=relay, url=url
-            )
-        # Part of the answer arrived: it is cut short, not a wrong API.
-        return TruncatedAnswer(
-            f"the connection dropped mid-answer ({_reason(exc)})", relay=relay, url=url
-        )
-    return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
-
-
-def fold_system_messages(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-    """Moves system text into the first user message, for relays that reject the system role."""
-    system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system")
-    rest = [dict(m) for m in messages if m.get("role") != "system"]
-    if not system:
-        return rest
-    for message in rest:
-        if message.get("role") == "user":
-            message["content"] = f"{system}\n\n{message['content']}"
-            return rest
-    return [{"role": "user", "content": system}, *rest]
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if not text and exc.__cause__ is not None:
-        text = str(exc.__cause__).strip()
-    return (text or type(exc).__name__)[:200]
 
 
 def _backoff(attempt: int) -> float:

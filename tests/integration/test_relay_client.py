@@ -24,7 +24,7 @@ from gpt_lsp.errors import (
     RelayTimeout,
     TruncatedAnswer,
 )
-from gpt_lsp.relay.client import Attempt, ChatRequest, RelayClient
+from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import (
     Finish,
     ReasoningDelta,
@@ -33,6 +33,7 @@ from gpt_lsp.relay.events import (
     ToolCallDelta,
     Usage,
 )
+from gpt_lsp.relay.request import Attempt, ChatRequest
 from gpt_lsp.settings import RelayConfig
 from tests.conftest import TEST_API_KEY, RelaySimFactory
 from tests.relay_sim import (

@@ -17,8 +17,10 @@ from gpt_lsp.errors import (
     RelayStatusError,
     RelayTimeout,
 )
-from gpt_lsp.relay.client import ChatRequest, RelayClient, fold_system_messages
+from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Finish, StreamEvent, TextDelta
+from gpt_lsp.relay.folding import fold_system_messages
+from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import RelayConfig
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from gpt_lsp.relay.client import ChatRequest
 from gpt_lsp.relay.memory import MAX_AGE_DAYS, Learned, RelayMemory
 from gpt_lsp.relay.pool import RelayPool
+from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import merge_sources, validate
 
 URL = "https://relay.test/v1"

@@ -1,0 +1,46 @@
+"""The one place httpx errors become gpt-lsp's error tree."""
+
+from __future__ import annotations
+
+import httpx
+
+from gpt_lsp.errors import (
+    RelayConnectError,
+    RelayError,
+    RelayProtocolError,
+    RelayTimeout,
+    TruncatedAnswer,
+)
+
+
+def translate_httpx_error(
+    exc: httpx.HTTPError, *, relay: str, url: str, started: bool
+) -> RelayError:
+    """Maps an httpx exception onto the error tree."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return RelayTimeout("could not connect in time", phase="connect", relay=relay, url=url)
+    if isinstance(exc, httpx.ReadTimeout):
+        phase = "silence" if started else "first_byte"
+        what = "the relay went silent mid-answer" if started else "no answer from the relay"
+        return RelayTimeout(what, phase=phase, relay=relay, url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        return RelayTimeout("the request timed out", phase="connect", relay=relay, url=url)
+    if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
+        return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        if not started:
+            return RelayConnectError(
+                f"the connection dropped ({_reason(exc)})", relay=relay, url=url
+            )
+        # Part of the answer arrived: it is cut short, not a wrong API.
+        return TruncatedAnswer(
+            f"the connection dropped mid-answer ({_reason(exc)})", relay=relay, url=url
+        )
+    return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if not text and exc.__cause__ is not None:
+        text = str(exc.__cause__).strip()
+    return (text or type(exc).__name__)[:200]
