@@ -1,0 +1,277 @@
+"""The settings schema: pydantic models with camelCase aliases, and the keys a project may set."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from typing import Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from gpt_lsp.errors import MissingKeyError
+from gpt_lsp.relay.urls import normalize_base_url
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover - exercised on 3.10 only
+    pass  # type: ignore[import-not-found,unused-ignore]
+
+
+DEFAULT_RELAY = "default"
+DEFAULT_MODEL = "gpt-3.5-turbo"
+DEFAULT_EXCLUDE = (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "*secret*")
+QUOTA_PER_USD = 500_000
+SHORTHAND_KEYS = ("baseUrl", "apiKey", "apiKeyEnv", "model", "backupUrls")
+
+PROTECTED_KEYS: Final = (
+    "baseUrl",
+    "backupUrls",
+    "relays",
+    "relay",
+    "apiKey",
+    "apiKeyEnv",
+    "headers",
+    "proxy",
+    "budget",  # the user's money: a project may not raise (or drop) a spending cap
+)
+"""Keys that decide where requests go, what they carry and what they may cost: taken from
+user-level sources only."""
+PRIVACY_SWITCHES: Final[Mapping[str, bool]] = {
+    "logContent": False,
+    "excludeDefaults": True,
+    "maskSecrets": True,
+}
+"""Privacy switches, each with the one value a project-level source may set (the private one)."""
+PROJECT_KEYS: Final = (
+    "model",
+    "temperature",
+    "presencePenalty",
+    "maxTokens",
+    "actions",
+    "exclude",
+    "language",
+    "contextChars",
+    "maxSelectionChars",
+    "maxAnswerChars",
+)
+"""Keys a project-level source may set; `exclude` and `actions` add to the user's."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Price(_Model):
+    """A model's price: USD per 1M tokens, or one-api ratios (500,000 quota = 1 USD)."""
+
+    input: float | None = Field(default=None, ge=0)
+    """USD per 1M prompt tokens."""
+    output: float | None = Field(default=None, ge=0)
+    """USD per 1M completion tokens."""
+    model_ratio: float | None = Field(default=None, ge=0)
+    """one-api model ratio: 1 = 0.002 USD per 1K tokens."""
+    completion_ratio: float = Field(default=1.0, ge=0)
+    """one-api completion ratio (completion tokens cost this many times prompt tokens)."""
+    group_ratio: float = Field(default=1.0, ge=0)
+    """one-api group ratio of the key's group."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Price:
+        if self.model_ratio is None and (self.input is None or self.output is None):
+            raise ValueError("give either input and output (USD per 1M tokens) or modelRatio")
+        return self
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Returns the cost of a request in USD."""
+        if self.model_ratio is not None:
+            return self.quota(prompt_tokens, completion_tokens) / QUOTA_PER_USD
+        assert self.input is not None and self.output is not None
+        return (prompt_tokens * self.input + completion_tokens * self.output) / 1_000_000
+
+    def quota(self, prompt_tokens: int, completion_tokens: int) -> int:
+        """Returns the one-api quota a request costs."""
+        if self.model_ratio is None:
+            return math.ceil(self.cost_usd(prompt_tokens, completion_tokens) * QUOTA_PER_USD)
+        weighted = prompt_tokens + completion_tokens * self.completion_ratio
+        return math.ceil(weighted * self.model_ratio * self.group_ratio)
+
+
+class RelayConfig(_Model):
+    """One OpenAI-compatible relay."""
+
+    base_url: str
+    """The base URL as the relay's site gives it; see `normalize_base_url`."""
+    backup_urls: list[str] = []
+    """Other hosts of the same relay, tried in order when the main one fails."""
+    api_key: SecretStr | None = None
+    """The Bearer key; prefer apiKeyEnv."""
+    api_key_env: str | None = None
+    """Name of an environment variable holding the key."""
+    model: str | None = None
+    """Model used with this relay."""
+    system_role: bool = True
+    """False when the relay rejects the system role: its text goes into the first user message."""
+    headers: dict[str, str] = {}
+    """Extra HTTP headers."""
+    proxy: str | None = None
+    """Proxy URL for this relay (http, https or socks5); else the environment's proxy settings."""
+    timeout: float = Field(default=300.0, gt=0)
+    """Total seconds a request may take."""
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to connect."""
+    first_byte_timeout: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the first token."""
+    idle_timeout: float = Field(default=60.0, gt=0)
+    """Seconds of silence allowed between chunks."""
+    prices: dict[str, Price] = {}
+    """Per-model prices, for the cost of each job."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return normalize_base_url(value)
+
+    @field_validator("backup_urls")
+    @classmethod
+    def _backup_urls(cls, value: list[str]) -> list[str]:
+        return [normalize_base_url(url) for url in value]
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in ("http", "https", "socks5", "socks5h"):
+            raise ValueError("must be an http://, https:// or socks5:// URL")
+        return value.strip()
+
+    @property
+    def urls(self) -> list[str]:
+        """Returns the main base URL then the backups."""
+        return [self.base_url, *[u for u in self.backup_urls if u != self.base_url]]
+
+    def resolve_key(self, name: str, environ: Mapping[str, str] | None = None) -> str:
+        """Returns the API key; raises MissingKeyError when there is none."""
+        if self.api_key is not None and self.api_key.get_secret_value():
+            return self.api_key.get_secret_value()
+        env = os.environ if environ is None else environ
+        if self.api_key_env:
+            value = env.get(self.api_key_env, "")
+            if value:
+                return value
+        raise MissingKeyError(name, self.api_key_env)
+
+    def price_for(self, model: str) -> Price | None:
+        """Returns the price of a model, if configured."""
+        return self.prices.get(model)
+
+
+class ActionConfig(_Model):
+    """A user-defined code action (or a replacement for a built-in one)."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Identifier; equal to a built-in id, it replaces that action."""
+    title: str = Field(min_length=1)
+    """Menu title, shown after `AI: `."""
+    prompt: str = Field(min_length=1)
+    """Prompt template; placeholders: {selection} {language} {fileName} {instruction}
+    {diagnostics} {before} {after}."""
+    kind: str = "refactor.rewrite"
+    """LSP code action kind."""
+    output: Literal["replace", "insert", "notes"] = "replace"
+    """replace the range, insert after it, or write prose to a notes document."""
+    relay: str | None = None
+    """Relay name for this action."""
+    model: str | None = None
+    """Model for this action."""
+
+
+class Budget(_Model):
+    """Spending caps, checked against the usage ledger before every relay request."""
+
+    daily_usd: float | None = Field(default=None, gt=0)
+    """USD a day (local time)."""
+    monthly_usd: float | None = Field(default=None, gt=0)
+    """USD a calendar month."""
+    daily_quota: int | None = Field(default=None, gt=0)
+    """one-api quota a day (500,000 = 1 USD)."""
+
+
+class Settings(_Model):
+    """Everything gpt-lsp can be configured with."""
+
+    relays: dict[str, RelayConfig] = {}
+    """Relays by name."""
+    relay: str | None = None
+    """Name of the relay used by default."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature; omitted from requests when unset."""
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Presence penalty; omitted when unset."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Answer token limit; omitted when unset."""
+    actions: list[ActionConfig] = []
+    """User-defined actions."""
+    exclude: list[str] = []
+    """Globs of documents never sent to a relay (added to the defaults)."""
+    exclude_defaults: bool = True
+    """False drops the built-in exclude globs (.env, *.pem, *.key, id_rsa*, *secret*)."""
+    language: str | None = None
+    """Language for prose (explanations, comments), e.g. zh-CN."""
+    log_content: bool = False
+    """Log prompts and answers (off: they are never logged)."""
+    mask_secrets: bool = True
+    """Mask keys and private keys found in a selection before sending it."""
+    context_chars: int = Field(default=4000, ge=0, le=200_000)
+    """Characters of surrounding code sent as context, centred on the range."""
+    max_selection_chars: int = Field(default=40_000, gt=0)
+    """Largest selection sent; larger ones are refused with a message."""
+    max_answer_chars: int = Field(default=200_000, gt=0)
+    """Largest answer written; the job stops there."""
+    budget: Budget = Budget()
+    """Spending caps; none by default."""
+
+    @property
+    def exclude_globs(self) -> list[str]:
+        """Returns the effective exclude globs."""
+        base = list(DEFAULT_EXCLUDE) if self.exclude_defaults else []
+        return base + [g for g in self.exclude if g not in base]
+
+    def default_relay_name(self) -> str | None:
+        """Returns the relay used when an action names none."""
+        if self.relay is not None:
+            return self.relay
+        if DEFAULT_RELAY in self.relays:
+            return DEFAULT_RELAY
+        return next(iter(self.relays), None)
+
+    def model_for(self, relay_name: str, override: str | None = None) -> str:
+        """Returns the model to use with a relay."""
+        if override:
+            return override
+        relay = self.relays.get(relay_name)
+        return (relay.model if relay else None) or DEFAULT_MODEL
+
+
+_ALL_KEYS: Final = frozenset(
+    [f.alias or name for name, f in Settings.model_fields.items()]
+    + list(SHORTHAND_KEYS)
+    + list(PROTECTED_KEYS)
+)
+"""Every key a settings object may hold (those of no list above are protected too)."""

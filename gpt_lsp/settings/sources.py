@@ -1,0 +1,215 @@
+"""Where settings come from (config.toml, the environment, the editor) and how they merge;
+a project-level source may not set where requests go, their credentials, cost or privacy."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gpt_lsp.settings.models import (
+    _ALL_KEYS,
+    DEFAULT_RELAY,
+    PRIVACY_SWITCHES,
+    PROJECT_KEYS,
+    SHORTHAND_KEYS,
+    Settings,
+)
+from gpt_lsp.settings.repair import validate
+from gpt_lsp.text.sanitize import sanitize
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+
+# ---------------------------------------------------------------- sources
+
+
+def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Returns the user config file path (GPT_LSP_CONFIG, else the platform config dir)."""
+    env = os.environ if environ is None else environ
+    named = env.get("GPT_LSP_CONFIG")
+    if named:
+        return Path(named).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("gpt-lsp", appauthor=False)) / "config.toml"
+
+
+def file_source(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Reads a TOML config file; a missing file is empty, a broken one a problem."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle), []
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"config file {path}: {exc}"]
+
+
+def env_source(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Reads GPT_LSP_* variables, or OPENAI_* when no GPT_LSP_* one is set."""
+    env = os.environ if environ is None else environ
+    names = {"baseUrl": "BASE_URL", "apiKey": "API_KEY", "model": "MODEL"}
+    # All or nothing: never pair a GPT_LSP_ relay URL with an OpenAI key meant for another host.
+    prefix = "GPT_LSP_" if any(env.get("GPT_LSP_" + v) for v in names.values()) else "OPENAI_"
+    out: dict[str, Any] = {}
+    for key, suffix in names.items():
+        value = env.get(prefix + suffix)
+        if value and not (prefix == "OPENAI_" and key == "model"):
+            out[key] = value
+    return out
+
+
+# ---------------------------------------------------------------- merging
+
+
+def fold_shorthand(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Moves top-level baseUrl/apiKey/apiKeyEnv/model/backupUrls into relays.default."""
+    out = dict(raw)
+    short = {k: out.pop(k) for k in SHORTHAND_KEYS if k in out}
+    if short:
+        relays = out.get("relays")
+        relays = dict(relays) if isinstance(relays, Mapping) else {}
+        current = relays.get(DEFAULT_RELAY)
+        merged = dict(current) if isinstance(current, Mapping) else {}
+        merged.update(short)
+        relays[DEFAULT_RELAY] = merged
+        out["relays"] = relays
+    return out
+
+
+def deep_merge(low: Mapping[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    """Merges mappings recursively; values of `high` win, lists are replaced whole."""
+    out = dict(low)
+    for key, value in high.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def merge_sources(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merges raw sources, lowest precedence first, after folding each one's shorthand."""
+    merged: dict[str, Any] = {}
+    for source in sources:
+        if isinstance(source, Mapping):
+            merged = deep_merge(merged, fold_shorthand(source))
+    return merged
+
+
+class LoadedSettings(NamedTuple):
+    """Settings as loaded, the problems found, and the project-level keys that were ignored."""
+
+    settings: Settings
+    problems: list[str]
+    ignored: tuple[str, ...]
+
+
+def load_settings(
+    *,
+    init_options: Mapping[str, Any] | None = None,
+    client_config: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> tuple[Settings, list[str]]:
+    """Loads settings: initializationOptions are user-level, the client section project-level."""
+    loaded = load_sources(
+        user_options=init_options,
+        project_options=client_config,
+        environ=environ,
+        config_path=config_path,
+    )
+    return loaded.settings, loaded.problems
+
+
+def load_sources(
+    *,
+    user_options: Mapping[str, Any] | None = None,
+    project_options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> LoadedSettings:
+    """Loads settings from every source; project-level values are held to `split_project_source`.
+
+    `user_options` come from the user's own editor configuration (initializationOptions, or
+    gptLsp/didChangeUserSettings); `project_options` is the client's `gptLsp` section.
+    """
+    path = config_path if config_path is not None else config_file_path(environ)
+    from_file, problems = file_source(path)
+    user = merge_sources(from_file, env_source(environ), user_options)
+    project, ignored = split_project_source(project_options)
+    layer, dropped = _onto_user(user, project)
+    merged = merge_sources(user, layer)
+    settings, more = validate(merged)
+    more = dropped + more
+    # Problems quote keys and values from files a project wrote: one clean line each.
+    shown = [sanitize(problem, limit=500) for problem in problems + more]
+    return LoadedSettings(settings, shown, ignored)
+
+
+def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Returns what a project-level source may set, and the keys it set that it may not.
+
+    Protected keys are dropped whole (a project cannot add a host to the user's relay, or a
+    variable name for the key); a privacy switch is kept only at its private value. Keys that
+    are no setting at all are kept, so validation reports them as unknown.
+    """
+    if not isinstance(raw, Mapping):
+        return {}, ()
+    kept: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in raw.items():
+        if value is None:
+            continue  # changes nothing (deep_merge skips it)
+        name = _camel(key) if isinstance(key, str) else key
+        if name in PRIVACY_SWITCHES:
+            # `is`, not ==: "true" or 1 would validate as True.
+            allowed = value is PRIVACY_SWITCHES[name]
+        else:
+            allowed = name in PROJECT_KEYS or name not in _ALL_KEYS
+        if allowed:
+            kept[key] = value
+        elif name not in ignored:
+            ignored.append(name)
+    return kept, tuple(sorted(ignored))
+
+
+def _onto_user(
+    user: Mapping[str, Any], project: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Makes a project's `exclude` and `actions` add to the user's instead of replacing them.
+
+    A value that is no list is dropped here: replacing the user's list, then failing
+    validation, it would take the user's own globs with it.
+    """
+    out = dict(project)
+    problems: list[str] = []
+    for key in ("exclude", "actions"):
+        if key in out and not isinstance(out[key], list):
+            problems.append(f"{key}: the workspace/project value is not a list; ignored")
+            del out[key]
+    mine = user.get("exclude")
+    theirs = out.get("exclude")
+    if isinstance(mine, list) and isinstance(theirs, list):
+        out["exclude"] = mine + [glob for glob in theirs if glob not in mine]
+    mine = user.get("actions")
+    theirs = out.get("actions")
+    if isinstance(mine, list) and isinstance(theirs, list):
+        ids = {a.get("id") for a in theirs if isinstance(a, Mapping)}
+        kept = [a for a in mine if not (isinstance(a, Mapping) and a.get("id") in ids)]
+        out["actions"] = kept + theirs
+    return out, problems
+
+
+def _camel(key: str) -> str:
+    # pydantic accepts field names (log_content) as well as aliases (logContent).
+    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
