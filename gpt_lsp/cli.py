@@ -8,12 +8,25 @@ from collections.abc import Sequence
 
 from gpt_lsp import __version__
 
+_EPILOG = """\
+Without a command, gpt-lsp serves LSP on stdin/stdout for an editor.
+
+Settings: the user file config.toml (~/.config/gpt-lsp/config.toml on Linux, or the file
+named by GPT_LSP_CONFIG), the environment (GPT_LSP_BASE_URL, GPT_LSP_API_KEY, GPT_LSP_MODEL;
+or OPENAI_BASE_URL, OPENAI_API_KEY), then your editor's settings. State (learned relay
+quirks, the usage ledger): ~/.local/state/gpt-lsp, or GPT_LSP_STATE_DIR.
+
+Try a relay first:  GPT_LSP_BASE_URL=https://relay.example/v1 GPT_LSP_API_KEY=sk-... gpt-lsp check
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser."""
     parser = argparse.ArgumentParser(
         prog="gpt-lsp",
         description="AI code actions and inline chat over OpenAI-compatible relays (LSP).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"gpt-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (default)")
@@ -47,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gpt-lsp` console script."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `gpt-lsp usage | head`: the reader left; nothing more to say, and no traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from gpt_lsp.logs import configure
 

@@ -18,6 +18,12 @@ def normalize_base_url(raw: str) -> str:
         raise ValueError("is empty")
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
+        if "://" not in text:
+            # "127.0.0.1:4000" or "api.relay.com/v1": say what to write instead.
+            raise ValueError(
+                f"must start with http:// or https:// (got {_shown(text)!r}): "
+                f"write 'https://{_shown(text)}', or 'http://' for a local proxy"
+            )
         raise ValueError(f"must start with http:// or https:// (got {_shown(text)!r})")
     if not parts.hostname:
         raise ValueError(f"has no host (got {_shown(text)!r})")

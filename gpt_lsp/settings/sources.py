@@ -145,6 +145,9 @@ def load_sources(
     """
     path = config_path if config_path is not None else config_file_path(environ)
     from_file, problems = file_source(path)
+    env = os.environ if environ is None else environ
+    if config_path is None and env.get("GPT_LSP_CONFIG") and not path.exists():
+        problems.append(f"GPT_LSP_CONFIG names {path}, which does not exist")
     user = merge_sources(from_file, env_source(environ), user_options)
     project, ignored = split_project_source(project_options)
     layer, dropped = _onto_user(user, project)

@@ -195,7 +195,7 @@ def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]
             "XDG_CONFIG_HOME": str(tmp / "config"),
             "XDG_CACHE_HOME": str(tmp / "cache"),
             "XDG_STATE_HOME": str(tmp / "state"),
-            "GPT_LSP_CONFIG": str(tmp / "config" / "none.toml"),
+            "GPT_LSP_CONFIG": os.devnull,
             "PYTHONPATH": str(REPO),
             "NO_PROXY": "127.0.0.1,localhost",
         }

@@ -131,7 +131,7 @@ def env_for(tmp_path: Path, sim: RelaySim, key: str = CANARY, **extra: str) -> d
         tmp_path,
         GPT_LSP_BASE_URL=sim.base_url,
         GPT_LSP_API_KEY=key,
-        GPT_LSP_CONFIG=str(tmp_path / "none.toml"),
+        GPT_LSP_CONFIG=os.devnull,
         **extra,
     )
 
@@ -167,7 +167,7 @@ def test_check_by_openai_variables(tmp_path: Path, sim: RelaySim) -> None:
         tmp_path,
         OPENAI_BASE_URL=sim.base_url,
         OPENAI_API_KEY=CANARY,
-        GPT_LSP_CONFIG=str(tmp_path / "none.toml"),
+        GPT_LSP_CONFIG=os.devnull,
     )
     proc = run_cli(env, "check")
     assert proc.returncode == 0, proc.stderr
@@ -309,7 +309,7 @@ def test_check_unreachable_host(tmp_path: Path) -> None:
         tmp_path,
         GPT_LSP_BASE_URL=f"http://127.0.0.1:{port}/v1",
         GPT_LSP_API_KEY=CANARY,
-        GPT_LSP_CONFIG=str(tmp_path / "none.toml"),
+        GPT_LSP_CONFIG=os.devnull,
     )
     proc = run_cli(env, "check")
     assert proc.returncode == 1
@@ -358,7 +358,7 @@ def test_version(tmp_path: Path) -> None:
 
 async def test_server_answers_initialize_over_stdio(tmp_path: Path) -> None:
     client = make_test_lsp_client()
-    env = isolated_env(tmp_path, GPT_LSP_CONFIG=str(tmp_path / "none.toml"))
+    env = isolated_env(tmp_path, GPT_LSP_CONFIG=os.devnull)
     await client.start_io(sys.executable, "-m", "gpt_lsp", env=env)
     try:
         result = await asyncio.wait_for(
@@ -409,7 +409,7 @@ def parse_frames(data: bytes) -> list[dict[str, object]]:
 
 
 def test_stdout_carries_only_lsp_frames(tmp_path: Path) -> None:
-    env = isolated_env(tmp_path, GPT_LSP_CONFIG=str(tmp_path / "none.toml"))
+    env = isolated_env(tmp_path, GPT_LSP_CONFIG=os.devnull)
     requests = [
         {
             "jsonrpc": "2.0",

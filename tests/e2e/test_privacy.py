@@ -3,6 +3,7 @@ not followed, excluded documents are never sent, secrets in a selection are mask
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ def test_check_with_a_relay_that_echoes_the_key(
         tmp_path,
         GPT_LSP_BASE_URL=sim.base_url,
         GPT_LSP_API_KEY=CANARY,
-        GPT_LSP_CONFIG=str(tmp_path / "none.toml"),
+        GPT_LSP_CONFIG=os.devnull,
     )
     sim.enqueue(Scenario.error(401, f"无效的令牌 {CANARY}"))
     failed = run_cli(env, "check")

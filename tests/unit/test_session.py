@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def make(
     **settings: Any,
 ) -> tuple[Session, FakeClient]:
     client = FakeClient(profile, answers=answers)
-    environ = {"GPT_LSP_CONFIG": str(tmp_path / "none.toml")}
+    environ = {"GPT_LSP_CONFIG": os.devnull}
     session = Session(
         client,
         transport=relay.transport(),
@@ -350,7 +351,7 @@ async def test_an_unwritable_ledger_is_said_once_and_jobs_go_on(tmp_path: Path) 
     session = Session(
         client,
         transport=relay.transport(),
-        environ={"GPT_LSP_CONFIG": str(tmp_path / "none.toml")},
+        environ={"GPT_LSP_CONFIG": os.devnull},
         state_dir=tmp_path / "blocked",
     )
     client.connect(session, {"baseUrl": "http://relay.test/v1", "apiKey": KEY})

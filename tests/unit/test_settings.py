@@ -210,3 +210,14 @@ def test_any_json_gives_settings_and_never_raises(raw: object) -> None:
     settings, problems = validate(merge_sources(source))
     assert isinstance(settings, Settings)
     assert all(isinstance(p, str) for p in problems)
+
+
+def test_a_missing_named_config_file_is_a_problem_that_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    _, problems = load_settings(environ={"GPT_LSP_CONFIG": str(missing)})
+    assert problems == [f"GPT_LSP_CONFIG names {missing}, which does not exist"]
+
+
+def test_a_base_url_without_a_scheme_says_what_to_write() -> None:
+    _, problems = validate(merge_sources({"baseUrl": "127.0.0.1:4000", "apiKey": "sk-x-12345678"}))
+    assert "write 'https://127.0.0.1:4000', or 'http://' for a local proxy" in problems[0]
