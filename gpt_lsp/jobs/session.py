@@ -25,10 +25,17 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
-    from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
+    from gpt_lsp.jobs.arguments import (
+        CancelArgs,
+        ChatArgs,
+        JobTarget,
+        RunArgs,
+        SelectModelArgs,
+    )
     from gpt_lsp.jobs.channel import DocumentChannel
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
+    from gpt_lsp.jobs.models import ModelChoices
     from gpt_lsp.jobs.notes import NotesDocuments
     from gpt_lsp.prompting.actions import Action
     from gpt_lsp.prompting.definitions import Definitions
@@ -67,6 +74,7 @@ class Session:
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
+        self._models: ModelChoices | None = None
         self.state_dir = state_dir  # None: the user state dir (platformdirs)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
@@ -134,6 +142,16 @@ class Session:
             self._definitions = Definitions()
         return self._definitions
 
+    @property
+    def model_choices(self) -> ModelChoices:
+        """Returns the models chosen with gptLsp.selectModel (kept through settings reloads)."""
+        if self._models is None:
+            from gpt_lsp.jobs.models import ModelChoices, default_path
+
+            path = self.state_dir / "models.json" if self.state_dir else default_path(self.environ)
+            self._models = ModelChoices(path)
+        return self._models
+
     def set_client_config(self, section: Any) -> None:
         """Takes the client's `gptLsp` configuration section (None: none)."""
         self.client_config = section if isinstance(section, Mapping) else None
@@ -147,6 +165,7 @@ class Session:
             client_config=self.client_config,
             environ=self.environ,
         )
+        settings = settings.with_chosen_models(self.model_choices.effective(settings))
         for relay in settings.relays.values():
             if relay.api_key is not None:
                 register_secret(relay.api_key.get_secret_value())
@@ -359,6 +378,16 @@ class Session:
         for job in self._jobs.running():
             if job.progress_token == token:
                 self._jobs.cancel(job.id)
+
+    async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
+        """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""
+        from gpt_lsp.jobs.models import select
+
+        answer = await select(self.model_choices, self.settings, self.relays, args)
+        self._settings = self.settings.with_chosen_models(
+            self.model_choices.effective(self.settings)
+        )
+        return answer
 
     def status(self) -> dict[str, Any]:
         """gptLsp.status: version, actions, relays, jobs and session usage."""
