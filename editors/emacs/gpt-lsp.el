@@ -232,5 +232,23 @@ Its original text comes back.  With JOB-ID, stop that job."
   (interactive)
   (gpt-lsp--job-command "gptLsp.cancel" "cancel" job-id))
 
+;;;###autoload
+(defun gpt-lsp-select-model (model)
+  "Set MODEL for the default relay's jobs, for this session.
+Interactively, pick from the models the relay lists (any name can be typed)."
+  (interactive
+   (let* ((listed (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                   (list :command "gptLsp.selectModel" :arguments [])))
+          (models (append (plist-get listed :models) nil))
+          (current (plist-get listed :current)))
+     (when (plist-get listed :message)
+       (message "gpt-lsp: %s" (plist-get listed :message)))
+     (list (completing-read (format "Model (now %s): " current) models nil nil nil nil current))))
+  (unless (string-empty-p model)
+    (gpt-lsp--exec "gptLsp.selectModel" (list :model model)
+                   (lambda (result)
+                     (message "gpt-lsp: %s relay: %s" (plist-get result :relay)
+                              (plist-get result :current))))))
+
 (provide 'gpt-lsp)
 ;;; gpt-lsp.el ends here

@@ -45,6 +45,8 @@ let statusItem;
 let running = 0;
 /** The last gptLsp/jobFinished: {status, summary, message?}, for the status bar. */
 let lastFinished;
+/** The default relay's model, as the server last said (the status bar shows it). */
+let currentModel;
 /** Keys read from SecretStorage: masked in everything written to the output channel. */
 const secrets = new Set();
 
@@ -64,6 +66,7 @@ async function activate(ctx) {
     vscode.commands.registerCommand("gpt-lsp.reject", () => jobAtCursor("gptLsp.reject", "no AI edit to reject")),
     vscode.commands.registerCommand("gpt-lsp.cancel", () => jobAtCursor("gptLsp.cancel", "no AI job running")),
     vscode.commands.registerCommand("gpt-lsp.setApiKey", setApiKey),
+    vscode.commands.registerCommand("gpt-lsp.selectModel", selectModel),
     vscode.commands.registerCommand("gpt-lsp.showStatus", showStatus),
     vscode.commands.registerCommand("gpt-lsp.showMenu", showMenu),
     vscode.commands.registerCommand("gpt-lsp.restart", restart),
@@ -189,6 +192,7 @@ async function start() {
     return;
   }
   updateStatus();
+  refreshRunning();
 }
 
 async function stop() {
@@ -425,7 +429,42 @@ async function refreshRunning() {
   }
   if (asked !== refreshes) return;
   running = status ? (status.jobs || []).filter((j) => j.status === "running").length : 0;
+  const relay = status && (status.relays || []).find((r) => r.default);
+  currentModel = relay ? relay.model : undefined;
   updateStatus();
+}
+
+/** Quick pick of the relay's models (the server lists them), free text when it lists none. */
+async function selectModel() {
+  const listed = await runServerCommand("gptLsp.selectModel", {});
+  if (!listed) return;
+  let model;
+  if (listed.models && listed.models.length) {
+    const items = listed.models.map((m) => ({ label: m, description: m === listed.current ? "current" : undefined, picked: m === listed.current }));
+    items.push({ label: "$(edit) Type a model name…", alwaysShow: true, typed: true });
+    const picked = await vscode.window.showQuickPick(items, { title: `GPT LSP: model for the ${listed.relay} relay (now ${listed.current})`, placeHolder: listed.current });
+    if (!picked) return;
+    model = picked.typed ? undefined : picked.label;
+    if (!model) model = await askModel(listed);
+  } else {
+    model = await askModel(listed);
+  }
+  if (!model || !model.trim()) return;
+  const set = await runServerCommand("gptLsp.selectModel", { relay: listed.relay, model: model.trim() });
+  if (!set) return;
+  if (set.relay === listed.relay) currentModel = set.current;
+  updateStatus();
+  refreshRunning();
+  vscode.window.showInformationMessage(`GPT LSP: the ${set.relay} relay now uses ${set.current}.${set.message ? ` ${set.message}` : ""}`);
+}
+
+function askModel(listed) {
+  return vscode.window.showInputBox({
+    title: `GPT LSP: model for the ${listed.relay} relay`,
+    prompt: listed.message || "Type a model name the relay serves.",
+    value: listed.current,
+    ignoreFocusOut: true,
+  });
 }
 
 /** Returns {uri, position} of the active editor's cursor, in the negotiated position encoding. */
@@ -478,6 +517,7 @@ async function showMenu() {
   }
   items.push({ label: "$(comment-discussion) Inline chat…", command: "gpt-lsp.inlineChat" });
   items.push({ label: "$(info) Show status", command: "gpt-lsp.showStatus" });
+  items.push({ label: "$(symbol-class) Select model…", command: "gpt-lsp.selectModel" });
   items.push({ label: "$(key) Set API key…", command: "gpt-lsp.setApiKey" });
   if (!client) items.push({ label: "$(refresh) Restart the server", command: "gpt-lsp.restart" });
   const picked = await vscode.window.showQuickPick(items, { title: "GPT LSP" });
@@ -510,20 +550,21 @@ function redacting(channel) {
 function updateStatus() {
   if (!statusItem) return;
   statusItem.backgroundColor = undefined;
+  const model = currentModel ? ` · ${currentModel}` : "";
   if (!client) {
     statusItem.text = "$(warning) AI";
     statusItem.tooltip = "GPT LSP: server not running";
   } else if (running) {
-    statusItem.text = `$(sync~spin) AI${running > 1 ? ` ×${running}` : ""}`;
-    statusItem.tooltip = "GPT LSP: writing… click to cancel, accept or reject";
+    statusItem.text = `$(sync~spin) AI${running > 1 ? ` ×${running}` : ""}${model}`;
+    statusItem.tooltip = `GPT LSP${model}: writing… click to cancel, accept or reject`;
   } else if (lastFinished) {
     const icon = { done: "$(check)", cancelled: "$(circle-slash)", failed: "$(error)", conflict: "$(warning)" }[lastFinished.status] || "$(sparkle)";
-    statusItem.text = `${icon} ${lastFinished.summary}`;
-    statusItem.tooltip = `GPT LSP: ${lastFinished.summary}${lastFinished.message ? ` (${lastFinished.message})` : ""}`;
+    statusItem.text = `${icon} ${lastFinished.summary}${model}`;
+    statusItem.tooltip = `GPT LSP${model}: ${lastFinished.summary}${lastFinished.message ? ` (${lastFinished.message})` : ""}`;
     if (lastFinished.status === "failed") statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
   } else {
-    statusItem.text = "$(sparkle) AI";
-    statusItem.tooltip = "GPT LSP: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat";
+    statusItem.text = `$(sparkle) AI${model}`;
+    statusItem.tooltip = `GPT LSP${model}: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat`;
   }
   statusItem.show();
 }

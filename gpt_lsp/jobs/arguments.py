@@ -88,10 +88,19 @@ class CancelArgs(_Args):
         return JobTarget(jobId=self.job_id, uri=self.uri, position=self.position)
 
 
+class SelectModelArgs(_Args):
+    """`gptLsp.selectModel` argument: without `model`, list the relay's models."""
+
+    relay: str | None = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1)
+    refresh: bool = False
+    persist: bool = False
+
+
 def parse_args(model: type[_Args], command: str, raw: Any) -> Any:
     """Validates a command argument; raises RequestRefused with a readable reason."""
-    if raw is None and model is CancelArgs:
-        return CancelArgs()
+    if raw is None and model in (CancelArgs, SelectModelArgs):
+        return model()
     if not isinstance(raw, dict):
         raise RequestRefused(f"{command}: expected one object argument, got {_kind(raw)}.")
     try:

@@ -65,7 +65,7 @@ def prepare(
         )
     relay_name = relays.resolve_name(action.relay)
     client = relays.get(relay_name)
-    model = action.model or client.default_model
+    model = action.model or settings.chosen_model(relay_name) or client.default_model
     messages = build_prompt(
         action, doc, cut, settings, instruction=instruction, diagnostics=diagnostics or []
     )

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from gpt_lsp import __version__
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
-from gpt_lsp.jobs.spending import Spending, spend_json
+from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.text.documents import DocumentStore
 from gpt_lsp.text.regions import Span
@@ -25,10 +24,17 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
-    from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
+    from gpt_lsp.jobs.arguments import (
+        CancelArgs,
+        ChatArgs,
+        JobTarget,
+        RunArgs,
+        SelectModelArgs,
+    )
     from gpt_lsp.jobs.channel import DocumentChannel
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
+    from gpt_lsp.jobs.models import ModelChoices
     from gpt_lsp.jobs.notes import NotesDocuments
     from gpt_lsp.prompting.actions import Action
     from gpt_lsp.prompting.definitions import Definitions
@@ -68,6 +74,7 @@ class Session:
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
+        self._models: ModelChoices | None = None
         self.state_dir = state_dir  # None: the user state dir (platformdirs)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
@@ -143,6 +150,16 @@ class Session:
         self.init_options = settings
         return True
 
+    @property
+    def model_choices(self) -> ModelChoices:
+        """Returns the models chosen with gptLsp.selectModel (kept through settings reloads)."""
+        if self._models is None:
+            from gpt_lsp.jobs.models import ModelChoices, default_path
+
+            path = self.state_dir / "models.json" if self.state_dir else default_path(self.environ)
+            self._models = ModelChoices(path)
+        return self._models
+
     def set_client_config(self, section: Any) -> None:
         """Takes the client's `gptLsp` configuration section (None: none)."""
         self.client_config = section if isinstance(section, Mapping) else None
@@ -164,6 +181,7 @@ class Session:
             warning = ProjectSettingsIgnored(ignored).user_message()
             log.warning("settings: %s", warning)
             self.port.show_message("warning", warning)
+        settings = settings.with_chosen_models(self.model_choices.effective(settings))
         for relay in settings.relays.values():
             if relay.api_key is not None:
                 register_secret(relay.api_key.get_secret_value())
@@ -377,60 +395,21 @@ class Session:
             if job.progress_token == token:
                 self._jobs.cancel(job.id)
 
-    def status(self) -> dict[str, Any]:
-        """gptLsp.status: version, actions, relays, jobs and session usage."""
-        from gpt_lsp.prompting.actions import all_actions
+    async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
+        """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""
+        from gpt_lsp.jobs.models import select
 
-        settings = self.settings
-        active = self.relays.active()
-        relays = []
-        for name, config in settings.relays.items():
-            client = active.get(name)
-            relays.append(
-                {
-                    "name": name,
-                    "url": client.current_url if client else config.base_url,
-                    "model": client.default_model if client else settings.model_for(name),
-                    "default": name == settings.default_relay_name(),
-                    "systemRole": not client.quirks.no_system_role
-                    if client
-                    else config.system_role,
-                }
-            )
-        actions = [
-            {"id": a.id, "title": f"AI: {a.title}", "kind": a.kind, "output": a.output}
-            for a in all_actions(settings.actions)
-        ]
-        jobs = [
-            {
-                "jobId": job.id,
-                "uri": job.spec.uri,
-                "action": job.spec.action.id,
-                "status": job.status,
-                "tokens": job.completion_estimate,
-            }
-            for job in self.jobs.jobs.values()
-        ]
-        totals = self.jobs.totals
-        spent = self.spending.spend()
-        status: dict[str, Any] = {
-            "version": __version__,
-            "actions": actions,
-            "relays": relays,
-            "jobs": jobs,
-            "usage": {
-                "jobs": totals.jobs,
-                "promptTokens": totals.prompt_tokens,
-                "completionTokens": totals.completion_tokens,
-                "costUsd": round(totals.cost_usd, 6),
-            },
-        }
-        if spent is not None:
-            status["usage"]["today"] = spend_json(spent[0])
-            status["usage"]["month"] = spend_json(spent[1])
-        if self.counters is not None:
-            status["internal"] = {**self.counters(), **self.resource_counts()}
-        return status
+        answer = await select(self.model_choices, self.settings, self.relays, args)
+        self._settings = self.settings.with_chosen_models(
+            self.model_choices.effective(self.settings)
+        )
+        return answer
+
+    def status(self) -> dict[str, Any]:
+        """gptLsp.status: version, actions, relays, jobs and usage."""
+        from gpt_lsp.jobs.status import status_of
+
+        return status_of(self)
 
     def resource_counts(self) -> dict[str, int]:
         """Returns the session's resource counts (for leak tests and benchmarks)."""

@@ -53,6 +53,12 @@ def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
     return session.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
 
 
+def _select_model(session: Session, raw: Any, request_id: Any) -> Result:
+    from gpt_lsp.jobs.arguments import SelectModelArgs, parse_args
+
+    return session.select_model(parse_args(SelectModelArgs, "gptLsp.selectModel", raw))
+
+
 def _status(session: Session, raw: Any, request_id: Any) -> Result:
     return session.status()
 
@@ -64,4 +70,5 @@ COMMANDS: tuple[Command, ...] = (
     Command("gptLsp.reject", _reject),
     Command("gptLsp.cancel", _cancel),
     Command("gptLsp.status", _status),
+    Command("gptLsp.selectModel", _select_model),
 )

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
@@ -246,6 +247,18 @@ class Settings(_Model):
     """Largest answer written; the job stops there."""
     budget: Budget = Budget()
     """Spending caps; none by default."""
+    # Models chosen in the session (gptLsp.selectModel), by relay name: not a setting.
+    _chosen_models: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def with_chosen_models(self, chosen: Mapping[str, str]) -> Settings:
+        """Returns a copy whose model_for honours the session's chosen models."""
+        copy = self.model_copy()
+        copy._chosen_models = dict(chosen)
+        return copy
+
+    def chosen_model(self, relay_name: str) -> str | None:
+        """Returns the model chosen for a relay in this session, if any."""
+        return self._chosen_models.get(relay_name)
 
     @property
     def exclude_globs(self) -> list[str]:
@@ -265,6 +278,8 @@ class Settings(_Model):
         """Returns the model to use with a relay."""
         if override:
             return override
+        if relay_name in self._chosen_models:
+            return self._chosen_models[relay_name]
         relay = self.relays.get(relay_name)
         return (relay.model if relay else None) or DEFAULT_MODEL
 

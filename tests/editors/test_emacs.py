@@ -79,6 +79,11 @@ def test_refactor_chat_and_action_by_position(
     # The echo area showed the server's summary line as is.
     assert result["summary"].startswith("AI: Refactor: done, "), result["summary"]
     assert result["summary_seen"] == result["summary"]
+    # M-x gpt-lsp-select-model offered the relay's /models and sent the pick.
+    assert result["model_prompt"] == "Model (now gpt-4): ", result["model_prompt"]
+    assert "claude-3-opus-20240229" in result["model_items"], result["model_items"]
+    assert result["select_model"]["argument"] == {"model": "claude-3-opus-20240229"}
+    assert result["select_model"]["result"]["current"] == "claude-3-opus-20240229"
     # Reject with point inside the region sends the position (eglot's UTF-16), no job id.
     uri = (tmp_path / "work" / "app.py").as_uri()
     reject = result["reject"]

@@ -369,3 +369,31 @@ def test_user_settings_stay_user_level(
     assert len(relay_sim.requests) == 1 and relay_sim.requests[0].json["temperature"] == 0.5
     chats = [r for r in second.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 1 and chats[0].json["model"] == "second-model", describe(run)
+
+
+def test_gpt_model_picks_from_the_relays_list(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.models = ["deepseek-chat", "gpt-4", "qwen-max"]
+    relay_sim.enqueue(Scenario(text=NEW_FUNC, chunk_size=5, pace=0.01))
+    run = run_nvim(
+        nvim,
+        "model.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        pick="deepseek-chat",
+        named="qwen-max",
+    )
+    listed, picked, named = run.result["listed"], run.result["picked"], run.result["named"]
+    assert listed.get("argument") is None, listed
+    assert listed["result"]["models"] == ["deepseek-chat", "gpt-4", "qwen-max"], listed
+    # vim.ui.select offered the list with the current model marked; the pick was sent.
+    assert run.result["select_labels"] == ["deepseek-chat", "gpt-4 (current)", "qwen-max"]
+    assert picked["argument"] == {"relay": "default", "model": "deepseek-chat"}, picked
+    assert picked["result"] == {"relay": "default", "current": "deepseek-chat"}, picked
+    assert named["argument"] == {"model": "qwen-max"}, named
+    assert named["result"]["current"] == "qwen-max", named
+    assert run.result["job"]["status"] == "done", describe(run)
+    chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
+    assert chats[-1].json["model"] == "qwen-max"

@@ -40,6 +40,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 API_KEY = "sk-vscode-test-5f1e2d3c4b5a6978"
 MODEL = "gpt-4o-mini"
 CHANGED_MODEL = "gpt-4o"  # set while VS Code runs, before the inline chat
+PICKED_MODEL = "claude-3-opus-20240229"  # one of the simulator's /models, picked at the end
 
 ORIGINAL = """\
 def total(items):
@@ -326,6 +327,7 @@ def session(code_server: dict[str, object]) -> dict[str, dict[str, object]]:
         "split": {"instruction": SPLIT_INSTRUCTION},
         "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
         "file": "sample.py",
+        "pickModel": PICKED_MODEL,
         "original": ORIGINAL,
         "refactor": {
             "firstLine": 1,
@@ -387,6 +389,13 @@ def test_refactor_chat_and_cancel_in_vscode(
     assert cancelled["status"] == cancelled["summary"], cancelled
     assert cancelled["summary"].startswith(f"AI: {SLOW_INSTRUCTION}: cancelled, "), cancelled
     assert relay.base_url in by_name["status"]["text"], by_name["status"]
+    assert done["model"] == MODEL and cancelled["model"] == CHANGED_MODEL, (done, cancelled)
+
+    # The model picker listed the relay's models, said the current one; the pick is shown.
+    picked = by_name["model picked"]
+    assert f"(now {CHANGED_MODEL})" in picked["title"], picked
+    assert {"gpt-4", PICKED_MODEL} <= set(picked["rows"]), picked
+    assert picked["status"].endswith(f" · {PICKED_MODEL}"), picked
 
     # The file on disk: the accepted refactor, and the rejected chat's original line.
     saved = (code_server["workspace"] / "sample.py").read_text("utf-8")  # type: ignore[operator]
@@ -420,6 +429,10 @@ def test_refactor_chat_and_cancel_in_vscode(
     # on line 1 (outside any region) for the chat's reject and the slow chat's cancel.
     uri = (code_server["workspace"] / "sample.py").as_uri()  # type: ignore[operator]
     sent = {c: (a, r) for c, a, r in executed_commands(trace)}
+    assert sent["gptLsp.selectModel"] == (
+        {"relay": "default", "model": PICKED_MODEL},
+        {"relay": "default", "current": PICKED_MODEL},
+    )
     for command, line in (("gptLsp.accept", 1), ("gptLsp.reject", 0), ("gptLsp.cancel", 0)):
         argument, answer = sent[command]
         assert argument["uri"] == uri and argument["position"]["line"] == line, (command, argument)

@@ -130,3 +130,8 @@ def test_only_the_command_line_starts_the_lsp_layer() -> None:
         if any(t.startswith("gpt_lsp.lsp") for t in targets) and layer_of(module) != "gpt_lsp.lsp"
     }
     assert importers == {"gpt_lsp.cli"}
+
+
+def test_no_module_is_much_over_400_lines() -> None:
+    sizes = {name: len(path.read_text("utf-8").splitlines()) for name, path in modules().items()}
+    assert {name: n for name, n in sizes.items() if n > 450} == {}

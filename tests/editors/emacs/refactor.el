@@ -155,6 +155,15 @@
           (test-record 'cancel_seen (test-last-message)))
         (test-wait-until 10 "the text from before" (lambda () (equal (test-text) before)))
         (test-record 'after_cancel (test-text)))
+
+      ;; 4. M-x gpt-lsp-select-model: completing-read over the relay's models, one picked.
+      (cl-letf (((symbol-function 'completing-read)
+                 (lambda (prompt items &rest _)
+                   (test-record 'model_prompt prompt)
+                   (test-record 'model_items items)
+                   "claude-3-opus-20240229")))
+        (call-interactively #'gpt-lsp-select-model))
+      (test-record 'select_model (test-wait-command "gptLsp.selectModel"))
       (setcdr (assq 'ok result) t))
   (error (test-record 'error (error-message-string err))))
 (test-finish)

@@ -164,8 +164,12 @@ async function summaryShown(n) {
   return waitFor(`job ${n}'s summary in the status bar`, async () => {
     const finished = jobsFinished();
     if (finished.length < n) return "";
+    // The summary as is, then " · <model>" once the server has said the model.
     const text = await statusText();
-    return text === finished[n - 1].summary ? { status: text, summary: finished[n - 1].summary } : "";
+    const summary = finished[n - 1].summary;
+    const rest = text.startsWith(summary) ? text.slice(summary.length) : undefined;
+    if (rest === undefined || (rest && !rest.startsWith(" · "))) return "";
+    return { status: summary, summary, model: rest.slice(3) };
   });
 }
 
@@ -331,6 +335,20 @@ try {
   });
   await sleep(300);
   step("split edit", { text: await editorText(), status: await statusText() });
+
+  // 9. The model picker: the relay's models in a quick pick, one picked, the status bar shows it.
+  await runCommand("GPT LSP: Select Model");
+  const picker = page.locator(".quick-input-widget", { hasText: "model for the default relay" });
+  await picker.waitFor({ state: "visible" });
+  const pickRow = page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.pickModel }).first();
+  await pickRow.waitFor({ state: "visible" });
+  const title = norm(await picker.locator(".quick-input-title").innerText().catch(() => ""));
+  const rows = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map((t) => norm(t).replace(/\s+/g, " ").trim());
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-model-picker.png") });
+  await pickRow.click();
+  await waitFor("the picked model in the status bar", async () => (await statusText()).endsWith(` · ${cfg.pickModel}`));
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-model-status.png") });
+  step("model picked", { title, rows, status: await statusText() });
   log({ ok: true, ms: Date.now() - started, consoleErrors: consoleErrors.slice(0, 10) });
 } catch (error) {
   await page.screenshot({ path: path.join(cfg.artifacts, "failure.png") }).catch(() => {});

@@ -183,6 +183,39 @@ local function create_commands()
     run_action(client, bufnr, opts, range, action or { id = opts.args })
   end), { range = true, nargs = "?", complete = complete_actions, desc = "gpt-lsp: run an AI action on the range" })
 
+  -- :GptModel [name]: sets the default relay's model for the session; without a name, picks
+  -- from the relay's list (vim.ui.select), or asks (vim.ui.input) when it lists none.
+  cmd("GptModel", with_client(function(client, bufnr, opts)
+    local function set(relay, model)
+      if model and model ~= "" then
+        M.exec(client, bufnr, "gptLsp.selectModel", { relay = relay, model = model }, function(result)
+          notify(result.relay .. " relay: " .. result.current .. (result.message and (" (" .. result.message .. ")") or ""))
+        end)
+      end
+    end
+    if opts.args ~= "" then
+      set(nil, opts.args)
+      return
+    end
+    -- No argument, not {}: an empty Lua table is encoded as a JSON list.
+    M.exec(client, bufnr, "gptLsp.selectModel", nil, function(listed)
+      if #listed.models == 0 then
+        vim.ui.input({ prompt = "Model (" .. listed.message .. "): ", default = listed.current }, function(model)
+          set(listed.relay, model)
+        end)
+        return
+      end
+      vim.ui.select(listed.models, {
+        prompt = "Model for the " .. listed.relay .. " relay",
+        format_item = function(model)
+          return model == listed.current and (model .. " (current)") or model
+        end,
+      }, function(model)
+        set(listed.relay, model)
+      end)
+    end)
+  end), { nargs = "?", desc = "gpt-lsp: choose the model of the relay's jobs" })
+
   cmd("GptAccept", job_command("gptLsp.accept", "accept"),
     { nargs = "?", desc = "gpt-lsp: keep a job's text" })
   cmd("GptReject", job_command("gptLsp.reject", "reject"),
