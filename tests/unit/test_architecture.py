@@ -135,3 +135,14 @@ def test_only_the_command_line_starts_the_lsp_layer() -> None:
 def test_no_module_is_much_over_400_lines() -> None:
     sizes = {name: len(path.read_text("utf-8").splitlines()) for name, path in modules().items()}
     assert {name: n for name, n in sizes.items() if n > 450} == {}
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text("utf-8")
+    layout = readme.split("### Layout", 1)[1].split("```")[1]
+    missing = [
+        name
+        for name, path in modules().items()
+        if path.name != "__init__.py" and path.name != "__main__.py" and path.name not in layout
+    ]
+    assert missing == []
