@@ -23,7 +23,8 @@ H.run(function()
   H.wait_finished(bufnr, first)
   H.result.first = first.status
   vim.cmd("GptAccept")
-  H.wait(5000, function() return first.status == "accepted" end, ":GptAccept")
+  local accepted = H.wait_command("gptLsp.accept")
+  assert(accepted.result and accepted.result.ok == true, "the job was not accepted")
 
   require("gpt_lsp").update_settings(H.cfg.second_settings)
   -- Polled by hand: request_sync inside a vim.wait condition nests event loops.
