@@ -7,16 +7,14 @@ setting afterwards, the newer setting wins; otherwise the choice does (a setting
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.paths import read_relay_file, write_relay_file
 
 if TYPE_CHECKING:
     from gpt_lsp.jobs.arguments import SelectModelArgs
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 NO_LIST = "The relay lists no models (no usable GET /models): type any model name it serves."
 
 
@@ -94,11 +91,7 @@ class ModelChoices:
             for url, c in stored.items()
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=".models-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"format": FORMAT, "relays": relays}, out, indent=1, sort_keys=True)
-            os.replace(name, self.path)
+            write_relay_file(self.path, relays)
         except OSError as exc:
             log.warning("model choices %s not written: %s", self.path, exc)
             return f"The choice holds for this session only: {self.path} is not writable ({exc})."
@@ -106,16 +99,9 @@ class ModelChoices:
 
 
 def _read(path: Path) -> dict[str, Choice]:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("model choices %s unreadable (%s): ignored", path, exc)
-        return {}
-    relays = data.get("relays") if isinstance(data, dict) else None
+    relays = read_relay_file(path)
     out = {}
-    for url, entry in (relays or {}).items() if isinstance(relays, dict) else ():
+    for url, entry in relays.items():
         choice = _from_json(entry)
         if choice is not None:
             out[url] = choice

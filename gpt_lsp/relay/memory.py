@@ -4,20 +4,18 @@ afresh, in case the relay changed its mind)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpt_lsp.paths import read_relay_file, write_relay_file
+
 log = logging.getLogger(__name__)
 
 MAX_AGE_DAYS = 30
-FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -93,23 +91,11 @@ class RelayMemory:
         return True
 
     def _read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("relay memory %s unreadable (%s): starting afresh", self.path, exc)
-            return {}
-        relays = data.get("relays") if isinstance(data, dict) else None
-        return dict(relays) if isinstance(relays, dict) else {}
+        return read_relay_file(self.path)
 
     def _write(self, relays: dict[str, Any]) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=".relays-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"format": FORMAT, "relays": relays}, out, indent=1, sort_keys=True)
-            os.replace(name, self.path)
+            write_relay_file(self.path, relays)
         except OSError as exc:
             log.warning("relay memory %s not written: %s", self.path, exc)
 
