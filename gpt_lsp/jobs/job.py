@@ -60,6 +60,7 @@ class Job:
     collected: list[str] = field(default_factory=list)  # notes text while no document shows it
     attaching: asyncio.Task[None] | None = None  # opening the notes document, beside the stream
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_complete: bool = False  # the answer was read to its end
 
     @property
     def uri(self) -> str:

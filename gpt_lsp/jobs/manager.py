@@ -230,10 +230,7 @@ class JobManager:
         if spec.unmasker is not None:
             self._write(job, spec.output.feed(spec.unmasker.finish()))
         self._write(job, spec.output.finish())
-        if job.usage is None:
-            prompt = sum(local_token_count(m["content"]) for m in spec.messages)
-            job.usage = Usage(prompt, job.completion_estimate)
-            job.usage_estimated = True
+        job.stream_complete = True
 
     def _write(self, job: Job, text: str) -> None:
         if not text:
@@ -267,8 +264,8 @@ class JobManager:
 
     def _finish(self, job: Job) -> None:
         job.ended = time.monotonic()
-        if job.usage is None and job.completion_estimate > 0:
-            # Stopped mid-answer: the relay billed what it sent; every token is counted.
+        if job.usage is None and (job.completion_estimate > 0 or job.stream_complete):
+            # No usage from the relay (or stopped mid-answer): every token is still counted.
             prompt = sum(local_token_count(m["content"]) for m in job.spec.messages)
             job.usage = Usage(prompt, job.completion_estimate)
             job.usage_estimated = True
