@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("usage", help="what the relay requests cost, from the ledger")
     usage.add_argument("--days", type=int, default=30, help="days back, today included (30)")
     usage.add_argument(
-        "--by", choices=["day", "model", "relay", "action"], default="day", help="group by"
+        "--by",
+        choices=["day", "model", "relay", "action"],
+        action="append",
+        help="group by (repeatable; default: per day, then per model)",
     )
     usage.add_argument("--json", action="store_true", help="JSON for scripts")
     return parser
@@ -93,7 +96,7 @@ TTY_HINT = (
 )
 
 
-def print_usage(*, days: int, by: str, as_json: bool) -> int:
+def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     """Prints the ledger's totals; exit 2 when it cannot be read."""
     from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
     from gpt_lsp.accounting.report import group, render_json, render_table, since
@@ -108,9 +111,18 @@ def print_usage(*, days: int, by: str, as_json: bool) -> int:
     except LedgerError as exc:
         print(f"gpt-lsp usage: {exc}", file=sys.stderr)
         return 2
-    rows, total = group(records, by)  # type: ignore[arg-type]
-    render = render_json if as_json else render_table
-    print(render(rows, total, start=start, days=days, by=by))  # type: ignore[arg-type]
+    keys = by or ["day", "model"]
+    reports = []
+    for key in keys:
+        rows, total = group(records, key)  # type: ignore[arg-type]
+        render = render_json if as_json else render_table
+        reports.append(render(rows, total, start=start, days=days, by=key))  # type: ignore[arg-type]
+    if as_json and len(reports) > 1:
+        import json
+
+        print(json.dumps([json.loads(r) for r in reports], ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(reports))
     return 0
 
 

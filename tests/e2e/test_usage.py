@@ -57,6 +57,9 @@ async def test_jobs_are_counted_by_gpt_lsp_usage(
     table = usage_cli(tmp_path, "--by", "model")
     assert table.returncode == 0
     assert "gpt-4" in table.stdout and "$2.4000" in table.stdout
+    both = usage_cli(tmp_path)  # by default: per day, then per model
+    assert "by day" in both.stdout and "by model" in both.stdout, both.stdout
+    assert len(json.loads(usage_cli(tmp_path, "--json").stdout)) == 2
     assert "sk-" not in table.stdout + report.stdout  # nothing of the key, prompts or answers
 
 
