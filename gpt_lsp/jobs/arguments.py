@@ -49,11 +49,31 @@ class RunArgs(_Args):
 
 
 class ChatArgs(_Args):
-    """`gptLsp.chat` argument."""
+    """`gptLsp.chat` argument: `{uri, range, instruction}` starts a job; `{jobId, instruction}`
+    or `{uri, position, instruction}` (no range) is a follow-up turn of a job."""
 
-    uri: str = Field(min_length=1)
-    range: RangeArg
+    job_id: str | None = Field(default=None, alias="jobId", min_length=1)
+    uri: str | None = Field(default=None, min_length=1)
+    range: RangeArg | None = None
+    position: PositionArg | None = None
     instruction: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ChatArgs:
+        if self.job_id is None and self.uri is None:
+            raise ValueError("give uri and range, or jobId, or uri and position")
+        if self.job_id is None and self.range is None and self.position is None:
+            raise ValueError("give a range (a new job) or a position (a follow-up turn)")
+        return self
+
+    @property
+    def follow_up(self) -> bool:
+        """True when the argument names a job to refine rather than a range to rewrite."""
+        return self.job_id is not None or self.range is None
+
+    def target(self) -> JobTarget:
+        """Returns the job a follow-up means."""
+        return JobTarget(jobId=self.job_id, uri=self.uri, position=self.position)
 
 
 class JobTarget(_Args):

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit
-from gpt_lsp.text.changes import matching_prefix, slide_out
+from gpt_lsp.text.changes import follow_in_review, matching_prefix, slide_out
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import (
     Conflict,
@@ -34,7 +34,7 @@ from gpt_lsp.text.regions import (
 
 log = logging.getLogger(__name__)
 
-ApplyEdit = Callable[[str, int, Span, str], Awaitable[bool]]
+ApplyEdit = Callable[[str, int, Span, str, str], Awaitable[bool]]
 
 APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
 # Seconds to wait for the didChange that shows an edit the client said it applied. Never
@@ -168,6 +168,17 @@ class DocumentChannel:
             index += 1
         self.doc.version = version
         self._suspect = None  # a suspect edit that did not show up in its batch was not applied
+        self._settle_reviews()
+
+    def _settle_reviews(self) -> None:
+        """Tells each pending job the user's changes reached whether its region is back to the
+        original (an undo) or now holds the user's edits."""
+        for tracked in [t for t in self.regions.values() if t.touched]:
+            tracked.touched = False
+            undone = not tracked.lost_track and (
+                self.doc.text_in(tracked.span, self.encoding) == tracked.original
+            )
+            tracked.on_review_change(undone)
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
         for span, text in changes:
@@ -210,7 +221,16 @@ class DocumentChannel:
                 outside = slide_out(self.doc, span, text, tracked.span, self.encoding)
                 if outside is not None:
                     mapped = map_change(tracked.span, outside[0], outside[1], self.encoding)
-            if isinstance(mapped, Conflict):
+            if isinstance(mapped, Conflict) and tracked.reviewing:
+                followed = follow_in_review(
+                    self.doc, tracked.span, tracked.original, span, text, self.encoding
+                )
+                tracked.touched = True
+                if followed is None:
+                    tracked.lost_track = True
+                else:
+                    tracked.span = followed
+            elif isinstance(mapped, Conflict):
                 tracked.conflict = True
                 tracked.pending.clear()
                 tracked.update_settled()
@@ -283,7 +303,8 @@ class DocumentChannel:
         log.debug("send %s v%d %s +%d chars", kind, self.doc.version, span, len(text))
         try:
             applied = await asyncio.wait_for(
-                self.apply_edit(self.doc.uri, self.doc.version, span, text), APPLY_TIMEOUT
+                self.apply_edit(self.doc.uri, self.doc.version, span, text, _label(tracked, kind)),
+                APPLY_TIMEOUT,
             )
         except asyncio.TimeoutError:
             applied = False
@@ -321,6 +342,15 @@ class DocumentChannel:
         tracked.conflict_reason = reason
         tracked.pending.clear()
         tracked.on_conflict()
+
+
+def _label(tracked: JobRegion, kind: EditKind) -> str:
+    """The edit's label: one per job for its text, so a shim can join a job's edits into one
+    undo step and keep a restore (or a repair) apart."""
+    if kind == "repair":
+        return "gpt-lsp repair"
+    suffix = " restore" if kind == "restore" else ""
+    return f"gpt-lsp {tracked.job_id}{suffix}"
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

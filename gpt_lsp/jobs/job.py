@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,7 +13,7 @@ from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.usage import format_cost
 from gpt_lsp.prompting.actions import Action
-from gpt_lsp.prompting.secrets import StreamUnmasker
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.relay.request import ChatRequest
@@ -34,6 +35,8 @@ class JobSpec:
     notes_uri: str | None = None  # explain: the notes document written instead of `uri`
     notices: list[str] = field(default_factory=list)
     unmasker: StreamUnmasker | None = None  # puts masked secrets back into the answer
+    mask: SecretMask | None = None  # the secrets masked in the prompt (follow-ups mask the same)
+    make_output: Callable[[], CodeOutputFilter | ProseOutputFilter] | None = None  # next turns'
 
 
 @dataclass
@@ -54,13 +57,24 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     task: asyncio.Task[None] | None = None
-    cancel_reason: Literal["cancel", "conflict", "shutdown", "closed"] | None = None
+    cancel_reason: Literal["cancel", "conflict", "shutdown", "closed", "refine"] | None = None
     progress_token: str | None = None
     request_id: Any = None
     collected: list[str] = field(default_factory=list)  # notes text while no document shows it
+    notes_written: list[str] = field(default_factory=list)  # a notes job's answer this turn
     attaching: asyncio.Task[None] | None = None  # opening the notes document, beside the stream
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     stream_complete: bool = False  # the answer was read to its end
+    last_report: float = 0.0  # when progress was last reported
+    # Review of a code job: running, then pending (done, awaiting accept / reject / refine /
+    # undo), then ended; "none" for jobs that write notes.
+    review: Literal["none", "running", "pending", "ended"] = "none"
+    outcome: str | None = None  # how the review ended: accepted, rejected, undone, edited, ...
+    accept_when_done: bool = False  # accepted while running: never pending
+    reject_wanted: bool = False  # a reject stopped the running turn: restore the original
+    turn: int = 1
+    history: list[dict[str, str]] = field(default_factory=list)  # the conversation so far
+    earlier_usage: Usage | None = None  # the usage of the turns before this one
 
     @property
     def uri(self) -> str:
@@ -86,9 +100,18 @@ class Job:
             parts.append(cost)
         return ", ".join(parts)
 
+    def job_usage(self) -> Usage | None:
+        """Returns the usage of every turn so far, summed."""
+        if self.earlier_usage is None or self.usage is None:
+            return self.usage or self.earlier_usage
+        return Usage(
+            self.earlier_usage.prompt_tokens + self.usage.prompt_tokens,
+            self.earlier_usage.completion_tokens + self.usage.completion_tokens,
+        )
+
     def usage_dict(self) -> dict[str, Any]:
-        """Returns the usage for jobFinished."""
-        usage = self.usage
+        """Returns the usage for jobFinished: every turn's, summed."""
+        usage = self.job_usage()
         assert usage is not None
         out: dict[str, Any] = {
             "promptTokens": usage.prompt_tokens,
@@ -99,6 +122,8 @@ class Job:
             "relay": self.spec.client.name,
             "seconds": round((self.ended or time.monotonic()) - self.started, 3),
         }
+        if self.turn > 1:
+            out["turns"] = self.turn
         price = self.spec.price
         if price is not None:
             out["costUsd"] = round(price.cost_usd(usage.prompt_tokens, usage.completion_tokens), 6)

@@ -78,18 +78,22 @@ def prepare(
         presence_penalty=settings.presence_penalty,
         max_tokens=settings.max_tokens,
     )
-    if action.output == "notes":
-        output: CodeOutputFilter | ProseOutputFilter = ProseOutputFilter(doc.eol)
-    else:
-        # An insertion at a line's start adds whole lines: end them with a break.
-        at_line_start = cut.region.is_empty and cut.region.start.character == 0
-        output = CodeOutputFilter(
-            mask.unmask(cut.selection),
-            doc_eol(doc, cut.region),
+    selection, eol = mask.unmask(cut.selection), doc_eol(doc, cut.region)
+    # An insertion at a line's start adds whole lines: end them with a break.
+    at_line_start = cut.region.is_empty and cut.region.start.character == 0
+
+    def make_output() -> CodeOutputFilter | ProseOutputFilter:
+        """A fresh output filter: one per turn of the job."""
+        if action.output == "notes":
+            return ProseOutputFilter(doc.eol)
+        return CodeOutputFilter(
+            selection,
+            eol,
             base_indent=cut.base_indent,
             indent_first_line=cut.base_indent is None,
             trailing_newline=True if at_line_start else None,
         )
+
     spec = JobSpec(
         action=action,
         uri=doc.uri,
@@ -97,9 +101,11 @@ def prepare(
         request=request,
         client=client,
         price=settings.relays[relay_name].price_for(model),
-        output=output,
+        output=make_output(),
         max_answer_chars=settings.max_answer_chars,
         unmasker=StreamUnmasker(mask) if mask.count else None,
+        mask=mask,
+        make_output=make_output,
     )
     if mask.count:
         plural = "s were" if mask.count > 1 else " was"

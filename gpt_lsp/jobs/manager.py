@@ -9,23 +9,23 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from gpt_lsp.errors import GptLspError, RequestRefused
+from gpt_lsp.errors import GptLspError
 from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.job import Job, JobSpec
-from gpt_lsp.jobs.output import CodeOutputFilter
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.jobs.review import ReviewBoard, holds
+from gpt_lsp.jobs.streaming import stream_answer
 from gpt_lsp.jobs.usage import UsageTotals, local_token_count
-from gpt_lsp.logs import content_logger
-from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from gpt_lsp.relay.request import Attempt
+from gpt_lsp.relay.events import Usage
 from gpt_lsp.text.regions import Pos, Span
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports
-USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
 MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten first
+MAX_ENDED = 500  # outcomes of reviewed jobs kept for messages
+USER_OUTCOMES = frozenset({"accepted", "rejected", "undone", "edited", "closed"})
 CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
 JOB_FINISHED = "gptLsp/jobFinished"
 NOTES_WAIT = 3.0  # seconds a finished explain job still waits for its notes document
@@ -40,10 +40,14 @@ class JobManager:
         channel_for: Callable[[str], DocumentChannel | None],
         *,
         progress: bool = False,
+        lens_refresh: bool = False,
     ) -> None:
         self.port = port
         self.channel_for = channel_for
         self.progress = progress
+        self.board = ReviewBoard(port, lens_refresh=lens_refresh)
+        self.board.on_ended = self._forget_job
+        self.ended: dict[str, str] = {}  # how reviewed jobs ended, by id, the newest kept
         self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
         self.jobs: dict[str, Job] = {}
         self.totals = UsageTotals()
@@ -72,17 +76,26 @@ class JobManager:
         tracked = JobRegion(job_id, region or empty, original, replaced=notes)
         job = Job(job_id, spec, tracked, channel)
         tracked.on_conflict = lambda: self._conflict(job)
+        tracked.on_review_change = lambda undone: self.board.user_changed(job, undone)
+        job.history = list(spec.messages)
         if channel is not None:
             channel.add(tracked)
+            job.review = "running"
         self.jobs[job_id] = job
-        if self.progress:
-            job.progress_token = f"gpt-lsp/{job_id}"
-            self.port.start_progress(job.progress_token, f"AI: {spec.action.title}")
         if opener is not None:
             job.attaching = asyncio.ensure_future(self._attach(job, opener))
+        self._launch(job)
+        return job
+
+    def _launch(self, job: Job) -> None:
+        """Starts the job's current turn: progress, review state, the stream task."""
+        if self.progress:
+            job.progress_token = f"gpt-lsp/{job.id}" + (f"/{job.turn}" if job.turn > 1 else "")
+            self.port.start_progress(job.progress_token, f"AI: {job.spec.action.title}")
+        if job.review == "running":
+            self.board.show(job)
         job.task = asyncio.ensure_future(self._run(job))
         job.task.add_done_callback(lambda task: self._cancelled_before_start(job, task))
-        return job
 
     def _cancelled_before_start(self, job: Job, task: asyncio.Task[None]) -> None:
         """A job cancelled before its task ran a line never reached its own ending."""
@@ -99,13 +112,71 @@ class JobManager:
         if channel is None:
             job.spec.notes_uri = None
             return
+        self._append_to(job, channel)
+        if job.collected:
+            self._write(job, "".join(job.collected))
+            job.collected.clear()
+
+    def _append_to(self, job: Job, channel: DocumentChannel) -> None:
+        """Points a notes job's region at the end of its notes document."""
         end = channel.doc.end(channel.encoding)
         job.region.span = Span(end, end)
         job.channel = channel
         channel.add(job.region)
-        if job.collected:
-            self._write(job, "".join(job.collected))
+
+    # ------------------------------------------------------------ follow-up turns
+
+    async def stop_turn(self, job: Job) -> None:
+        """Stops a running turn for a follow-up, keeping what it wrote."""
+        if job.status == "running" and job.task is not None and not job.task.done():
+            job.cancel_reason = "refine"
+            job.region.pending.clear()
+            job.task.cancel()
+        await job.finished.wait()
+
+    def previous_answer(self, job: Job) -> str:
+        """Returns what the job's last turn left: the region's text, or the notes it wrote."""
+        if job.review == "none":
+            return "".join(job.notes_written)
+        channel = job.channel
+        if channel is None:
+            return ""
+        return channel.doc.text_in(job.region.span, channel.encoding)
+
+    def next_turn(
+        self, job: Job, spec: JobSpec, notes: DocumentChannel | None = None, lead: str = ""
+    ) -> None:
+        """Starts a follow-up turn of a stopped or pending job on the same region (same id);
+        a notes job appends under its previous answer (in `notes`, when still open)."""
+        region = job.region
+        job.earlier_usage = job.job_usage()
+        job.usage = None
+        job.spec = spec
+        job.history = list(spec.messages)
+        job.turn += 1
+        job.status = "running"
+        job.message = job.finish_reason = job.cancel_reason = None
+        job.answer_chars = job.completion_estimate = 0
+        job.started, job.ended = time.monotonic(), None
+        job.finished = asyncio.Event()
+        job.stream_complete = job.accept_when_done = job.reject_wanted = False
+        region.pending.clear()
+        region.stream_ended = False
+        if job.review == "none":
+            job.notes_written.clear()
             job.collected.clear()
+            job.channel = None
+            if notes is not None:
+                self._append_to(job, notes)
+                job.region.write(lead)  # the follow-up's heading, under the previous answer
+            elif lead:
+                job.collected.append(lead)
+        else:
+            region.restore_text = self.previous_answer(job)
+            region.reviewing = region.replaced = region.restored = False
+            region.restore_wanted = False
+            job.review = "running"
+        self._launch(job)
 
     async def _settle_notes(self, job: Job) -> None:
         """Gives the notes document a last moment to open; else its text goes in jobFinished."""
@@ -141,6 +212,9 @@ class JobManager:
             if job.cancel_reason == "closed":
                 job.status = "cancelled"
                 job.message = "The document was closed: the job stopped."
+            elif job.cancel_reason == "refine":
+                job.status = "cancelled"
+                job.message = "Stopped for a follow-up turn, which rewrites the region."
             elif job.cancel_reason == "conflict" or job.region.conflict:
                 job.status = "conflict"
                 job.message = job.region.conflict_reason or CONFLICT_MESSAGE
@@ -165,76 +239,22 @@ class JobManager:
             self._finish(job)
 
     async def _stream(self, job: Job) -> None:
-        spec = job.spec
-        attempt = Attempt()
-        last_report = 0.0
-        # Checked once per job, not per chunk: logContent changes take effect at the next job.
-        log_answer = content_logger().isEnabledFor(logging.DEBUG)
-        stream = spec.client.stream_batches(spec.request, attempt)
-        tail_until: float | None = None  # after the closing fence: only usage is still wanted
-        try:
-            for _ in itertools.count():
-                try:
-                    if tail_until is None:
-                        batch = await stream.__anext__()
-                    else:
-                        left = tail_until - time.monotonic()
-                        batch = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
-                except (StopAsyncIteration, asyncio.TimeoutError):
-                    break
-                for event in batch:
-                    if tail_until is not None:
-                        if isinstance(event, Usage):
-                            job.usage = event
-                        elif isinstance(event, Finish):
-                            job.finish_reason = event.reason
-                        continue
-                    if isinstance(event, TextDelta):
-                        job.answer_chars += len(event.text)
-                        job.completion_estimate += local_token_count(event.text)
-                        if log_answer:
-                            content_logger().debug("%s answer: %r", job.id, event.text)
-                        if job.answer_chars > spec.max_answer_chars:
-                            raise RequestRefused(
-                                f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
-                                "the job was stopped and the document restored."
-                            )
-                        text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
-                        self._write(job, spec.output.feed(text))
-                        if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
-                            # The closing fence came: the rest is prose nobody will see. Read on
-                            # briefly for the relay's usage, then close (stopping the billing).
-                            job.finish_reason = job.finish_reason or "stop"
-                            job.region.stream_ended = True
-                            tail_until = time.monotonic() + USAGE_TAIL_SECONDS
-                    elif isinstance(event, ToolCallDelta):
-                        # Some models answer code through a tool call: treat arguments as text.
-                        job.completion_estimate += local_token_count(event.arguments)
-                    elif isinstance(event, Usage):
-                        job.usage = event
-                    elif isinstance(event, Finish):
-                        job.finish_reason = event.reason
-                    elif isinstance(event, ReasoningDelta):
-                        job.completion_estimate += local_token_count(event.text)
-                    now = time.monotonic()
-                    if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
-                        last_report = now
-                        self.port.report_progress(
-                            job.progress_token, f"{job.completion_estimate} tokens"
-                        )
-                if tail_until is not None and time.monotonic() >= tail_until:
-                    break
-        finally:
-            await stream.aclose()
-        job.region.stream_ended = True
-        if spec.unmasker is not None:
-            self._write(job, spec.output.feed(spec.unmasker.finish()))
-        self._write(job, spec.output.finish())
-        job.stream_complete = True
+        await stream_answer(job, self._write, self._streamed)
+
+    def _streamed(self, job: Job) -> None:
+        """Tells the client how far the job got (progress, then the review state)."""
+        now = time.monotonic()
+        if job.progress_token and now - job.last_report >= PROGRESS_INTERVAL:
+            job.last_report = now
+            self.port.report_progress(job.progress_token, f"{job.completion_estimate} tokens")
+        if job.review == "running":
+            self.board.streaming(job)
 
     def _write(self, job: Job, text: str) -> None:
         if not text:
             return
+        if job.review == "none":
+            job.notes_written.append(text)  # a follow-up turn carries it as the last answer
         if job.channel is None:
             job.collected.append(text)
             return
@@ -275,8 +295,6 @@ class JobManager:
                 self.record(job)
         if job.progress_token is not None:
             self.port.end_progress(job.progress_token, job.end_message())
-        if job.status != "done" or not job.spec.action.writes_code:
-            self._forget_region(job)
         params: dict[str, Any] = {
             "jobId": job.id,
             "uri": job.spec.uri,
@@ -285,7 +303,7 @@ class JobManager:
         }
         if job.message:
             params["message"] = job.message
-        if job.usage is not None:
+        if job.job_usage() is not None:
             params["usage"] = job.usage_dict()
         if job.spec.notes_uri is not None:
             params["notesUri"] = job.spec.notes_uri
@@ -294,6 +312,7 @@ class JobManager:
             # No notes document could show the explanation: a message shows it instead.
             self.port.show_message("info", params["text"])
         self.port.notify(JOB_FINISHED, params)
+        self.board.after_turn(job)
         job.finished.set()
         self._trim()
 
@@ -301,10 +320,20 @@ class JobManager:
         if job.channel is not None:
             job.channel.remove(job.id)
 
+    def _forget_job(self, job: Job) -> None:
+        """A reviewed job ended by the user's decision: only its outcome is kept (for a clear
+        refine error); a job that failed stays listed like before, until trimmed."""
+        if job.outcome not in USER_OUTCOMES:
+            return
+        self.jobs.pop(job.id, None)
+        self.ended[job.id] = job.outcome or "ended"
+        for old in list(self.ended)[: max(0, len(self.ended) - MAX_ENDED)]:
+            del self.ended[old]
+
     def _trim(self) -> None:
         finished = [j for j in self.jobs.values() if j.status != "running"]
         for job in finished[: max(0, len(finished) - MAX_REVIEW_JOBS)]:
-            self._forget_region(job)
+            self.board.end(job, "accepted")
             self.jobs.pop(job.id, None)
 
     # ------------------------------------------------------------ user requests
@@ -335,32 +364,39 @@ class JobManager:
                 job.region.pending.clear()
                 job.task.cancel()
             else:
-                self.accept(job.id)
+                self.board.end(job, "closed")
 
     def accept(self, job_id: str) -> bool:
-        """Keeps a finished job's text and forgets its original."""
-        job = self.jobs.get(job_id)
-        if job is None or job.status == "running":
-            return False
-        self._forget_region(job)
-        self.jobs.pop(job_id, None)
-        return True
-
-    async def reject(self, job_id: str) -> bool:
-        """Puts back a finished job's original text."""
+        """Keeps a pending job's text; a running job is kept when it is done (never pending)."""
         job = self.jobs.get(job_id)
         if job is None:
             return False
         if job.status == "running":
+            job.accept_when_done = True
+            return True
+        if job.review != "pending":
+            return False
+        self.board.end(job, "accepted")
+        return True
+
+    async def reject(self, job_id: str) -> bool:
+        """Puts back the text from before the job's first turn, byte-exact."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return False
+        if job.status == "running":
+            job.reject_wanted = True
+            job.region.restore_text = None
             self.cancel(job_id)
             await job.finished.wait()
-            return job.status == "cancelled"
-        if job.status != "done" or job.channel is None or job.id not in job.channel.regions:
+            return job.status == "cancelled" and job.region.restored
+        if job.review != "pending" or job.channel is None:
             return False
+        job.region.reviewing = False
+        job.region.restore_text = None
         await self._restore(job)
         restored = job.region.restored
-        self._forget_region(job)
-        self.jobs.pop(job_id, None)
+        self.board.end(job, "rejected" if restored else "edited")
         return restored
 
     def find(
@@ -378,13 +414,12 @@ class JobManager:
         if pos is not None:
             for job in reversed(candidates):
                 in_document = job.channel is not None and job.channel.doc.uri == uri
-                if in_document and _holds(job.region.span, pos):
+                if in_document and holds(job.region.span, pos):
                     return job
         return candidates[-1] if candidates else None
 
     def _reviewable(self, job: Job) -> bool:
-        channel = job.channel
-        return job.status == "done" and channel is not None and job.id in channel.regions
+        return job.review == "pending"
 
     def running(self) -> list[Job]:
         """Returns the running jobs."""
@@ -398,11 +433,3 @@ class JobManager:
         tasks = [j.task for j in self.jobs.values() if j.task is not None and not j.task.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
-
-
-def _holds(span: Span, pos: Pos) -> bool:
-    """True when a cursor at `pos` is in the region: a region of whole lines ends before the
-    next line's first column; a cursor right after text at a line's end is still in it."""
-    if span.is_empty:
-        return pos == span.start
-    return span.start <= pos < span.end or (pos == span.end and span.end.character > 0)

@@ -19,13 +19,16 @@ class ClientFeatures:
     progress: bool = False
     show_document: bool = False
     configuration: bool = False
+    code_lens_refresh: bool = False
 
 
 class ClientPort(Protocol):
     """Requests and notifications to the client. Nothing here may wait on the client before
     a job starts: requests are sent at once and their answers arrive by callback or await."""
 
-    async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
+    async def apply_edit(
+        self, uri: str, version: int, span: Span, text: str, label: str = "gpt-lsp"
+    ) -> bool:
         """Sends one versioned edit; True when the client says it applied it."""
 
     def start_progress(self, token: str, title: str) -> None:
@@ -45,3 +48,6 @@ class ClientPort(Protocol):
 
     def show_document(self, uri: str) -> Awaitable[bool]:
         """Asks the client to show a document (sent at once); True when it did."""
+
+    def refresh_code_lenses(self) -> None:
+        """Asks the client to request code lenses again (workspace/codeLens/refresh)."""

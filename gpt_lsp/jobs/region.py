@@ -30,6 +30,12 @@ class JobRegion:
     stream_ended: bool = False  # nothing more will come: send the rest without batching
     on_conflict: Callable[[], None] = lambda: None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Pending review: the job is done, its text awaits accept / reject / refine / undo.
+    reviewing: bool = False
+    touched: bool = False  # a user change reached the region in the current didChange
+    lost_track: bool = False  # a user change over the region that cannot be followed
+    on_review_change: Callable[[bool], None] = lambda undone: None
+    restore_text: str | None = None  # what a failed follow-up turn puts back (else original)
 
     def write(self, text: str) -> None:
         """Queues text to append to the job's region."""
@@ -54,7 +60,8 @@ class JobRegion:
         if self.restore_wanted:
             if self.restored or not self.replaced:
                 return None
-            return "restore", self.span, self.original
+            text = self.original if self.restore_text is None else self.restore_text
+            return "restore", self.span, text
         if not self.pending:
             return None
         text = "".join(self.pending)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
+from gpt_lsp.jobs.controls import JobCommands
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
 from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
@@ -25,9 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gpt_lsp.jobs.arguments import (
-        CancelArgs,
         ChatArgs,
-        JobTarget,
         RunArgs,
         SelectModelArgs,
     )
@@ -47,7 +46,7 @@ log = logging.getLogger(__name__)
 Change = tuple[Span | None, str]
 
 
-class Session:
+class Session(JobCommands):
     """One client's gpt-lsp: what the language server forwards requests to."""
 
     def __init__(
@@ -120,7 +119,12 @@ class Session:
         if self._jobs is None:
             from gpt_lsp.jobs.manager import JobManager
 
-            self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
+            self._jobs = JobManager(
+                self.port,
+                self.channel_for,
+                progress=self.client.progress,
+                lens_refresh=self.client.code_lens_refresh,
+            )
             self._jobs.record = self.spending.record
         return self._jobs
 
@@ -271,9 +275,14 @@ class Session:
         definition = None
         if span.is_empty:
             definition = self.definitions.find(doc, span.start, self.client.encoding)
-        return list_offers(
+        offers = list_offers(
             doc, span, diagnostics, settings, excluded=excluded, only=only, definition=definition
         )
+        if self._jobs is not None:
+            from gpt_lsp.jobs.review import review_offers
+
+            offers = review_offers(self._jobs.jobs.values(), uri, span, only) + offers
+        return offers
 
     # ------------------------------------------------------------ commands
 
@@ -305,10 +314,15 @@ class Session:
         job.request_id = request_id
         return {"jobId": job.id}
 
-    def chat(self, args: ChatArgs, request_id: Any = None) -> dict[str, Any]:
-        """gptLsp.chat: rewrites the range following an instruction."""
+    def chat(
+        self, args: ChatArgs, request_id: Any = None
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        """gptLsp.chat: rewrites the range following an instruction, or refines a job."""
         from gpt_lsp.prompting.actions import chat_action
 
+        if args.follow_up:
+            return self._refine(args, request_id)
+        assert args.uri is not None and args.range is not None
         action = chat_action(args.instruction)
         job = self._start(action, args.uri, args.range.span(), args.instruction, [])
         job.request_id = request_id
@@ -349,51 +363,6 @@ class Session:
         notes_uri = self.notes.create(uri, action.id, action.title)
         launch.spec.notes_uri = notes_uri
         return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
-
-    def find_job(
-        self, target: JobTarget, *, want: Literal["any", "running", "done"] = "any"
-    ) -> Job | None:
-        """Returns the job a target names: by id, or by position in a document."""
-        if self._jobs is None:
-            return None
-        if target.job_id is not None:
-            return self._jobs.jobs.get(target.job_id)
-        assert target.uri is not None
-        pos = target.position.pos() if target.position is not None else None
-        return self._jobs.find(target.uri, pos, want=want)
-
-    def accept(self, target: JobTarget) -> dict[str, Any]:
-        """gptLsp.accept: keeps a job's text (only a finished job can be kept)."""
-        job = self.find_job(target, want="done")
-        return {"ok": job is not None and self.jobs.accept(job.id)}
-
-    async def reject(self, target: JobTarget) -> dict[str, Any]:
-        """gptLsp.reject: puts back a job's original text."""
-        job = self.find_job(target)
-        return {"ok": job is not None and await self.jobs.reject(job.id)}
-
-    def cancel(self, args: CancelArgs) -> dict[str, Any]:
-        """gptLsp.cancel: stops one job (by id or position), or every job."""
-        if args.every_job:
-            return {"ok": self._jobs is not None and self._jobs.cancel(None)}
-        job = self.find_job(args.target(), want="running")
-        return {"ok": job is not None and self.jobs.cancel(job.id)}
-
-    def request_cancelled(self, msg_id: Any) -> None:
-        """$/cancelRequest of a gptLsp.run/chat request cancels its job."""
-        if self._jobs is None:
-            return
-        for job in self._jobs.running():
-            if job.request_id is not None and job.request_id == msg_id:
-                self._jobs.cancel(job.id)
-
-    def progress_cancelled(self, token: Any) -> None:
-        """Cancelling a job's progress cancels the job."""
-        if self._jobs is None:
-            return
-        for job in self._jobs.running():
-            if job.progress_token == token:
-                self._jobs.cancel(job.id)
 
     async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
         """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""

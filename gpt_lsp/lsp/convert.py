@@ -10,6 +10,7 @@ from lsprotocol import types
 from gpt_lsp.text.regions import Encoding, Pos, Span
 
 if TYPE_CHECKING:
+    from gpt_lsp.jobs.review import Lens
     from gpt_lsp.prompting.offers import Offer
 
 
@@ -51,13 +52,23 @@ def encoding_of(kind: str | None) -> Encoding:
     return "utf-16"
 
 
-def code_action(offer: Offer, command: str = "gptLsp.run") -> types.CodeAction:
+def code_action(offer: Offer) -> types.CodeAction:
     """Returns an offer as a code action carrying its command."""
     action = types.CodeAction(
         title=offer.title,
         kind=offer.kind,
-        command=types.Command(title=offer.title, command=command, arguments=[offer.arguments]),
+        command=types.Command(
+            title=offer.title, command=offer.command, arguments=[offer.arguments]
+        ),
     )
     if offer.disabled is not None:
         action.disabled = types.CodeActionDisabled(reason=offer.disabled)
     return action
+
+
+def code_lens(lens: Lens) -> types.CodeLens:
+    """Returns a review lens as an LSP code lens carrying its command."""
+    return types.CodeLens(
+        range=span_to_lsp(lens.span),
+        command=types.Command(title=lens.title, command=lens.command, arguments=[lens.arguments]),
+    )

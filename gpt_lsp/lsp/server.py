@@ -18,6 +18,7 @@ from gpt_lsp.lsp.commands import COMMANDS, Command
 from gpt_lsp.lsp.convert import (
     changes_from_lsp,
     code_action,
+    code_lens,
     encoding_of,
     span_from_lsp,
     span_to_lsp,
@@ -62,6 +63,8 @@ class GptLanguageServer(LanguageServer):
             self.session.counters = self.resource_counts
         self._progress_titles: dict[str, str] = {}  # asked for, not yet accepted
         self._progress_begun: set[str] = set()
+        self._lens_refreshes = 0
+        self._lens_refresh_id: str | None = None
 
     @property
     def gpt_protocol(self) -> GptProtocol:
@@ -77,6 +80,9 @@ class GptLanguageServer(LanguageServer):
             progress=bool(window and window.work_done_progress),
             show_document=bool(window and window.show_document and window.show_document.support),
             configuration=bool(workspace and workspace.configuration),
+            code_lens_refresh=bool(
+                workspace and workspace.code_lens and workspace.code_lens.refresh_support
+            ),
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -105,7 +111,9 @@ class GptLanguageServer(LanguageServer):
 
     # ------------------------------------------------------------ ClientPort
 
-    async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
+    async def apply_edit(
+        self, uri: str, version: int, span: Span, text: str, label: str = "gpt-lsp"
+    ) -> bool:
         """Sends one versioned edit; True when the client says it applied it."""
         edit = types.TextEdit(range=span_to_lsp(span), new_text=text)
         # Always versioned documentChanges: they make a stale edit fail instead of landing in
@@ -121,7 +129,7 @@ class GptLanguageServer(LanguageServer):
             ]
         )
         result = await self.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=change, label="gpt-lsp")
+            types.ApplyWorkspaceEditParams(edit=change, label=label)
         )
         return bool(result and result.applied)
 
@@ -182,6 +190,16 @@ class GptLanguageServer(LanguageServer):
             return bool(result and result.success)
 
         return shown()
+
+    def refresh_code_lenses(self) -> None:
+        """Sends workspace/codeLens/refresh; the answer (or none) changes nothing."""
+        self._lens_refreshes += 1
+        msg_id = f"refresh-lenses:{self._lens_refreshes}"
+        self.protocol.send_request(types.WORKSPACE_CODE_LENS_REFRESH, None, msg_id=msg_id)
+        # A client that never answers must not keep a future per refresh alive.
+        if self._lens_refresh_id is not None:
+            self.gpt_protocol.forget_request(self._lens_refresh_id)
+        self._lens_refresh_id = msg_id
 
     def resource_counts(self) -> dict[str, int]:
         """Returns the LSP side's resource counts (gptLsp.status with --debug)."""
@@ -261,6 +279,10 @@ def create_server(
             params.context.only,
         )
         return [code_action(offer) for offer in offers]
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    def code_lenses(ls: GptLanguageServer, params: types.CodeLensParams) -> Any:
+        return [code_lens(lens) for lens in ls.session.code_lenses(params.text_document.uri)]
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: GptLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:

@@ -29,6 +29,7 @@ class Offer:
     kind: str
     arguments: dict[str, Any]
     disabled: str | None = None  # why it cannot run (an excluded document)
+    command: str = "gptLsp.run"
 
 
 def list_offers(
@@ -75,7 +76,7 @@ def list_offers(
             arguments["diagnostics"] = list(diagnostics)
         offers.append(Offer(title, action.kind, arguments, disabled))
     if only:
-        offers = [o for o in offers if any(_kind_matches(o.kind, k) for k in only)]
+        offers = [o for o in offers if any(kind_matches(o.kind, k) for k in only)]
     return offers
 
 
@@ -101,5 +102,6 @@ def _diagnostics_span(doc: TextDoc, diagnostics: Sequence[Any], fallback: Span) 
     return _whole_lines(doc, min(lines), max(lines))
 
 
-def _kind_matches(kind: str | None, wanted: str) -> bool:
+def kind_matches(kind: str | None, wanted: str) -> bool:
+    """True when a code action kind is `wanted` or one of its sub-kinds."""
     return kind is not None and (kind == wanted or kind.startswith(wanted + "."))

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gpt_lsp.text.documents import TextDoc
-from gpt_lsp.text.regions import Encoding, Pos, Span, offset_at, pos_at
+from gpt_lsp.text.regions import (
+    Encoding,
+    Pos,
+    Span,
+    end_after_insert,
+    offset_at,
+    pos_at,
+    shift_after,
+)
 
 MAX_SPLIT = 64  # changes one applied edit may be reported as
 
@@ -114,4 +122,22 @@ def slide_out(
             break
         if start + k >= region_end:
             return Span(to_pos(start + k), to_pos(end + k)), ""
+    return None
+
+
+def follow_in_review(
+    doc: TextDoc, region: Span, original: str, change: Span, text: str, encoding: Encoding
+) -> Span | None:
+    """Returns where a pending job's region is after a user change that touches it: a change
+    inside it moves its end; one over it that puts the original back (an undo reported as a
+    wider diff) leaves the original's span. None when the region cannot be followed."""
+    if region.start <= change.start and change.end <= region.end:
+        new_end = end_after_insert(change.start, text, encoding)
+        return Span(region.start, shift_after(region.end, change.end, new_end))
+    if change.start <= region.start and region.end <= change.end:
+        before = doc.text_in(Span(change.start, region.start), encoding)
+        after = doc.text_in(Span(region.end, change.end), encoding)
+        if text == before + original + after:
+            start = end_after_insert(change.start, before, encoding)
+            return Span(start, end_after_insert(start, original, encoding))
     return None

@@ -90,7 +90,7 @@ def end_after_insert(start: Pos, text: str, encoding: Encoding) -> Pos:
     return Pos(start.line + _count_breaks(text), text_units(text[last + 1 :], encoding))
 
 
-def _shift(p: Pos, old_end: Pos, new_end: Pos) -> Pos:
+def shift_after(p: Pos, old_end: Pos, new_end: Pos) -> Pos:
     """Moves `p` (at or after `old_end`) as a change ending at `old_end` now ends at `new_end`."""
     if p.line == old_end.line:
         return Pos(new_end.line, new_end.character + p.character - old_end.character)
@@ -102,7 +102,8 @@ def map_change(region: Span, change: Span, new_text: str, encoding: Encoding) ->
     if change.end <= region.start:
         new_end = end_after_insert(change.start, new_text, encoding)
         return Span(
-            _shift(region.start, change.end, new_end), _shift(region.end, change.end, new_end)
+            shift_after(region.start, change.end, new_end),
+            shift_after(region.end, change.end, new_end),
         )
     if change.start >= region.end:
         return region

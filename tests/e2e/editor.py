@@ -48,6 +48,8 @@ class Editor:
         self.docs: dict[str, fake.FakeDocument] = {}
         self.behaviour = replace(fake.PROFILES[profile], encoding=encoding)  # type: ignore[arg-type]
         self.finished: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []  # gptLsp/review notifications
+        self.lens_refreshes = 0
         self.edits_received = 0
         self.edits_applied = 0
         self.edits_skipped = 0
@@ -85,6 +87,10 @@ class Editor:
     def type_at(self, uri: str, offset: int, inserted: str, removed: int = 0) -> None:
         """The user edits the document: replaces `removed` characters at `offset`."""
         self.docs[uri].type_at(offset, inserted, removed)
+
+    def undo_to(self, uri: str, text: str) -> None:
+        """The user's undo: the document becomes `text`, reported as the editor does."""
+        self.docs[uri].undo_to(text)
 
     def flush(self, uri: str) -> None:
         """Sends pending (debounced) changes."""
@@ -164,6 +170,19 @@ class Editor:
                 types.ExecuteCommandParams(command=name, arguments=arguments)
             )
         return _plain(result)
+
+    async def code_lenses(self, uri: str) -> list[types.CodeLens]:
+        """Asks for a document's code lenses."""
+        async with asyncio.timeout(10):
+            result = await self.client.text_document_code_lens_async(
+                types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
+        return list(result or [])
+
+    def review_of(self, job_id: str) -> dict[str, Any] | None:
+        """The job's last gptLsp/review notification."""
+        mine = [r for r in self.reviews if r["jobId"] == job_id]
+        return mine[-1] if mine else None
 
     async def code_actions(
         self, uri: str, rng: types.Range, diagnostics: list[types.Diagnostic] | None = None
@@ -250,6 +269,14 @@ async def start_editor(
     @client.feature("gptLsp/jobFinished")
     def on_finished(params: Any) -> None:
         editor.finished.append(_plain(params))
+
+    @client.feature("gptLsp/review")
+    def on_review(params: Any) -> None:
+        editor.reviews.append(_plain(params))
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def on_lens_refresh(params: Any) -> None:
+        editor.lens_refreshes += 1
 
     if not answers:
         for method in UNANSWERED:

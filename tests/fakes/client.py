@@ -29,13 +29,19 @@ class FakeClient:
         self.notifications: list[tuple[str, dict[str, Any]]] = []
         self.progress: list[tuple[str, str, str]] = []  # (token, create|begin|report|end, text)
         self.shown: list[str] = []
+        self.lens_refreshes = 0
+        self.labels: list[str] = []  # of the edits the server sent
         self._never: list[asyncio.Future[bool]] = []
 
     def connect(self, session: Session, init_options: dict[str, Any]) -> None:
         """Plays initialize: tells the session what this client can do."""
         self.session = session
         features = ClientFeatures(
-            encoding=self.profile.encoding, progress=True, show_document=True, configuration=False
+            encoding=self.profile.encoding,
+            progress=True,
+            show_document=True,
+            configuration=False,
+            code_lens_refresh=True,
         )
         session.connect(features, init_options)
 
@@ -59,8 +65,11 @@ class FakeClient:
 
     # ------------------------------------------------------------ ClientPort
 
-    async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
+    async def apply_edit(
+        self, uri: str, version: int, span: Span, text: str, label: str = "gpt-lsp"
+    ) -> bool:
         """Applies the server's edit as the profile's editor does."""
+        self.labels.append(label)
         await asyncio.sleep(0)  # the round trip
         doc = self.docs.get(uri)
         if doc is None:
@@ -104,6 +113,10 @@ class FakeClient:
         self.open(uri, path.read_text("utf-8"), "markdown")
         future.set_result(True)
         return future
+
+    def refresh_code_lenses(self) -> None:
+        """Counts lens refresh requests."""
+        self.lens_refreshes += 1
 
     # ------------------------------------------------------------ waiting
 

@@ -175,6 +175,12 @@ class FakeDocument:
         """The user replaces a range with `inserted`."""
         self._replace(start, end, inserted, split=False)
 
+    def undo_to(self, text: str) -> None:
+        """The user's undo: the document becomes `text`, reported as the editor reports a
+        change it made itself (VS Code: a character diff; Neovim: the minimal diff)."""
+        start, end, new_text = minimal_diff(self.text, text, self.encoding)
+        self._replace(start, end, new_text, split=True)
+
     def flush(self) -> None:
         """Reports the changes held back (debounce, idle) now, in one didChange."""
         if self._timer is not None:

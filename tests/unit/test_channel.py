@@ -42,7 +42,9 @@ class FakeEditor:
     def pending(self) -> list[fake.Change]:
         return self.document.pending
 
-    async def apply_edit(self, uri: str, version: int, span: Span, text: str) -> bool:
+    async def apply_edit(
+        self, uri: str, version: int, span: Span, text: str, label: str = "gpt-lsp"
+    ) -> bool:
         await asyncio.sleep(0)  # the round trip to the editor
         if self.before_apply is not None:
             self.before_apply()

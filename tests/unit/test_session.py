@@ -42,12 +42,16 @@ class Relay:
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
         self.closed_early = 0
+        self.fail_next: int | None = None  # an HTTP status for the next request
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self._handle)
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(json.loads(request.content))
+        if self.fail_next is not None:
+            status, self.fail_next = self.fail_next, None
+            return httpx.Response(status, json={"error": {"message": "upstream error"}})
         body = self.answers.pop(0) if self.answers else sse(["x = 1\n"])
         return httpx.Response(
             200, headers={"content-type": "text/event-stream"}, content=self._body(body)
@@ -271,6 +275,7 @@ async def test_accept_outside_regions_keeps_the_newest_finished_job_not_a_runnin
     after_first = JobTarget.model_validate({"uri": URI, "position": {"line": 2, "character": 0}})
     assert session.accept(after_first) == {"ok": True}
     assert session.find_job(JobTarget.model_validate({"jobId": first})) is None
+    assert session.jobs.ended[first] == "accepted"
     assert session.jobs.jobs[running].status == "running"
     assert session.cancel(CancelArgs.model_validate({"uri": URI})) == {"ok": True}
     await client.wait_finished(running)

@@ -1,0 +1,83 @@
+"""Refine: which job a follow-up means, and the next turn's request (the conversation so far)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.jobs.job import Job, JobSpec
+from gpt_lsp.jobs.review import holds
+from gpt_lsp.prompting.conversation import follow_up
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.settings import Settings
+
+if TYPE_CHECKING:
+    from gpt_lsp.jobs.arguments import JobTarget
+    from gpt_lsp.jobs.manager import JobManager
+
+NEW_CHAT = "select the code to start a new chat"
+
+
+def refinable(manager: JobManager | None, target: JobTarget) -> Job:
+    """Returns the job a follow-up turn continues; raises RequestRefused, changing nothing."""
+    jobs = list(manager.jobs.values()) if manager is not None else []
+    job: Job | None = None
+    if target.job_id is not None:
+        job = next((j for j in jobs if j.id == target.job_id), None)
+        ended = manager.ended.get(target.job_id) if manager is not None else None
+        if job is None and ended is not None:
+            raise RequestRefused(
+                f"gptLsp.chat: {target.job_id} has ended ({ended}): nothing to refine; {NEW_CHAT}."
+            )
+        if job is None:
+            raise RequestRefused(f"gptLsp.chat: there is no job {target.job_id}: {NEW_CHAT}.")
+    else:
+        pos = target.position.pos() if target.position is not None else None
+        for candidate in reversed(jobs):
+            if candidate.review in ("running", "pending") and candidate.spec.uri == target.uri:
+                if pos is None or holds(candidate.region.span, pos):
+                    job = candidate
+                    break
+            elif _writes_notes(candidate) and candidate.spec.notes_uri == target.uri:
+                job = candidate
+                break
+        if job is None:
+            raise RequestRefused(
+                f"gptLsp.chat: no pending or running AI job at this position: {NEW_CHAT}."
+            )
+    if job.review == "ended":
+        raise RequestRefused(
+            f"gptLsp.chat: {job.id} has ended ({job.outcome}): nothing to refine; {NEW_CHAT}."
+        )
+    if job.review == "none" and not _writes_notes(job):
+        raise RequestRefused(f"gptLsp.chat: {job.id} can no longer be refined; {NEW_CHAT}.")
+    return job
+
+
+def _writes_notes(job: Job) -> bool:
+    return job.review == "none" and job.spec.action.output == "notes"
+
+
+def follow_up_spec(job: Job, previous: str, instruction: str, settings: Settings) -> JobSpec:
+    """Returns the next turn's spec: the conversation (trimmed to the context budget, oldest
+    turns first), the previous answer and the new instruction; secrets masked as before."""
+    spec = job.spec
+    if spec.make_output is None:
+        raise RequestRefused(f"gptLsp.chat: {job.id} can no longer be refined; {NEW_CHAT}.")
+    mask = spec.mask if spec.mask is not None else SecretMask()
+    if settings.mask_secrets:
+        previous, instruction = mask.mask(previous), mask.mask(instruction)
+    output = "prose" if spec.action.output == "notes" else "code"
+    messages = follow_up(
+        job.history, previous, instruction, output, budget_chars=settings.context_chars
+    )
+    return replace(
+        spec,
+        messages=messages,
+        request=replace(spec.request, messages=messages),
+        output=spec.make_output(),
+        notices=[],
+        mask=mask,
+        unmasker=StreamUnmasker(mask) if mask.count else None,
+    )

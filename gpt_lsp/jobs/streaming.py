@@ -1,0 +1,86 @@
+"""A job's turn read from the relay: answer text through the output filter into the region."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+
+from gpt_lsp.errors import RequestRefused
+from gpt_lsp.jobs.job import Job
+from gpt_lsp.jobs.output import CodeOutputFilter
+from gpt_lsp.jobs.usage import local_token_count
+from gpt_lsp.logs import content_logger
+from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from gpt_lsp.relay.request import Attempt
+
+USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
+
+
+async def stream_answer(
+    job: Job, write: Callable[[Job, str], None], streamed: Callable[[Job], None]
+) -> None:
+    """Reads the job's answer to its end (or its closing fence): `write` gets the filtered
+    text, `streamed` is called after each network read."""
+    spec = job.spec
+    attempt = Attempt()
+    # Checked once per job, not per chunk: logContent changes take effect at the next job.
+    log_answer = content_logger().isEnabledFor(logging.DEBUG)
+    stream = spec.client.stream_batches(spec.request, attempt)
+    tail_until: float | None = None  # after the closing fence: only usage is still wanted
+    try:
+        for _ in itertools.count():
+            try:
+                if tail_until is None:
+                    batch = await stream.__anext__()
+                else:
+                    left = tail_until - time.monotonic()
+                    batch = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
+            except (StopAsyncIteration, asyncio.TimeoutError):
+                break
+            for event in batch:
+                if tail_until is not None:
+                    if isinstance(event, Usage):
+                        job.usage = event
+                    elif isinstance(event, Finish):
+                        job.finish_reason = event.reason
+                    continue
+                if isinstance(event, TextDelta):
+                    job.answer_chars += len(event.text)
+                    job.completion_estimate += local_token_count(event.text)
+                    if log_answer:
+                        content_logger().debug("%s answer: %r", job.id, event.text)
+                    if job.answer_chars > spec.max_answer_chars:
+                        raise RequestRefused(
+                            f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
+                            "the job was stopped and the document restored."
+                        )
+                    text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
+                    write(job, spec.output.feed(text))
+                    if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
+                        # The closing fence came: the rest is prose nobody will see. Read on
+                        # briefly for the relay's usage, then close (stopping the billing).
+                        job.finish_reason = job.finish_reason or "stop"
+                        job.region.stream_ended = True
+                        tail_until = time.monotonic() + USAGE_TAIL_SECONDS
+                elif isinstance(event, ToolCallDelta):
+                    # Some models answer code through a tool call: treat arguments as text.
+                    job.completion_estimate += local_token_count(event.arguments)
+                elif isinstance(event, Usage):
+                    job.usage = event
+                elif isinstance(event, Finish):
+                    job.finish_reason = event.reason
+                elif isinstance(event, ReasoningDelta):
+                    job.completion_estimate += local_token_count(event.text)
+            streamed(job)
+            if tail_until is not None and time.monotonic() >= tail_until:
+                break
+    finally:
+        await stream.aclose()
+    job.region.stream_ended = True
+    if spec.unmasker is not None:
+        write(job, spec.output.feed(spec.unmasker.finish()))
+    write(job, spec.output.finish())
+    job.stream_complete = True
