@@ -37,9 +37,19 @@ def nvim() -> str:
 
 
 def run_nvim(
-    nvim: str, script: str, tmp: Path, settings: dict[str, Any], timeout: float = 60, **cfg: Any
+    nvim: str,
+    script: str,
+    tmp: Path,
+    settings: dict[str, Any],
+    timeout: float = 60,
+    *,
+    mainloop: bool = False,
+    **cfg: Any,
 ) -> Run:
-    """Runs tests/editors/nvim/SCRIPT with a JSON config; returns what it recorded."""
+    """Runs tests/editors/nvim/SCRIPT with a JSON config; returns what it recorded.
+
+    `mainloop`: run it with `-c luafile` instead of `-l`, so that Neovim's main loop runs
+    between events as for a user (the script uses H.run_async)."""
     work = tmp / "work"
     work.mkdir(exist_ok=True)
     out = tmp / "result.json"
@@ -54,8 +64,13 @@ def run_nvim(
     }
     config_file = tmp / "config.json"
     config_file.write_text(json.dumps(config), "utf-8")
-    argv = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-l"]
-    argv += [str(HERE / "nvim" / script), str(config_file)]
+    path = HERE / "nvim" / script
+    argv = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n"]
+    if mainloop:
+        arg = f"lua _G.arg = {{ [0] = {json.dumps(str(path))}, {json.dumps(str(config_file))} }}"
+        argv += ["--cmd", arg, "-c", f"luafile {path}"]
+    else:
+        argv += ["-l", str(path), str(config_file)]
     run = run_editor(argv, tmp, out, log_file, timeout, cwd=work)
     assert run.result.get("ok") is True, describe(run)
     assert run.result.get("client_gone") is True, describe(run)
@@ -397,3 +412,43 @@ def test_gpt_model_picks_from_the_relays_list(
     assert run.result["job"]["status"] == "done", describe(run)
     chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
     assert chats[-1].json["model"] == "qwen-max"
+
+
+def test_pending_review_undo_refine_reject(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    # A tab and trailing blanks: the undo and the reject must put back these exact bytes.
+    func = "def add(a, b):\t\n    return a+b  \n"
+    source = f"import os\n\n{func}\nprint(add(1, 2))\n"
+    short = "def add(a, b):\n    return 0\n"
+    # 40 pieces 20 ms apart: many applyEdits (and undo blocks, unless joined) for one job.
+    relay_sim.enqueue(
+        Scenario(text=NEW_FUNC, chunk_size=1, pace=0.02),
+        Scenario(text=NEW_FUNC, chunk_size=2, pace=0.02),
+        Scenario(text=short, chunk_size=2, pace=0.01),
+    )
+    run = run_nvim(
+        nvim, "review.lua", tmp_path, relay_settings(relay_sim), mainloop=True, source=source
+    )
+    result = run.result
+    pending = result["pending"]
+    assert pending["text"] == source.replace(func, NEW_FUNC), describe(run)
+    # The original above the region (DiffDelete), the new lines highlighted (DiffAdd).
+    assert [(v["row"], v["text"], v["hl"]) for v in pending["drawn"]["virt_lines"]] == [
+        (2, "def add(a, b):\t", "DiffDelete"),
+        (2, "    return a+b  ", "DiffDelete"),
+    ]
+    assert pending["drawn"]["highlighted"] == [{"first": 2, "last": 3, "hl": "DiffAdd"}]
+    assert sorted(pending["lenses"]) == ["AI: Accept", "AI: Reject"]
+    assert "accept" in pending["accept_key"] and "reject" in pending["reject_key"]
+    # One `u`: the whole job is gone, and the server ended it (drawings, lenses, keys gone).
+    assert result["after_undo"] == source, describe(run)
+    assert result["undone"] == {"drawn": {"virt_lines": [], "highlighted": []}, "keys": ""}
+    refine = result["refine"]
+    assert set(refine["argument"]) == {"uri", "position", "instruction"}, refine
+    assert refine["argument"]["position"] == {"line": 3, "character": 2}
+    assert refine["result"]["jobId"] == result["reject"]["argument"].get("jobId", refine["result"]["jobId"])
+    assert "return 0" in result["refined"]
+    messages = relay_sim.requests[2].json["messages"]
+    assert messages[-2]["role"] == "assistant" and "a: int" in messages[-2]["content"]
+    assert "make it shorter" in messages[-1]["content"]
+    assert result["reject"]["result"] == {"ok": True}
+    assert result["rejected"] == source

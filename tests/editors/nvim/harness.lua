@@ -35,7 +35,37 @@ function H.run(fn)
   H.finish(ok, not ok and tostring(err) or nil)
 end
 
+-- Main-loop mode (`nvim -c "luafile SCRIPT"`, see run_nvim(mainloop=True)): the scenario runs
+-- in a coroutine and H.wait yields to Neovim's main loop, which then waits for input between
+-- events as it does for a user (and so closes an undo block after each change, as for a user).
+function H.run_async(fn, timeout_ms)
+  H.async = coroutine.create(function()
+    local ok, err = xpcall(fn, debug.traceback)
+    H.finish(ok, not ok and tostring(err) or nil)
+  end)
+  vim.defer_fn(function()
+    H.finish(false, "watchdog: the scenario took over " .. (timeout_ms or 60000) .. " ms")
+  end, timeout_ms or 60000)
+  vim.schedule(function()
+    assert(coroutine.resume(H.async))
+  end)
+end
+
 function H.wait(ms, cond, what)
+  local co = coroutine.running()
+  if co ~= nil and co == H.async then
+    local deadline = vim.uv.now() + ms
+    while not cond() do
+      if vim.uv.now() > deadline then
+        error("timed out after " .. ms .. " ms waiting for " .. what, 2)
+      end
+      vim.defer_fn(function()
+        assert(coroutine.resume(co))
+      end, 10)
+      coroutine.yield()
+    end
+    return
+  end
   if not vim.wait(ms, cond, 10) then
     error("timed out after " .. ms .. " ms waiting for " .. what, 2)
   end

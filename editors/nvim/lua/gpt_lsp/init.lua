@@ -2,6 +2,7 @@
 -- Prompts, defaults and all job logic live in the server; this file only forwards.
 local M = {}
 
+local review = require("gpt_lsp.review")
 local NAME = "gpt_lsp"
 
 --- Options given to setup(), kept for :checkhealth.
@@ -146,16 +147,22 @@ local function create_commands()
   cmd("GptChat", with_client(function(client, bufnr, opts)
     -- Capture the range now: vim.ui.input may return after the user moved.
     local range = command_range(bufnr, opts, client.offset_encoding)
+    -- Without a range, inside a job under review: a follow-up turn of that job.
+    local cursor = vim.lsp.util.make_position_params(0, client.offset_encoding).position
+    local refine = opts.range == 0 and review.job_at(bufnr, cursor.line) ~= nil
     local function run(instruction)
       if instruction and instruction ~= "" then
         local arg = { uri = vim.uri_from_bufnr(bufnr), range = range, instruction = instruction }
+        if refine then
+          arg = { uri = arg.uri, position = cursor, instruction = instruction }
+        end
         M.exec(client, bufnr, "gptLsp.chat", arg)
       end
     end
     if opts.args ~= "" then
       run(opts.args)
     else
-      vim.ui.input({ prompt = "AI: " }, run)
+      vim.ui.input({ prompt = refine and "AI (refine): " or "AI: " }, run)
     end
   end), { range = true, nargs = "*", desc = "gpt-lsp: rewrite the range following an instruction" })
 
@@ -294,10 +301,13 @@ function M.update_settings(settings)
   end
 end
 
---- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify? })
+--- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify?, review_keys? })
 function M.setup(opts)
   opts = opts or {}
   M.options = opts
+  if opts.review_keys ~= nil then
+    review.keys = opts.review_keys or {} -- false: no keys
+  end
   local settings = opts.settings or {}
   vim.lsp.config(NAME, {
     cmd = opts.cmd or { "gpt-lsp" },
@@ -308,7 +318,11 @@ function M.setup(opts)
     -- User-level: only this channel may say where requests go and what they carry.
     init_options = next(settings) and settings or vim.empty_dict(),
     settings = { gptLsp = section_settings(settings) }, -- answers workspace/configuration
-    handlers = { ["gptLsp/jobFinished"] = on_job_finished },
+    handlers = {
+      ["gptLsp/jobFinished"] = on_job_finished,
+      ["gptLsp/review"] = review.handler(M.exec),
+      ["workspace/applyEdit"] = review.apply_edit,
+    },
     -- Code actions run gptLsp.run through here, so a refusal shows like :GptAction's.
     commands = {
       ["gptLsp.run"] = function(command, ctx)
