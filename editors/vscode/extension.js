@@ -7,6 +7,7 @@ const os = require("os");
 const path = require("path");
 const vscode = require("vscode");
 const { LanguageClient, ExecuteCommandRequest, State } = require("vscode-languageclient/node");
+const { Reviews } = require("./review");
 
 const SECTION = "gptLsp";
 const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<relay>` for others
@@ -47,6 +48,8 @@ let running = 0;
 let lastFinished;
 /** The default relay's model, as the server last said (the status bar shows it). */
 let currentModel;
+/** Jobs under review, as the server's gptLsp/review notifications draw them. */
+let reviews;
 /** Keys read from SecretStorage: masked in everything written to the output channel. */
 const secrets = new Set();
 
@@ -58,7 +61,10 @@ async function activate(ctx) {
   statusItem = vscode.window.createStatusBarItem("gpt-lsp.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "GPT LSP";
   statusItem.command = "gpt-lsp.showMenu";
+  reviews = new Reviews(() => client);
   ctx.subscriptions.push(
+    ...reviews.disposables(),
+    vscode.commands.registerCommand("gpt-lsp.showDiff", () => reviews.showDiff()),
     output,
     statusItem,
     vscode.commands.registerCommand("gpt-lsp.inlineChat", inlineChat),
@@ -178,10 +184,20 @@ async function start() {
   };
   client = new LanguageClient("gptLsp", "GPT LSP", serverOptions, clientOptions);
   client.onDidChangeState((e) => {
-    if (e.newState === State.Stopped) running = 0;
+    if (e.newState === State.Stopped) {
+      running = 0;
+      reviews.jobs.clear();
+      reviews.redrawAll();
+      reviews.showCounts();
+    }
     updateStatus();
   });
   client.onNotification("gptLsp/jobFinished", onJobFinished);
+  client.onNotification("gptLsp/review", (params) => reviews.onReview(params));
+  // A job's streamed edits go in through its editor without undo stops in between (one Ctrl+Z
+  // per job); vscode-languageclient has no middleware for workspace/applyEdit.
+  const applyEdit = client.handleApplyWorkspaceEdit.bind(client);
+  client.handleApplyWorkspaceEdit = (params) => reviews.applyEdit(params, applyEdit);
   try {
     await client.start();
   } catch (error) {
@@ -386,15 +402,23 @@ async function inlineChat() {
     return;
   }
   const selection = editor.selection;
+  // Inside an AI edit under review, without a selection: a follow-up turn of that job.
+  const refine = selection.isEmpty ? reviews.jobAt(editor.document.uri, selection.active) : undefined;
   const instruction = await vscode.window.showInputBox({
-    title: "GPT LSP: Inline Chat",
-    prompt: selection.isEmpty ? "What should be inserted at the cursor?" : "How should the selection be rewritten?",
-    placeHolder: selection.isEmpty ? "e.g. a function that parses ISO dates" : "e.g. make it async",
+    title: refine ? "GPT LSP: Refine the AI edit" : "GPT LSP: Inline Chat",
+    prompt: refine
+      ? "A follow-up instruction: the AI rewrites its edit here (Reject still restores the original)."
+      : selection.isEmpty
+        ? "What should be inserted at the cursor?"
+        : "How should the selection be rewritten?",
+    placeHolder: refine ? "e.g. make it shorter" : selection.isEmpty ? "e.g. a function that parses ISO dates" : "e.g. make it async",
     ignoreFocusOut: true,
   });
   if (!instruction || !instruction.trim() || !client) return;
   const c2p = client.code2ProtocolConverter;
-  const argument = { uri: c2p.asUri(editor.document.uri), range: c2p.asRange(selection), instruction: instruction.trim() };
+  const argument = refine
+    ? { uri: c2p.asUri(editor.document.uri), position: c2p.asPosition(selection.active), instruction: instruction.trim() }
+    : { uri: c2p.asUri(editor.document.uri), range: c2p.asRange(selection), instruction: instruction.trim() };
   const result = await runServerCommand("gptLsp.chat", argument);
   noteJob(result);
 }

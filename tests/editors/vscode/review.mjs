@@ -1,0 +1,173 @@
+// Drives code-server through a pending AI edit: lenses and decorations while pending, one Ctrl+Z
+// takes the whole job back, inline chat inside the region refines it, Show Diff opens a diff
+// editor, the Reject lens restores the original. Called by tests/editors/test_vscode_review.py
+// with one JSON argument; prints one JSON line per step and a final {"ok": true}.
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+const cfg = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+const { chromium } = require(cfg.playwright);
+const STEP_TIMEOUT = 15000;
+
+mkdirSync(cfg.artifacts, { recursive: true });
+const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const started = Date.now();
+const step = (name, extra = {}) => log({ step: name, ms: Date.now() - started, ...extra });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const browser = await chromium.launch({
+  executablePath: cfg.chromium,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+page.setDefaultTimeout(STEP_TIMEOUT);
+
+async function editorText() {
+  const lines = await page.evaluate(() => {
+    const editor = document.querySelector(".editor-instance .monaco-editor .view-lines");
+    if (!editor) return [];
+    const rows = [...editor.querySelectorAll(".view-line")].map((el) => ({ top: parseFloat(el.style.top || "0"), text: el.textContent.replace(/\u00a0/g, " ") }));
+    rows.sort((a, b) => a.top - b.top);
+    return rows.map((r) => r.text);
+  });
+  return lines.join("\n").replace(/\s+$/, "");
+}
+
+async function waitFor(what, predicate, timeout = STEP_TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The code lens titles shown in the editor. */
+const lensTitles = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .codelens-decoration a, .editor-instance .codelens-decoration span")].map((el) => (el.textContent || "").trim()).filter(Boolean));
+
+/** The text of the status bar item saying how many AI edits are pending ("" when hidden). */
+const pendingItem = () => page.evaluate(() => {
+  const item = [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp.review"));
+  return item && item.offsetParent !== null ? (item.textContent || "").trim() : "";
+});
+
+/** The decorations' after-text on the region's first line ("AI edit pending: ..."). */
+const headerText = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .view-lines span")].map((el) => getComputedStyle(el, "::after").content + (el.textContent || "")).join(" "));
+
+async function runCommand(title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+async function focusEditor() {
+  // A click on the text: with EditContext (Code 1.139) the hidden textarea is not the input.
+  await page.locator(".editor-instance .monaco-editor .view-line").last().click();
+}
+
+async function gotoLine(line) {
+  await focusEditor();
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type(String(line));
+  await page.keyboard.press("Enter");
+}
+
+async function refactorLines(first, count) {
+  const action = page.locator(".action-widget .monaco-list-row", { hasText: "AI: Refactor" }).first();
+  for (let attempt = 0; ; attempt++) {
+    await gotoLine(first);
+    await page.keyboard.press("Home");
+    for (let i = 0; i < count; i++) await page.keyboard.press("Shift+ArrowDown");
+    await page.locator(".lightBulbWidget").first().waitFor({ state: "visible", timeout: 5000 }).catch(() => {});
+    await sleep(200);
+    await page.keyboard.press("Control+.");
+    try {
+      await action.waitFor({ state: "visible", timeout: 4000 });
+      break;
+    } catch (error) {
+      if (attempt >= 2) throw error;
+      await page.keyboard.press("Escape");
+    }
+  }
+  await action.click();
+}
+
+async function pending(expected, shot) {
+  await waitFor("the answer streamed in", async () => (await editorText()) === expected, 20000);
+  await waitFor("the Accept and Reject lenses", async () => {
+    const titles = await lensTitles();
+    return titles.includes("AI: Accept") && titles.includes("AI: Reject") && !titles.includes("AI: Cancel");
+  });
+  const item = await waitFor("the pending status item", pendingItem);
+  await sleep(300);
+  if (shot) await page.screenshot({ path: path.join(cfg.artifacts, shot) });
+  return { lenses: await lensTitles(), item, header: (await headerText()).includes("AI edit pending") };
+}
+
+try {
+  await page.goto(cfg.url, { timeout: 30000 });
+  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
+  await page.keyboard.press("Control+P");
+  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+  await page.keyboard.type(cfg.file, { delay: 5 });
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.trimEnd());
+  await waitFor("the GPT LSP status bar item", () => page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].some((el) => (el.id || "").includes("gpt-lsp.status"))), 30000);
+  step("file open");
+
+  // 1. A refactor streams in and stays pending: lenses, decorations, the status item.
+  await refactorLines(cfg.firstLine, cfg.lineCount);
+  step("pending", await pending(cfg.refactored.trimEnd(), "vscode-pending.png"));
+
+  // 2. One Ctrl+Z: the whole job goes; the server ends it (lenses and the status item go).
+  await focusEditor();
+  await page.keyboard.press("Control+Z");
+  await waitFor("the original after one undo", async () => (await editorText()) === cfg.original.trimEnd(), 5000).catch(() => {});
+  const afterUndo = await editorText();
+  await waitFor("the lenses gone", async () => !(await lensTitles()).includes("AI: Accept"), 5000).catch(() => {});
+  step("undone", { text: afterUndo, lenses: await lensTitles(), item: await pendingItem() });
+
+  // 3. Again, then inline chat inside the pending region: a follow-up turn of the same job.
+  await refactorLines(cfg.firstLine, cfg.lineCount);
+  await pending(cfg.refactored.trimEnd());
+  await gotoLine(cfg.firstLine + 1);
+  await runCommand("GPT LSP: Inline Chat");
+  const box = page.locator(".quick-input-widget", { hasText: "Refine the AI edit" });
+  await box.waitFor({ state: "visible" });
+  await page.keyboard.type(cfg.instruction, { delay: 5 });
+  await page.keyboard.press("Enter");
+  step("refine asked");
+  const refined = await pending(cfg.refined.trimEnd(), "vscode-refined.png");
+  step("refined", { ...refined, text: await editorText() });
+
+  // 4. Show Diff: a diff editor, the original on the left.
+  await runCommand("GPT LSP: Show Diff of the AI Edit");
+  await page.locator(".monaco-diff-editor").first().waitFor({ state: "visible" });
+  await sleep(500);
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-diff.png") });
+  const tab = await page.locator(".tab.active").first().innerText();
+  step("diff", { tab: tab.replace(/\s+/g, " ").trim() });
+  await page.keyboard.press("Control+W");
+  await page.locator(".monaco-diff-editor").first().waitFor({ state: "hidden" });
+
+  // 5. The Reject lens: the text from before the first turn, and the job ends.
+  await page.locator(".editor-instance .codelens-decoration a", { hasText: "AI: Reject" }).first().click();
+  await waitFor("the original after reject", async () => (await editorText()) === cfg.original.trimEnd());
+  await waitFor("the lenses gone after reject", async () => (await lensTitles()).length === 0);
+  step("rejected", { text: await editorText(), item: await pendingItem() });
+  log({ ok: true, ms: Date.now() - started });
+  await browser.close();
+} catch (error) {
+  await page.screenshot({ path: path.join(cfg.artifacts, "review-failure.png") }).catch(() => {});
+  log({ error: String(error && error.stack ? error.stack : error), ms: Date.now() - started, text: await editorText().catch(() => "") });
+  await browser.close();
+  process.exit(1);
+}
