@@ -19,6 +19,8 @@
 (require 'eglot)
 (require 'jsonrpc)
 (require 'cl-lib)
+(require 'diff-mode)  ; the faces of a pending edit inherit its
+(require 'seq)
 (require 'subr-x)
 
 (defgroup gpt-lsp nil
@@ -124,12 +126,86 @@ changing relays or keys without restarting eglot."
     (delete-dups found)))
 
 (cl-defmethod eglot-handle-request
-  ((_server gpt-lsp-server) (_method (eql workspace/applyEdit)) &rest _)
-  "Apply streamed edits without a y-or-n-p each, and without echoing each one."
+  ((_server gpt-lsp-server) (_method (eql workspace/applyEdit)) &key edit label &allow-other-keys)
+  "Apply streamed edits without a y-or-n-p each, and without echoing each one.
+A job's edits (LABEL \"gpt-lsp job-N\") join one change group: one undo."
   ;; A job sends an edit every few hundred ms; eglot 1.9 would ask to confirm every one.
+  (gpt-lsp--open-undo-group edit label)
   (let ((eglot-confirm-server-initiated-edits nil)
         (inhibit-message t))
     (cl-call-next-method)))
+
+;;; Jobs under review: the original shown above the region, accept / reject at point.
+
+(defface gpt-lsp-original '((t :inherit diff-removed :extend t))
+  "The original text of a pending AI edit, shown above it.")
+
+(defface gpt-lsp-new '((t :inherit diff-added :extend t))
+  "The text of a pending AI edit.")
+
+(defvar gpt-lsp-review-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "C-c C-c") #'gpt-lsp-accept)
+    (define-key map (kbd "C-c C-k") #'gpt-lsp-reject)
+    map)
+  "Keys inside a pending AI edit.")
+
+(defvar-local gpt-lsp--reviews nil
+  "Overlays of this buffer's jobs under review: an alist (JOB-ID . OVERLAY).")
+
+(defvar-local gpt-lsp--undo-groups nil
+  "Change groups of this buffer's running jobs: an alist (LABEL . HANDLE).")
+
+(defun gpt-lsp--open-undo-group (edit label)
+  "Start a change group for the job LABEL names, at its first EDIT in a buffer."
+  (when (and (stringp label) (string-match-p "\\`gpt-lsp job-[0-9]+\\'" label))
+    (seq-doseq (change (plist-get edit :documentChanges))
+      (let* ((uri (plist-get (plist-get change :textDocument) :uri))
+             (buffer (and uri (find-buffer-visiting (eglot--uri-to-path uri)))))
+        (when buffer
+          (with-current-buffer buffer
+            (unless (assoc label gpt-lsp--undo-groups)
+              (let ((group (prepare-change-group)))
+                (activate-change-group group)
+                (push (cons label group) gpt-lsp--undo-groups)))))))))
+
+(defun gpt-lsp--close-undo-group (job-id)
+  "Make JOB-ID's edits one undo step: no boundary is left between them."
+  (let ((entry (assoc (concat "gpt-lsp " job-id) gpt-lsp--undo-groups)))
+    (when entry
+      (setq gpt-lsp--undo-groups (delq entry gpt-lsp--undo-groups))
+      (undo-amalgamate-change-group (cdr entry))
+      (accept-change-group (cdr entry)))))
+
+(defun gpt-lsp--draw-review (job-id status range original)
+  "Show JOB-ID's region (RANGE) with ORIGINAL above it, or forget it once ended."
+  (let ((old (assoc job-id gpt-lsp--reviews)))
+    (when old
+      (delete-overlay (cdr old))
+      (setq gpt-lsp--reviews (delq old gpt-lsp--reviews))))
+  (unless (equal status "running")
+    (gpt-lsp--close-undo-group job-id))
+  (unless (equal status "ended")
+    (pcase-let* ((`(,beg . ,end) (eglot--range-region range))
+                 (overlay (make-overlay beg end nil t nil)))
+      (overlay-put overlay 'gpt-lsp-job job-id)
+      (overlay-put overlay 'face 'gpt-lsp-new)
+      (overlay-put overlay 'keymap gpt-lsp-review-map)
+      (overlay-put overlay 'help-echo "AI edit: C-c C-c accept, C-c C-k reject")
+      (unless (string-empty-p original)
+        (overlay-put overlay 'before-string
+                     (propertize (if (string-suffix-p "\n" original) original (concat original "\n"))
+                                 'face 'gpt-lsp-original)))
+      (push (cons job-id overlay) gpt-lsp--reviews))))
+
+(cl-defmethod eglot-handle-notification
+  ((_server gpt-lsp-server) (_method (eql gptLsp/review))
+   &key jobId uri status range original &allow-other-keys)
+  "Draw a job under review (running, pending) or remove it (ended)."
+  (let ((buffer (find-buffer-visiting (eglot--uri-to-path uri))))
+    (when buffer
+      (with-current-buffer buffer
+        (gpt-lsp--draw-review jobId status range (or original ""))))))
 
 (cl-defmethod eglot-handle-notification
   ((_server gpt-lsp-server) (_method (eql gptLsp/jobFinished))
@@ -153,6 +229,18 @@ synchronous request blocks it."
      :error-fn (lambda (err)
                  (message "gpt-lsp: %s failed: %s" command (plist-get err :message))))))
 
+(cl-defmethod eglot-execute-command ((server gpt-lsp-server) command arguments)
+  "Run a code action's COMMAND with ARGUMENTS without blocking Emacs.
+eglot waits for the answer synchronously, and sends no didChange meanwhile; the
+server answers a reject once the restored text shows in a didChange."
+  (eglot--signal-textDocument/didChange)
+  (jsonrpc-async-request
+   server :workspace/executeCommand
+   (list :command (format "%s" command) :arguments arguments)
+   :success-fn #'ignore
+   :error-fn (lambda (err)
+               (message "gpt-lsp: %s failed: %s" command (plist-get err :message)))))
+
 (defun gpt-lsp--actions ()
   "The server's actions, from gptLsp.status: a list of (:id :title :kind :output).
 Asked each time (the server answers at once), so a settings change that adds
@@ -173,13 +261,28 @@ actions shows at the next call."
     (list (line-beginning-position) (line-beginning-position 2))))
 
 ;;;###autoload
-(defun gpt-lsp-chat (beg end instruction)
-  "Rewrite BEG..END (region, else the line) following INSTRUCTION."
-  (interactive (append (gpt-lsp--region-or-line) (list (read-string "AI: "))))
+(defun gpt-lsp-chat (beg end instruction &optional follow-up)
+  "Rewrite BEG..END (region, else the line) following INSTRUCTION.
+Interactively, with no active region and point inside a pending AI edit, it is a
+FOLLOW-UP turn of that job: the server rewrites the job's region, knowing the
+conversation so far."
+  (interactive
+   (let ((follow-up (and (not (use-region-p)) (gpt-lsp--job-at (point)) t)))
+     (append (gpt-lsp--region-or-line)
+             (list (read-string (if follow-up "AI (refine): " "AI: ")) follow-up))))
   (unless (string-empty-p instruction)
-    (gpt-lsp--exec "gptLsp.chat" (list :uri (eglot--path-to-uri (buffer-file-name))
-                                       :range (gpt-lsp--range beg end)
-                                       :instruction instruction))))
+    (gpt-lsp--exec "gptLsp.chat"
+                   (if follow-up
+                       (list :uri (eglot--path-to-uri (buffer-file-name))
+                             :position (eglot--pos-to-lsp-position (point))
+                             :instruction instruction)
+                     (list :uri (eglot--path-to-uri (buffer-file-name))
+                           :range (gpt-lsp--range beg end)
+                           :instruction instruction)))))
+
+(defun gpt-lsp--job-at (pos)
+  "The id of the job under review whose region holds POS, or nil."
+  (cl-some (lambda (overlay) (overlay-get overlay 'gpt-lsp-job)) (overlays-at pos)))
 
 ;;;###autoload
 (defun gpt-lsp-action (beg end action)

@@ -20,7 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit
-from gpt_lsp.text.changes import follow_in_review, matching_prefix, slide_out
+from gpt_lsp.text.changes import (
+    follow_in_review,
+    matching_prefix,
+    original_around,
+    slide_out,
+)
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import (
     Conflict,
@@ -173,12 +178,17 @@ class DocumentChannel:
     def _settle_reviews(self) -> None:
         """Tells each pending job the user's changes reached whether its region is back to the
         original (an undo) or now holds the user's edits."""
-        for tracked in [t for t in self.regions.values() if t.touched]:
-            tracked.touched = False
+        for tracked in [t for t in self.regions.values() if t.touched or t.abutted]:
+            touched, tracked.touched, tracked.abutted = tracked.touched, False, False
             undone = not tracked.lost_track and (
                 self.doc.text_in(tracked.span, self.encoding) == tracked.original
             )
-            tracked.on_review_change(undone)
+            if not undone:
+                around = original_around(self.doc, tracked.span, tracked.original, self.encoding)
+                if around is not None:
+                    tracked.span, undone = around, True
+            if undone or touched:
+                tracked.on_review_change(undone)
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
         for span, text in changes:
@@ -221,6 +231,9 @@ class DocumentChannel:
                 outside = slide_out(self.doc, span, text, tracked.span, self.encoding)
                 if outside is not None:
                     mapped = map_change(tracked.span, outside[0], outside[1], self.encoding)
+            edge = span.start == tracked.span.end or span.end == tracked.span.start
+            if tracked.reviewing and edge:
+                tracked.abutted = True  # maybe an undo putting the original back at the edge
             if isinstance(mapped, Conflict) and tracked.reviewing:
                 followed = follow_in_review(
                     self.doc, tracked.span, tracked.original, span, text, self.encoding

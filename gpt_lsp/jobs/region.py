@@ -33,6 +33,7 @@ class JobRegion:
     # Pending review: the job is done, its text awaits accept / reject / refine / undo.
     reviewing: bool = False
     touched: bool = False  # a user change reached the region in the current didChange
+    abutted: bool = False  # ... or only its edges
     lost_track: bool = False  # a user change over the region that cannot be followed
     on_review_change: Callable[[bool], None] = lambda undone: None
     restore_text: str | None = None  # what a failed follow-up turn puts back (else original)

@@ -141,3 +141,33 @@ def follow_in_review(
             start = end_after_insert(change.start, before, encoding)
             return Span(start, end_after_insert(start, original, encoding))
     return None
+
+
+def original_around(doc: TextDoc, region: Span, original: str, encoding: Encoding) -> Span | None:
+    """Returns the span of `original` in the document where it covers the region, or None: an
+    undo reported as changes at the region's edges (an insertion right at its end) leaves the
+    original there while the region proper holds only part of it."""
+    if not original:
+        return None
+    breaks = _breaks(original) + 1
+    first = max(0, region.start.line - breaks)
+    last = min(len(doc.lines) - 1, region.end.line + breaks)
+    window = "".join(doc.lines[first : last + 1])
+
+    def to_offset(pos: Pos) -> int:
+        return offset_at(window, Pos(pos.line - first, pos.character), encoding)
+
+    start, end = to_offset(region.start), to_offset(region.end)
+    found = window.find(original, max(0, end - len(original)))
+    while 0 <= found <= start:
+        if found + len(original) >= end:
+            local_start, local_end = (
+                pos_at(window, found, encoding),
+                pos_at(window, found + len(original), encoding),
+            )
+            return Span(
+                Pos(local_start.line + first, local_start.character),
+                Pos(local_end.line + first, local_end.character),
+            )
+        found = window.find(original, found + 1)
+    return None

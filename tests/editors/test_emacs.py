@@ -24,6 +24,7 @@ pytestmark = pytest.mark.editor
 SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
 FUNC = "def add(a, b):\n    return a+b\n"
 NEW_FUNC = "def add(a: int, b: int) -> int:\n    return a + b\n"
+SHORT_FUNC = "def add(a, b):\n    return a + b\n"
 EGLOT = Path("/usr/share/emacs/site-lisp/elpa")
 
 
@@ -172,3 +173,47 @@ def test_dir_locals_cannot_choose_the_relay(
     warnings = [m for m in result["messages"] if "ignored" in m]
     assert len(warnings) == 1, result["messages"]
     assert "apiKeyEnv, baseUrl, relays from the workspace/project settings" in warnings[0]
+
+
+def test_pending_edit_one_undo_and_reject_at_point(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # Many pieces 20 ms apart, with an undo boundary every 50 ms: many undo steps, unless the
+    # shim joins a job's edits into one change group.
+    relay_sim.enqueue(
+        Scenario(text=NEW_FUNC, chunk_size=1, pace=0.02),
+        Scenario(text=NEW_FUNC, chunk_size=3, pace=0.01),
+        Scenario(text=SHORT_FUNC, chunk_size=3, pace=0.01),
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    out = tmp_path / "result.json"
+    log_file = tmp_path / "server.log"
+    config = {
+        "shim_dir": str(REPO / "editors" / "emacs"),
+        "cmd": server_cmd(log_file),
+        "settings": relay_settings(relay_sim),
+        "workdir": str(work),
+        "out": str(out),
+        "source": SOURCE,
+        "func": FUNC,
+        "instruction": "make it shorter",
+        "refined": SOURCE.replace(FUNC, SHORT_FUNC),
+    }
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config), "utf-8")
+    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "review.el"), str(config_file)]
+    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    assert result["pending_text"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    assert result["before_string"] == FUNC and result["region"] == NEW_FUNC, describe(run)
+    assert result["face"] == "gpt-lsp-new" and result["keys"] == "C-c C-k"
+    assert result["offered"][:2] == ["AI: Accept edit", "AI: Reject edit"], result["offered"]
+    assert result["after_undo"] == SOURCE, describe(run)
+    assert result["refine_prompt"] == "AI (refine): "
+    assert set(result["refine"]["argument"]) == {"uri", "position", "instruction"}
+    messages = relay_sim.requests[2].json["messages"]
+    assert messages[-2] == {"role": "assistant", "content": NEW_FUNC}
+    assert "make it shorter" in messages[-1]["content"]
+    assert result["rejected"] == SOURCE

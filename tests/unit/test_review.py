@@ -287,3 +287,17 @@ async def test_a_jobs_edits_carry_its_label_and_a_restore_its_own(tmp_path: Path
     assert set(client.labels) == {f"gpt-lsp {job_id}"}  # shims join these into one undo step
     assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
     assert client.labels[-1] == f"gpt-lsp {job_id} restore"
+
+
+async def test_an_undo_reported_at_the_regions_edge_still_ends_the_job(tmp_path: Path) -> None:
+    # Emacs undoes a job edit by edit: the appended text goes, then the rest of the original
+    # comes back as an insertion right at the region's end (outside it, strictly speaking).
+    _session, client, _, doc, job_id = await pending_job(tmp_path, "neovim")
+    start = doc.text.index(NEW.replace("\n", "\r\n"))
+    head = "def total(items):\r\n"
+    doc.type_at(start + len(head), "", len(NEW.replace("\n", "\r\n")) - len(head))
+    doc.type_at(start + len(head), "    return sum(items)  # 🙂\r\n")
+    doc.flush()
+    await until(lambda: reviews(client, job_id)[-1]["status"] == "ended")
+    assert reviews(client, job_id)[-1]["outcome"] == "undone"
+    assert doc.text == SOURCE
