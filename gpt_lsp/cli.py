@@ -77,6 +77,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from gpt_lsp.logs import configure
 
+    if args.command in ("check", "usage"):
+        import os
+
+        from gpt_lsp.i18n import set_language_from_environ
+
+        set_language_from_environ(os.environ)
     if args.command == "check":
         # check speaks for itself in one line; logs only when asked for.
         configure(args.log_level if args.log_level.upper() != "INFO" else "ERROR", args.log_file)
@@ -100,16 +106,17 @@ def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     """Prints the ledger's totals; exit 2 when it cannot be read."""
     from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
     from gpt_lsp.accounting.report import group, render_json, render_table, since
+    from gpt_lsp.i18n import _
 
     if days < 1:
-        print("gpt-lsp usage: --days must be 1 or more", file=sys.stderr)
+        print(_("gpt-lsp usage: --days must be 1 or more"), file=sys.stderr)
         return 2
     path = default_path()
     start = since(days)
     try:
         records = Ledger(path).since(start) if path.exists() else []
     except LedgerError as exc:
-        print(f"gpt-lsp usage: {exc}", file=sys.stderr)
+        print(_("gpt-lsp usage: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     keys = by or ["day", "model"]
     reports = []
