@@ -137,10 +137,10 @@ class RelayError(GptLspError):
         """Names the relay and host for messages."""
         host = _host_of(self.url)
         if self.relay and host:
-            return f"relay '{self.relay}' ({host})"
+            return _("relay '{relay}' ({host})").format(relay=self.relay, host=host)
         if self.relay:
-            return f"relay '{self.relay}'"
-        return host or "relay"
+            return _("relay '{relay}'").format(relay=self.relay)
+        return host or _("relay")
 
     def user_message(self) -> str:
         return _shown(_with_hint(f"{self.where()}: {self.detail}", self.hint))
