@@ -13,7 +13,7 @@ from typing import TextIO
 import httpx
 
 from gpt_lsp.errors import GptLspError, ModelDeniedError, redact
-from gpt_lsp.i18n import N_, _, ljust, set_language_from_environ
+from gpt_lsp.i18n import _, ljust, pgettext, set_language_from_environ
 from gpt_lsp.jobs.usage import format_cost, local_token_count
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import RelayClient
@@ -96,7 +96,7 @@ async def _check(
             print(_("error: {message}").format(message=exc.user_message()), file=err)
             return EXIT_CONFIG_ERROR
         if memory.forget(settings.relays[name].base_url):
-            _row(N_("known"), _("forgotten; learning {relay} afresh").format(relay=name), out)
+            _row(_("known"), _("forgotten; learning {relay} afresh").format(relay=name), out)
     pool = RelayPool(settings, transport=transport, environ=environ, memory=memory)
     try:
         try:
@@ -134,7 +134,7 @@ async def _check(
         )
         _print_extras(models, balance, out)
         for fact in client.learned().describe():
-            _row(N_("known"), fact, out)
+            _row(_("known"), fact, out)
         return EXIT_OK
     finally:
         await pool.aclose()
@@ -191,14 +191,14 @@ def _print_result(
         prompt=result.usage.prompt_tokens, completion=result.usage.completion_tokens, source=source
     )
     rows = [
-        (N_("relay"), result.relay),
-        (N_("url"), result.url + note),
-        (N_("model"), result.model + model_note),
-        (N_("answer"), shown or _("(empty)")),
-        (N_("first token"), _("{ms:.0f} ms").format(ms=result.first_token_s * 1000)),
-        (N_("total"), _("{ms:.0f} ms").format(ms=result.total_s * 1000)),
-        (N_("usage"), usage),
-        (N_("cost"), cost),
+        (_("relay"), result.relay),
+        (_("url"), result.url + note),
+        (_("model"), result.model + model_note),
+        (_("answer"), shown or _("(empty)")),
+        (_("first token"), _("{ms:.0f} ms").format(ms=result.first_token_s * 1000)),
+        (pgettext("check", "total"), _("{ms:.0f} ms").format(ms=result.total_s * 1000)),
+        (_("usage"), usage),
+        (_("cost"), cost),
     ]
     for label, value in rows:
         _row(label, value, out)
@@ -210,7 +210,7 @@ def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO
             ", " + _("... ({count} in all)").format(count=len(models)) if len(models) > 12 else ""
         )
         listed = ", ".join(sanitize(m, limit=80) for m in models[:12]) + more
-        _row(N_("models"), listed, out)
+        _row(_("models"), listed, out)
     if balance is not None:
         limit = _("{usd} ({quota} quota)").format(
             usd=f"${balance.limit_usd:,.2f}", quota=f"{Balance.quota(balance.limit_usd):,}"
@@ -222,12 +222,12 @@ def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO
             text = _("{usd} left ({quota} quota) of {limit}").format(
                 usd=f"${remaining:,.2f}", quota=f"{Balance.quota(remaining):,}", limit=limit
             )
-        _row(N_("balance"), text, out)
+        _row(_("balance"), text, out)
 
 
 def _row(label: str, value: str, out: TextIO) -> None:
-    """Prints one `label: value` line, the values in one column whatever the language."""
-    head = _("{label}:").format(label=_(label))
+    """Prints one `label: value` line (label translated), the values in one column."""
+    head = _("{label}:").format(label=label)
     print(ljust(head, LABEL_COLUMNS) + _plain(value), file=out)
 
 

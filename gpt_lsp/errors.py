@@ -143,7 +143,8 @@ class RelayError(GptLspError):
         return host or _("relay")
 
     def user_message(self) -> str:
-        return _shown(_with_hint(f"{self.where()}: {self.detail}", self.hint))
+        text = _("{where}: {detail}").format(where=self.where(), detail=self.detail)
+        return _shown(_with_hint(text, self.hint))
 
 
 class RelayConnectError(RelayError):
@@ -217,7 +218,8 @@ class ModelDeniedError(RelayStatusError):
         if not self.models:
             return text
         shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
-        return _shown(text + " " + _("The relay lists: {models}.").format(models=shown))
+        listed = _("The relay lists: {models}.").format(models=shown)
+        return _shown(_("{message} {hint}").format(message=text, hint=listed))
 
 
 class RateLimitError(RelayStatusError):
@@ -283,10 +285,10 @@ def _with_hint(text: str, hint: str) -> str:
     text = text.strip()
     if not hint:
         return text
-    hint = _(hint)
     # Relay messages end however they like ("... (request id: 1)", Chinese without a stop).
-    end = "" if text.endswith((".", "!", "?", "。", "！", "？")) else "."
-    return f"{text}{end} {hint}"
+    if text.endswith((".", "!", "?", "。", "！", "？")):
+        return _("{message} {hint}").format(message=text, hint=_(hint))
+    return _("{message}. {hint}").format(message=text, hint=_(hint))
 
 
 def _host_of(url: str) -> str:

@@ -36,6 +36,11 @@ def N_(message: str) -> str:
     return message
 
 
+def pgettext(context: str, message: str) -> str:
+    """Returns a message in the UI language, for a word whose sense depends on `context`."""
+    return _current.pgettext(context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Returns the singular or plural form of a message in the UI language."""
     return _current.ngettext(singular, plural, n)

@@ -21,23 +21,25 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gpt_lsp"
 LOCALE = PACKAGE / "locale"
 DOMAIN = "gpt-lsp"
-MARKERS = {"_": 1, "N_": 1, "ngettext": 2}  # function name -> string arguments it takes
+# function name -> string arguments it takes (pgettext: the context, then the message)
+MARKERS = {"_": 1, "N_": 1, "ngettext": 2, "pgettext": 2}
 MO_MAGIC = 0x950412DE
 
-Key = tuple[str, str | None]  # (msgid, msgid_plural)
+Key = tuple[str | None, str, str | None]  # (msgctxt, msgid, msgid_plural)
 
 
 @dataclass
 class Message:
-    """One message found in the code: its id, plural form and where it is used."""
+    """One message found in the code: its context, id, plural form and where it is used."""
 
+    context: str | None
     msgid: str
     plural: str | None = None
     places: list[str] = field(default_factory=list)
 
 
 def extract(package: Path = PACKAGE) -> dict[Key, Message]:
-    """Returns every literal passed to _(), N_() or ngettext() in the package, in order."""
+    """Returns every literal passed to _(), N_(), ngettext() or pgettext() in the package."""
     found: dict[Key, Message] = {}
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
@@ -54,7 +56,10 @@ def extract(package: Path = PACKAGE) -> dict[Key, Message]:
             ):
                 continue  # _(variable): the literal was marked with N_() where it is written
             texts = [a.value for a in args if isinstance(a, ast.Constant)]
-            key = (texts[0], texts[1] if wanted == 2 else None)
+            if node.func.id == "pgettext":
+                key: Key = (texts[0], texts[1], None)
+            else:
+                key = (None, texts[0], texts[1] if wanted == 2 else None)
             message = found.setdefault(key, Message(*key))
             # Files, not lines: the template must not go stale at every edit above a message.
             place = str(path.relative_to(package.parent))
@@ -74,10 +79,8 @@ def parse_po(text: str) -> dict[Key, list[str]]:
         nonlocal entry, fuzzy, current
         if "msgid" in entry and not fuzzy:
             forms = [entry[k] for k in sorted(entry, key=_form_index) if k.startswith("msgstr")]
-            key = (entry["msgid"], entry.get("msgid_plural"))
-            if "msgctxt" in entry:
-                raise ValueError("msgctxt is not supported")
-            if any(forms) or key[0] == "":
+            key = (entry.get("msgctxt"), entry["msgid"], entry.get("msgid_plural"))
+            if any(forms) or key[1] == "":
                 entries[key] = forms
         entry, fuzzy, current = {}, False, None
 
@@ -122,8 +125,9 @@ def _unquote(text: str, number: int) -> str:
 def compile_mo(entries: dict[Key, list[str]]) -> bytes:
     """Returns the .mo bytes of a catalog (little-endian, keys sorted, no hash table)."""
     messages: dict[bytes, bytes] = {}
-    for (msgid, plural), forms in entries.items():
+    for (context, msgid, plural), forms in entries.items():
         key = msgid if plural is None else f"{msgid}\0{plural}"
+        key = key if context is None else f"{context}\x04{key}"
         messages[key.encode("utf-8")] = "\0".join(forms).encode("utf-8")
     keys = sorted(messages)
     ids = strs = b""
@@ -164,6 +168,8 @@ def render_pot(messages: dict[Key, Message]) -> str:
         lines = ["#: " + " ".join(message.places)]
         if "{" in message.msgid:
             lines.append("#, python-brace-format")
+        if message.context is not None:
+            lines.append(f"msgctxt {_quote(message.context)}")
         lines.append(f"msgid {_quote(message.msgid)}")
         if message.plural is None:
             lines.append('msgstr ""')

@@ -154,7 +154,7 @@ def test_check_speaks_chinese_under_a_chinese_lang(tmp_path: Path, sim: RelaySim
         "模型",
         "回答",
         "首个 token",
-        "总计",
+        "总耗时",
         "用量",
         "费用",
     ]

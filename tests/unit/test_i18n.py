@@ -59,21 +59,21 @@ def test_the_template_lists_the_messages_of_the_code() -> None:
 def test_every_message_of_the_code_has_a_chinese_translation() -> None:
     translated = {key for key, forms in parse_po(ZH_PO.read_text("utf-8")).items() if all(forms)}
     used = extract()
-    missing = [msgid for (msgid, plural) in used if (msgid, plural) not in translated]
+    missing = [key for key in used if key not in translated]
     assert len(used) > 60
     assert missing == []
 
 
 def test_the_chinese_catalog_holds_no_message_the_code_dropped() -> None:
     entries, used = parse_po(ZH_PO.read_text("utf-8")), extract()
-    stale = [key for key in entries if key[0] and key not in used]
+    stale = [key for key in entries if key[1] and key not in used]
     assert stale == []
 
 
 @pytest.mark.parametrize("po", po_files(), ids=lambda p: p.parent.parent.name)
 def test_translations_keep_every_placeholder(po: Path) -> None:
     wrong = []
-    for (msgid, plural), forms in parse_po(po.read_text("utf-8")).items():
+    for (_context, msgid, plural), forms in parse_po(po.read_text("utf-8")).items():
         if not msgid:
             continue
         wanted = fields(msgid) | fields(plural or "")
@@ -104,7 +104,8 @@ def test_compile_mo_reads_back_with_gettext() -> None:
         '#, fuzzy\nmsgid "unsure"\nmsgstr "incertain"\n\n'
         'msgid "untranslated"\nmsgstr ""\n\n'
         'msgid "{n} file"\nmsgid_plural "{n} files"\nmsgstr[0] "{n} fichier"\n'
-        'msgstr[1] "{n} fichiers"\n'
+        'msgstr[1] "{n} fichiers"\n\n'
+        'msgctxt "time"\nmsgid "total"\nmsgstr "durée"\n'
     )
     entries = parse_po(po)
     catalog = gettext.GNUTranslations(io.BytesIO(compile_mo(entries)))
@@ -113,6 +114,7 @@ def test_compile_mo_reads_back_with_gettext() -> None:
     assert catalog.gettext("untranslated") == "untranslated"
     assert catalog.ngettext("{n} file", "{n} files", 1) == "{n} fichier"
     assert catalog.ngettext("{n} file", "{n} files", 3) == "{n} fichiers"
+    assert catalog.pgettext("time", "total") == "durée" and catalog.gettext("total") == "total"
 
 
 def test_a_broken_po_says_where() -> None:
@@ -244,6 +246,7 @@ def test_a_hint_is_chinese_and_the_relay_words_verbatim() -> None:
     assert isinstance(error, AuthError)
     assert words in english and words in chinese
     assert "Check the API key" in english and "Check the API key" not in chinese
+    assert chinese.startswith("中转站“default”：HTTP 401: 无效的令牌 (request id: 2024abc)。请检查")
     assert chinese.endswith("请检查该中转站的 API 密钥（apiKey / apiKeyEnv / GPT_LSP_API_KEY）。")
     connect = RelayConnectError("connection refused", relay="default").user_message()
     assert "connection refused" in connect and "请检查 baseUrl" in connect
