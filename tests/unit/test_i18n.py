@@ -17,7 +17,7 @@ from gpt_lsp.errors import AuthError, MissingKeyError, RelayConnectError, classi
 from gpt_lsp.prompting.actions import BUILTIN_ACTIONS, all_actions
 from gpt_lsp.prompting.definitions import Definition
 from gpt_lsp.prompting.offers import list_offers
-from gpt_lsp.settings import ActionConfig, Settings
+from gpt_lsp.settings import ActionConfig, Settings, load_settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Pos, Span
 from scripts.catalogs import (
@@ -269,3 +269,16 @@ def test_the_usage_table_lines_up_in_chinese() -> None:
     # Right-aligned columns: every line of the table ends in the same terminal column.
     assert len({i18n.width(line) for line in lines[1:-2]}) == 1
     assert "1 个请求所用的模型没有价格" in lines[-1]
+
+
+def test_the_chinese_quick_start_config_loads_and_gives_the_chinese_ui(tmp_path: Path) -> None:
+    readme = (PACKAGE.parent / "README.md").read_text("utf-8")
+    section = readme.split("## 中文快速上手", 1)[1].split("\n## ", 1)[0]
+    config = tmp_path / "config.toml"
+    config.write_text(section.split("```toml\n", 1)[1].split("```", 1)[0], "utf-8")
+    environ = {"GPT_LSP_CONFIG": str(config), "ONE_API_KEY": "sk-readme-example-key"}
+    settings, problems = load_settings(environ=environ)
+    assert problems == []
+    assert settings.budget.daily_quota == 500_000
+    assert settings.relays["default"].price_for("gpt-4o-mini") is not None
+    assert i18n.set_language(settings.language) == "zh_CN"
