@@ -176,7 +176,7 @@ class JobManager:
         stream = spec.client.stream_batches(spec.request, attempt)
         tail_until: float | None = None  # after the closing fence: only usage is still wanted
         try:
-            for _ in itertools.count():
+            for _batch in itertools.count():
                 try:
                     if tail_until is None:
                         batch = await stream.__anext__()
@@ -198,10 +198,11 @@ class JobManager:
                         if log_answer:
                             content_logger().debug("%s answer: %r", job.id, event.text)
                         if job.answer_chars > spec.max_answer_chars:
-                            raise RequestRefused(
-                                f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
-                                "the job was stopped and the document restored."
+                            text = _(
+                                "The answer passed maxAnswerChars ({limit}); the job was "
+                                "stopped and the document restored."
                             )
+                            raise RequestRefused(text.format(limit=spec.max_answer_chars))
                         text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
                         self._write(job, spec.output.feed(text))
                         if isinstance(spec.output, CodeOutputFilter) and spec.output.done:

@@ -8,15 +8,18 @@ import io
 import string
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gpt_lsp import i18n
-from gpt_lsp.accounting.ledger import Record
+from gpt_lsp.accounting.budget import Caps, decide
+from gpt_lsp.accounting.ledger import Record, Spend
 from gpt_lsp.accounting.report import group, render_table
 from gpt_lsp.errors import AuthError, MissingKeyError, RelayConnectError, classify_status
 from gpt_lsp.prompting.actions import BUILTIN_ACTIONS, all_actions
 from gpt_lsp.prompting.definitions import Definition
 from gpt_lsp.prompting.offers import list_offers
+from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.settings import ActionConfig, Settings, load_settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Pos, Span
@@ -93,6 +96,27 @@ def test_messages_are_literals_the_extractor_can_read() -> None:
                     isinstance(arg, ast.Constant) and not isinstance(arg.value, str)
                 ):
                     wrong.append(f"{path.name}:{node.lineno}")
+    assert wrong == []
+
+
+def test_no_module_that_translates_rebinds_the_underscore() -> None:
+    """`for _ in ...` or `a, _ = ...` beside `_()` would call an int: name throwaways otherwise."""
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        imports = any(
+            isinstance(n, ast.ImportFrom)
+            and n.module == "gpt_lsp.i18n"
+            and any(alias.name == "_" for alias in n.names)
+            for n in ast.walk(tree)
+        )
+        bound = [
+            n.lineno
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)
+        ]
+        if imports and bound:
+            wrong.append(f"{path.name}:{bound}")
     assert wrong == []
 
 
@@ -282,3 +306,28 @@ def test_the_chinese_quick_start_config_loads_and_gives_the_chinese_ui(tmp_path:
     assert settings.budget.daily_quota == 500_000
     assert settings.relays["default"].price_for("gpt-4o-mini") is not None
     assert i18n.set_language(settings.language) == "zh_CN"
+
+
+def test_the_spending_cap_speaks_chinese() -> None:
+    i18n.set_language("zh-CN")
+    refusal = decide(Caps(daily_usd=0.5), Spend(1, cost_usd=0.52), Spend(1, cost_usd=0.52)).refusal
+    assert refusal == (
+        "已达到花费上限：今天已花 $0.5200，上限 budget.dailyUsd 为 $0.5000。"
+        "本次没有发送任何请求。要继续，请在设置中调高 budget.dailyUsd。"
+    )
+    [(_key, warning)] = decide(
+        Caps(daily_quota=10_000), Spend(3, quota=8_500, unpriced=2), Spend()
+    ).warnings
+    assert warning.startswith("今天已花 8,500 额度：达到 budget.dailyQuota（10,000 额度）的 85%")
+    assert "未计入 2 个发往无价格模型的请求" in warning
+
+
+def test_a_connect_failure_is_chinese_around_the_systems_words() -> None:
+    i18n.set_language("zh-CN")
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    exc = httpx.ConnectError("All connection attempts failed", request=request)
+    error = translate_httpx_error(exc, relay="default", url=str(request.url), started=False)
+    assert error.user_message() == (
+        "中转站“default”（127.0.0.1:9）：无法连接（All connection attempts failed）。"
+        "请检查 baseUrl、网络或代理；如果中转站有备用地址，请把它加入 backupUrls。"
+    )
