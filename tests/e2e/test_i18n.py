@@ -3,6 +3,7 @@ is zh), and `gpt-lsp check` / `gpt-lsp usage` under LANG=zh_CN.UTF-8."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,28 @@ async def test_usage_speaks_chinese_under_a_chinese_lang(
     assert english.stdout.splitlines()[1].split()[0] == "model"
     bad = cli(server_env(tmp_path, {"LANG": ZH}), "usage", "--days", "0")
     assert bad.returncode == 2 and "必须大于等于 1" in bad.stderr
+
+
+async def first_title(editor: Editor, uri: str, wanted: str) -> str:
+    """The first code action's title, once it is `wanted` (settings apply asynchronously)."""
+    title = ""
+    for _attempt in range(50):  # 5 s at most
+        title = (await titles(editor, uri, lsp_range(0, 0, 2, 0)))[0]
+        if title == wanted:
+            break
+        await asyncio.sleep(0.1)
+    return title
+
+
+async def test_changing_the_language_setting_switches_the_ui_live(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    options = relay_options(relay_sim)
+    editor = await make_editor(options, locale="fr")
+    uri = editor.open("live.py", SOURCE)
+    assert await first_title(editor, uri, "AI: Refactor") == "AI: Refactor"
+    notify = editor.client.protocol.notify
+    notify("gptLsp/didChangeUserSettings", {"settings": {**options, "language": "zh-CN"}})
+    assert await first_title(editor, uri, "AI: 重构") == "AI: 重构"
+    notify("gptLsp/didChangeUserSettings", {"settings": options})  # back to the locale: fr
+    assert await first_title(editor, uri, "AI: Refactor") == "AI: Refactor"
