@@ -59,8 +59,10 @@ def run_check(
     relearn: bool = False,
 ) -> int:
     """Runs the check and returns the process exit code."""
-    set_language_from_environ(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    set_language_from_environ(env)
     settings, problems = load_settings(environ=environ)
+    set_language_from_environ(env, settings.language)  # a terminal in C: config.toml's
     for problem in problems:
         print(_("warning: {problem}").format(problem=_plain(problem)), file=err)
     return asyncio.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,8 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except BrokenPipeError:
         # `gpt-lsp usage | head`: the reader left; nothing more to say, and no traceback.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
@@ -77,12 +76,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from gpt_lsp.logs import configure
 
-    if args.command in ("check", "usage"):
-        import os
-
-        from gpt_lsp.i18n import set_language_from_environ
-
-        set_language_from_environ(os.environ)
     if args.command == "check":
         # check speaks for itself in one line; logs only when asked for.
         configure(args.log_level if args.log_level.upper() != "INFO" else "ERROR", args.log_file)
@@ -106,7 +99,14 @@ def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     """Prints the ledger's totals; exit 2 when it cannot be read."""
     from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
     from gpt_lsp.accounting.report import group, render_json, render_table, since
-    from gpt_lsp.i18n import _
+    from gpt_lsp.i18n import _, environ_language, set_language_from_environ
+
+    setting = None
+    if environ_language(os.environ) is None:  # a terminal in C: the `language` setting
+        from gpt_lsp.settings import load_settings
+
+        setting = load_settings()[0].language
+    set_language_from_environ(os.environ, setting)
 
     if days < 1:
         print(_("gpt-lsp usage: --days must be 1 or more"), file=sys.stderr)

@@ -107,11 +107,19 @@ def set_language(*tags: str | None) -> str:
     return chosen
 
 
-def set_language_from_environ(environ: Mapping[str, str]) -> str:
-    """Sets the UI language of a command line from LANGUAGE, LC_ALL, LC_MESSAGES, LANG."""
+def environ_language(environ: Mapping[str, str]) -> str | None:
+    """Returns the language a command line's environment asks for (LANGUAGE, LC_ALL,
+    LC_MESSAGES, LANG); None when unset or C / POSIX, which name no language."""
     # The first variable set decides, as in gettext: LC_ALL=C wins over LANG=zh_CN.
     first = next((environ[name] for name in ENV_VARIABLES if environ.get(name)), None)
-    return set_language(first)
+    if first is None or first.split(".", 1)[0].split("@", 1)[0].upper() in ("C", "POSIX"):
+        return None
+    return first
+
+
+def set_language_from_environ(environ: Mapping[str, str], setting: str | None = None) -> str:
+    """Sets a command line's UI language: the environment's, else the `language` setting."""
+    return set_language(environ_language(environ), setting)
 
 
 def width(text: str) -> int:

@@ -15,7 +15,14 @@ from gpt_lsp.i18n import width
 from tests.conftest import RelaySimFactory
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor, server_env
-from tests.e2e.test_check import CANARY, assert_no_key, env_for, one_line, run_cli
+from tests.e2e.test_check import (
+    CANARY,
+    assert_no_key,
+    env_for,
+    isolated_env,
+    one_line,
+    run_cli,
+)
 from tests.e2e.test_usage import cli
 from tests.relay_sim import INVALID_TOKEN, MSG_INVALID_TOKEN, RelaySim, Scenario
 
@@ -182,6 +189,18 @@ def test_a_failed_check_is_chinese_with_the_relays_words(
     assert line.startswith("错误：中转站“default”") and f"HTTP 401: {MSG_INVALID_TOKEN}" in line
     assert line.endswith("（apiKey / apiKeyEnv / GPT_LSP_API_KEY）。")
     assert_no_key(proc)
+
+
+def test_check_in_a_c_terminal_follows_the_language_setting(tmp_path: Path, sim: RelaySim) -> None:
+    config = tmp_path / "config" / "gpt-lsp" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'language = "zh-CN"\nbaseUrl = "{sim.base_url}"\nmodel = "gpt-4"\n')
+    env = isolated_env(tmp_path, GPT_LSP_API_KEY=CANARY, LANG="C.UTF-8")
+    proc = run_cli(env, "check")
+    assert proc.returncode == 0, proc.stderr
+    assert zh_rows(proc.stdout)["中转站"] == "default"
+    english = run_cli({**env, "LANG": "en_US.UTF-8"}, "check")  # a terminal that asks for English
+    assert english.stdout.startswith("relay:       default\n"), english.stdout
 
 
 def test_check_stays_english_under_c_or_an_unknown_lang(tmp_path: Path, sim: RelaySim) -> None:

@@ -197,6 +197,22 @@ def test_the_command_line_reads_the_environment(environ: dict[str, str], catalog
     assert (i18n._("Refactor") == "重构") is (catalog == "zh_CN")
 
 
+@pytest.mark.parametrize(
+    ("environ", "catalog"),
+    [
+        ({"LANG": "C.UTF-8"}, "zh_CN"),  # C names no language: the setting decides
+        ({}, "zh_CN"),
+        ({"LC_ALL": "POSIX", "LANG": "en_US.UTF-8"}, "zh_CN"),
+        ({"LANG": "en_US.UTF-8"}, "en"),  # the terminal asked for English
+        ({"LANG": "fr_FR.UTF-8"}, "zh_CN"),  # one gpt-lsp lacks: the setting
+    ],
+)
+def test_a_terminal_without_a_language_takes_the_setting(
+    environ: dict[str, str], catalog: str
+) -> None:
+    assert i18n.set_language_from_environ(environ, "zh-CN") == catalog
+
+
 def test_switching_back_to_english() -> None:
     i18n.set_language("zh-CN")
     assert i18n._("Explain") == "解释"
