@@ -16,6 +16,7 @@ Settings: the user file config.toml (~/.config/gpt-lsp/config.toml on Linux, or 
 named by GPT_LSP_CONFIG), the environment (GPT_LSP_BASE_URL, GPT_LSP_API_KEY, GPT_LSP_MODEL;
 or OPENAI_BASE_URL, OPENAI_API_KEY), then your editor's settings. State (learned relay
 quirks, the usage ledger): ~/.local/state/gpt-lsp, or GPT_LSP_STATE_DIR.
+Messages in Chinese (check, usage, the editor's menus): LANG=zh_CN.UTF-8 or `language = "zh"`.
 
 Try a relay first:  GPT_LSP_BASE_URL=https://relay.example/v1 GPT_LSP_API_KEY=sk-... gpt-lsp check
 """
