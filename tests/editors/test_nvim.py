@@ -425,3 +425,21 @@ def test_gpt_status_prints_model_jobs_and_spend(
         "today: $0.0420 (21000 quota), 1 request, 1200 tokens",
         "this month: $0.0420 (21000 quota), 1 request, 1200 tokens",
     ], after
+
+
+def test_the_chinese_ui_in_neovim(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n", chunk_size=4, pace=0.02)
+    settings = {**relay_settings(relay_sim), "language": "zh-CN"}
+    selection = {"start": [3, 0], "end": [4, 13]}
+    run = run_nvim(
+        nvim, "refactor.lua", tmp_path, settings, source=SOURCE, range=selection, title="AI: 重构"
+    )
+    result = run.result
+    assert result["status"] == "done", describe(run)  # the code action titled AI: 重构 ran
+    assert result["final"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    begins = [p for p in result["progress"] if p["kind"] == "begin"]
+    assert [(p["title"], p["message"]) for p in begins] == [("AI: 重构", "开始")], begins
+    assert result["summary"].startswith("AI: 重构: 完成，") and " 个 token，" in result["summary"]
+    assert [n["msg"] for n in result["notices"] if n["msg"].startswith("AI: ")] == [
+        result["summary"]
+    ]
