@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from gpt_lsp.errors import GptLspError
+from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.channel import DocumentChannel
-from gpt_lsp.jobs.job import Job, JobSpec
+from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.review import ReviewBoard, holds
@@ -26,7 +27,7 @@ PROGRESS_INTERVAL = 0.25  # seconds between progress reports
 MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten first
 MAX_ENDED = 500  # outcomes of reviewed jobs kept for messages
 USER_OUTCOMES = frozenset({"accepted", "rejected", "undone", "edited", "closed"})
-CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
+CONFLICT_MESSAGE = N_("You edited inside the job's region: the job stopped and left your text.")
 JOB_FINISHED = "gptLsp/jobFinished"
 NOTES_WAIT = 3.0  # seconds a finished explain job still waits for its notes document
 
@@ -91,7 +92,7 @@ class JobManager:
         """Starts the job's current turn: progress, review state, the stream task."""
         if self.progress:
             job.progress_token = f"gpt-lsp/{job.id}" + (f"/{job.turn}" if job.turn > 1 else "")
-            self.port.start_progress(job.progress_token, f"AI: {job.spec.action.title}")
+            self.port.start_progress(job.progress_token, f"AI: {job.spec.action.label}")
         if job.review == "running":
             self.board.show(job)
         job.task = asyncio.ensure_future(self._run(job))
@@ -183,7 +184,7 @@ class JobManager:
         attaching = job.attaching
         if attaching is None or attaching.done():
             return
-        done, _ = await asyncio.wait([attaching], timeout=NOTES_WAIT)
+        done, _pending = await asyncio.wait([attaching], timeout=NOTES_WAIT)
         if not done:
             attaching.cancel()
             job.spec.notes_uri = None
@@ -195,10 +196,10 @@ class JobManager:
             await self._drain(job)
             if job.region.conflict:
                 job.status = "conflict"
-                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
+                job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             elif job.finish_reason == "length":
                 job.status = "done"
-                job.message = "The answer was cut at the token limit (maxTokens): review it."
+                job.message = _("The answer was cut at the token limit (maxTokens): review it.")
             else:
                 job.status = "done"
                 job.message = " ".join(job.spec.notices) or None
@@ -211,13 +212,13 @@ class JobManager:
                 uncancel()
             if job.cancel_reason == "closed":
                 job.status = "cancelled"
-                job.message = "The document was closed: the job stopped."
+                job.message = _("The document was closed: the job stopped.")
             elif job.cancel_reason == "refine":
                 job.status = "cancelled"
-                job.message = "Stopped for a follow-up turn, which rewrites the region."
+                job.message = _("Stopped for a follow-up turn, which rewrites the region.")
             elif job.cancel_reason == "conflict" or job.region.conflict:
                 job.status = "conflict"
-                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
+                job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             else:
                 job.status = "cancelled"
                 await self._restore(job)
@@ -229,7 +230,9 @@ class JobManager:
         except Exception as error:
             log.exception("job %s failed unexpectedly", job.id)
             job.status = "failed"
-            job.message = f"gpt-lsp internal error ({type(error).__name__}); see the log."
+            job.message = _("gpt-lsp internal error ({name}); see the log.").format(
+                name=type(error).__name__
+            )
             await self._restore(job)
             self.port.show_message("error", GptLspError(job.message).user_message())
         finally:
@@ -246,7 +249,7 @@ class JobManager:
         now = time.monotonic()
         if job.progress_token and now - job.last_report >= PROGRESS_INTERVAL:
             job.last_report = now
-            self.port.report_progress(job.progress_token, f"{job.completion_estimate} tokens")
+            self.port.report_progress(job.progress_token, tokens_text(job.completion_estimate))
         if job.review == "running":
             self.board.streaming(job)
 
@@ -299,7 +302,7 @@ class JobManager:
             "jobId": job.id,
             "uri": job.spec.uri,
             "status": job.status,
-            "summary": f"AI: {job.spec.action.title}: {job.end_message()}",
+            "summary": f"AI: {job.spec.action.label}: {job.end_message()}",
         }
         if job.message:
             params["message"] = job.message

@@ -20,6 +20,7 @@ class ClientFeatures:
     show_document: bool = False
     configuration: bool = False
     code_lens_refresh: bool = False
+    locale: str | None = None  # the UI language the client asked for, e.g. zh-CN
 
 
 class ClientPort(Protocol):

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.job import Job, JobSpec
 from gpt_lsp.jobs.review import holds
 from gpt_lsp.prompting.conversation import follow_up
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from gpt_lsp.jobs.arguments import JobTarget
     from gpt_lsp.jobs.manager import JobManager
 
-NEW_CHAT = "select the code to start a new chat"
+NEW_CHAT = N_("select the code to start a new chat")
 
 
 def refinable(manager: JobManager | None, target: JobTarget) -> Job:
@@ -27,11 +28,10 @@ def refinable(manager: JobManager | None, target: JobTarget) -> Job:
         job = next((j for j in jobs if j.id == target.job_id), None)
         ended = manager.ended.get(target.job_id) if manager is not None else None
         if job is None and ended is not None:
-            raise RequestRefused(
-                f"gptLsp.chat: {target.job_id} has ended ({ended}): nothing to refine; {NEW_CHAT}."
-            )
+            raise RequestRefused(_ended(target.job_id, ended))
         if job is None:
-            raise RequestRefused(f"gptLsp.chat: there is no job {target.job_id}: {NEW_CHAT}.")
+            text = _("gptLsp.chat: there is no job {job}: {hint}.")
+            raise RequestRefused(text.format(job=target.job_id, hint=_(NEW_CHAT)))
     else:
         pos = target.position.pos() if target.position is not None else None
         for candidate in reversed(jobs):
@@ -43,16 +43,23 @@ def refinable(manager: JobManager | None, target: JobTarget) -> Job:
                 job = candidate
                 break
         if job is None:
-            raise RequestRefused(
-                f"gptLsp.chat: no pending or running AI job at this position: {NEW_CHAT}."
-            )
+            text = _("gptLsp.chat: no pending or running AI job at this position: {hint}.")
+            raise RequestRefused(text.format(hint=_(NEW_CHAT)))
     if job.review == "ended":
-        raise RequestRefused(
-            f"gptLsp.chat: {job.id} has ended ({job.outcome}): nothing to refine; {NEW_CHAT}."
-        )
+        raise RequestRefused(_ended(job.id, job.outcome or "ended"))
     if job.review == "none" and not _writes_notes(job):
-        raise RequestRefused(f"gptLsp.chat: {job.id} can no longer be refined; {NEW_CHAT}.")
+        raise RequestRefused(_gone(job.id))
     return job
+
+
+def _ended(job_id: str, outcome: str) -> str:
+    text = _("gptLsp.chat: {job} has ended ({outcome}): nothing to refine; {hint}.")
+    return text.format(job=job_id, outcome=outcome, hint=_(NEW_CHAT))
+
+
+def _gone(job_id: str) -> str:
+    text = _("gptLsp.chat: {job} can no longer be refined; {hint}.")
+    return text.format(job=job_id, hint=_(NEW_CHAT))
 
 
 def _writes_notes(job: Job) -> bool:
@@ -64,7 +71,7 @@ def follow_up_spec(job: Job, previous: str, instruction: str, settings: Settings
     turns first), the previous answer and the new instruction; secrets masked as before."""
     spec = job.spec
     if spec.make_output is None:
-        raise RequestRefused(f"gptLsp.chat: {job.id} can no longer be refined; {NEW_CHAT}.")
+        raise RequestRefused(_gone(job.id))
     mask = spec.mask if spec.mask is not None else SecretMask()
     if settings.mask_secrets:
         previous, instruction = mask.mask(previous), mask.mask(instruction)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.prompting.offers import Offer, kind_matches, range_json
@@ -96,10 +97,10 @@ class ReviewBoard:
         if undone:
             self.end(job, "undone")
             return
-        message = (
-            f"AI: {job.spec.action.title}: you edited the job's text, so it is kept as it is "
+        message = _(
+            "AI: {title}: you edited the job's text, so it is kept as it is "
             "(accepted with your edits)."
-        )
+        ).format(title=job.spec.action.label)
         self.end(job, "edited", message)
         self.port.show_message("info", message)
 
@@ -158,10 +159,10 @@ def lenses(jobs: Iterable[Job], uri: str) -> list[Lens]:
         line = job.region.span.start.line
         at = Span(Pos(line, 0), Pos(line, 0))
         argument = {"jobId": job.id}
-        out.append(Lens(at, "AI: Accept", "gptLsp.accept", argument))
-        out.append(Lens(at, "AI: Reject", "gptLsp.reject", argument))
+        out.append(Lens(at, _("AI: Accept"), "gptLsp.accept", argument))
+        out.append(Lens(at, _("AI: Reject"), "gptLsp.reject", argument))
         if job.review == "running":
-            out.append(Lens(at, "AI: Cancel", "gptLsp.cancel", argument))
+            out.append(Lens(at, _("AI: Cancel"), "gptLsp.cancel", argument))
     return out
 
 
@@ -179,8 +180,8 @@ def review_offers(
         if holds(job.region.span, span.start):
             argument = {"jobId": job.id}
             return [
-                Offer("AI: Accept edit", kind, argument, command="gptLsp.accept"),
-                Offer("AI: Reject edit", kind, argument, command="gptLsp.reject"),
+                Offer(_("AI: Accept edit"), kind, argument, command="gptLsp.accept"),
+                Offer(_("AI: Reject edit"), kind, argument, command="gptLsp.reject"),
             ]
     return []
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
+from gpt_lsp.i18n import set_language
 from gpt_lsp.jobs.controls import JobCommands
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
 from gpt_lsp.jobs.spending import Spending
@@ -86,6 +87,7 @@ class Session(JobCommands):
         """Takes what the client's initialize request said."""
         self.client = client
         self.init_options = init_options if isinstance(init_options, Mapping) else None
+        set_language(client.locale)  # until the settings (`language`) load
 
     # ------------------------------------------------------------ settings
 
@@ -180,6 +182,8 @@ class Session(JobCommands):
             project_options=self.client_config,
             environ=self.environ,
         )
+        # One setting for both: who wants explanations in Chinese reads the menus in Chinese.
+        set_language(settings.language, self.client.locale)
         if ignored and ignored not in self._warned_ignored:
             self._warned_ignored.add(ignored)  # once per distinct set, not at every reload
             warning = ProjectSettingsIgnored(ignored).user_message()
@@ -360,7 +364,7 @@ class Session(JobCommands):
             return self.jobs.start(launch.spec, launch.region, launch.original)
         if not self.client.show_document:
             return self.jobs.start(launch.spec, None, "")
-        notes_uri = self.notes.create(uri, action.id, action.title)
+        notes_uri = self.notes.create(uri, action.id, action.label)
         launch.spec.notes_uri = notes_uri
         return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
 

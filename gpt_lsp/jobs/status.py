@@ -50,7 +50,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             }
         )
     actions = [
-        {"id": a.id, "title": f"AI: {a.title}", "kind": a.kind, "output": a.output}
+        {"id": a.id, "title": f"AI: {a.label}", "kind": a.kind, "output": a.output}
         for a in all_actions(settings.actions)
     ]
     jobs = [

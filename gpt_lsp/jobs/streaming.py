@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
 from gpt_lsp.jobs.output import CodeOutputFilter
 from gpt_lsp.jobs.usage import local_token_count
@@ -31,7 +32,7 @@ async def stream_answer(
     stream = spec.client.stream_batches(spec.request, attempt)
     tail_until: float | None = None  # after the closing fence: only usage is still wanted
     try:
-        for _ in itertools.count():
+        for _batch in itertools.count():
             try:
                 if tail_until is None:
                     batch = await stream.__anext__()
@@ -53,10 +54,11 @@ async def stream_answer(
                     if log_answer:
                         content_logger().debug("%s answer: %r", job.id, event.text)
                     if job.answer_chars > spec.max_answer_chars:
-                        raise RequestRefused(
-                            f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
-                            "the job was stopped and the document restored."
+                        text = _(
+                            "The answer passed maxAnswerChars ({limit}); the job was "
+                            "stopped and the document restored."
                         )
+                        raise RequestRefused(text.format(limit=spec.max_answer_chars))
                     text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
                     write(job, spec.output.feed(text))
                     if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
