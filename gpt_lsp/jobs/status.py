@@ -59,6 +59,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "uri": job.spec.uri,
             "action": job.spec.action.id,
             "status": job.status,
+            "review": job.review,  # running, pending (done, awaiting a decision), none
             "tokens": job.completion_estimate,
         }
         for job in session.jobs.jobs.values()
