@@ -181,15 +181,22 @@ class DocumentChannel:
         original (an undo) or now holds the user's edits."""
         for tracked in [t for t in self.regions.values() if t.touched or t.abutted]:
             touched, tracked.touched, tracked.abutted = tracked.touched, False, False
-            undone = not tracked.lost_track and (
-                self.doc.text_in(tracked.span, self.encoding) == tracked.original
-            )
-            if not undone:
-                around = original_around(self.doc, tracked.span, tracked.original, self.encoding)
-                if around is not None:
-                    tracked.span, undone = around, True
+            undone = self.back_to_original(tracked)
             if undone or touched:
                 tracked.on_review_change(undone)
+
+    def back_to_original(self, tracked: JobRegion) -> bool:
+        """True when the document shows a pending job's original where its region is (the
+        region then covers it exactly)."""
+        if not tracked.lost_track and self.doc.text_in(tracked.span, self.encoding) == (
+            tracked.original
+        ):
+            return True
+        around = original_around(self.doc, tracked.span, tracked.original, self.encoding)
+        if around is None:
+            return False
+        tracked.span = around
+        return True
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
         for span, text in changes:

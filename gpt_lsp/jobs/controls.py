@@ -85,6 +85,8 @@ class JobCommands:
         from gpt_lsp.jobs.refine import follow_up_spec, refinable
 
         job = refinable(self._jobs, args.target())
+        self.jobs.board.decide_now(job)  # typed-in text is the user's: it ends the job
+        job = refinable(self._jobs, args.target())
         self.spending.check(self.settings.budget)
         if job.status == "running":
             await self.jobs.stop_turn(job)

@@ -374,6 +374,7 @@ class JobManager:
         job = self.jobs.get(job_id)
         if job is None:
             return False
+        self.board.decide_now(job)
         if job.status == "running":
             job.accept_when_done = True
             return True
@@ -387,6 +388,7 @@ class JobManager:
         job = self.jobs.get(job_id)
         if job is None:
             return False
+        self.board.decide_now(job)
         if job.status == "running":
             job.reject_wanted = True
             job.region.restore_text = None

@@ -21,6 +21,7 @@ from gpt_lsp.text.regions import Pos, Span
 
 REVIEW = "gptLsp/review"
 STREAM_INTERVAL = 0.2  # seconds between review notifications while a job streams
+EDIT_GRACE = 0.5  # seconds before a change inside a pending region counts as the user's edit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ReviewBoard:
         self._last_sent: dict[str, tuple[float, Span]] = {}
         self._refresh_soon = False
         self.on_ended: Callable[[Job], None] = lambda job: None
+        self._grace: set[str] = set()  # jobs whose edit verdict waits for the rest of an undo
 
     def after_turn(self, job: Job) -> None:
         """A code job that is done becomes pending; a follow-up turn that failed leaves the
@@ -91,10 +93,32 @@ class ReviewBoard:
 
     def user_changed(self, job: Job, undone: bool) -> None:
         """The user's change reached a pending job's region: an undo back to the original
-        rejects it; anything else keeps the text, with the user's edits, as accepted."""
+        rejects it; anything else keeps the text, with the user's edits, as accepted. The
+        verdict on an edit waits EDIT_GRACE: an editor may report one undo in several
+        didChange notifications (Neovim does), the first of them a partial undo."""
         if job.review != "pending":
             return
         if undone:
+            self.end(job, "undone")
+            return
+        if job.id not in self._grace:
+            self._grace.add(job.id)
+            asyncio.get_running_loop().call_later(EDIT_GRACE, self._edited, job)
+
+    def decide_now(self, job: Job) -> None:
+        """Gives the verdict on a pending job's edit at once (before a reject or a refine:
+        text the user typed is never reverted)."""
+        if job.id in self._grace:
+            self._edited(job)
+
+    def _edited(self, job: Job) -> None:
+        if job.id not in self._grace:
+            return  # decided already
+        self._grace.discard(job.id)
+        if job.review != "pending":
+            return
+        channel = job.channel
+        if channel is not None and channel.back_to_original(job.region):
             self.end(job, "undone")
             return
         message = _(

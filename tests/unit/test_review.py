@@ -301,3 +301,29 @@ async def test_an_undo_reported_at_the_regions_edge_still_ends_the_job(tmp_path:
     await until(lambda: reviews(client, job_id)[-1]["status"] == "ended")
     assert reviews(client, job_id)[-1]["outcome"] == "undone"
     assert doc.text == SOURCE
+
+
+async def test_a_reject_right_after_typing_inside_keeps_the_typing(tmp_path: Path) -> None:
+    session, client, _, doc, job_id = await pending_job(tmp_path)
+    doc.type_at(doc.text.index("# new") + 5, "er")
+    doc.flush()
+    await until(lambda: "# newer" in (session.documents.get(URI).source or ""))  # type: ignore[union-attr]
+    # Within the grace an edit verdict waits for (a split undo): the reject must not win.
+    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
+    assert reviews(client, job_id)[-1]["outcome"] == "edited"
+    assert "# newer" in doc.text
+
+
+async def test_an_undo_reported_in_two_did_changes_ends_the_job_as_undone(tmp_path: Path) -> None:
+    # Neovim may send the first piece of one undo alone, then the rest.
+    _session, client, _, doc, job_id = await pending_job(tmp_path, "neovim")
+    new = NEW.replace("\n", "\r\n")
+    start = doc.text.index(new)
+    head = "def total(items):\r\n"
+    doc.type_at(start + len(head), "", len(new) - len(head))
+    doc.flush()
+    doc.type_at(start + len(head), "    return sum(items)  # 🙂\r\n")
+    doc.flush()
+    await until(lambda: reviews(client, job_id)[-1]["status"] == "ended")
+    assert reviews(client, job_id)[-1]["outcome"] == "undone"
+    assert not client.messages

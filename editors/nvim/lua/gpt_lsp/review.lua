@@ -63,6 +63,16 @@ local function draw(bufnr, params)
     })
     if ok then
       marks[#marks + 1] = id
+      if first == 0 then
+        -- Lines above the buffer's first line stay hidden until scrolled to: show them.
+        for _, win in ipairs(vim.fn.win_findbuf(bufnr)) do
+          vim.api.nvim_win_call(win, function()
+            if vim.fn.line("w0") == 1 then
+              vim.fn.winrestview({ topfill = #virt })
+            end
+          end)
+        end
+      end
     end
   end
   local empty = params.range.start.line == params.range["end"].line
