@@ -61,6 +61,7 @@ class Job:
     attaching: asyncio.Task[None] | None = None  # opening the notes document, beside the stream
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     stream_complete: bool = False  # the answer was read to its end
+    answer_notes: str | None = None  # the notes document holding an answer without code
 
     @property
     def uri(self) -> str:

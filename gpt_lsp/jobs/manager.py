@@ -9,14 +9,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from gpt_lsp.errors import GptLspError, RequestRefused
+from gpt_lsp.errors import AnswerWithoutCode, GptLspError, RequestRefused
 from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.job import Job, JobSpec
-from gpt_lsp.jobs.output import CodeOutputFilter
+from gpt_lsp.jobs.output import CodeOutputFilter, Output, Rewrite
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
-from gpt_lsp.jobs.usage import UsageTotals, local_token_count
+from gpt_lsp.jobs.usage import UsageTotals, chunk_tokens, local_token_count
 from gpt_lsp.logs import content_logger
+from gpt_lsp.prompting.slicing import uri_path
 from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from gpt_lsp.relay.request import Attempt
 from gpt_lsp.text.regions import Pos, Span
@@ -45,6 +46,8 @@ class JobManager:
         self.channel_for = channel_for
         self.progress = progress
         self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
+        # Writes an answer without code to a notes document; returns its URI (the session's).
+        self.keep_answer: Callable[[Job, str], str | None] | None = None
         self.jobs: dict[str, Job] = {}
         self.totals = UsageTotals()
         self._ids = itertools.count(1)
@@ -191,7 +194,7 @@ class JobManager:
                         continue
                     if isinstance(event, TextDelta):
                         job.answer_chars += len(event.text)
-                        job.completion_estimate += local_token_count(event.text)
+                        job.completion_estimate += chunk_tokens(event.text)
                         if log_answer:
                             content_logger().debug("%s answer: %r", job.id, event.text)
                         if job.answer_chars > spec.max_answer_chars:
@@ -209,13 +212,13 @@ class JobManager:
                             tail_until = time.monotonic() + USAGE_TAIL_SECONDS
                     elif isinstance(event, ToolCallDelta):
                         # Some models answer code through a tool call: treat arguments as text.
-                        job.completion_estimate += local_token_count(event.arguments)
+                        job.completion_estimate += chunk_tokens(event.arguments)
                     elif isinstance(event, Usage):
                         job.usage = event
                     elif isinstance(event, Finish):
                         job.finish_reason = event.reason
                     elif isinstance(event, ReasoningDelta):
-                        job.completion_estimate += local_token_count(event.text)
+                        job.completion_estimate += chunk_tokens(event.text)
                     now = time.monotonic()
                     if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
                         last_report = now
@@ -231,15 +234,29 @@ class JobManager:
             self._write(job, spec.output.feed(spec.unmasker.finish()))
         self._write(job, spec.output.finish())
         job.stream_complete = True
+        if isinstance(spec.output, CodeOutputFilter) and spec.output.no_code:
+            self._no_code(job, spec.output.answer)
 
-    def _write(self, job: Job, text: str) -> None:
-        if not text:
+    def _no_code(self, job: Job, answer: str) -> None:
+        """Fails a job whose answer held no code; the answer goes to a notes document."""
+        notes = None
+        if answer.strip() and self.keep_answer is not None:
+            job.answer_notes = self.keep_answer(job, answer)
+            notes = job.answer_notes and uri_path(job.answer_notes)
+        raise AnswerWithoutCode(answer, notes)
+
+    def _write(self, job: Job, out: Output) -> None:
+        if isinstance(out, Rewrite):
+            job.region.rewrite(out.text)  # only code jobs rewrite, and they have a channel
+        elif not out:
             return
-        if job.channel is None:
-            job.collected.append(text)
+        elif job.channel is None:
+            job.collected.append(out)
             return
-        job.region.write(text)
-        job.channel.poke()
+        else:
+            job.region.write(out)
+        if job.channel is not None:
+            job.channel.poke()
 
     async def _drain(self, job: Job) -> None:
         if job.channel is not None:
@@ -249,6 +266,7 @@ class JobManager:
         """Puts the original text back (unless the user edited inside the region)."""
         tracked = job.region
         tracked.pending.clear()
+        tracked.rewrite_text = None
         if job.channel is None or job.channel.closed or tracked.conflict:
             return
         if job.spec.notes_uri is not None:
@@ -289,6 +307,8 @@ class JobManager:
             params["usage"] = job.usage_dict()
         if job.spec.notes_uri is not None:
             params["notesUri"] = job.spec.notes_uri
+        elif job.answer_notes is not None:
+            params["notesUri"] = job.answer_notes
         if job.collected:
             params["text"] = "".join(job.collected)
             # No notes document could show the explanation: a message shows it instead.

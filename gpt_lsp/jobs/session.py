@@ -122,7 +122,16 @@ class Session:
 
             self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
             self._jobs.record = self.spending.record
+            self._jobs.keep_answer = self._keep_answer
         return self._jobs
+
+    def _keep_answer(self, job: Job, answer: str) -> str:
+        """Puts an answer a job could not use in a notes document, shown when the client can."""
+        action = job.spec.action
+        uri = self.notes.keep(job.spec.uri, action.id, action.title, answer)
+        if self.client.show_document:
+            self.notes.show(uri)
+        return uri
 
     @property
     def notes(self) -> NotesDocuments:

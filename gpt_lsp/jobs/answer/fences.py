@@ -1,0 +1,89 @@
+"""Markdown fences in a model's answer: at a line's start or in its middle, opening or closing.
+
+Models write fences CommonMark would not accept: in the middle of a sentence ("... like this:
+```def f():"), or with the first line of code where the language tag goes. An opening run is
+followed by nothing, by a language tag (one word that is not a code keyword), or by code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gpt_lsp.jobs.answer.shape import KEYWORDS
+
+_OPEN = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
+BARE = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*")
+_TICKS = re.compile(r"`{3,}")
+_TAG = re.compile(r"[\w.+#-]{1,30}")
+_QUOTE = re.compile(r"(?<![^\W\d_])'|'(?![^\W\d_])")  # a ' that is not inside a word
+
+
+@dataclass(frozen=True)
+class Fence:
+    """An opening fence: its character and length, and code that followed it on its line."""
+
+    char: str
+    length: int
+    tagged: bool  # a language tag followed the run
+    code: str | None = None  # text after the run that is code, not a language tag
+
+
+def _after_run(run: str, rest: str) -> Fence | None:
+    """Reads what follows an opening run: nothing, a language tag, or code."""
+    if run[0] == "`" and "`" in rest:
+        return None  # ```a``` is inline code, not a fence (CommonMark)
+    info = rest.strip()
+    if not info:
+        return Fence(run[0], len(run), False)
+    word = _TAG.match(info)
+    if word is not None and (
+        word.end() == len(info)  # one word: a tag, even "go"
+        or (info[word.end()] in " \t{" and word.group().lower() not in KEYWORDS)
+    ):
+        return Fence(run[0], len(run), True)
+    return Fence(run[0], len(run), False, rest.lstrip(" \t"))
+
+
+def opening(line: str) -> Fence | None:
+    """Returns the fence a whole line opens (indentation allowed), if it opens one."""
+    m = _OPEN.fullmatch(line)
+    if m is None:
+        return None
+    return _after_run(m.group(1), m.group(2))
+
+
+def opening_inside(line: str) -> tuple[str, Fence] | None:
+    """Returns (text before it, fence) when a backtick fence opens after other text on a line."""
+    for m in _TICKS.finditer(line):
+        before = line[: m.start()]
+        if not before.strip():
+            return None  # a fence at the line's start: `opening` decides
+        if before[-1] not in " \t:：" or "`" in before or _in_quotes(before):
+            continue
+        fence = _after_run(m.group(), line[m.end() :])
+        if fence is not None:
+            return before, fence
+    return None
+
+
+def _in_quotes(text: str) -> bool:
+    """Returns whether `text` leaves a string literal open (a fence in it is content)."""
+    quotes = text.count('"') + len(_QUOTE.findall(text))
+    return quotes % 2 == 1
+
+
+def closing(line: str, fence: Fence) -> str | None:
+    """Returns the code before the closing fence when `line` closes `fence` ("" when bare)."""
+    m = BARE.fullmatch(line)
+    if m is not None:
+        run = m.group(1)
+        return "" if run[0] == fence.char and len(run) >= fence.length else None
+    if fence.char != "`":
+        return None
+    stripped = line.rstrip(" \t")
+    body = stripped.rstrip("`")
+    run = len(stripped) - len(body)
+    if run >= fence.length and body.strip() and "`" not in body:
+        return body  # "    return x```": code, then the fence
+    return None
