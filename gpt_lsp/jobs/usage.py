@@ -52,12 +52,12 @@ class UsageTotals:
 def chunk_tokens(text: str) -> int:
     """Estimates the tokens of one streamed piece: relays mostly send one token per chunk.
 
-    A piece counts one token until it is clearly several (one per CJK character, one per
-    four other characters rounded down, a run of whitespace counting as one character):
-    one-token pieces such as "    return" stay at one.
+    A piece counts one token until it is clearly several: one per two CJK characters (CJK
+    tokenizers merge words), one per four other characters, rounded down, a whitespace run
+    counting as one character. One-token pieces such as "    return" or "修改" stay at one.
     """
     if not text:
         return 0
     wide = len(_WIDE.findall(text))
     narrow = len(_SPACES.sub(" ", text)) - wide
-    return max(1, wide + narrow // 4)
+    return max(1, wide // 2 + narrow // 4)

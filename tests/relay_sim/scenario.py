@@ -32,7 +32,8 @@ class Scenario:
     """
 
     # Content and timing.
-    text: str = "Hello from the relay simulator."
+    # Code, so that a code-writing job takes it (a sentence is prose: such a job fails).
+    text: str = 'print("Hello from the relay simulator.")'
     chunks: Sequence[str] | None = None  # explicit content pieces; overrides splitting text
     chunk_size: int = 4  # characters per content piece
     pace: float = 0.0  # seconds between events

@@ -69,7 +69,7 @@ def classify(line: str, *, prose_document: bool = False) -> LineKind:
     words = _WORD.findall(s)
     n = len(words)
     marks = len(_CODE_MARK.findall(s))
-    first = s.split()[0].lower()
+    first = words[0].lower() if words else ""
     if n == 0 or (first in KEYWORDS and (marks or n <= 3 or not s[0].isupper())):
         return LineKind.CODE
     plain = marks * 6 <= n and not s.endswith((",", "{", "(", "[", "\\"))
