@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.jobs.answer.repeats import context_lines
 from gpt_lsp.jobs.answer.shape import is_prose_document
+from gpt_lsp.jobs.answer.syntax import syntax_check
 from gpt_lsp.jobs.job import JobSpec
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.logs import content_logger
@@ -95,6 +96,7 @@ def prepare(
             before=before,
             after=after,
             prose_document=is_prose_document(doc.language_id, doc.uri),
+            parses=syntax_check(doc),
         )
     spec = JobSpec(
         action=action,

@@ -30,13 +30,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, opening, opening_inside
 from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
+from gpt_lsp.jobs.answer.prose import ProseOutputFilter
 from gpt_lsp.jobs.answer.quotes import TripleQuotes
 from gpt_lsp.jobs.answer.repeats import RepeatTrimmer
 from gpt_lsp.jobs.answer.shape import LineKind, classify
 from gpt_lsp.jobs.answer.writer import CodeWriter, Output, Rewrite
+
+if TYPE_CHECKING:
+    from gpt_lsp.jobs.answer.syntax import Parses
 
 __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
 
@@ -69,8 +74,10 @@ class CodeOutputFilter:
         before: Sequence[str] = (),
         after: Sequence[str] = (),
         prose_document: bool = False,
+        parses: Parses | None = None,
     ) -> None:
-        """Prepares to replace `original`; `before`/`after` are the context lines around it."""
+        """Prepares to replace `original`; `before`/`after` are the context lines around it,
+        `parses` tells whether text is valid code in the document's language (doubtful lines)."""
         if eol not in ("\n", "\r\n", "\r"):
             raise ValueError(f"not a line ending: {eol!r}")
         trailing = original.endswith(("\n", "\r")) if trailing_newline is None else trailing_newline
@@ -84,6 +91,7 @@ class CodeOutputFilter:
         self._trim = RepeatTrimmer(before, after, original)
         self._quotes = TripleQuotes()
         self._prose_doc = prose_document
+        self._parses = parses
         self._state = _State.START
         self._fence = Fence("`", 3, False)
         self._held: list[tuple[str, LineKind]] = []
@@ -152,7 +160,7 @@ class CodeOutputFilter:
             self._end_line()
         if self._state is _State.PROSE:
             held, self._held = self._held, []
-            if all(kind is not LineKind.STRONG for _, kind in held):
+            if all(kind is not LineKind.STRONG for _, kind in held) and self._is_code(held):
                 for line, _ in held:  # unsure it was prose: keep it rather than lose code
                     self._code(line, 0)
         self._end()
@@ -254,6 +262,16 @@ class CodeOutputFilter:
     def _kind(self, line: str) -> LineKind:
         return classify(line, prose_document=self._prose_doc)
 
+    def _is_code(self, held: list[tuple[str, LineKind]]) -> bool:
+        """Asks the parser about held lines the shape rules were unsure of (no parser: yes)."""
+        return self._parses is None or self._parses("\n".join(line for line, _ in held))
+
+    def _is_sentence(self, line: str) -> bool:
+        """Returns whether a line after code is clear prose (and not code to the parser)."""
+        if self._kind(line) is not LineKind.STRONG:
+            return False
+        return self._parses is None or not self._parses(line)
+
     def _start(self, line: str) -> None:
         if not line.strip() or self._open_fence(line):
             return
@@ -277,7 +295,7 @@ class CodeOutputFilter:
             return
         held, self._held = self._held, []
         self._state = _State.PLAIN
-        if held[0][1] is LineKind.WEAK:  # unsure the first line was prose: keep it all
+        if held[0][1] is LineKind.WEAK and self._is_code(held):  # unsure: keep it all
             for text, _ in held:
                 self._code(text, 0)
         self._code(line, 0)
@@ -305,7 +323,7 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        if line[:1] not in (" ", "\t") and self._kind(line) is LineKind.STRONG:
+        if line[:1] not in (" ", "\t") and self._is_sentence(line):
             self._state = _State.TRAIL
             self._held = [(line, LineKind.STRONG)]
             return
@@ -387,27 +405,3 @@ class CodeOutputFilter:
         for kept in self._trim.finish():
             self._writer.line(kept)
         self._state = _State.DONE
-
-
-class ProseOutputFilter:
-    """Streams an answer as it is (markdown kept), with line breaks turned into `eol`."""
-
-    def __init__(self, eol: str = "\n") -> None:
-        """Prepares to write with the document's line ending."""
-        if eol not in ("\n", "\r\n", "\r"):
-            raise ValueError(f"not a line ending: {eol!r}")
-        self._eol = eol
-        self._cr = False  # a held "\r": the next delta may start with its "\n"
-
-    def feed(self, delta: str) -> Output:
-        """Takes the next piece of the answer; returns the text to append now."""
-        text = "\r" + delta if self._cr else delta
-        self._cr = text.endswith("\r")
-        if self._cr:
-            text = text[:-1]
-        return ANY_BREAK.sub(self._eol, text)
-
-    def finish(self) -> Output:
-        """Ends the answer; returns the rest of the text."""
-        held, self._cr = self._cr, False
-        return self._eol if held else ""

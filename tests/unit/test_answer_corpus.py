@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gpt_lsp.jobs.answer.syntax import Parses, syntax_check
 from gpt_lsp.jobs.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
+from gpt_lsp.text.documents import TextDoc
 from tests.unit.answer_corpus import CORPUS, EXPLAIN, Case
 
 
@@ -19,8 +21,10 @@ def apply(parts: list[Output]) -> str:
     return text
 
 
-def replay(case: Case, pieces: list[str]) -> tuple[str, CodeOutputFilter, list[Output]]:
-    f = CodeOutputFilter(case.original, "\n", before=case.before, after=case.after)
+def replay(
+    case: Case, pieces: list[str], parses: Parses | None = None
+) -> tuple[str, CodeOutputFilter, list[Output]]:
+    f = CodeOutputFilter(case.original, "\n", before=case.before, after=case.after, parses=parses)
     parts = [f.feed(p) for p in pieces]
     parts.append(f.finish())
     return apply(parts), f, parts
@@ -35,6 +39,31 @@ def test_each_answer_leaves_only_its_code(case: Case) -> None:
     else:
         assert text == case.expected
         assert not f.no_code
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_the_python_parser_agrees(case: Case) -> None:
+    parses = syntax_check(TextDoc("file:///a.py", "", 1, "python"))
+    assert parses is not None
+    text, filtered, _ = replay(case, list(case.answer), parses)
+    assert filtered.no_code == (case.expected is None)
+    assert text == (case.expected or "")
+
+
+def test_the_parser_decides_doubtful_lines() -> None:
+    python = syntax_check(TextDoc("file:///a.py", "", 1, "python"))
+    unsure = Case("unsure", "It looks correct to me", "It looks correct to me\n")
+    assert replay(unsure, [unsure.answer])[0] == unsure.expected  # no parser: kept
+    text, f, _ = replay(unsure, [unsure.answer], python)
+    assert text == "" and f.no_code  # not Python: prose
+    label = Case("label", "Code:\nx = 1\n", "x = 1\n")
+    assert replay(label, [label.answer], python)[0] == "x = 1\n"
+    assert replay(label, [label.answer])[0] == "Code:\nx = 1\n"
+    # A clear sentence after code that the parser takes as code stays.
+    calls: list[str] = []
+    fake = Case("fake", "x = 1\nThe function now caches results.\n", "x = 1\n")
+    assert replay(fake, [fake.answer], lambda t: calls.append(t) is None)[0] == fake.answer
+    assert calls == ["The function now caches results."]
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
