@@ -37,7 +37,7 @@ from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
 from gpt_lsp.jobs.answer.prose import ProseOutputFilter
 from gpt_lsp.jobs.answer.quotes import TripleQuotes
 from gpt_lsp.jobs.answer.repeats import RepeatTrimmer
-from gpt_lsp.jobs.answer.shape import LineKind, classify
+from gpt_lsp.jobs.answer.shape import LineKind, classify, starts_like_code
 from gpt_lsp.jobs.answer.writer import CodeWriter, Output, Rewrite
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class _State(Enum):
     AFTER = 4  # a bare fence after unfenced code: lines held until it is known what it was
     TRAIL = 5  # a sentence after unfenced code: held
     DONE = 6
+
+
+_STREAMING = frozenset({_State.START, _State.FENCED, _State.PLAIN})  # states where lines stream
 
 
 class CodeOutputFilter:
@@ -176,7 +179,7 @@ class CodeOutputFilter:
             self._stream(chunk)
             return
         self._buf.append(chunk)
-        if self._wait or self._thinking or self._state not in (_State.FENCED, _State.PLAIN):
+        if self._wait or self._thinking or self._state not in _STREAMING:
             return
         if len(self._head) < _HEAD:
             self._head += chunk[: _HEAD - len(self._head)]
@@ -184,16 +187,17 @@ class CodeOutputFilter:
         lead = head.lstrip(" \t")
         if not lead:
             return
-        literal = self._quotes.open is not None
-        if (self._state is _State.PLAIN and not literal and lead == head) or lead[0] in "`~":
-            self._wait = True  # maybe prose or a fence: fence and prose lines are short
+        if lead[0] in "`~":
+            self._wait = True  # maybe a fence: fence lines are short
             return
         if lead[0] == "<" and (lead.startswith(_THINK) or _THINK.startswith(lead)):
             self._wait = lead.startswith(_THINK)
             return
-        if self._trim.may_hold(head):
-            self._wait = len(head) >= _HEAD
+        sure = self._state is _State.FENCED or self._quotes.open is not None
+        if not (sure or lead != head or starts_like_code(head)) or self._trim.may_hold(head):
+            self._wait = len(head) >= _HEAD  # maybe prose or repeated context
             return
+        self._trim.passed()
         text = "".join(self._buf)
         self._live = True
         self._stream(text)
@@ -247,7 +251,7 @@ class CodeOutputFilter:
             return
         state = self._state
         if state is _State.START:
-            self._start(line)
+            self._start(line, streamed)
         elif state is _State.PROSE:
             self._prose(line)
         elif state is _State.FENCED:
@@ -268,17 +272,18 @@ class CodeOutputFilter:
 
     def _is_sentence(self, line: str) -> bool:
         """Returns whether a line after code is clear prose (and not code to the parser)."""
-        if self._kind(line) is not LineKind.STRONG:
+        if starts_like_code(line[:_HEAD]) or self._kind(line) is not LineKind.STRONG:
             return False
         return self._parses is None or not self._parses(line)
 
-    def _start(self, line: str) -> None:
+    def _start(self, line: str, streamed: int) -> None:
         if not line.strip() or self._open_fence(line):
             return
         kind = self._kind(line)
-        if kind is LineKind.CODE:
+        # Prose is never indented, and a line that starts like code streamed as code.
+        if line[:1] in (" ", "\t") or starts_like_code(line[:_HEAD]) or kind is LineKind.CODE:
             self._state = _State.PLAIN
-            self._code(line, 0)
+            self._code(line, streamed)
         else:
             self._state = _State.PROSE
             self._held = [(line, kind)]
@@ -323,7 +328,7 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        if line[:1] not in (" ", "\t") and self._is_sentence(line):
+        if line[:1] not in (" ", "\t") and self._is_sentence(line):  # (never when streamed)
             self._state = _State.TRAIL
             self._held = [(line, LineKind.STRONG)]
             return

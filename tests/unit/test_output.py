@@ -209,15 +209,33 @@ def test_mid_line_fence_is_never_written() -> None:
     assert g.finish() == ""
 
 
-def test_first_line_waits_until_complete() -> None:
-    # A sentence may hold parentheses: the first line is judged whole.
+def test_first_line_streams_once_it_starts_like_code() -> None:
     f = CodeOutputFilter("x", "\n")
-    assert f.feed("def f(x") == ""
-    assert f.feed("):\n    return x") == "def f(x):\n    return x"
+    assert f.feed("def") == ""  # may still be a word of a sentence
+    assert f.feed(" f(x") == "def f(x"
+    assert f.feed("):\n    return x") == "):\n    return x"
+    f = CodeOutputFilter("x", "\n")
+    assert f.feed('print("total:", ') == 'print("total:", '
+    # A sentence may hold parentheses: such a line is judged whole.
+    f = CodeOutputFilter("x", "\n")
+    assert f.feed("To make it idiomatic (without repeating context) we ") == ""
+    assert f.feed("unpack it:\n```\n") == ""
+    assert f.feed("y = 2") == "y = 2"
     f = CodeOutputFilter("x", "\n")
     assert f.feed("Here's the fix (x = 1):") == ""
     assert f.feed("\n```\n") == ""
     assert f.feed("    y = 2") == "    y = 2"
+
+
+def test_repeated_context_waits_only_while_it_may_repeat() -> None:
+    f = CodeOutputFilter("x\n", "\n", before=["class Shape:"], after=["def perimeter(t):"])
+    assert f.feed("class Sh") == ""  # may repeat the line before the range
+    assert f.feed("ape:\n    x = 1\n") == "    x = 1"
+    assert f.feed("def per") == ""  # may repeat the line after it
+    assert f.feed("imeter(t):\n") == ""
+    assert f.finish() == "\n"
+    g = CodeOutputFilter("x\n", "\n", before=["class Shape:"], after=["def perimeter(t):"])
+    assert g.feed("x = f(") == "x = f("
 
 
 def test_whitespace_is_held_until_the_line_shows_its_indent() -> None:
@@ -389,9 +407,14 @@ ORIGINALS = st.sampled_from(["", "x", "x\n", "    x\n", "\tx\r\n", "\n  中\n"])
 @given(data=st.data(), original=ORIGINALS, eol=st.sampled_from(["\n", "\r\n"]))
 def test_any_split_gives_the_same_text(data: st.DataObject, original: str, eol: str) -> None:
     answer = data.draw(answers(), label="answer")
-    whole = code(answer, original, eol)
+    context = st.lists(st.sampled_from([s for s in LINES if s.strip()]), max_size=3)
+    near = {
+        "before": data.draw(context, label="before"),
+        "after": data.draw(context, label="after"),
+    }
+    whole = code(answer, original, eol, **near)
     pieces = data.draw(splits(answer), label="pieces")
-    f = CodeOutputFilter(original, eol)
+    f = CodeOutputFilter(original, eol, **near)  # type: ignore[arg-type]
     parts = [f.feed(piece) for piece in pieces]
     parts.append(f.finish())
     assert apply(parts) == whole

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gpt_lsp.jobs.answer.indent import ANY_BREAK
-from gpt_lsp.jobs.answer.writer import Output
 
 
 class ProseOutputFilter:
@@ -16,7 +15,7 @@ class ProseOutputFilter:
         self._eol = eol
         self._cr = False  # a held "\r": the next delta may start with its "\n"
 
-    def feed(self, delta: str) -> Output:
+    def feed(self, delta: str) -> str:
         """Takes the next piece of the answer; returns the text to append now."""
         text = "\r" + delta if self._cr else delta
         self._cr = text.endswith("\r")
@@ -24,7 +23,7 @@ class ProseOutputFilter:
             text = text[:-1]
         return ANY_BREAK.sub(self._eol, text)
 
-    def finish(self) -> Output:
+    def finish(self) -> str:
         """Ends the answer; returns the rest of the text."""
         held, self._cr = self._cr, False
         return self._eol if held else ""

@@ -52,9 +52,17 @@ class RepeatTrimmer:
 
     def may_hold(self, partial: str) -> bool:
         """Returns whether a line starting with `partial` must wait until it is complete."""
-        if self._head or self._held:
+        if self._held:
             return True
-        return bool(self._after) and self._after[0].startswith(partial.strip())
+        p = partial.strip()
+        b = self._before
+        if self._head and any(b[len(b) - m].startswith(p) for m in self._cands):
+            return True
+        return bool(self._after) and self._after[0].startswith(p)
+
+    def passed(self) -> None:
+        """A line that `may_hold` let through is written as it streams: it repeats nothing."""
+        self._head, self._cands = False, set()
 
     def push(self, line: str) -> list[str]:
         """Takes a complete code line; returns the lines now known to stay."""

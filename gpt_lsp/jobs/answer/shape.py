@@ -38,6 +38,21 @@ _PROSE_LANGUAGES = frozenset(
 _PROSE_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".org", ".tex", ".mdx")
 
 
+# How code lines start and sentences do not: a statement keyword and what follows it, an
+# assignment, a call, a comment, a decorator or a closing bracket. Anchored, so that a match on
+# a line's beginning is a match on the whole line: it lets a line stream before it is complete.
+_CODE_START = re.compile(
+    r"[ \t]*(?:"
+    r"(?:def|class|async|await|return|import|from|if|elif|else|for|while|try|except|with"
+    r"|raise|yield|const|let|var|function|func|fn|pub|impl|struct|enum|interface|package"
+    r"|public|private|static|using|namespace|local|export|switch|case)\b[ \t]*[\w(\[{:*\"'<]"
+    r"|[^\W\d][\w.]*(?:\[[^\]]*\])?[ \t]*(?:[-+*/%|&^]?=(?!=)|:=|\+\+|--)"
+    r"|[^\W\d][\w.]*\("
+    r"|[@#]|//|/\*|--|[}\])]"
+    r")"
+)
+
+
 class LineKind(Enum):
     """How a complete line reads."""
 
@@ -87,6 +102,11 @@ def classify(line: str, *, prose_document: bool = False) -> LineKind:
     if ends or n >= 4:
         return LineKind.WEAK if marks == 0 else LineKind.CODE
     return LineKind.CODE
+
+
+def starts_like_code(head: str) -> bool:
+    """Returns whether a line's beginning is surely code (so it may stream before it ends)."""
+    return _CODE_START.match(head) is not None
 
 
 def is_prose_document(language_id: str, uri: str) -> bool:
