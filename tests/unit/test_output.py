@@ -376,6 +376,13 @@ LINES = [
     "",
     "x = 1",
     "- item",
+    "Use this: ```python",
+    "them: ```def f(x):",
+    "    return x```",
+    "<think>",
+    "</think>",
+    '    """',
+    "The function now caches results.",
 ]
 BREAKS = ["\n", "\r\n", "\r"]
 
