@@ -11,7 +11,7 @@ from lsprotocol import types
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor, position_of
 from tests.relay_sim import RelaySim, Scenario
-from tests.unit.answer_corpus import CORPUS, Case
+from tests.unit.answer_corpus import AREA, CORPUS, Case
 
 HEAD = "import math\n\nclass Shape:\n    pass\n\n"
 TAIL = "\ndef perimeter(t):\n    return 2 * sum(t)\n"
@@ -152,3 +152,30 @@ async def test_estimated_usage_is_within_15_percent_of_the_relay_count(
             usage["completionTokens"],
             len(chunks),
         )
+
+
+async def test_a_late_fence_rewrites_the_region_through_the_edit_channel(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    # Both editor profiles: the correction is one more versioned edit of the job's region.
+    original = "def area(t):\n    return t[0] * t[1]\n"
+    source = HEAD + original + TAIL
+    uri = editor.open("late.py", source)
+    first = "def area(t):  # first try\n"
+    answer = first + "```python\n" + AREA + "```\n"
+    seen: list[str] = []
+    editor.before_apply = lambda _: seen.append(editor.text(uri))
+    relay_sim.enqueue(Scenario(chunks=[first, *tokens(answer[len(first) :])], pace=0.05))
+    result = await editor.command(
+        "gptLsp.run",
+        {"action": "refactor", "uri": uri, "range": region(source, original, editor.encoding)},
+    )
+    finished = await editor.wait_finished(result["jobId"])
+    editor.before_apply = None
+    assert finished["status"] == "done", finished
+    assert editor.text(uri) == HEAD + AREA + TAIL
+    assert any(first in text for text in seen)  # the first try showed, briefly
+    assert all("```" not in text for text in [*seen, editor.text(uri)])
+    ok = await editor.command("gptLsp.reject", {"jobId": result["jobId"]})
+    assert ok["ok"] is True
+    await editor.wait_until(lambda: editor.text(uri) == source)  # byte-exact after a rewrite
