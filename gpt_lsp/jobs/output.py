@@ -19,8 +19,12 @@
 - Inside a triple-quoted string (a docstring) fences and sentences are code.
 - A `<think>...</think>` block is dropped wherever a line starts with one.
 - Context the answer repeats at its start or end is dropped (`answer.repeats`).
+- Lines the shape rules are unsure of are asked of the parser (`parses`, tree-sitter) when the
+  document's language has one: held "Code:" that does not parse is prose, a sentence that does
+  is code.
 - Part of a fence is never written: fence-like lines, lines that may still be prose, repeated
-  context or `<think>` wait until complete; other lines stream as they come.
+  context or `<think>` wait until complete; a line streams once it is inside a fence, indented,
+  or starts like code (`answer.shape.starts_like_code`).
 - Indentation and line breaks follow the original (`answer.writer`).
 
 Every `feed` does work proportional to its delta (plus a bounded head of the current line).
