@@ -322,7 +322,7 @@ class CodeOutputFilter:
     def _plain(self, line: str, streamed: int) -> None:
         literal = self._quotes.open is not None
         if literal or streamed:
-            if not literal and opening_inside(line) is not None and self._open_fence(line):
+            if not literal and opening_inside(line, in_code=True) and self._open_fence(line):
                 return
             self._code(line, streamed)
             return
@@ -378,7 +378,8 @@ class CodeOutputFilter:
         """Starts fenced code when `line` opens a fence (what was written is replaced)."""
         fence = opening(line)
         if fence is None:
-            found = opening_inside(line)
+            in_code = self._state in (_State.PLAIN, _State.AFTER) or starts_like_code(line[:_HEAD])
+            found = opening_inside(line, in_code=in_code)
             if found is None:
                 return False
             fence = found[1]

@@ -79,7 +79,10 @@ def test_fences_in_the_middle_of_a_line() -> None:
         Fence("`", 3, False, "def area(t):"),
     )
     assert opening_inside("以下是代码：```python") == ("以下是代码：", Fence("`", 3, True))
-    assert opening_inside('s = "wrap it in ``` fences"') is None  # inside a string
+    assert opening_inside('s = "wrap it in ``` fences"', in_code=True) is None  # a string
+    assert opening_inside("x = 'a ``` b'", in_code=True) is None
+    prose = "the users' code: ```python"
+    assert opening_inside(prose) == ("the users' code: ", Fence("`", 3, True))
     assert opening_inside("use ```x``` here") is None  # inline code
     assert opening_inside("```python") is None  # at the start: `opening` decides
 

@@ -53,13 +53,17 @@ def opening(line: str) -> Fence | None:
     return _after_run(m.group(1), m.group(2))
 
 
-def opening_inside(line: str) -> tuple[str, Fence] | None:
-    """Returns (text before it, fence) when a backtick fence opens after other text on a line."""
+def opening_inside(line: str, *, in_code: bool = False) -> tuple[str, Fence] | None:
+    """Returns (text before it, fence) when a backtick fence opens after other text on a line.
+
+    `in_code`: the line follows code, where a fence inside a string literal is content; in
+    prose quotes are apostrophes as often as not ("the users' code: ```python").
+    """
     for m in _TICKS.finditer(line):
         before = line[: m.start()]
         if not before.strip():
             return None  # a fence at the line's start: `opening` decides
-        if before[-1] not in " \t:：" or "`" in before or _in_quotes(before):
+        if before[-1] not in " \t:：" or "`" in before or (in_code and _in_quotes(before)):
             continue
         fence = _after_run(m.group(), line[m.end() :])
         if fence is not None:
@@ -68,9 +72,8 @@ def opening_inside(line: str) -> tuple[str, Fence] | None:
 
 
 def _in_quotes(text: str) -> bool:
-    """Returns whether `text` leaves a string literal open (a fence in it is content)."""
-    quotes = text.count('"') + len(_QUOTE.findall(text))
-    return quotes % 2 == 1
+    """Returns whether code `text` leaves a string literal open (a fence in it is content)."""
+    return (text.count('"') + len(_QUOTE.findall(text))) % 2 == 1
 
 
 def closing(line: str, fence: Fence) -> str | None:
