@@ -125,10 +125,14 @@ class Session:
             self._jobs.keep_answer = self._keep_answer
         return self._jobs
 
-    def _keep_answer(self, job: Job, answer: str) -> str:
+    def _keep_answer(self, job: Job, answer: str) -> str | None:
         """Puts an answer a job could not use in a notes document, shown when the client can."""
         action = job.spec.action
-        uri = self.notes.keep(job.spec.uri, action.id, action.title, answer)
+        try:
+            uri = self.notes.keep(job.spec.uri, action.id, action.title, answer)
+        except OSError as exc:
+            log.warning("could not write the notes document: %s", type(exc).__name__)
+            return None
         if self.client.show_document:
             self.notes.show(uri)
         return uri
