@@ -253,6 +253,13 @@ class CodeOutputFilter:
             self._thinking = True
             self._line(stripped[len(_THINK) :], 0)
             return
+        end = line.find(_UNTHINK)
+        if end >= 0 and self._state is not _State.FENCED and self._quotes.open is None:
+            # Reasoning whose opening tag got lost (R1 models behind some relays): all so far.
+            self._restart()
+            self._state, self._code_seen = _State.START, False
+            self._line(line[end + len(_UNTHINK) :], 0)
+            return
         state = self._state
         if state is _State.START:
             self._start(line, streamed)

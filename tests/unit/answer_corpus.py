@@ -22,6 +22,7 @@ class Case:
     original: str = "def area(t):\n    return t[0] * t[1]\n"
     before: tuple[str, ...] = field(default_factory=tuple)
     after: tuple[str, ...] = field(default_factory=tuple)
+    flash: bool = False  # a line that reads as code may show until the answer corrects it
 
 
 CORPUS = [
@@ -90,6 +91,14 @@ CORPUS = [
         "think-block-after-a-lead-in",
         "Here is the code:\n<think>Keep the name.</think>\n```python\n" + AREA + "```",
         AREA,
+    ),
+    Case(
+        "think-without-its-opening-tag",
+        "Okay, the user wants tuple unpacking.\nwidth = t[0] maybe\n</think>\n\n```python\n"
+        + AREA
+        + "```",
+        AREA,
+        flash=True,
     ),
     Case(
         "think-only",
