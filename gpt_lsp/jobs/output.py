@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 
 from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, opening, opening_inside
 from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
+from gpt_lsp.jobs.answer.partial import HEAD as _HEAD
+from gpt_lsp.jobs.answer.partial import PartialLine
 from gpt_lsp.jobs.answer.prose import ProseOutputFilter
 from gpt_lsp.jobs.answer.quotes import TripleQuotes
 from gpt_lsp.jobs.answer.repeats import RepeatTrimmer
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
 
-_HEAD = 64  # characters of a line looked at before it may stream
 _THINK, _UNTHINK = "<think>", "</think>"
 
 
@@ -107,14 +108,7 @@ class CodeOutputFilter:
         self._finished = False
         self._answer: list[str] = []
         self._skip_lf = False  # the last delta ended with "\r": a leading "\n" belongs to it
-        # The current line.
-        self._buf: list[str] = []
-        self._head = ""
-        self._wait = False  # the line waits until it is complete
-        self._live = False  # the line is being written as it streams
-        self._stopped = False  # a backtick run came: the rest of the line waits
-        self._ticks = ""  # trailing backticks held back
-        self._streamed = 0  # characters of the line written
+        self._partial = PartialLine(self._writer)  # the current line
 
     @property
     def done(self) -> bool:
@@ -148,10 +142,10 @@ class CodeOutputFilter:
                 break
             m = ANY_BREAK.search(delta, i)
             if m is None:
-                self._add_text(delta[i:])
+                self._partial.add(delta[i:], self._decide)
                 break
             if m.start() > i:
-                self._add_text(delta[i : m.start()])
+                self._partial.add(delta[i : m.start()], self._decide)
             self._end_line()
             if m.group() == "\r" and m.end() == n:
                 self._skip_lf = True
@@ -163,7 +157,7 @@ class CodeOutputFilter:
         if self._finished:
             return ""
         self._finished = True
-        if not self.done and (self._buf or self._live):
+        if not self.done and self._partial.pending:
             self._end_line()
         if self._state is _State.PROSE:
             held, self._held = self._held, []
@@ -176,65 +170,26 @@ class CodeOutputFilter:
 
     # ------------------------------------------------------------ the current line
 
-    def _add_text(self, chunk: str) -> None:
-        """Takes a piece of the current line (no line break in it)."""
-        if self._live:
-            self._buf.append(chunk)
-            self._stream(chunk)
-            return
-        self._buf.append(chunk)
-        if self._wait or self._thinking or self._state not in _STREAMING:
-            return
-        if len(self._head) < _HEAD:
-            self._head += chunk[: _HEAD - len(self._head)]
-        head = self._head
+    def _decide(self, head: str) -> bool | None:
+        """Returns whether the current line may stream now (see `PartialLine`)."""
+        if self._thinking or self._state not in _STREAMING:
+            return None
         lead = head.lstrip(" \t")
         if not lead:
-            return
+            return False
         if lead[0] in "`~":
-            self._wait = True  # maybe a fence: fence lines are short
-            return
+            return None  # maybe a fence: fence lines are short
         if lead[0] == "<" and (lead.startswith(_THINK) or _THINK.startswith(lead)):
-            self._wait = lead.startswith(_THINK)
-            return
+            return None if lead.startswith(_THINK) else False
         sure = self._state is _State.FENCED or self._quotes.open is not None
         if not (sure or lead != head or starts_like_code(head)) or self._trim.may_hold(head):
-            self._wait = len(head) >= _HEAD  # maybe prose or repeated context
-            return
+            return None if len(head) >= _HEAD else False  # maybe prose or repeated context
         self._trim.passed()
-        text = "".join(self._buf)
-        self._live = True
-        self._stream(text)
-
-    def _stream(self, chunk: str) -> None:
-        """Writes a piece of a streaming line, holding back backticks that may be a fence."""
-        if self._stopped:
-            return
-        text = self._ticks + chunk
-        run = text.find("```")
-        if run >= 0:
-            text, self._stopped = text[:run], True
-            self._ticks = ""
-        else:
-            body = text.rstrip("`")
-            self._ticks, text = text[len(body) :], body
-        if not text:
-            return
-        if self._writer.open:
-            self._writer.more(text)
-        else:
-            self._writer.start(text)
-        self._streamed += len(text)
+        return True
 
     def _end_line(self) -> None:
         """Handles a line break in the answer."""
-        line = "".join(self._buf)
-        streamed = self._streamed
-        self._buf.clear()
-        self._head, self._ticks = "", ""
-        self._wait = self._live = self._stopped = False
-        self._streamed = 0
-        self._line(line, streamed)
+        self._line(*self._partial.take())
 
     # ------------------------------------------------------------ whole lines
 
