@@ -61,6 +61,11 @@ CORPUS = [
         AREA,
     ),
     Case(
+        "words-after-the-closing-fence",
+        "```python\n" + AREA + "``` Hope this helps! Let me know if you need anything else.",
+        AREA,
+    ),
+    Case(
         "apology",
         "I'm sorry, but I can't help with that request.",
         None,

@@ -92,6 +92,7 @@ def test_closing_fences() -> None:
     assert closing("```", fence) == ""
     assert closing("  ````  ", fence) == ""
     assert closing("    return x```", fence) == "    return x"
+    assert closing("``` Hope this helps!", fence) == ""
     assert closing("~~~", fence) is None
     assert closing("```js", fence) is None
     assert closing("``", Fence("`", 3, False)) is None

@@ -78,10 +78,13 @@ def _in_quotes(text: str) -> bool:
 
 def closing(line: str, fence: Fence) -> str | None:
     """Returns the code before the closing fence when `line` closes `fence` ("" when bare)."""
-    m = BARE.fullmatch(line)
+    m = _OPEN.fullmatch(line)
     if m is not None:
-        run = m.group(1)
-        return "" if run[0] == fence.char and len(run) >= fence.length else None
+        run, rest = m.group(1), m.group(2).strip()
+        same = run[0] == fence.char and len(run) >= fence.length
+        # "``` Hope this helps!": a closing fence with the model's words after it; a run with
+        # one word after it ("```js") is content, the start of a block shown in the code.
+        return "" if same and (not rest or len(rest.split()) > 1) else None
     if fence.char != "`":
         return None
     stripped = line.rstrip(" \t")
