@@ -195,25 +195,14 @@ class CodeOutputFilter:
 
     def _line(self, line: str, streamed: int) -> None:
         """Handles a complete line, of which `streamed` characters are written already."""
-        if self._thinking:
-            end = line.find(_UNTHINK)
-            if end >= 0:
-                self._thinking = False
-                rest = line[end + len(_UNTHINK) :]
-                if rest.strip():
-                    self._line(rest, 0)
-            return
-        stripped = line.lstrip()
-        if not streamed and self._quotes.open is None and stripped.startswith(_THINK):
-            self._thinking = True
-            self._line(stripped[len(_THINK) :], 0)
-            return
-        end = line.find(_UNTHINK)
-        if end >= 0 and self._state is not _State.FENCED and self._quotes.open is None:
-            # Reasoning whose opening tag got lost (R1 models behind some relays): all so far.
-            self._restart()
-            self._state, self._code_seen = _State.START, False
-            self._line(line[end + len(_UNTHINK) :], 0)
+        for _ in range(len(line) + 2):  # each round takes a think tag off the line
+            tagged, rest = self._tag(line, streamed)
+            if not tagged:
+                break
+            if rest is None or not rest.strip():
+                return
+            line, streamed = rest, 0
+        else:
             return
         state = self._state
         if state is _State.START:
@@ -228,6 +217,27 @@ class CodeOutputFilter:
             self._after_bare(line)
         elif state is _State.TRAIL:
             self._trail(line)
+
+    def _tag(self, line: str, streamed: int) -> tuple[bool, str | None]:
+        """Handles `<think>` tags: returns whether the line had one, and what follows it."""
+        if self._thinking:
+            end = line.find(_UNTHINK)
+            if end < 0:
+                return True, None
+            self._thinking = False
+            return True, line[end + len(_UNTHINK) :]
+        stripped = line.lstrip()
+        if not streamed and self._quotes.open is None and stripped.startswith(_THINK):
+            self._thinking = True
+            rest = stripped[len(_THINK) :]
+            return True, rest if _UNTHINK in rest else None
+        end = line.find(_UNTHINK)
+        if end >= 0 and self._state is not _State.FENCED and self._quotes.open is None:
+            # Reasoning whose opening tag got lost (R1 models behind some relays): all so far.
+            self._restart()
+            self._state, self._code_seen = _State.START, False
+            return True, line[end + len(_UNTHINK) :]
+        return False, None
 
     def _kind(self, line: str) -> LineKind:
         return classify(line, prose_document=self._prose_doc)

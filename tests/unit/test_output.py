@@ -342,6 +342,8 @@ def test_prose_filter_normalises_line_endings_only() -> None:
         "```\n" + "x = 1 # " * 25_000,  # a long code line
         "Here is it:\n" + "a\n" * 100_000,  # held prose mode
         "```\n" + "x = 1\n" * 40_000,
+        "<think></think>" * 15_000 + "x = 1",  # tags on one line: a loop, not recursion
+        "</think>" * 25_000,
     ],
 )
 def test_char_by_char_streaming_is_linear(answer: str) -> None:
