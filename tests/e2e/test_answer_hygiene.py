@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 from lsprotocol import types
@@ -11,21 +10,16 @@ from lsprotocol import types
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor, position_of
 from tests.relay_sim import RelaySim, Scenario
+from tests.relay_sim.scenario import split_tokens
 from tests.unit.answer_corpus import AREA, CORPUS, Case
 
 HEAD = "import math\n\nclass Shape:\n    pass\n\n"
 TAIL = "\ndef perimeter(t):\n    return 2 * sum(t)\n"
-# Roughly how BPE tokenizers cut text: a word with its leading space, digits, punctuation runs,
-# whitespace runs; long words in pieces of at most six letters, CJK in one or two.
-_TOKEN = re.compile(
-    r"[\u4e00-\u9fff]{1,2}| ?[^\W\d_]{1,6}|[^\W\d_]{1,6}| ?\d{1,3}| ?[^\s\w]{1,3}|\s+(?!\S)|\s+|.",
-    re.S,
-)
 
 
 def tokens(text: str) -> list[str]:
     """Splits text like a tokenizer: the simulator sends one such token per chunk."""
-    pieces = _TOKEN.findall(text)
+    pieces = split_tokens(text)
     assert "".join(pieces) == text
     return pieces
 
