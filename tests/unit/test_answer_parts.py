@@ -171,3 +171,11 @@ def test_chunk_tokens_count_one_per_chunk_until_clearly_more() -> None:
     assert chunk_tokens("def area(t):\n    return t[0] * t[1]\n") == 8
     # The old per-chunk estimate rounded every piece up: 5 to 7 characters counted two.
     assert local_token_count(" width") == 2 and chunk_tokens(" width") == 1
+
+
+def test_an_answer_that_is_only_context_is_kept() -> None:
+    # Nothing else came: the code equals its neighbours, and an empty region would lose it.
+    before, after = ["class Shape:"], ["def perimeter(t):"]
+    lines = ["class Shape:", "def perimeter(t):"]
+    assert trim(before, after, "x\n", lines) == lines
+    assert trim(before, after, "x\n", ["class Shape:", "x = 1", "def perimeter(t):"]) == ["x = 1"]

@@ -35,20 +35,21 @@ class RepeatTrimmer:
     def __init__(self, before: Sequence[str], after: Sequence[str], original: str) -> None:
         """Takes the context lines (from `context_lines`) and the text the job replaces."""
         own = _nonblank(original)
-        self._original = original
         self._before = list(before)
         self._after = list(after)
         self._own_head = own[: len(before)]
         self._own_tail = own[-len(after) :] if after else []
+        self.reset()
+
+    def reset(self) -> None:
+        """Starts over: the answer's code starts (again)."""
         self._held: list[str] = []
         self._head = bool(self._before)  # still looking at the answer's first lines
         self._cands: set[int] = set(range(1, len(self._before) + 1))  # repeats of m lines
         self._best = 0  # held lines (blank ones included) of the longest complete repeat
         self._tail: set[int] = set()  # held lines' ends that equal after[:j]
-
-    def reset(self) -> None:
-        """Starts over: the answer's code starts again."""
-        self.__init__(self._before, self._after, self._original)  # type: ignore[misc]
+        self._dropped: list[str] = []  # the repeated start, kept if nothing else comes
+        self._kept = False  # a non-blank line was let through
 
     def may_hold(self, partial: str) -> bool:
         """Returns whether a line starting with `partial` must wait until it is complete."""
@@ -62,10 +63,15 @@ class RepeatTrimmer:
 
     def passed(self) -> None:
         """A line that `may_hold` let through is written as it streams: it repeats nothing."""
-        self._head, self._cands = False, set()
+        self._head, self._cands, self._kept = False, set(), True
 
     def push(self, line: str) -> list[str]:
         """Takes a complete code line; returns the lines now known to stay."""
+        out = self._push(line)
+        self._kept = self._kept or any(s.strip() for s in out)
+        return out
+
+    def _push(self, line: str) -> list[str]:
         x = line.strip()
         if not x:
             if self._held:
@@ -78,8 +84,12 @@ class RepeatTrimmer:
 
     def finish(self) -> list[str]:
         """Ends the answer: returns the held lines that stay (a repeated end is dropped)."""
-        if self._head:
-            return self._end_head([])
+        out = self._end_head([]) if self._head else []
+        if not self._kept and not any(s.strip() for s in out):
+            # Nothing but context: that is the answer (the code equals its neighbours).
+            out = self._dropped + out + self._held
+            self._dropped, self._held, self._tail = [], [], set()
+            return out
         j = max(self._tail, default=0)
         held, self._held, self._tail = self._held, [], set()
         if j and self._is_repeat(self._after[:j], self._own_tail[-j:]):
@@ -89,8 +99,8 @@ class RepeatTrimmer:
                     break
                 kept.append(line)
                 seen += 1 if line.strip() else 0
-            return kept
-        return held
+            held = kept
+        return out + held
 
     # ------------------------------------------------------------ the answer's start
 
@@ -118,10 +128,11 @@ class RepeatTrimmer:
 
     def _end_head(self, rest: list[str]) -> list[str]:
         held = self._held[self._best :]
+        self._dropped = self._held[: self._best]
         self._held, self._head, self._cands = [], False, set()
         out: list[str] = []
         for line in [*held, *rest]:
-            out.extend(self._push_tail(line, line.strip()) if line.strip() else [line])
+            out.extend(self._push(line))  # now past the start: the end's rules apply
         return out
 
     # ------------------------------------------------------------ the answer's end
