@@ -54,6 +54,17 @@ __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
 _THINK, _UNTHINK = "<think>", "</think>"
 
 
+def _nests(line: str, outer: Fence) -> bool:
+    """Returns whether `line` opens a block whose closing fence would close `outer` too."""
+    fence = opening(line)
+    return (
+        fence is not None
+        and fence.tagged
+        and fence.char == outer.char
+        and (fence.length >= outer.length)
+    )
+
+
 class _State(Enum):
     START = 0
     PROSE = 1  # leading prose held
@@ -102,6 +113,7 @@ class CodeOutputFilter:
         self._parses = parses
         self._state = _State.START
         self._fence = Fence("`", 3, False)
+        self._nested = 0  # code blocks open inside the fence (Markdown documents)
         self._held: list[tuple[str, LineKind]] = []
         self._thinking = False
         self._code_seen = False
@@ -284,6 +296,11 @@ class CodeOutputFilter:
     def _fenced(self, line: str, streamed: int) -> None:
         if self._quotes.open is None:
             code = closing(line, self._fence)
+            markdown = self._prose_doc or self._fence.markdown
+            if markdown and ((code is not None and self._nested) or _nests(line, self._fence)):
+                # Markdown (into Markdown, or in a ```markdown fence): its code blocks nest.
+                self._nested += -1 if code is not None else 1
+                code = None
             if code is not None:
                 if code.strip():
                     self._code(code, streamed)
@@ -292,7 +309,7 @@ class CodeOutputFilter:
         self._code(line, streamed)
 
     def _plain(self, line: str, streamed: int) -> None:
-        literal = self._quotes.open is not None
+        literal = self._quotes.open is not None or self._prose_doc  # Markdown has fences
         if literal or streamed:
             if not literal and opening_inside(line, in_code=True) and self._open_fence(line):
                 return
@@ -356,7 +373,7 @@ class CodeOutputFilter:
                 return False
             fence = found[1]
         self._restart()
-        self._fence = fence
+        self._fence, self._nested = fence, 0
         self._state = _State.FENCED
         self._code_seen = True
         if fence.code is not None and fence.code.strip():

@@ -64,9 +64,10 @@ def test_unsure_lines_are_weak_and_prose_documents_keep_sentences() -> None:
 
 
 def test_fences_at_a_line_start() -> None:
-    assert opening("```python") == Fence("`", 3, True)
+    assert opening("```python") == Fence("`", 3, True, tag="python")
+    assert opening("```Markdown").markdown  # type: ignore[union-attr]
     assert opening("  ~~~~") == Fence("~", 4, False)
-    assert opening("```go") == Fence("`", 3, True)  # a tag, although `go` is a keyword
+    assert opening("```go") == Fence("`", 3, True, tag="go")  # a tag, although `go` is a keyword
     assert opening("```def area(t):") == Fence("`", 3, False, "def area(t):")
     assert opening("```a``` b") is None  # inline code
     assert opening("x = 1") is None
@@ -78,11 +79,12 @@ def test_fences_in_the_middle_of_a_line() -> None:
         "... use tuple unpacking to concatenate them: ",
         Fence("`", 3, False, "def area(t):"),
     )
-    assert opening_inside("以下是代码：```python") == ("以下是代码：", Fence("`", 3, True))
+    found = opening_inside("以下是代码：```python")
+    assert found == ("以下是代码：", Fence("`", 3, True, tag="python"))
     assert opening_inside('s = "wrap it in ``` fences"', in_code=True) is None  # a string
     assert opening_inside("x = 'a ``` b'", in_code=True) is None
     prose = "the users' code: ```python"
-    assert opening_inside(prose) == ("the users' code: ", Fence("`", 3, True))
+    assert opening_inside(prose) == ("the users' code: ", Fence("`", 3, True, tag="python"))
     assert opening_inside("use ```x``` here") is None  # inline code
     assert opening_inside("```python") is None  # at the start: `opening` decides
 

@@ -470,3 +470,11 @@ def test_an_indented_line_streams_at_its_first_character() -> None:
     f = CodeOutputFilter("    x = 1\n", "\n")
     assert f.feed("```\n    ") == ""
     assert f.feed("r") == "    r"
+
+
+def test_markdown_documents_keep_their_code_blocks() -> None:
+    section = "## Install\n\nRun:\n\n```bash\nnpm install\n```\n\nThen start it.\n"
+    assert chars(section, prose_document=True) == section
+    wrapped = "Here is the section:\n```markdown\n" + section + "```\nDone."
+    assert chars(wrapped, prose_document=True) == section
+    assert chars(wrapped) == section  # a ```markdown fence nests blocks in any document

@@ -27,6 +27,12 @@ class Fence:
     length: int
     tagged: bool  # a language tag followed the run
     code: str | None = None  # text after the run that is code, not a language tag
+    tag: str = ""  # the language tag, lower case
+
+    @property
+    def markdown(self) -> bool:
+        """Returns whether the fenced text is Markdown (its own code blocks nest inside)."""
+        return self.tag in ("markdown", "md")
 
 
 def _after_run(run: str, rest: str) -> Fence | None:
@@ -41,7 +47,7 @@ def _after_run(run: str, rest: str) -> Fence | None:
         word.end() == len(info)  # one word: a tag, even "go"
         or (info[word.end()] in " \t{" and word.group().lower() not in KEYWORDS)
     ):
-        return Fence(run[0], len(run), True)
+        return Fence(run[0], len(run), True, tag=word.group().lower())
     return Fence(run[0], len(run), False, rest.lstrip(" \t"))
 
 
