@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, opening, opening_inside
+from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, nests, opening, opening_inside
 from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
 from gpt_lsp.jobs.answer.partial import HEAD as _HEAD
 from gpt_lsp.jobs.answer.partial import PartialLine
@@ -52,17 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
 
 _THINK, _UNTHINK = "<think>", "</think>"
-
-
-def _nests(line: str, outer: Fence) -> bool:
-    """Returns whether `line` opens a block whose closing fence would close `outer` too."""
-    fence = opening(line)
-    return (
-        fence is not None
-        and fence.tagged
-        and fence.char == outer.char
-        and (fence.length >= outer.length)
-    )
 
 
 class _State(Enum):
@@ -297,7 +286,7 @@ class CodeOutputFilter:
         if self._quotes.open is None:
             code = closing(line, self._fence)
             markdown = self._prose_doc or self._fence.markdown
-            if markdown and ((code is not None and self._nested) or _nests(line, self._fence)):
+            if markdown and ((code is not None and self._nested) or nests(line, self._fence)):
                 # Markdown (into Markdown, or in a ```markdown fence): its code blocks nest.
                 self._nested += -1 if code is not None else 1
                 code = None

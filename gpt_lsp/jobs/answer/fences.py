@@ -99,3 +99,14 @@ def closing(line: str, fence: Fence) -> str | None:
     if run >= fence.length and body.strip() and "`" not in body:
         return body  # "    return x```": code, then the fence
     return None
+
+
+def nests(line: str, outer: Fence) -> bool:
+    """Returns whether `line` opens a block whose closing fence would close `outer` too."""
+    fence = opening(line)
+    return (
+        fence is not None
+        and fence.tagged
+        and fence.char == outer.char
+        and fence.length >= outer.length
+    )
