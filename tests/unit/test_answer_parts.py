@@ -7,7 +7,7 @@ import pytest
 from gpt_lsp.jobs.answer.fences import Fence, closing, opening, opening_inside
 from gpt_lsp.jobs.answer.quotes import TripleQuotes
 from gpt_lsp.jobs.answer.repeats import RepeatTrimmer, context_lines
-from gpt_lsp.jobs.answer.shape import LineKind, classify, is_prose_document
+from gpt_lsp.jobs.answer.shape import LineKind, classify, is_prose_document, starts_like_code
 from gpt_lsp.jobs.usage import chunk_tokens, local_token_count
 
 PROSE = [
@@ -181,3 +181,20 @@ def test_an_answer_that_is_only_context_is_kept() -> None:
     lines = ["class Shape:", "def perimeter(t):"]
     assert trim(before, after, "x\n", lines) == lines
     assert trim(before, after, "x\n", ["class Shape:", "x = 1", "def perimeter(t):"]) == ["x = 1"]
+
+
+CODE_STARTS = ["return x + 1", "let x = 1", "from os import path", "x = 1", "print(1", "@dec"]
+CODE_STARTS += ["fn main", "func main", "else:", "self.x = 1", "if (x", "# note", "}", "def f"]
+SENTENCE_STARTS = ["return the sum", "let me explain", "from what I see", "if you want"]
+SENTENCE_STARTS += ["for example", "Here is", "To make the code", "import the module", "return"]
+
+
+@pytest.mark.parametrize("head", CODE_STARTS)
+def test_lines_that_start_like_code_stream(head: str) -> None:
+    assert starts_like_code(head)
+    assert starts_like_code(head + " and whatever follows")  # a prefix decides for the line
+
+
+@pytest.mark.parametrize("head", SENTENCE_STARTS)
+def test_lines_that_may_be_sentences_wait(head: str) -> None:
+    assert not starts_like_code(head)

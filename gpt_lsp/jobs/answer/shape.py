@@ -38,14 +38,21 @@ _PROSE_LANGUAGES = frozenset(
 _PROSE_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".org", ".tex", ".mdx")
 
 
-# How code lines start and sentences do not: a statement keyword and what follows it, an
-# assignment, a call, a comment, a decorator or a closing bracket. Anchored, so that a match on
-# a line's beginning is a match on the whole line: it lets a line stream before it is complete.
+# How code lines start and sentences do not: a statement keyword in the form code gives it
+# ("return x + 1", "let x =", "def f("; not "return the sum", "let me explain"), an
+# assignment, a call, a comment, a decorator or a closing bracket. Anchored at the start and
+# open at the end (no `$`), so that a match on a line's beginning is a match on the whole line:
+# it lets a line stream before it ends. Other code lines wait for their end.
 _CODE_START = re.compile(
     r"[ \t]*(?:"
-    r"(?:def|class|async|await|return|import|from|if|elif|else|for|while|try|except|with"
-    r"|raise|yield|const|let|var|function|func|fn|pub|impl|struct|enum|interface|package"
-    r"|public|private|static|using|namespace|local|export|switch|case)\b[ \t]*[\w(\[{:*\"'<]"
+    r"(?:def|class|struct|enum|interface|namespace|fn|trait|impl|mod)[ \t]+[\w<]"
+    r"|(?:async[ \t]+)?function\b[ \t]*\*?[ \t]*[\w$]*[ \t]*\("
+    r"|func[ \t]+[\w(]|package[ \t]+[\w.]+[ \t]*;|import[ \t]+(?:[\w.]+[ \t]*[;,]|[{*\"'(])"
+    r"|from[ \t]+[\w.]+[ \t]+import\b|(?:const|let|var|local)[ \t]+[\w$]+[ \t]*[=:;,]"
+    r"|(?:pub|export)[ \t]+(?:default|const|fn|struct|enum|mod|use|trait|impl|type|class|let"
+    r"|function|interface|\{)\b|(?:public|private|protected|static)[ \t]+\w+[ \t]+\w"
+    r"|(?:if|for|while|switch|catch)[ \t]*\(|(?:else|try|finally)[ \t]*[:{]|elif[ \t]"
+    r"|return(?:[ \t]*;|[ \t]+[\w.]+[ \t]*[-+*/%<>=!&|,.(\[;]|[ \t]*[(\"'\[{\d-])"
     r"|[^\W\d][\w.]*(?:\[[^\]]*\])?[ \t]*(?:[-+*/%|&^]?=(?!=)|:=|\+\+|--)"
     r"|[^\W\d][\w.]*\("
     r"|[@#]|//|/\*|--|[}\])]"
