@@ -22,6 +22,8 @@ PROSE = [
     "以下是修改后的代码：",
     "修改后的代码如下：",
     "I rewrote the loop to use enumerate",
+    "let me explain what changed.",
+    "for example, the loop now stops early.",
 ]
 CODE = [
     "def area(t):",
@@ -56,6 +58,7 @@ def test_code_lines_are_code(line: str) -> None:
 def test_unsure_lines_are_weak_and_prose_documents_keep_sentences() -> None:
     assert classify("Code:") is LineKind.WEAK
     assert classify("some plain words here") is LineKind.WEAK
+    assert classify("description: Adds two numbers.") is LineKind.WEAK  # YAML
     assert classify("The function now caches results.", prose_document=True) is LineKind.CODE
     assert classify("Here is the updated text:", prose_document=True) is LineKind.STRONG
     assert is_prose_document("markdown", "file:///a.py")

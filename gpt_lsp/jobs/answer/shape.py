@@ -26,6 +26,8 @@ _CODE_MARK = re.compile(
     r"[^\W\d]\(|[=;{}<>|&^%$@\\\[\]]|->|::|[^\W\d]\.[^\W\d]|\b[a-z]+_[a-z]|\b[a-z]+[A-Z]\w*|\""
 )
 _ENDS = ".:!?。：！？…"
+_STOPS = ".!?。！？"
+_KEY = re.compile(r"[\w.-]+:\s")  # "description: Adds two numbers." is YAML
 _KEYWORD_TEXT = """def class if elif else for while try except finally with return import from async
     await match case switch default public private protected static fn func function let
     const var struct enum impl interface type package namespace module use begin end do then
@@ -92,6 +94,10 @@ def classify(line: str, *, prose_document: bool = False) -> LineKind:
     n = len(words)
     marks = len(_CODE_MARK.findall(s))
     first = words[0].lower() if words else ""
+    # A statement never ends in a full stop: "let me explain what changed." is a sentence.
+    stop = s[-1] in _STOPS and n >= 4 and marks == 0 and not _KEY.match(s)
+    if stop:
+        return LineKind.STRONG
     if n == 0 or (first in KEYWORDS and (marks or n <= 3 or not s[0].isupper())):
         return LineKind.CODE
     plain = marks * 6 <= n and not s.endswith((",", "{", "(", "[", "\\"))
