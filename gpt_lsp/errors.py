@@ -5,6 +5,7 @@
     ├── ProjectSettingsIgnored    a project-level source set keys only the user may set
     ├── MissingKeyError           no API key for the relay
     ├── RequestRefused            the request cannot be made (document excluded, too large, ...)
+    ├── AnswerWithoutCode         a code-writing job's answer held no code (prose, apology)
     └── RelayError                talking to a relay failed
         ├── RelayConnectError     could not connect (DNS, refused, TLS, proxy)
         ├── RelayTimeout          connect / first byte / silence between chunks / total
@@ -122,6 +123,21 @@ class MissingKeyError(GptLspError):
 
 class RequestRefused(GptLspError):
     """gpt-lsp will not send this request (excluded document, bad range, too large)."""
+
+
+class AnswerWithoutCode(GptLspError):
+    """The model answered a code-writing action without any code: nothing is written."""
+
+    def __init__(self, answer: str, notes: str | None = None) -> None:
+        start = " ".join(answer.split())
+        quoted = start if len(start) <= 120 else start[:117] + "..."
+        self.answer = answer
+        self.hint = f"Its whole answer is in {notes}." if notes else "Try again."
+        super().__init__(
+            f'The model answered without code, so the document was left as it was: "{quoted}"'
+            if quoted
+            else "The model's answer was empty, so the document was left as it was."
+        )
 
 
 class RelayError(GptLspError):

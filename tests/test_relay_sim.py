@@ -770,3 +770,14 @@ def test_cli_serves_until_ctrl_c() -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_tokenized_scenarios_cut_text_like_a_tokenizer() -> None:
+    from tests.relay_sim.scenario import split_tokens
+
+    text = "def 面积(t):\n    width, height = t  # implementation\n\n```"
+    pieces = split_tokens(text)
+    assert "".join(pieces) == text
+    assert " width" in pieces and "\n   " in pieces and " 面积" in pieces
+    assert max(len(p.strip()) for p in pieces) <= 6  # long words come in pieces
+    assert Scenario.tokenized(text, pace=0.1).pieces() == pieces

@@ -83,6 +83,7 @@ class JobCommands:
     async def _refine(self, args: ChatArgs, request_id: Any) -> dict[str, Any]:
         """A follow-up turn: a running turn stops, the next one carries the conversation."""
         from gpt_lsp.jobs.refine import follow_up_spec, refinable
+        from gpt_lsp.jobs.turns import previous_answer
 
         job = refinable(self._jobs, args.target())
         self.jobs.board.decide_now(job)  # typed-in text is the user's: it ends the job
@@ -90,7 +91,7 @@ class JobCommands:
         self.spending.check(self.settings.budget)
         if job.status == "running":
             await self.jobs.stop_turn(job)
-        spec = follow_up_spec(job, self.jobs.previous_answer(job), args.instruction, self.settings)
+        spec = follow_up_spec(job, previous_answer(job), args.instruction, self.settings)
         notes, lead = None, ""
         if job.spec.notes_uri is not None:
             notes = self.channel_for(job.spec.notes_uri)  # None once the user closed it

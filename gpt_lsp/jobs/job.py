@@ -91,6 +91,7 @@ class Job:
     turn: int = 1
     history: list[dict[str, str]] = field(default_factory=list)  # the conversation so far
     earlier_usage: Usage | None = None  # the usage of the turns before this one
+    answer_notes: str | None = None  # the notes document holding an answer without code
 
     @property
     def uri(self) -> str:

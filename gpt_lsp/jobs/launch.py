@@ -8,6 +8,9 @@ from dataclasses import dataclass, replace
 
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _, ngettext
+from gpt_lsp.jobs.answer.repeats import context_lines
+from gpt_lsp.jobs.answer.shape import is_prose_document
+from gpt_lsp.jobs.answer.syntax import syntax_check
 from gpt_lsp.jobs.job import JobSpec
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.logs import content_logger
@@ -85,6 +88,7 @@ def prepare(
     selection, eol = mask.unmask(cut.selection), doc_eol(doc, cut.region)
     # An insertion at a line's start adds whole lines: end them with a break.
     at_line_start = cut.region.is_empty and cut.region.start.character == 0
+    before, after = context_lines(mask.unmask(cut.before), mask.unmask(cut.after))
 
     def make_output() -> CodeOutputFilter | ProseOutputFilter:
         """A fresh output filter: one per turn of the job."""
@@ -96,6 +100,10 @@ def prepare(
             base_indent=cut.base_indent,
             indent_first_line=cut.base_indent is None,
             trailing_newline=True if at_line_start else None,
+            before=before,
+            after=after,
+            prose_document=is_prose_document(doc.language_id, doc.uri),
+            parses=syntax_check(doc),
         )
 
     spec = JobSpec(

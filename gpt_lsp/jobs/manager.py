@@ -9,15 +9,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from gpt_lsp.errors import GptLspError
+from gpt_lsp.errors import AnswerWithoutCode, GptLspError
 from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
+from gpt_lsp.jobs.output import CodeOutputFilter, Output, Rewrite
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.review import ReviewBoard, holds
 from gpt_lsp.jobs.streaming import stream_answer
+from gpt_lsp.jobs.turns import reset_for_turn
 from gpt_lsp.jobs.usage import UsageTotals, local_token_count
+from gpt_lsp.prompting.slicing import uri_path
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.text.regions import Pos, Span
 
@@ -50,6 +53,8 @@ class JobManager:
         self.board.on_ended = self._forget_job
         self.ended: dict[str, str] = {}  # how reviewed jobs ended, by id, the newest kept
         self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
+        # Writes an answer without code to a notes document; returns its URI (the session's).
+        self.keep_answer: Callable[[Job, str], str | None] | None = None
         self.jobs: dict[str, Job] = {}
         self.totals = UsageTotals()
         self._ids = itertools.count(1)
@@ -135,48 +140,18 @@ class JobManager:
             job.task.cancel()
         await job.finished.wait()
 
-    def previous_answer(self, job: Job) -> str:
-        """Returns what the job's last turn left: the region's text, or the notes it wrote."""
-        if job.review == "none":
-            return "".join(job.notes_written)
-        channel = job.channel
-        if channel is None:
-            return ""
-        return channel.doc.text_in(job.region.span, channel.encoding)
-
     def next_turn(
         self, job: Job, spec: JobSpec, notes: DocumentChannel | None = None, lead: str = ""
     ) -> None:
         """Starts a follow-up turn of a stopped or pending job on the same region (same id);
         a notes job appends under its previous answer (in `notes`, when still open)."""
-        region = job.region
-        job.earlier_usage = job.job_usage()
-        job.usage = None
-        job.spec = spec
-        job.history = list(spec.messages)
-        job.turn += 1
-        job.status = "running"
-        job.message = job.finish_reason = job.cancel_reason = None
-        job.answer_chars = job.completion_estimate = 0
-        job.started, job.ended = time.monotonic(), None
-        job.finished = asyncio.Event()
-        job.stream_complete = job.accept_when_done = job.reject_wanted = False
-        region.pending.clear()
-        region.stream_ended = False
+        reset_for_turn(job, spec)
         if job.review == "none":
-            job.notes_written.clear()
-            job.collected.clear()
-            job.channel = None
             if notes is not None:
                 self._append_to(job, notes)
                 job.region.write(lead)  # the follow-up's heading, under the previous answer
             elif lead:
                 job.collected.append(lead)
-        else:
-            region.restore_text = self.previous_answer(job)
-            region.reviewing = region.replaced = region.restored = False
-            region.restore_wanted = False
-            job.review = "running"
         self._launch(job)
 
     async def _settle_notes(self, job: Job) -> None:
@@ -243,6 +218,17 @@ class JobManager:
 
     async def _stream(self, job: Job) -> None:
         await stream_answer(job, self._write, self._streamed)
+        output = job.spec.output
+        if isinstance(output, CodeOutputFilter) and output.no_code:
+            self._no_code(job, output.answer)
+
+    def _no_code(self, job: Job, answer: str) -> None:
+        """Fails a job whose answer held no code; the answer goes to a notes document."""
+        notes = None
+        if answer.strip() and self.keep_answer is not None:
+            job.answer_notes = self.keep_answer(job, answer)
+            notes = job.answer_notes and uri_path(job.answer_notes)
+        raise AnswerWithoutCode(answer, notes)
 
     def _streamed(self, job: Job) -> None:
         """Tells the client how far the job got (progress, then the review state)."""
@@ -253,16 +239,20 @@ class JobManager:
         if job.review == "running":
             self.board.streaming(job)
 
-    def _write(self, job: Job, text: str) -> None:
-        if not text:
+    def _write(self, job: Job, out: Output) -> None:
+        if isinstance(out, Rewrite):
+            job.region.rewrite(out.text)  # only code jobs rewrite, and they have a channel
+        elif not out:
             return
-        if job.review == "none":
-            job.notes_written.append(text)  # a follow-up turn carries it as the last answer
-        if job.channel is None:
-            job.collected.append(text)
-            return
-        job.region.write(text)
-        job.channel.poke()
+        else:
+            if job.review == "none":
+                job.notes_written.append(out)  # a follow-up turn carries it as the last answer
+            if job.channel is None:
+                job.collected.append(out)
+                return
+            job.region.write(out)
+        if job.channel is not None:
+            job.channel.poke()
 
     async def _drain(self, job: Job) -> None:
         if job.channel is not None:
@@ -272,6 +262,7 @@ class JobManager:
         """Puts the original text back (unless the user edited inside the region)."""
         tracked = job.region
         tracked.pending.clear()
+        tracked.rewrite_text = None
         if job.channel is None or job.channel.closed or tracked.conflict:
             return
         if job.spec.notes_uri is not None:
@@ -310,6 +301,8 @@ class JobManager:
             params["usage"] = job.usage_dict()
         if job.spec.notes_uri is not None:
             params["notesUri"] = job.spec.notes_uri
+        elif job.answer_notes is not None:
+            params["notesUri"] = job.answer_notes
         if job.collected:
             params["text"] = "".join(job.collected)
             # No notes document could show the explanation: a message shows it instead.

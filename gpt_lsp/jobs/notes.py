@@ -36,6 +36,7 @@ class NotesDocuments:
         self._channel_for = channel_for
         self._folder = folder
         self._opened: dict[str, asyncio.Event] = {}
+        self._showing: set[asyncio.Future[None]] = set()
 
     def create(self, source_uri: str, action_id: str, title: str) -> str:
         """Writes a new notes file for a job and returns its URI."""
@@ -52,6 +53,26 @@ class NotesDocuments:
         path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{action_id}.md"
         path.write_text(f"# {title}: {base}\n\n", "utf-8")
         return path.as_uri()
+
+    def keep(self, source_uri: str, action_id: str, title: str, text: str) -> str:
+        """Writes an answer that could not be used to a new notes file; returns its URI."""
+        uri = self.create(source_uri, action_id, title)
+        path = Path(uri_path(uri))
+        with path.open("a", encoding="utf-8") as out:
+            out.write(text)
+        return uri
+
+    def show(self, uri: str) -> None:
+        """Asks the client to show a notes document, without waiting for its answer."""
+        task = asyncio.ensure_future(self._show(uri))
+        self._showing.add(task)
+        task.add_done_callback(self._showing.discard)
+
+    async def _show(self, uri: str) -> None:
+        try:
+            await asyncio.wait_for(self._port.show_document(uri), SHOW_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - the file stays; only showing it failed
+            log.info("notes document not shown: %s", type(exc).__name__)
 
     def did_open(self, uri: str) -> None:
         """Notes a document the client opened (it may be a notes document we showed)."""

@@ -1,63 +1,70 @@
-"""Output hygiene: turn a model's streamed answer into the exact text to write into a document.
+"""Output hygiene: a model's streamed answer turned into the exact text a job writes (pure).
 
-`CodeOutputFilter` rules, in the order they apply:
+`CodeOutputFilter`, line by line:
 
-- Leading blank lines are dropped.
-- The first non-blank line decides the mode:
-  * an opening fence (```` ``` ````, ```` ```lang ````, ``~~~``): it is dropped; the code up to
-    the matching closing fence is written; the closing fence and everything after it are
-    dropped (`done` turns true so the caller may stop the stream);
-  * prose (a line opening with "Here is", "Sure", "以下", "这是"...; or plain words, without
-    code characters such as ()=;{} and not opening with a keyword such as for/if/def, that end
-    with ':' '.' '!' '?' (or full-width forms), or are four words or more; a "**bold**" line
-    counts by its text): held back, with what follows, until a fence shows up; then the
-    prose is dropped and the fenced code is written. If no fence ever comes, `finish` decides:
-    when the first line was clearly prose ("Here is...", a sentence) and something other than
-    prose follows, the leading prose block is dropped and the rest is written; otherwise
-    everything held is written (prompts ask for code only, so a line we were unsure about is
-    more likely code than chatter, and dropping code would be worse than keeping a line);
-  * anything else is code, written as it streams; a later bare fence line ends the output.
-- Part of a fence is never written: a line that could still become a fence is held back until
-  it is complete or clearly not a fence; other partial lines are written at once.
-- Indentation: when the first code line is indented less than the original's first non-blank
-  line, the difference (tabs if the original indents with tabs) is added to every non-blank
-  line. Answers indented more are left alone.
-- Line breaks ("\\n", "\\r\\n" or a lone "\\r") become `eol`. Whitespace-only lines become
-  empty lines. Trailing blank lines are dropped; the output then ends with exactly one `eol`
-  when the original ended with a line break, and with none otherwise (nothing at all when
-  nothing was written).
+- Leading blank lines go. The first non-blank line decides:
+  * a fence (```` ``` ````, ```` ```lang ````, ``~~~``, a fence after a sentence on the same
+    line, or a fence with code where the tag goes: ```` ```def f(): ````): the fenced code is
+    written, up to the closing fence (then `done` turns true: the caller may stop reading);
+  * prose (`answer.shape.classify`: sentence shape or an opening phrase): held, with what
+    follows, until a fence opens (the prose is dropped) or code comes (clear prose dropped,
+    an unsure line kept); an answer that is only prose writes nothing and sets `no_code`;
+  * anything else is code, written as it streams.
+- Unfenced code is corrected when it turns out to be something else, with a `Rewrite` (the
+  region's text so far replaced, one job still): a fence opening later, at a line's start or
+  in its middle, tagged or not, replaces what was written by the fenced code; a bare fence
+  after code closes it when prose follows, or opens a block that replaces it when code
+  follows and a closing fence comes; a clear sentence at a line's start after code begins
+  commentary, dropped unless code follows (then only the sentence goes) or a fence opens.
+- Inside a triple-quoted string (a docstring) fences and sentences are code.
+- A `<think>...</think>` block is dropped wherever a line starts with one.
+- Context the answer repeats at its start or end is dropped (`answer.repeats`).
+- Lines the shape rules are unsure of are asked of the parser (`parses`, tree-sitter) when the
+  document's language has one: held "Code:" that does not parse is prose, a sentence that does
+  is code.
+- Part of a fence is never written: fence-like lines, lines that may still be prose, repeated
+  context or `<think>` wait until complete; a line streams once it is inside a fence, indented,
+  or starts like code (`answer.shape.starts_like_code`).
+- Indentation and line breaks follow the original (`answer.writer`).
 
-Every `feed` does work proportional to its delta (plus a bounded window for the first line),
-and what it returns is final: the output only ever grows.
+Every `feed` does work proportional to its delta (plus a bounded head of the current line).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from gpt_lsp.jobs.lines import (
-    ANY_BREAK,
-    BARE_FENCE,
-    BREAK_CHAR,
-    CODE_CHARS,
-    PHRASE_HEAD,
-    LineKind,
-    classify_line,
-    first_indent,
-    indent_delta,
-    leading_ws,
-    opening_fence,
-    phrase_possible,
-    unbold,
-)
+from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, nests, opening, opening_inside
+from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
+from gpt_lsp.jobs.answer.partial import HEAD as _HEAD
+from gpt_lsp.jobs.answer.partial import PartialLine
+from gpt_lsp.jobs.answer.prose import ProseOutputFilter
+from gpt_lsp.jobs.answer.quotes import TripleQuotes
+from gpt_lsp.jobs.answer.repeats import RepeatTrimmer
+from gpt_lsp.jobs.answer.shape import LineKind, classify, starts_like_code
+from gpt_lsp.jobs.answer.writer import CodeWriter, Output, Rewrite
+
+if TYPE_CHECKING:
+    from gpt_lsp.jobs.answer.syntax import Parses
+
+__all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
+
+_THINK, _UNTHINK = "<think>", "</think>"
 
 
 class _State(Enum):
     START = 0
-    PROSE = 1
+    PROSE = 1  # leading prose held
     FENCED = 2
-    PLAIN = 3
-    DONE = 4
+    PLAIN = 3  # unfenced code
+    AFTER = 4  # a bare fence after unfenced code: lines held until it is known what it was
+    TRAIL = 5  # a sentence after unfenced code: held
+    DONE = 6
+
+
+_STREAMING = frozenset({_State.START, _State.FENCED, _State.PLAIN})  # states where lines stream
 
 
 class CodeOutputFilter:
@@ -72,38 +79,37 @@ class CodeOutputFilter:
         indent_first_line: bool = True,
         trailing_newline: bool | None = None,
         tab_size: int = 4,
+        before: Sequence[str] = (),
+        after: Sequence[str] = (),
+        prose_document: bool = False,
+        parses: Parses | None = None,
     ) -> None:
-        """Prepares to replace `original`; keyword arguments override what it implies."""
+        """Prepares to replace `original`; `before`/`after` are the context lines around it,
+        `parses` tells whether text is valid code in the document's language (doubtful lines)."""
         if eol not in ("\n", "\r\n", "\r"):
             raise ValueError(f"not a line ending: {eol!r}")
-        self._eol = eol
-        self._base = first_indent(original) if base_indent is None else base_indent
-        self._trailing = (
-            original.endswith(("\n", "\r")) if trailing_newline is None else trailing_newline
+        trailing = original.endswith(("\n", "\r")) if trailing_newline is None else trailing_newline
+        self._writer = CodeWriter(
+            first_indent(original) if base_indent is None else base_indent,
+            eol,
+            indent_first=indent_first_line,
+            trailing=trailing,
+            tab_size=tab_size,
         )
-        # False when inserting after a line's existing indentation: the cursor is already there.
-        self._indent_first = indent_first_line
-        self._tab_size = tab_size
+        self._trim = RepeatTrimmer(before, after, original)
+        self._quotes = TripleQuotes()
+        self._prose_doc = prose_document
+        self._parses = parses
         self._state = _State.START
-        self._finished = False
-        self._skip_lf = False  # the last delta ended with "\r": a leading "\n" belongs to it
-        # The current line: held chunks, or already being written (_open).
-        self._buf: list[str] = []
-        self._open = False
-        self._scan = 0  # fence scanner: 0 indentation, 1 fence run, 2 after it, -1 not a fence
-        self._scan_char = ""
-        self._scan_len = 0
-        self._head = ""  # first PHRASE_HEAD characters of a held first line, indentation stripped
-        self._code_char = False  # a code character was seen past the head
-        # Output state.
-        self._pending = 0  # line breaks owed before the next written text
-        self._wrote = False
-        self._add: str | None = None  # indentation added to code lines, fixed by the first
-        self._fence: tuple[str, int] = ("`", 3)
+        self._fence = Fence("`", 3, False)
+        self._nested = 0  # code blocks open inside the fence (Markdown documents)
         self._held: list[tuple[str, LineKind]] = []
-        self._held_code = False
-        self._first_kind = LineKind.CODE
-        self._prose: list[str] = []
+        self._thinking = False
+        self._code_seen = False
+        self._finished = False
+        self._answer: list[str] = []
+        self._skip_lf = False  # the last delta ended with "\r": a leading "\n" belongs to it
+        self._partial = PartialLine(self._writer)  # the current line
 
     @property
     def done(self) -> bool:
@@ -111,247 +117,279 @@ class CodeOutputFilter:
         return self._state is _State.DONE
 
     @property
-    def prose(self) -> str:
-        """Returns the prose dropped before the code, for showing elsewhere."""
-        return "\n".join(self._prose)
+    def no_code(self) -> bool:
+        """Returns whether the answer, once finished, held no code at all."""
+        return self._finished and not self._code_seen
 
-    def feed(self, delta: str) -> str:
-        """Takes the next piece of the answer; returns the text to append to the document now."""
+    @property
+    def answer(self) -> str:
+        """Returns the whole answer as it came."""
+        return "".join(self._answer)
+
+    def feed(self, delta: str) -> Output:
+        """Takes the next piece of the answer; returns what to send to the document now."""
         if self._finished:
             raise ValueError("feed() after finish()")
-        if not delta or self._state is _State.DONE:
+        self._answer.append(delta)
+        if not delta or self.done:
             return ""
-        out: list[str] = []
         i, n = 0, len(delta)
         if self._skip_lf:
             self._skip_lf = False
             if delta[0] == "\n":
                 i = 1
-        while i < n and not self.done:
-            m = BREAK_CHAR.search(delta, i)
-            if m is None:
-                self._add_text(delta[i:], out)
+        for _ in range(n + 1):  # each round takes one line's piece
+            if i >= n or self.done:
                 break
-            j = m.start()
-            if j > i:
-                self._add_text(delta[i:j], out)
-            self._end_line(out)
-            if delta[j] == "\r":
-                if j + 1 == n:
-                    self._skip_lf = True
-                elif delta[j + 1] == "\n":
-                    j += 1
-            i = j + 1
-        return "".join(out)
+            m = ANY_BREAK.search(delta, i)
+            if m is None:
+                self._partial.add(delta[i:], self._decide)
+                break
+            if m.start() > i:
+                self._partial.add(delta[i : m.start()], self._decide)
+            self._end_line()
+            if m.group() == "\r" and m.end() == n:
+                self._skip_lf = True
+            i = m.end()
+        return self._writer.take()
 
-    def finish(self) -> str:
-        """Ends the answer; returns the rest of the text to append."""
+    def finish(self) -> Output:
+        """Ends the answer; returns the rest to send."""
         if self._finished:
             return ""
         self._finished = True
-        out: list[str] = []
-        if self._state is not _State.DONE and (self._buf or self._open):
-            self._end_line(out)
+        if not self.done and self._partial.pending:
+            self._end_line()
         if self._state is _State.PROSE:
-            self._release_held(out)
-        self._state = _State.DONE
-        if self._wrote and self._trailing:
-            out.append(self._eol)
-        return "".join(out)
+            held, self._held = self._held, []
+            if all(kind is not LineKind.STRONG for _, kind in held) and self._is_code(held):
+                for line, _ in held:  # unsure it was prose: keep it rather than lose code
+                    self._code(line, 0)
+        self._end()
+        self._writer.finish()
+        return self._writer.take()
 
-    # --- the current line ---------------------------------------------------------------
+    # ------------------------------------------------------------ the current line
 
-    def _add_text(self, chunk: str, out: list[str]) -> None:
-        """Adds a piece of the current line (no line breaks in it)."""
-        if self._open:
-            out.append(chunk)
-            return
-        self._buf.append(chunk)
-        if self._state is _State.START:
-            if self._start_may_be_prose(chunk):
-                return
-            self._state = _State.PLAIN
-        elif self._state is _State.PROSE or self._may_be_fence(chunk):
-            return
-        self._open_line(out)
+    def _decide(self, head: str) -> bool | None:
+        """Returns whether the current line may stream now (see `PartialLine`)."""
+        if self._thinking or self._state not in _STREAMING:
+            return None
+        lead = head.lstrip(" \t")
+        if not lead:
+            return False
+        if lead[0] in "`~":
+            return None  # maybe a fence: fence lines are short
+        if lead[0] == "<" and (lead.startswith(_THINK) or _THINK.startswith(lead)):
+            return None if lead.startswith(_THINK) else False
+        sure = self._state is _State.FENCED or self._quotes.open is not None
+        if not (sure or lead != head or starts_like_code(head)) or self._trim.may_hold(head):
+            return None if len(head) >= _HEAD else False  # maybe prose or repeated context
+        self._trim.passed()
+        return True
 
-    def _start_may_be_prose(self, chunk: str) -> bool:
-        """Returns whether the held first line may still be blank, a fence or prose."""
-        piece = chunk if self._head else chunk.lstrip(" \t")
-        take = piece[: PHRASE_HEAD - len(self._head)]
-        self._head += take
-        if not self._code_char and CODE_CHARS.search(piece, len(take)):
-            self._code_char = True
-        head = self._head
-        if not head or head[0] in "`~":
-            return True
-        if self._buf[0][:1] in (" ", "\t") and head[0] != "*":
-            return False  # prose is never indented (bold headings aside): stream it at once
-        core = unbold(head)
-        if not (self._code_char or CODE_CHARS.search(core)):
-            return True
-        # Whatever else the line holds, classify_line calls it code unless a phrase opens it.
-        return phrase_possible(core)
-
-    def _may_be_fence(self, chunk: str) -> bool:
-        """Returns whether the held line may still be blank or a bare fence."""
-        phase, char, length = self._scan, self._scan_char, self._scan_len
-        for ch in chunk:
-            if phase == 0:
-                if ch in "`~":
-                    phase, char, length = 1, ch, 1
-                elif ch not in " \t":
-                    phase = -1
-            elif phase == 1:
-                if ch == char:
-                    length += 1
-                elif ch in " \t" and length >= 3:
-                    phase = 2
-                else:
-                    phase = -1
-            elif ch not in " \t":
-                phase = -1
-            if phase < 0:
-                break
-        self._scan, self._scan_char, self._scan_len = phase, char, length
-        return phase >= 0
-
-    def _open_line(self, out: list[str]) -> None:
-        """Writes the held beginning of a code line; the rest of the line streams through."""
-        text = "".join(self._buf)
-        self._buf.clear()
-        self._write(text, out)
-        self._open = True
-
-    def _end_line(self, out: list[str]) -> None:
+    def _end_line(self) -> None:
         """Handles a line break in the answer."""
-        self._scan, self._scan_char, self._scan_len = 0, "", 0
-        self._head, self._code_char = "", False
-        if self._open:
-            self._open = False
-            self._pending += 1
+        self._line(*self._partial.take())
+
+    # ------------------------------------------------------------ whole lines
+
+    def _line(self, line: str, streamed: int) -> None:
+        """Handles a complete line, of which `streamed` characters are written already."""
+        for _ in range(len(line) + 2):  # each round takes a think tag off the line
+            tagged, rest = self._tag(line, streamed)
+            if not tagged:
+                break
+            if rest is None or not rest.strip():
+                return
+            line, streamed = rest, 0
+        else:
             return
-        line = "".join(self._buf)
-        self._buf.clear()
         state = self._state
         if state is _State.START:
-            self._first_line(line, out)
+            self._start(line, streamed)
         elif state is _State.PROSE:
-            self._prose_line(line, out)
+            self._prose(line)
         elif state is _State.FENCED:
-            m = BARE_FENCE.fullmatch(line)
-            char, length = self._fence
-            if m and m.group(1)[0] == char and len(m.group(1)) >= length:
-                self._state = _State.DONE
-            else:
-                self._code_line(line, out)
-        elif BARE_FENCE.fullmatch(line):
-            self._state = _State.DONE
-        else:
-            self._code_line(line, out)
+            self._fenced(line, streamed)
+        elif state is _State.PLAIN:
+            self._plain(line, streamed)
+        elif state is _State.AFTER:
+            self._after_bare(line)
+        elif state is _State.TRAIL:
+            self._trail(line)
 
-    # --- whole lines ----------------------------------------------------------------------
+    def _tag(self, line: str, streamed: int) -> tuple[bool, str | None]:
+        """Handles `<think>` tags: returns whether the line had one, and what follows it."""
+        if self._thinking:
+            end = line.find(_UNTHINK)
+            if end < 0:
+                return True, None
+            self._thinking = False
+            return True, line[end + len(_UNTHINK) :]
+        stripped = line.lstrip()
+        if not streamed and self._quotes.open is None and stripped.startswith(_THINK):
+            self._thinking = True
+            rest = stripped[len(_THINK) :]
+            return True, rest if _UNTHINK in rest else None
+        end = line.find(_UNTHINK)
+        if end >= 0 and self._state is not _State.FENCED and self._quotes.open is None:
+            # Reasoning whose opening tag got lost (R1 models behind some relays): all so far.
+            self._restart()
+            self._state, self._code_seen = _State.START, False
+            return True, line[end + len(_UNTHINK) :]
+        return False, None
 
-    def _first_line(self, line: str, out: list[str]) -> None:
-        if not line.strip():
+    def _kind(self, line: str) -> LineKind:
+        return classify(line, prose_document=self._prose_doc)
+
+    def _is_code(self, held: list[tuple[str, LineKind]]) -> bool:
+        """Asks the parser about held lines the shape rules were unsure of (no parser: yes)."""
+        return self._parses is None or self._parses("\n".join(line for line, _ in held))
+
+    def _is_sentence(self, line: str) -> bool:
+        """Returns whether a line after code is clear prose (and not code to the parser)."""
+        if starts_like_code(line[:_HEAD]) or self._kind(line) is not LineKind.STRONG:
+            return False
+        return self._parses is None or not self._parses(line)
+
+    def _start(self, line: str, streamed: int) -> None:
+        if not line.strip() or self._open_fence(line):
             return
-        fence = opening_fence(line)
-        if fence is not None:
-            self._fence = fence[:2]
-            self._state = _State.FENCED
-            return
-        kind = classify_line(line)
-        if kind is LineKind.CODE:
+        kind = self._kind(line)
+        # Prose is never indented, and a line that starts like code streamed as code.
+        if line[:1] in (" ", "\t") or starts_like_code(line[:_HEAD]) or kind is LineKind.CODE:
             self._state = _State.PLAIN
-            self._code_line(line, out)
-            return
-        self._state = _State.PROSE
-        self._first_kind = kind
-        self._held = [(line, kind)]
+            self._code(line, streamed)
+        else:
+            self._state = _State.PROSE
+            self._held = [(line, kind)]
 
-    def _prose_line(self, line: str, out: list[str]) -> None:
+    def _prose(self, line: str) -> None:
         if not line.strip():
             self._held.append((line, LineKind.BLANK))
             return
-        fence = opening_fence(line)
-        if fence is None:
-            kind = classify_line(line)
-            self._held_code = self._held_code or kind is LineKind.CODE
-            self._held.append((line, kind))
-        elif fence[2] or not self._held_code:
-            # Only prose so far (or a fence naming a language): the code starts here.
-            self._prose = [held for held, _ in self._held]
-            self._held = []
-            self._fence = fence[:2]
-            self._state = _State.FENCED
-        else:
-            # Code came after the "prose": this bare fence closes it.
-            self._release_held(out)
-            self._state = _State.DONE
-
-    def _release_held(self, out: list[str]) -> None:
-        """Writes what was held after a prose-like first line when no fence opened."""
-        lines = self._held
-        self._held = []
-        self._state = _State.PLAIN
-        if self._first_kind is LineKind.STRONG:
-            rest = next(
-                (
-                    i
-                    for i, (_, k) in enumerate(lines)
-                    if i and k not in (LineKind.STRONG, LineKind.BLANK)
-                ),
-                None,
-            )
-            if rest is not None:
-                self._prose = [line for line, _ in lines[:rest]]
-                lines = lines[rest:]
-        for line, _ in lines:
-            self._code_line(line, out)
-
-    def _code_line(self, line: str, out: list[str]) -> None:
-        """Writes a complete code line (blank lines only as owed line breaks)."""
-        if not line.strip():
-            if self._wrote:
-                self._pending += 1
+        if self._open_fence(line):
             return
-        self._write(line, out)
-        self._pending += 1
+        kind = self._kind(line)
+        if kind is not LineKind.CODE:
+            self._held.append((line, kind))
+            return
+        held, self._held = self._held, []
+        self._state = _State.PLAIN
+        if held[0][1] is LineKind.WEAK and self._is_code(held):  # unsure: keep it all
+            for text, _ in held:
+                self._code(text, 0)
+        self._code(line, 0)
 
-    def _write(self, text: str, out: list[str]) -> None:
-        """Writes the beginning of a non-blank code line, re-indented."""
-        if self._add is None:
-            self._add = indent_delta(self._base, leading_ws(text), self._tab_size)
-            prefix = self._add if self._indent_first else ""
+    def _fenced(self, line: str, streamed: int) -> None:
+        if self._quotes.open is None:
+            code = closing(line, self._fence)
+            markdown = self._prose_doc or self._fence.markdown
+            if markdown and ((code is not None and self._nested) or nests(line, self._fence)):
+                # Markdown (into Markdown, or in a ```markdown fence): its code blocks nest.
+                self._nested += -1 if code is not None else 1
+                code = None
+            if code is not None:
+                if code.strip():
+                    self._code(code, streamed)
+                self._end()
+                return
+        self._code(line, streamed)
+
+    def _plain(self, line: str, streamed: int) -> None:
+        literal = self._quotes.open is not None or self._prose_doc  # Markdown has fences
+        if literal or streamed:
+            if not literal and opening_inside(line, in_code=True) and self._open_fence(line):
+                return
+            self._code(line, streamed)
+            return
+        if BARE.fullmatch(line):
+            self._state = _State.AFTER
+            self._held = []
+            return
+        if self._open_fence(line):
+            return
+        if line[:1] not in (" ", "\t") and self._is_sentence(line):  # (never when streamed)
+            self._state = _State.TRAIL
+            self._held = [(line, LineKind.STRONG)]
+            return
+        self._code(line, 0)
+
+    def _after_bare(self, line: str) -> None:
+        """A line after a bare fence that followed unfenced code."""
+        fence = opening(line)
+        if fence is not None and not fence.tagged and fence.code is None:
+            held = [text for text, _ in self._held]
+            if any(text.strip() for text in held):  # code, then a closing fence: a block
+                self._restart()
+                for text in held:
+                    self._code(text, 0)
+            self._end()
+            return
+        if self._open_fence(line):
+            return
+        kind = self._kind(line)
+        if kind is LineKind.STRONG and not any(text.strip() for text, _ in self._held):
+            self._end()  # prose after the fence: it closed the code
+            return
+        self._held.append((line, kind))
+
+    def _trail(self, line: str) -> None:
+        """A line after a sentence that followed unfenced code."""
+        if not line.strip():
+            self._held.append((line, LineKind.BLANK))
+            return
+        if self._open_fence(line):
+            return
+        kind = self._kind(line)
+        if kind is LineKind.CODE:  # a sentence between code lines: only it goes
+            self._held = []
+            self._state = _State.PLAIN
+            self._plain(line, 0)
         else:
-            prefix = self._add
-        if self._pending and self._wrote:
-            out.append(self._eol * self._pending)
-        self._pending = 0
-        out.append(prefix)
-        out.append(text)
-        self._wrote = True
+            self._held.append((line, kind))
 
+    # ------------------------------------------------------------ actions
 
-class ProseOutputFilter:
-    """Streams an answer as it is (markdown kept), with line breaks turned into `eol`."""
+    def _open_fence(self, line: str) -> bool:
+        """Starts fenced code when `line` opens a fence (what was written is replaced)."""
+        fence = opening(line)
+        if fence is None:
+            in_code = self._state in (_State.PLAIN, _State.AFTER) or starts_like_code(line[:_HEAD])
+            found = opening_inside(line, in_code=in_code)
+            if found is None:
+                return False
+            fence = found[1]
+        self._restart()
+        self._fence, self._nested = fence, 0
+        self._state = _State.FENCED
+        self._code_seen = True
+        if fence.code is not None and fence.code.strip():
+            self._fenced(fence.code, 0)
+        return True
 
-    def __init__(self, eol: str = "\n") -> None:
-        """Prepares to write with the document's line ending."""
-        if eol not in ("\n", "\r\n", "\r"):
-            raise ValueError(f"not a line ending: {eol!r}")
-        self._eol = eol
-        self._cr = False  # a held "\r": the next delta may start with its "\n"
+    def _restart(self) -> None:
+        """Forgets the code written so far: what comes next replaces it."""
+        self._writer.reset()
+        self._trim.reset()
+        self._quotes.reset()
+        self._held = []
 
-    def feed(self, delta: str) -> str:
-        """Takes the next piece of the answer; returns the text to append now."""
-        text = "\r" + delta if self._cr else delta
-        self._cr = text.endswith("\r")
-        if self._cr:
-            text = text[:-1]
-        return ANY_BREAK.sub(self._eol, text)
+    def _code(self, line: str, streamed: int) -> None:
+        """Writes a complete code line (its first `streamed` characters are written)."""
+        self._code_seen = True
+        self._quotes.feed(line)
+        if streamed:
+            self._writer.more(line[streamed:])
+            self._writer.end()
+            return
+        for kept in self._trim.push(line):
+            self._writer.line(kept)
 
-    def finish(self) -> str:
-        """Ends the answer; returns the rest of the text."""
-        held, self._cr = self._cr, False
-        return self._eol if held else ""
+    def _end(self) -> None:
+        """No more code: releases held context lines; later input is ignored."""
+        self._held = []
+        for kept in self._trim.finish():
+            self._writer.line(kept)
+        self._state = _State.DONE

@@ -9,7 +9,7 @@ from typing import Literal
 
 from gpt_lsp.text.regions import Encoding, Span, end_after_insert
 
-EditKind = Literal["first", "append", "restore", "repair"]
+EditKind = Literal["first", "append", "rewrite", "restore", "repair"]
 
 
 @dataclass
@@ -21,6 +21,7 @@ class JobRegion:
     original: str
     replaced: bool = False
     pending: list[str] = field(default_factory=list)
+    rewrite_text: str | None = None  # replaces the region's text, before `pending` follows
     restore_wanted: bool = False
     restored: bool = False
     conflict: bool = False
@@ -44,6 +45,13 @@ class JobRegion:
             self.pending.append(text)
             self.settled.clear()
 
+    def rewrite(self, text: str) -> None:
+        """Queues a correction: the region's whole text becomes `text` (appends follow)."""
+        if not self.conflict:
+            self.rewrite_text = text
+            self.pending.clear()
+            self.settled.clear()
+
     def is_conflicted(self) -> bool:
         """True once a user edit touched the region (read fresh after awaits)."""
         return self.conflict
@@ -54,7 +62,7 @@ class JobRegion:
             return False
         if self.restore_wanted:
             return not self.restored
-        return bool(self.pending)
+        return bool(self.pending) or self.rewrite_text is not None
 
     def next_edit(self) -> tuple[EditKind, Span, str] | None:
         """Takes the next edit to send."""
@@ -63,6 +71,11 @@ class JobRegion:
                 return None
             text = self.original if self.restore_text is None else self.restore_text
             return "restore", self.span, text
+        if self.rewrite_text is not None:
+            text = self.rewrite_text + "".join(self.pending)
+            self.rewrite_text = None
+            self.pending.clear()
+            return ("rewrite" if self.replaced else "first"), self.span, text
         if not self.pending:
             return None
         text = "".join(self.pending)
@@ -80,7 +93,7 @@ class JobRegion:
         if kind == "first":
             self.replaced = True
             self.span = Span(self.span.start, end)
-        elif kind == "append":
+        elif kind in ("append", "rewrite"):
             self.span = Span(self.span.start, end)
         else:
             self.restored = True
@@ -89,7 +102,13 @@ class JobRegion:
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""
         self.lost_in_a_row += 1
-        if kind in ("first", "append") and not self.conflict:
+        if self.conflict:
+            return
+        if self.rewrite_text is not None:
+            return  # a later correction replaces whatever the lost edit wrote
+        if kind == "rewrite":
+            self.rewrite_text = text
+        elif kind in ("first", "append"):
             self.pending.insert(0, text)
 
     def is_idle(self) -> bool:
@@ -100,7 +119,7 @@ class JobRegion:
             return True
         if self.restore_wanted:
             return self.restored or not self.replaced
-        return not self.pending
+        return not self.pending and self.rewrite_text is None
 
     def update_settled(self) -> None:
         """Wakes whoever waits for this tracked to go idle."""

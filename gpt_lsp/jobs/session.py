@@ -128,7 +128,20 @@ class Session(JobCommands):
                 lens_refresh=self.client.code_lens_refresh,
             )
             self._jobs.record = self.spending.record
+            self._jobs.keep_answer = self._keep_answer
         return self._jobs
+
+    def _keep_answer(self, job: Job, answer: str) -> str | None:
+        """Puts an answer a job could not use in a notes document, shown when the client can."""
+        action = job.spec.action
+        try:
+            uri = self.notes.keep(job.spec.uri, action.id, action.title, answer)
+        except OSError as exc:
+            log.warning("could not write the notes document: %s", type(exc).__name__)
+            return None
+        if self.client.show_document:
+            self.notes.show(uri)
+        return uri
 
     @property
     def notes(self) -> NotesDocuments:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
-from gpt_lsp.jobs.output import CodeOutputFilter
-from gpt_lsp.jobs.usage import local_token_count
+from gpt_lsp.jobs.output import CodeOutputFilter, Output
+from gpt_lsp.jobs.usage import chunk_tokens
 from gpt_lsp.logs import content_logger
 from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from gpt_lsp.relay.request import Attempt
@@ -21,7 +21,7 @@ USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
 
 
 async def stream_answer(
-    job: Job, write: Callable[[Job, str], None], streamed: Callable[[Job], None]
+    job: Job, write: Callable[[Job, Output], None], streamed: Callable[[Job], None]
 ) -> None:
     """Reads the job's answer to its end (or its closing fence): `write` gets the filtered
     text, `streamed` is called after each network read."""
@@ -50,7 +50,7 @@ async def stream_answer(
                     continue
                 if isinstance(event, TextDelta):
                     job.answer_chars += len(event.text)
-                    job.completion_estimate += local_token_count(event.text)
+                    job.completion_estimate += chunk_tokens(event.text)
                     if log_answer:
                         content_logger().debug("%s answer: %r", job.id, event.text)
                     if job.answer_chars > spec.max_answer_chars:
@@ -69,13 +69,13 @@ async def stream_answer(
                         tail_until = time.monotonic() + USAGE_TAIL_SECONDS
                 elif isinstance(event, ToolCallDelta):
                     # Some models answer code through a tool call: treat arguments as text.
-                    job.completion_estimate += local_token_count(event.arguments)
+                    job.completion_estimate += chunk_tokens(event.arguments)
                 elif isinstance(event, Usage):
                     job.usage = event
                 elif isinstance(event, Finish):
                     job.finish_reason = event.reason
                 elif isinstance(event, ReasoningDelta):
-                    job.completion_estimate += local_token_count(event.text)
+                    job.completion_estimate += chunk_tokens(event.text)
             streamed(job)
             if tail_until is not None and time.monotonic() >= tail_until:
                 break

@@ -12,6 +12,7 @@ from gpt_lsp.settings import Price
 
 # CJK ideographs, kana and hangul: roughly one token each in GPT tokenizers.
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_SPACES = re.compile(r"\s{2,}")
 
 
 def local_token_count(text: str) -> int:
@@ -47,3 +48,17 @@ class UsageTotals:
         self.completion_tokens += usage.completion_tokens
         if price is not None:
             self.cost_usd += price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
+
+
+def chunk_tokens(text: str) -> int:
+    """Estimates the tokens of one streamed piece: relays mostly send one token per chunk.
+
+    A piece counts one token until it is clearly several: one per two CJK characters (CJK
+    tokenizers merge words), one per four other characters, rounded down, a whitespace run
+    counting as one character. One-token pieces such as "    return" or "修改" stay at one.
+    """
+    if not text:
+        return 0
+    wide = len(_WIDE.findall(text))
+    narrow = len(_SPACES.sub(" ", text)) - wide
+    return max(1, wide // 2 + narrow // 4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,7 +33,8 @@ class Scenario:
     """
 
     # Content and timing.
-    text: str = "Hello from the relay simulator."
+    # Code, so that a code-writing job takes it (a sentence is prose: such a job fails).
+    text: str = 'print("Hello from the relay simulator.")'
     chunks: Sequence[str] | None = None  # explicit content pieces; overrides splitting text
     chunk_size: int = 4  # characters per content piece
     pace: float = 0.0  # seconds between events
@@ -98,6 +100,11 @@ class Scenario:
         """Build a scenario answering `status` with a one-api JSON error body."""
         return cls(status=status, error_message=message, error_type=type, error_code=code, **kwargs)
 
+    @classmethod
+    def tokenized(cls, text: str, **kwargs: Any) -> Scenario:
+        """Build a scenario sending `text` one token-like piece per chunk (`split_tokens`)."""
+        return cls(chunks=split_tokens(text), **kwargs)
+
     def replace(self, **changes: Any) -> Scenario:
         """Return a copy with some fields changed (scenarios are frozen, presets shared)."""
         return dataclasses.replace(self, **changes)
@@ -141,6 +148,19 @@ class RecordedRequest:
     status: int | None = None
     peer_port: int | None = None  # the client's TCP port: one per connection it opened
     scenario: Scenario | None = None  # None for non-chat and unauthorised requests
+
+
+# Roughly how BPE tokenizers cut text: a word with its leading space (long words in pieces of
+# at most six letters), CJK in ones or twos, digits, punctuation runs, whitespace runs.
+_TOKEN = re.compile(
+    r"[\u4e00-\u9fff]{1,2}| ?[^\W\d_]{1,6}|[^\W\d_]{1,6}| ?\d{1,3}| ?[^\s\w]{1,3}|\s+(?!\S)|\s+|.",
+    re.S,
+)
+
+
+def split_tokens(text: str) -> list[str]:
+    """Cut text like a tokenizer, for answers sent one token per chunk as real relays do."""
+    return _TOKEN.findall(text)
 
 
 def split_text(text: str, size: int) -> list[str]:

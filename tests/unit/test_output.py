@@ -12,17 +12,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.jobs.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
+
+
+def apply(parts: Iterable[Output]) -> str:
+    """Returns the region's text after the filter's outputs: appends, or a whole rewrite."""
+    text = ""
+    for part in parts:
+        text = part.text if isinstance(part, Rewrite) else text + part
+    return text
 
 
 def run(
     pieces: Iterable[str], original: str = "x\n", eol: str = "\n", **kwargs: object
-) -> tuple[str, list[str]]:
-    """Feeds the pieces; returns the whole output and what each call returned."""
+) -> tuple[str, list[Output]]:
+    """Feeds the pieces; returns the region's final text and what each call returned."""
     f = CodeOutputFilter(original, eol, **kwargs)  # type: ignore[arg-type]
     parts = [f.feed(p) for p in pieces]
     parts.append(f.finish())
-    return "".join(parts), parts
+    return apply(parts), parts
 
 
 def code(answer: str, original: str = "x\n", eol: str = "\n", **kwargs: object) -> str:
@@ -75,8 +83,10 @@ def chars(answer: str, original: str = "x\n", eol: str = "\n", **kwargs: object)
         # Unsure prose: kept (dropping code would be worse).
         ("Code:\nfoo: 1\n", "Code:\nfoo: 1\n"),
         ("Resources:\n  Bucket: x\n", "Resources:\n  Bucket: x\n"),
-        # Only prose: kept, so the answer is not silently lost.
-        ("Sure, I can help with that.", "Sure, I can help with that.\n"),
+        # Only prose: nothing written (the job fails and keeps the answer elsewhere).
+        ("Sure, I can help with that.", ""),
+        # Unsure words only: kept rather than lose code.
+        ("some plain words here", "some plain words here\n"),
         # A longer fence may contain shorter ones.
         ("````markdown\n```js\nx\n```\n````\nbye", "```js\nx\n```\n"),
         # A fence line of the other kind, or with an info string, is content inside a fence.
@@ -102,17 +112,25 @@ def test_answers(answer: str, expected: str) -> None:
     assert chars(answer) == expected
 
 
-def test_plain_code_with_a_language_fence_line_is_kept() -> None:
-    # Only a bare fence ends unfenced code; a fence with a language is content.
-    assert code("x = 1\n```python\ny = 2\n") == "x = 1\n```python\ny = 2\n"
+def test_a_fence_after_plain_code_replaces_it() -> None:
+    # The code written so far was the model's first try, or prose taken for code.
+    out, parts = run(["x = 1\n", "```python\n", "y = 2\n"])
+    assert out == "y = 2\n"
+    assert parts[:2] == ["x = 1", Rewrite("")]
 
 
-def test_prose_is_available() -> None:
+def test_no_code_and_the_answer_are_known() -> None:
     f = CodeOutputFilter("x\n", "\n")
-    f.feed("Here is the code:\n\nSome notes.\n```\nx\n```\nafter")
-    assert f.done
-    assert f.prose == "Here is the code:\n\nSome notes."
-    assert f.feed("more") == ""
+    answer = "Here is the idea.\nIt caches results."
+    f.feed(answer[:7])
+    assert not f.no_code  # not finished yet
+    f.feed(answer[7:])
+    assert f.finish() == ""
+    assert f.no_code and f.answer == answer
+    g = CodeOutputFilter("x\n", "\n")
+    g.feed("```\n```")
+    g.finish()
+    assert not g.no_code  # an empty block is an answer: the code is deleted
 
 
 def test_done_after_closing_fence_ignores_the_rest() -> None:
@@ -170,22 +188,54 @@ def test_partial_lines_stream_promptly() -> None:
     assert f.feed(")\n    ret") == ")\n    ret"
     assert f.feed("urn 1\n``") == "urn 1"
     assert f.feed("`") == ""  # "```" may be the closing fence
-    assert f.feed("x") == "\n```x"  # "```x" cannot close a fence: content
-    assert f.feed("\n") == ""  # line breaks wait for the next line (no trailing blank lines)
-    assert f.feed("`y") == "\n`y"
+    assert f.feed("x") == ""
+    assert f.feed("\n") == "\n```x"  # "```x" cannot close a fence: content
+    assert f.feed("    `y") == ""  # may grow into a fence
+    assert f.feed("\n") == "\n    `y"
 
 
-def test_first_line_streams_once_it_cannot_be_prose() -> None:
+def test_mid_line_fence_is_never_written() -> None:
     f = CodeOutputFilter("x", "\n")
-    assert f.feed("def") == ""  # may still be a sentence
+    assert f.feed("```\n    return x") == "    return x"
+    assert f.feed("``") == ""
+    assert f.feed("`") == ""
+    assert f.feed("\nafter") == ""  # "    return x```": code, then the closing fence
+    assert f.done
+    assert f.finish() == ""
+    g = CodeOutputFilter("x", "\n")
+    assert g.feed("```\n    s = '``") == "    s = '"
+    assert g.feed("`' + t") == ""  # the fence run stops the line's streaming
+    assert g.feed("\n") == "```' + t"  # not a closing fence after all: content
+    assert g.finish() == ""
+
+
+def test_first_line_streams_once_it_starts_like_code() -> None:
+    f = CodeOutputFilter("x", "\n")
+    assert f.feed("def") == ""  # may still be a word of a sentence
     assert f.feed(" f(x") == "def f(x"
+    assert f.feed("):\n    return x") == "):\n    return x"
     f = CodeOutputFilter("x", "\n")
-    assert f.feed("Here's the fix (x") == ""  # a phrase: prose whatever follows
-    assert f.feed(" = 1):\n```\n") == ""
+    assert f.feed('print("total:", ') == 'print("total:", '
+    # A sentence may hold parentheses: such a line is judged whole.
+    f = CodeOutputFilter("x", "\n")
+    assert f.feed("To make it idiomatic (without repeating context) we ") == ""
+    assert f.feed("unpack it:\n```\n") == ""
     assert f.feed("y = 2") == "y = 2"
     f = CodeOutputFilter("x", "\n")
-    assert f.feed("  **Code") == ""
-    assert f.feed(":**\n```\nz") == "z"
+    assert f.feed("Here's the fix (x = 1):") == ""
+    assert f.feed("\n```\n") == ""
+    assert f.feed("    y = 2") == "    y = 2"
+
+
+def test_repeated_context_waits_only_while_it_may_repeat() -> None:
+    f = CodeOutputFilter("x\n", "\n", before=["class Shape:"], after=["def perimeter(t):"])
+    assert f.feed("class Sh") == ""  # may repeat the line before the range
+    assert f.feed("ape:\n    x = 1\n") == "    x = 1"
+    assert f.feed("def per") == ""  # may repeat the line after it
+    assert f.feed("imeter(t):\n") == ""
+    assert f.finish() == "\n"
+    g = CodeOutputFilter("x\n", "\n", before=["class Shape:"], after=["def perimeter(t):"])
+    assert g.feed("x = f(") == "x = f("
 
 
 def test_whitespace_is_held_until_the_line_shows_its_indent() -> None:
@@ -292,6 +342,8 @@ def test_prose_filter_normalises_line_endings_only() -> None:
         "```\n" + "x = 1 # " * 25_000,  # a long code line
         "Here is it:\n" + "a\n" * 100_000,  # held prose mode
         "```\n" + "x = 1\n" * 40_000,
+        "<think></think>" * 15_000 + "x = 1",  # tags on one line: a loop, not recursion
+        "</think>" * 25_000,
     ],
 )
 def test_char_by_char_streaming_is_linear(answer: str) -> None:
@@ -326,6 +378,13 @@ LINES = [
     "",
     "x = 1",
     "- item",
+    "Use this: ```python",
+    "them: ```def f(x):",
+    "    return x```",
+    "<think>",
+    "</think>",
+    '    """',
+    "The function now caches results.",
 ]
 BREAKS = ["\n", "\r\n", "\r"]
 
@@ -355,19 +414,19 @@ ORIGINALS = st.sampled_from(["", "x", "x\n", "    x\n", "\tx\r\n", "\n  中\n"])
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.data(), original=ORIGINALS, eol=st.sampled_from(["\n", "\r\n"]))
-def test_any_split_gives_the_same_append_only_stream(
-    data: st.DataObject, original: str, eol: str
-) -> None:
+def test_any_split_gives_the_same_text(data: st.DataObject, original: str, eol: str) -> None:
     answer = data.draw(answers(), label="answer")
-    whole = code(answer, original, eol)
+    context = st.lists(st.sampled_from([s for s in LINES if s.strip()]), max_size=3)
+    near = {
+        "before": data.draw(context, label="before"),
+        "after": data.draw(context, label="after"),
+    }
+    whole = code(answer, original, eol, **near)
     pieces = data.draw(splits(answer), label="pieces")
-    f = CodeOutputFilter(original, eol)
-    so_far = ""
-    for piece in pieces:
-        so_far += f.feed(piece)
-        assert whole.startswith(so_far)  # nothing written is ever taken back
-    so_far += f.finish()
-    assert so_far == whole
+    f = CodeOutputFilter(original, eol, **near)  # type: ignore[arg-type]
+    parts = [f.feed(piece) for piece in pieces]
+    parts.append(f.finish())
+    assert apply(parts) == whole
     # Line endings are the document's, with no strays.
     if eol == "\n":
         assert "\r" not in whole
@@ -400,14 +459,22 @@ def test_fenced_code_comes_out_exactly(data: st.DataObject, before: str, after: 
     answer = f"{before}```python\n{body}\n```{after}"
     f = CodeOutputFilter("", "\n")
     pieces = data.draw(splits(answer), label="pieces")
-    out = "".join(f.feed(p) for p in pieces) + f.finish()
+    out = apply([*(f.feed(p) for p in pieces), f.finish()])
     # Expected: blank-only lines emptied, leading and trailing blank lines dropped.
     cleaned = [line if line.strip() else "" for line in lines]
     assert out == "\n".join(cleaned).strip("\n")
     assert "```" not in out
 
 
-def test_an_indented_first_line_streams_at_its_first_character() -> None:
+def test_an_indented_line_streams_at_its_first_character() -> None:
     f = CodeOutputFilter("    x = 1\n", "\n")
-    assert f.feed("    ") == ""
+    assert f.feed("```\n    ") == ""
     assert f.feed("r") == "    r"
+
+
+def test_markdown_documents_keep_their_code_blocks() -> None:
+    section = "## Install\n\nRun:\n\n```bash\nnpm install\n```\n\nThen start it.\n"
+    assert chars(section, prose_document=True) == section
+    wrapped = "Here is the section:\n```markdown\n" + section + "```\nDone."
+    assert chars(wrapped, prose_document=True) == section
+    assert chars(wrapped) == section  # a ```markdown fence nests blocks in any document

@@ -1,0 +1,166 @@
+"""Answers real models write to code-writing actions, with the code each must leave in the file.
+
+`expected` None: the answer holds no code; the job must fail and keep the answer for reading.
+The first three are the answers of issue 14 (SmolLM2-135M-Instruct at temperature 1), verbatim
+as far as the issue quotes them. Shared by the unit tests and the e2e replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AREA = "def area(t):\n    w, h = t\n    return w * h\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One answer, the text it must leave in the region (None: no code), and its context."""
+
+    name: str
+    answer: str
+    expected: str | None
+    original: str = "def area(t):\n    return t[0] * t[1]\n"
+    before: tuple[str, ...] = field(default_factory=tuple)
+    after: tuple[str, ...] = field(default_factory=tuple)
+    flash: bool = False  # a line that reads as code may show until the answer corrects it
+
+
+CORPUS = [
+    Case(
+        "issue-prose-with-parenthesis-then-tagged-fence",
+        "To make the code more idiomatic ... renders the original selection (without repeating "
+        "context). Here's how it can be done:\n\n```python\n" + AREA + "```\n\n"
+        "This version unpacks the tuple (width, height) first.",
+        AREA,
+    ),
+    Case(
+        "issue-fence-mid-line",
+        "... use tuple unpacking to concatenate them: ```def area(t):\n    w, h = t\n"
+        "    return w * h\n```\nThis is shorter.",
+        AREA,
+    ),
+    Case(
+        "issue-prose-only",
+        "Based on the code, we can't match the output that follows the selection.\n"
+        "Here's a solution to match ...",
+        None,
+    ),
+    Case(
+        "sure-heres-the-updated-function",
+        "Sure! Here's the updated function:\n```python\n" + AREA + "```",
+        AREA,
+    ),
+    Case(
+        "fence-after-a-first-line-of-code",
+        "def area(t):\n```python\n" + AREA + "```\n",
+        AREA,
+    ),
+    Case(
+        "bare-fence-after-a-first-line-of-code",
+        "def area(t):\n```\n" + AREA + "```\nDone.",
+        AREA,
+    ),
+    Case(
+        "words-after-the-closing-fence",
+        "```python\n" + AREA + "``` Hope this helps! Let me know if you need anything else.",
+        AREA,
+    ),
+    Case(
+        "apology",
+        "I'm sorry, but I can't help with that request.",
+        None,
+    ),
+    Case(
+        "apology-with-reason",
+        "Unfortunately, the selection does not contain enough context to refactor it.\n\n"
+        "Could you share the rest of the module?",
+        None,
+    ),
+    Case(
+        "chinese-lead-in",
+        "以下是修改后的代码：\n```python\n" + AREA + "```\n说明：使用了元组解包。",
+        AREA,
+    ),
+    Case(
+        "chinese-lead-in-without-phrase",
+        "修改后的代码如下：\n\n```\n" + AREA + "```",
+        AREA,
+    ),
+    Case(
+        "think-block-then-fence",
+        "<think>\nThe user wants tuple unpacking. I should answer with code only.\n</think>\n"
+        "```python\n" + AREA + "```",
+        AREA,
+    ),
+    Case(
+        "think-block-after-a-lead-in",
+        "Here is the code:\n<think>Keep the name.</think>\n```python\n" + AREA + "```",
+        AREA,
+    ),
+    Case(
+        "think-without-its-opening-tag",
+        "Okay, the user wants tuple unpacking.\nwidth = t[0] maybe\n</think>\n\n```python\n"
+        + AREA
+        + "```",
+        AREA,
+        flash=True,
+    ),
+    Case(
+        "think-only",
+        "<think>\nI am not sure what to change.\n</think>\n",
+        None,
+    ),
+    Case(
+        "fence-inside-a-docstring",
+        'def area(t):\n    """Returns the area.\n\n    ```python\n    area((2, 3))\n    ```\n'
+        '    """\n    w, h = t\n    return w * h\n',
+        'def area(t):\n    """Returns the area.\n\n    ```python\n    area((2, 3))\n    ```\n'
+        '    """\n    w, h = t\n    return w * h\n',
+    ),
+    Case(
+        "fence-inside-a-docstring-inside-a-fence",
+        'Here you go:\n```python\ndef area(t):\n    """Example:\n\n    ```\n    area((2, 3))\n'
+        '    ```\n    """\n    w, h = t\n    return w * h\n```\nThe docstring has an example.',
+        'def area(t):\n    """Example:\n\n    ```\n    area((2, 3))\n    ```\n    """\n'
+        "    w, h = t\n    return w * h\n",
+    ),
+    Case(
+        "code-then-commentary-without-fence",
+        AREA + "\nThis version unpacks the tuple before multiplying.\n",
+        AREA,
+    ),
+    Case(
+        "code-then-bare-fence-then-commentary",
+        AREA + "```\n\nThe function now unpacks the tuple.",
+        AREA,
+    ),
+    Case(
+        "lead-in-then-unfenced-code",
+        "Here is the refactored function:\n\n" + AREA,
+        AREA,
+    ),
+    Case(
+        "plain-code",
+        AREA,
+        AREA,
+    ),
+    Case(
+        "repeats-the-context-around-the-selection",
+        "class Shape:\n    # Areas.\n" + AREA + "\n\ndef perimeter(t):\n",
+        AREA,
+        before=("class Shape:", "# Areas."),
+        after=("def perimeter(t):", "return 2 * sum(t)"),
+    ),
+    Case(
+        "repeats-the-context-inside-a-fence",
+        "```python\nimport math\n" + AREA + "```",
+        AREA,
+        before=("import math",),
+    ),
+]
+
+# A Markdown answer to `explain`: it goes to the notes document whole.
+EXPLAIN = (
+    "## What it does\n\n`area` multiplies the two sides of a rectangle:\n\n"
+    "```python\narea((2, 3))  # 6\n```\n\n- It takes a tuple.\n- It returns a number.\n"
+)
