@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpt_lsp.i18n import _
 from gpt_lsp.paths import read_relay_file, write_relay_file
 
 log = logging.getLogger(__name__)
@@ -44,15 +45,19 @@ class Learned:
         """Returns what is known, one phrase each (for `gpt-lsp check`)."""
         out = []
         if self.no_system_role:
-            out.append("rejects the system role (its text goes into the first user message)")
+            out.append(_("rejects the system role (its text goes into the first user message)"))
         if self.no_stream_options:
-            out.append("rejects stream_options (usage is estimated when it sends none)")
+            out.append(_("rejects stream_options (usage is estimated when it sends none)"))
         if self.max_completion_tokens:
-            out.append("wants max_completion_tokens instead of max_tokens")
+            out.append(_("wants max_completion_tokens instead of max_tokens"))
         if self.preferred_url is not None:
-            out.append(f"answered last on {self.preferred_url}")
+            out.append(_("answered last on {url}").format(url=self.preferred_url))
         if self.model is not None:
-            out.append(f"model {self.model} picked from its list (no model configured)")
+            out.append(
+                _("model {model} picked from its list (no model configured)").format(
+                    model=self.model
+                )
+            )
         return out
 
 

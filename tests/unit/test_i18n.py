@@ -347,3 +347,15 @@ def test_a_connect_failure_is_chinese_around_the_systems_words() -> None:
         "中转站“default”（127.0.0.1:9）：无法连接（All connection attempts failed）。"
         "请检查 baseUrl、网络或代理；如果中转站有备用地址，请把它加入 backupUrls。"
     )
+
+
+def test_what_check_knows_of_a_relay_reads_in_chinese() -> None:
+    from gpt_lsp.relay.memory import Learned
+
+    learned = Learned(no_system_role=True, preferred_url="https://b.example/v1", model="m1")
+    i18n.set_language("zh-CN")
+    chinese = learned.describe()
+    i18n.set_language("en")
+    assert chinese[0].startswith("不接受 system 角色")
+    assert "https://b.example/v1" in chinese[1] and "m1" in chinese[2]
+    assert learned.describe()[0].startswith("rejects the system role")
