@@ -123,7 +123,7 @@ class Definitions:
     """Finds definitions; keeps the parsed block of each document for its version."""
 
     def __init__(self, parser_for: Callable[[str], Parser | None] | None = None) -> None:
-        self._parser_for = parser_for or _parser
+        self._parser_for = parser_for or parser_for_language
         self._parsed: dict[str, _Parsed] = {}
 
     def find(self, doc: TextDoc, pos: Pos, encoding: Encoding) -> Definition | None:
@@ -166,7 +166,7 @@ def language_of(doc: TextDoc) -> str | None:
 _PARSERS: dict[str, Parser | None] = {}
 
 
-def _parser(language: str) -> Parser | None:
+def parser_for_language(language: str) -> Parser | None:
     """Returns a parser for a language, or None when its grammar wheel is missing."""
     if language not in _PARSERS:
         module_name, function = _GRAMMARS[language]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gpt_lsp.prompting.definitions import _parser as parser_for
 from gpt_lsp.prompting.definitions import language_of
+from gpt_lsp.prompting.definitions import parser_for_language as parser_for
 from gpt_lsp.text.documents import TextDoc
 
 Parses = Callable[[str], bool]
