@@ -120,9 +120,9 @@ def test_a_parse_is_kept_for_the_document_version() -> None:
 
     def counting(language: str):  # type: ignore[no-untyped-def]
         calls.append(language)
-        from gpt_lsp.prompting.definitions import _parser
+        from gpt_lsp.prompting.definitions import parser_for_language
 
-        return _parser(language)
+        return parser_for_language(language)
 
     finder = Definitions(counting)
     doc = TextDoc("file:///w/a.py", "def f():\n    return 1\n", 1, "python")
