@@ -222,3 +222,9 @@ def _next_line(suffix: str) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def settled(answer: str, ctx: CompletionContext, mode: Mode) -> bool:
+    """True when more text could no longer change the suggestion: the stream may stop."""
+    text = clean(answer, ctx, mode)
+    return text != "" and clean(answer + "\x00x", ctx, mode) == text

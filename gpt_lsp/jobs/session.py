@@ -24,6 +24,7 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
+    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.arguments import (
         CancelArgs,
         ChatArgs,
@@ -75,6 +76,7 @@ class Session:
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
         self._models: ModelChoices | None = None
+        self._completion: CompletionService | None = None
         self.state_dir = state_dir  # None: the user state dir (platformdirs)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
@@ -123,6 +125,15 @@ class Session:
             self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
             self._jobs.record = self.spending.record
         return self._jobs
+
+    @property
+    def completion(self) -> CompletionService:
+        """Returns the inline completion service (it asks nothing until enabled)."""
+        if self._completion is None:
+            from gpt_lsp.completion.service import CompletionService
+
+            self._completion = CompletionService(self)
+        return self._completion
 
     @property
     def notes(self) -> NotesDocuments:

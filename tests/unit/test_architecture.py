@@ -37,7 +37,7 @@ ALLOWED = {
         "gpt_lsp.jobs.usage",
         "gpt_lsp.jobs.spending",
     },
-    "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting"},
+    "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting", "gpt_lsp.completion"},
     "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage", "gpt_lsp.text"},
 }
 
