@@ -8,6 +8,7 @@ burst of keystrokes makes one relay request. Answers already shown come from the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "completion"  # the ledger's action of completions
+RECANCEL_AFTER = (0.05, 0.5)  # seconds
 MAX_ANSWER_CHARS = 4000  # a completion's answer is read no further (maxTokens bounds it too)
 
 
@@ -103,6 +105,7 @@ class CompletionService:
         self.counts = Counts()
         self._latest = Latest()
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
+        self._streaming: set[asyncio.Task[Any]] = set()  # requests past the debounce
         self._errors = Throttle(60.0)
         self._budget_said = False
 
@@ -119,9 +122,7 @@ class CompletionService:
             return None
         encoding = self.host.client.encoding
         ctx = cut_context(doc, pos, encoding, config.prefix_chars, config.suffix_chars)
-        older = self._running.pop(uri, None)
-        if older is not None and not older.done():
-            older.cancel()  # at once: its relay stream closes now, not at the next chunk
+        self._supersede(uri)
         ticket = self._latest.take(uri)
         cached = self.cache.get(uri, ctx.prefix, ctx.suffix)
         if cached is not None:
@@ -134,7 +135,7 @@ class CompletionService:
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:
-            task.cancel()  # $/cancelRequest: the relay stream closes with it
+            _cancel(task)  # $/cancelRequest: the relay stream closes with it
             raise
         finally:
             if self._running.get(uri) is task:
@@ -148,6 +149,14 @@ class CompletionService:
             self.counts.dropped += 1  # the user moved on: the cache keeps it for coming back
             return None
         return self._suggest(ctx, found.text)
+
+    def _supersede(self, uri: str) -> None:
+        """Cancels the document's older request at once: its relay stream closes now."""
+        older = self._running.pop(uri, None)
+        if older is not None and not older.done():
+            if older not in self._streaming:
+                self.counts.debounced += 1  # it never reached the relay
+            _cancel(older)
 
     def _suggest(self, ctx: CompletionContext, text: str) -> Suggestion | None:
         if not text:
@@ -165,11 +174,7 @@ class CompletionService:
         self, ticket: Ticket, ctx: CompletionContext, version: int, delay: float
     ) -> Suggestion | None:
         if delay:
-            try:
-                await asyncio.sleep(delay)
-            except asyncio.CancelledError:
-                self.counts.debounced += 1
-                raise
+            await asyncio.sleep(delay)
         settings = self.host.settings
         config = settings.completion
         try:
@@ -180,6 +185,9 @@ class CompletionService:
                 self.host.port.show_message("warning", f"AI completion: {refusal.user_message()}")
             return None
         self._budget_said = False
+        task = asyncio.current_task()
+        assert task is not None
+        self._streaming.add(task)
         try:
             text = await self._ask(ctx, settings, config)
         except GptLspError as error:
@@ -187,6 +195,8 @@ class CompletionService:
             if self._errors.allow(type(error).__name__):
                 self.host.port.show_message("error", f"AI completion: {error.user_message()}")
             return None
+        finally:
+            self._streaming.discard(task)
         self.cache.put(ctx.uri, ctx.prefix, ctx.suffix, text)
         return Suggestion(text, ctx.line, ctx.character)
 
@@ -234,7 +244,10 @@ class CompletionService:
             status = "failed"
             raise
         finally:
-            await stream.aclose()
+            # Closed apart from this task: a repeated cancel (see _cancel) must not cut it.
+            closing = asyncio.ensure_future(stream.aclose())
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(closing)
             if status == "cancelled":
                 self.counts.cancelled += 1
             if opened or usage is not None:
@@ -278,7 +291,7 @@ class CompletionService:
         """A document closed: its request stops, its suggestions go."""
         task = self._running.pop(uri, None)
         if task is not None:
-            task.cancel()
+            _cancel(task)
         self.cache.forget(uri)
 
     def status(self) -> dict[str, Any]:
@@ -293,3 +306,12 @@ class CompletionService:
         self._running.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+
+
+def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancels a request's task, and again a little later: on Python 3.11 asyncio.wait_for
+    swallows a cancellation that arrives as the awaited call completes (opening the stream)."""
+    task.cancel()
+    loop = asyncio.get_running_loop()
+    for delay in RECANCEL_AFTER:
+        loop.call_later(delay, lambda: None if task.done() else task.cancel())
