@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gpt_lsp.completion.cache import SuggestionCache
 from gpt_lsp.completion.clean import clean, settled
 from gpt_lsp.completion.context import CompletionContext, choose_mode, cut_context
-from gpt_lsp.completion.policy import Latest, Throttle, Ticket
+from gpt_lsp.completion.policy import Latest, Throttle
 from gpt_lsp.completion.prompt import build_messages
 from gpt_lsp.errors import GptLspError, RequestRefused
 from gpt_lsp.jobs.usage import local_token_count
@@ -130,7 +130,8 @@ class CompletionService:
             self._latest.release(ticket)
             return self._suggest(ctx, cached)
         delay = 0.0 if invoked else config.debounce_ms / 1000
-        task = asyncio.ensure_future(self._fetch(ticket, ctx, doc.version, delay))
+        version = doc.version  # the document object changes in place
+        task = asyncio.ensure_future(self._fetch(ctx, delay))
         self._running[uri] = task
         try:
             await asyncio.wait({task})
@@ -145,7 +146,7 @@ class CompletionService:
         if task.cancelled() or (found := task.result()) is None:
             return None
         current = self.host.documents.get(uri)
-        if not newest or current is None or current.version != doc.version:
+        if not newest or current is None or current.version != version:
             self.counts.dropped += 1  # the user moved on: the cache keeps it for coming back
             return None
         return self._suggest(ctx, found.text)
@@ -170,9 +171,7 @@ class CompletionService:
             return True
         return excluded_by(uri, [*settings.exclude_globs, *config.exclude]) is not None
 
-    async def _fetch(
-        self, ticket: Ticket, ctx: CompletionContext, version: int, delay: float
-    ) -> Suggestion | None:
+    async def _fetch(self, ctx: CompletionContext, delay: float) -> Suggestion | None:
         if delay:
             await asyncio.sleep(delay)
         settings = self.host.settings

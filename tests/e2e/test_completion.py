@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +14,7 @@ from lsprotocol import types
 
 from tests.e2e import editor as editor_module
 from tests.e2e.conftest import EditorFactory, relay_options
-from tests.e2e.editor import Editor
+from tests.e2e.editor import REPO, Editor, server_env
 from tests.relay_sim import INVALID_TOKEN, RelaySim, Scenario
 
 SOURCE = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
@@ -211,3 +215,63 @@ async def test_clients_without_inline_completion_get_one_item(
     assert item.text_edit.new_text == "a + b"
     assert item.text_edit.range == types.Range(start=CURSOR, end=CURSOR)  # type: ignore[union-attr]
     assert await inline(editor, uri) != []  # the same service answers both
+
+
+PRICES = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
+
+
+async def test_completions_are_in_the_ledger_and_a_reached_cap_stops_them_quietly(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    opts = options(relay_sim, debounceMs=0)
+    editor = await make_editor({**opts, "relays": PRICES, "budget": {"dailyUsd": 1.0}})
+    relay_sim.default = Scenario(text="a + b", prompt_tokens=100, completion_tokens=20)
+    uri = editor.open("add.py", SOURCE)
+    assert await inline(editor, uri) != []  # 1.2 USD: the cap is reached
+    for character in (10, 9, 8):
+        assert await inline(editor, uri, types.Position(line=1, character=character)) == []
+    assert len(relay_sim.requests) == 1
+    capped = [m for m in editor.client.messages if "Spending cap reached" in m.message]
+    assert len(capped) == 1
+    counts = (await status(editor))["completion"]
+    assert (counts["promptTokens"], counts["completionTokens"]) == (100, 20)
+    assert abs(counts["costUsd"] - 1.2) < 1e-6
+    report = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gpt_lsp", "usage", "--by", "action", "--json"],
+        env=server_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    groups = {g["key"]: g for g in json.loads(report.stdout)["groups"]}
+    assert set(groups) == {"completion"} and groups["completion"]["requests"] == 1
+
+
+async def test_secrets_are_masked_and_a_huge_file_sends_its_window(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0, prefixChars=2000))
+    relay_sim.default = Scenario(text="a + b")
+    key = "sk-" + "A1b2C3d4" * 4
+    text = f"TOKEN = '{key}'\n" + "x = 1\n" * 200_000 + SOURCE
+    uri = editor.open("big.py", text)
+    items = await inline(editor, uri, types.Position(line=200_002, character=11))
+    assert [i.insert_text for i in items] == ["a + b"]
+    body = relay_sim.requests[-1].raw_body.decode()
+    assert key not in body and len(body) < 6000
+
+
+async def test_an_answer_after_the_user_moved_on_is_dropped(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(Scenario(text="a + b", chunk_size=1, pace=0.1))
+    uri = editor.open("add.py", SOURCE)
+    pending = asyncio.ensure_future(inline(editor, uri))
+    assert await asyncio.to_thread(relay_sim.wait_for_requests, 1)
+    await typed(editor, uri, 0, "#")
+    assert await pending == []
+    assert (await status(editor))["completion"]["dropped"] == 1
+    assert editor.text(uri) == "#" + SOURCE
