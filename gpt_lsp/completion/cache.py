@@ -17,6 +17,7 @@ class Entry:
     """One suggestion and where it was made."""
 
     anchor: str  # the end of the text before the cursor
+    whole: bool  # the anchor is all the text before the cursor (it must match exactly)
     suffix: str  # the start of the text after it
     text: str  # "" when the answer was empty: coming back asks nothing either
     at: float
@@ -41,7 +42,11 @@ class SuggestionCache:
     def put(self, uri: str, prefix: str, suffix: str, text: str) -> None:
         """Remembers the suggestion made with this text before and after the cursor."""
         entries = [e for e in self._live(uri) if e.anchor != prefix[-ANCHOR_CHARS:]]
-        entries.append(Entry(prefix[-ANCHOR_CHARS:], suffix[:SUFFIX_CHARS], text, self._clock()))
+        anchor = prefix[-ANCHOR_CHARS:]
+        entry = Entry(
+            anchor, len(anchor) == len(prefix), suffix[:SUFFIX_CHARS], text, self._clock()
+        )
+        entries.append(entry)
         self._entries[uri] = entries[-self.per_document :]
         self._entries.move_to_end(uri)
         while len(self._entries) > self.documents:
@@ -77,11 +82,14 @@ class SuggestionCache:
 
 def _rest_after_typing(entry: Entry, prefix: str) -> str | None:
     """The suggestion's text not yet typed, when the prefix is the entry's plus a start of it."""
-    if prefix.endswith(entry.anchor) and len(prefix) >= len(entry.anchor):
+    if _at_anchor(entry, prefix):
         return entry.text  # the same place (empty: nothing to suggest there)
     for typed in range(1, len(entry.text)):
-        if not prefix.endswith(entry.text[:typed]):
-            continue
-        if prefix[: len(prefix) - typed].endswith(entry.anchor):
+        if prefix.endswith(entry.text[:typed]) and _at_anchor(entry, prefix[: len(prefix) - typed]):
             return entry.text[typed:]
     return None
+
+
+def _at_anchor(entry: Entry, prefix: str) -> bool:
+    """True when the text before the cursor is the one the suggestion was made at."""
+    return prefix == entry.anchor if entry.whole else prefix.endswith(entry.anchor)

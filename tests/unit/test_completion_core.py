@@ -194,6 +194,17 @@ def test_typing_through_a_suggestion_answers_the_rest() -> None:
     assert cache.get("other", "x = compu", ")\n") is None
 
 
+def test_a_short_prefix_must_match_whole() -> None:
+    cache = SuggestionCache(clock=Clock())
+    cache.put("u", "", "\n", "import os")
+    assert cache.get("u", "", "\n") == "import os"
+    assert cache.get("u", "imp", "\n") == "ort os"
+    assert cache.get("u", "x = 1\n", "\n") is None  # not the empty document's start
+    long = "y" * 300
+    cache.put("u", long, "", "z")
+    assert cache.get("u", "x" + long, "") == "z"  # only the last 256 characters identify it
+
+
 def test_cached_suggestions_expire_and_are_bounded() -> None:
     clock = Clock()
     cache = SuggestionCache(ttl=30, per_document=2, documents=2, clock=clock)
