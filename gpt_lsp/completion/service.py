@@ -8,7 +8,6 @@ burst of keystrokes makes one relay request. Answers already shown come from the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -106,6 +105,7 @@ class CompletionService:
         self._latest = Latest()
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
         self._streaming: set[asyncio.Task[Any]] = set()  # requests past the debounce
+        self._finishing: set[asyncio.Task[None]] = set()  # streams closing, usage recording
         self._errors = Throttle(60.0)
         self._budget_said = False
 
@@ -244,17 +244,28 @@ class CompletionService:
             raise
         finally:
             # Closed apart from this task: a repeated cancel (see _cancel) must not cut it.
-            closing = asyncio.ensure_future(stream.aclose())
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(closing)
             if status == "cancelled":
                 self.counts.cancelled += 1
-            if opened or usage is not None:
-                self._record(name, model, settings, request, usage, estimate, status)
+            # The stream closes and the ledger is written beside this task, after the answer
+            # left: neither is on the suggestion's path, and a repeated cancel cannot cut them.
+            record = (name, model, settings, request, usage, estimate, status)
+            self._background(stream, record if opened or usage is not None else None)
         answer = mask.unmask("".join(parts)) if mask.count else "".join(parts)
         if logged:
             content_logger().debug("completion answer: %r", answer)
         return clean(answer, ctx, mode)
+
+    def _background(self, stream: Any, record: tuple[Any, ...] | None) -> None:
+        async def finish() -> None:
+            try:
+                await stream.aclose()
+            finally:
+                if record is not None:
+                    self._record(*record)
+
+        task = asyncio.ensure_future(finish())
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
 
     def _record(
         self,
@@ -305,6 +316,8 @@ class CompletionService:
         self._running.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+        if self._finishing:
+            await asyncio.wait(set(self._finishing), timeout=2.0)
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:

@@ -443,5 +443,7 @@ class Session:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
         if self._jobs is not None:
             await self._jobs.shutdown()
+        if self._completion is not None:
+            await self._completion.close()
         if self._relays is not None:
             await self._relays.aclose()
