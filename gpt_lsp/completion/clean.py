@@ -153,8 +153,10 @@ def cut_repeats(text: str) -> str:
                 break
     out = []
     for line in lines:
-        match = _RUN.search(line)
-        out.append(line[: match.start() + len(match.group(1))] if match else line)
+        indent = line[: len(line) - len(line.lstrip())]  # indentation is no repetition
+        body = line[len(indent) :]
+        match = _RUN.search(body)
+        out.append(indent + (body[: match.start() + len(match.group(1))] if match else body))
     return "\n".join(out)
 
 
@@ -227,4 +229,6 @@ def _next_line(suffix: str) -> str:
 def settled(answer: str, ctx: CompletionContext, mode: Mode) -> bool:
     """True when more text could no longer change the suggestion: the stream may stop."""
     text = clean(answer, ctx, mode)
-    return text != "" and clean(answer + "\x00x", ctx, mode) == text
+    # Probes: more text on the last line, at its start and indented deeper than anything.
+    probes = ("\x00x", " " * 32 + "\x00x")
+    return text != "" and all(clean(answer + probe, ctx, mode) == text for probe in probes)

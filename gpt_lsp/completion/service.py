@@ -115,6 +115,15 @@ class CompletionService:
 
     async def complete(self, uri: str, pos: Pos, *, invoked: bool = False) -> Suggestion | None:
         """Returns the suggestion at a position, or None (nothing to show)."""
+        try:
+            return await self._complete(uri, pos, invoked)
+        except GptLspError as error:  # a settings problem: said once a minute, like relay errors
+            self._error(error)
+        except Exception:  # the one boundary: a suggestion is never worth a crash or a traceback
+            log.exception("inline completion failed unexpectedly")
+        return None
+
+    async def _complete(self, uri: str, pos: Pos, invoked: bool) -> Suggestion | None:
         settings = self.host.settings
         config = settings.completion
         doc = self.host.documents.get(uri)
@@ -150,6 +159,11 @@ class CompletionService:
             self.counts.dropped += 1  # the user moved on: the cache keeps it for coming back
             return None
         return self._suggest(ctx, found.text)
+
+    def _error(self, error: GptLspError) -> None:
+        self.counts.errors += 1
+        if self._errors.allow(type(error).__name__):
+            self.host.port.show_message("error", f"AI completion: {error.user_message()}")
 
     def _supersede(self, uri: str) -> None:
         """Cancels the document's older request at once: its relay stream closes now."""
@@ -190,9 +204,7 @@ class CompletionService:
         try:
             text = await self._ask(ctx, settings, config)
         except GptLspError as error:
-            self.counts.errors += 1
-            if self._errors.allow(type(error).__name__):
-                self.host.port.show_message("error", f"AI completion: {error.user_message()}")
+            self._error(error)
             return None
         finally:
             self._streaming.discard(task)

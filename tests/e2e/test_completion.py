@@ -276,3 +276,18 @@ async def test_an_answer_after_the_user_moved_on_is_dropped(
     assert await pending == []
     assert (await status(editor))["completion"]["dropped"] == 1
     assert editor.text(uri) == "#" + SOURCE
+
+
+async def test_bad_positions_and_documents_do_no_harm(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.default = Scenario(text="pass")
+    uri = editor.open("add.py", SOURCE)
+    assert await inline(editor, "file:///tmp/never-opened.py") == []
+    items = await inline(editor, uri, types.Position(line=99, character=99))  # past the end
+    assert [i.insert_text for i in items] == ["pass"]
+    assert items[0].range.start == types.Position(line=4, character=0)  # clamped
+    assert len(relay_sim.requests) == 1
+    assert editor.text(uri) == SOURCE
+    assert (await status(editor))["completion"]["errors"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gpt_lsp.completion.cache import SuggestionCache
-from gpt_lsp.completion.clean import clean
+from gpt_lsp.completion.clean import clean, settled
 from gpt_lsp.completion.context import CompletionContext, choose_mode, cut_context
 from gpt_lsp.completion.policy import Latest, Throttle
 from gpt_lsp.completion.prompt import HOLE, build_messages
@@ -244,3 +244,23 @@ def test_the_throttle_lets_one_message_through_a_minute() -> None:
     assert not throttle.allow("relay") and throttle.allow("budget")
     clock.now = 61
     assert throttle.allow("relay")
+
+
+# ---------------------------------------------------------------- when the stream may stop
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "answer", "done"),
+    [
+        ("x = |\n", "line", "compute(", False),  # the line may go on
+        ("x = |\n", "line", "compute(1)\n", True),  # a line break ends a single line
+        ("x = |\n", "line", "```python\n", False),  # a fence opened: the code is still to come
+        ("x = |\n", "line", "```python\ncompute(1)\n", True),
+        ("x = |\n", "line", "Here is the completion:\n", False),
+        ("def f():|\n", "block", "\n    return 1\n", False),  # the block may go on
+        ("def f():|\n", "block", "\n    return 1\n\ndef g", True),  # it ended
+        ("x = |\n", "line", "", False),
+    ],
+)
+def test_settled(text: str, mode: str, answer: str, done: bool) -> None:
+    assert settled(answer, ctx_at(text), mode) is done  # type: ignore[arg-type]
