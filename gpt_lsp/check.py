@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import TextIO
 import httpx
 
 from gpt_lsp.errors import GptLspError, ModelDeniedError, redact
+from gpt_lsp.i18n import _, ljust, pgettext, set_language_from_environ
 from gpt_lsp.jobs.usage import format_cost, local_token_count
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import RelayClient
@@ -28,6 +30,7 @@ CHECK_PROMPT = "Reply with the single word: OK"
 EXIT_OK = 0
 EXIT_RELAY_ERROR = 1
 EXIT_CONFIG_ERROR = 2
+LABEL_COLUMNS = 13
 
 
 @dataclass
@@ -56,9 +59,12 @@ def run_check(
     relearn: bool = False,
 ) -> int:
     """Runs the check and returns the process exit code."""
+    env = os.environ if environ is None else environ
+    set_language_from_environ(env)
     settings, problems = load_settings(environ=environ)
+    set_language_from_environ(env, settings.language)  # a terminal in C: config.toml's
     for problem in problems:
-        print(f"warning: {_plain(problem)}", file=err)
+        print(_("warning: {problem}").format(problem=_plain(problem)), file=err)
     return asyncio.run(
         _check(
             settings,
@@ -89,16 +95,16 @@ async def _check(
         try:
             name = RelayPool(settings).resolve_name(relay)
         except GptLspError as exc:
-            print(f"error: {exc.user_message()}", file=err)
+            print(_("error: {message}").format(message=exc.user_message()), file=err)
             return EXIT_CONFIG_ERROR
         if memory.forget(settings.relays[name].base_url):
-            print(f"{'known:':<13}forgotten; learning {name} afresh", file=out)
+            _row(_("known"), _("forgotten; learning {relay} afresh").format(relay=name), out)
     pool = RelayPool(settings, transport=transport, environ=environ, memory=memory)
     try:
         try:
             client = pool.get(relay)
         except GptLspError as exc:
-            print(f"error: {exc.user_message()}", file=err)
+            print(_("error: {message}").format(message=exc.user_message()), file=err)
             return EXIT_CONFIG_ERROR
         picked_note = ""
         if not model and client.config.model is None and client.picked_model is None:
@@ -108,7 +114,7 @@ async def _check(
             if picked is not None:
                 client.picked_model = picked
                 pool.remember(client)
-                picked_note = "  (picked from the relay's list: set `model` to choose)"
+                picked_note = "  " + _("(picked from the relay's list: set `model` to choose)")
         chosen_model = model or client.default_model
         request = ChatRequest(
             messages=[{"role": "user", "content": CHECK_PROMPT}],
@@ -121,7 +127,7 @@ async def _check(
             if isinstance(exc, ModelDeniedError):
                 # Its hint sends the user here for the model list: give it.
                 exc.models = await fetch_models(client.http, client.current_url)
-            print(f"error: {exc.user_message()}", file=err)
+            print(_("error: {message}").format(message=exc.user_message()), file=err)
             return EXIT_RELAY_ERROR
         _print_result(result, settings, out, picked_note if result.model == chosen_model else "")
         models, balance = await asyncio.gather(
@@ -130,7 +136,7 @@ async def _check(
         )
         _print_extras(models, balance, out)
         for fact in client.learned().describe():
-            print(f"{'known:':<13}{_plain(fact)}", file=out)
+            _row(_("known"), fact, out)
         return EXIT_OK
     finally:
         await pool.aclose()
@@ -178,42 +184,53 @@ def _print_result(
 ) -> None:
     relay = settings.relays[result.relay]
     # Equality, not a prefix test: a backup may live under the main URL's path.
-    note = "" if result.url == chat_completions_url(relay.base_url) else "  (backup host)"
-    source = "reported by the relay" if result.usage_reported else "counted locally, estimate"
+    note = "" if result.url == chat_completions_url(relay.base_url) else "  " + _("(backup host)")
+    source = _("reported by the relay") if result.usage_reported else _("counted locally, estimate")
     price = relay.price_for(result.model)
-    cost = format_cost(price, result.usage) if price else "no price configured"
+    cost = format_cost(price, result.usage) if price else _("no price configured")
     shown = sanitize(result.answer, limit=80)
+    usage = _("{prompt} prompt + {completion} completion tokens ({source})").format(
+        prompt=result.usage.prompt_tokens, completion=result.usage.completion_tokens, source=source
+    )
     rows = [
-        ("relay", result.relay),
-        ("url", result.url + note),
-        ("model", result.model + model_note),
-        ("answer", shown or "(empty)"),
-        ("first token", f"{result.first_token_s * 1000:.0f} ms"),
-        ("total", f"{result.total_s * 1000:.0f} ms"),
-        (
-            "usage",
-            f"{result.usage.prompt_tokens} prompt + {result.usage.completion_tokens} "
-            f"completion tokens ({source})",
-        ),
-        ("cost", cost),
+        (_("relay"), result.relay),
+        (_("url"), result.url + note),
+        (_("model"), result.model + model_note),
+        (_("answer"), shown or _("(empty)")),
+        (_("first token"), _("{ms:.0f} ms").format(ms=result.first_token_s * 1000)),
+        (pgettext("check", "total"), _("{ms:.0f} ms").format(ms=result.total_s * 1000)),
+        (_("usage"), usage),
+        (_("cost"), cost),
     ]
     for label, value in rows:
-        print(f"{label + ':':<13}{_plain(value)}", file=out)
+        _row(label, value, out)
 
 
 def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO) -> None:
     if models:
-        more = f", ... ({len(models)} in all)" if len(models) > 12 else ""
+        more = (
+            ", " + _("... ({count} in all)").format(count=len(models)) if len(models) > 12 else ""
+        )
         listed = ", ".join(sanitize(m, limit=80) for m in models[:12]) + more
-        print(f"{'models:':<13}{_plain(listed)}", file=out)
+        _row(_("models"), listed, out)
     if balance is not None:
-        limit = f"${balance.limit_usd:,.2f} ({Balance.quota(balance.limit_usd):,} quota)"
+        limit = _("{usd} ({quota} quota)").format(
+            usd=f"${balance.limit_usd:,.2f}", quota=f"{Balance.quota(balance.limit_usd):,}"
+        )
         remaining = balance.remaining_usd
         if remaining is None:
-            text = f"limit {limit}"
+            text = _("limit {limit}").format(limit=limit)
         else:
-            text = f"${remaining:,.2f} left ({Balance.quota(remaining):,} quota) of {limit}"
-        print(f"{'balance:':<13}{text}", file=out)
+            text = _("{usd} left ({quota} quota) of {limit}").format(
+                usd=f"${remaining:,.2f}", quota=f"{Balance.quota(remaining):,}", limit=limit
+            )
+        _row(_("balance"), text, out)
+
+
+def _row(label: str, value: str, out: TextIO) -> None:
+    """Prints one `label: value` line (label translated), the values in one column."""
+    head = _("{label}:").format(label=label)
+    print(ljust(head, LABEL_COLUMNS) + _plain(value), file=out)
 
 
 def _plain(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ Settings: the user file config.toml (~/.config/gpt-lsp/config.toml on Linux, or 
 named by GPT_LSP_CONFIG), the environment (GPT_LSP_BASE_URL, GPT_LSP_API_KEY, GPT_LSP_MODEL;
 or OPENAI_BASE_URL, OPENAI_API_KEY), then your editor's settings. State (learned relay
 quirks, the usage ledger): ~/.local/state/gpt-lsp, or GPT_LSP_STATE_DIR.
+Messages in Chinese (check, usage, the editor's menus): LANG=zh_CN.UTF-8 or `language = "zh"`.
 
 Try a relay first:  GPT_LSP_BASE_URL=https://relay.example/v1 GPT_LSP_API_KEY=sk-... gpt-lsp check
 """
@@ -67,8 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except BrokenPipeError:
         # `gpt-lsp usage | head`: the reader left; nothing more to say, and no traceback.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
@@ -100,16 +100,24 @@ def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     """Prints the ledger's totals; exit 2 when it cannot be read."""
     from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
     from gpt_lsp.accounting.report import group, render_json, render_table, since
+    from gpt_lsp.i18n import _, environ_language, set_language_from_environ
+
+    setting = None
+    if environ_language(os.environ) is None:  # a terminal in C: the `language` setting
+        from gpt_lsp.settings import load_settings
+
+        setting = load_settings()[0].language
+    set_language_from_environ(os.environ, setting)
 
     if days < 1:
-        print("gpt-lsp usage: --days must be 1 or more", file=sys.stderr)
+        print(_("gpt-lsp usage: --days must be 1 or more"), file=sys.stderr)
         return 2
     path = default_path()
     start = since(days)
     try:
         records = Ledger(path).since(start) if path.exists() else []
     except LedgerError as exc:
-        print(f"gpt-lsp usage: {exc}", file=sys.stderr)
+        print(_("gpt-lsp usage: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     keys = by or ["day", "model"]
     reports = []

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from gpt_lsp.i18n import N_, _
 from gpt_lsp.text.sanitize import sanitize
 
 # one-api / new-api messages that classify an error whatever the HTTP status says.
@@ -85,7 +86,7 @@ class SettingsError(GptLspError):
         self.problems = problems
         super().__init__("gpt-lsp settings: " + "; ".join(problems))
 
-    hint = "Using defaults for those keys."
+    hint = N_("Using defaults for those keys.")
 
 
 class ProjectSettingsIgnored(GptLspError):
@@ -98,7 +99,7 @@ class ProjectSettingsIgnored(GptLspError):
             "(the gptLsp section of this project, e.g. .vscode/settings.json or .dir-locals.el)"
         )
 
-    hint = (
+    hint = N_(
         "Where requests go, the credentials they carry and the privacy switches are taken only "
         "from your user settings (config.toml, the environment, your own editor configuration)."
     )
@@ -109,12 +110,14 @@ class MissingKeyError(GptLspError):
 
     def __init__(self, relay: str, key_env: str | None = None) -> None:
         self.relay = relay
-        where = (
-            f"set the environment variable {key_env}"
-            if key_env
-            else ("set GPT_LSP_API_KEY, or apiKey / apiKeyEnv on the relay")
-        )
-        super().__init__(f"No API key for relay '{relay}': {where}.")
+        if key_env:
+            text = _("No API key for relay '{relay}': set the environment variable {key_env}.")
+        else:
+            text = _(
+                "No API key for relay '{relay}': set GPT_LSP_API_KEY, or apiKey / apiKeyEnv "
+                "on the relay."
+            )
+        super().__init__(text.format(relay=relay, key_env=key_env))
 
 
 class RequestRefused(GptLspError):
@@ -134,19 +137,22 @@ class RelayError(GptLspError):
         """Names the relay and host for messages."""
         host = _host_of(self.url)
         if self.relay and host:
-            return f"relay '{self.relay}' ({host})"
+            return _("relay '{relay}' ({host})").format(relay=self.relay, host=host)
         if self.relay:
-            return f"relay '{self.relay}'"
-        return host or "relay"
+            return _("relay '{relay}'").format(relay=self.relay)
+        return host or _("relay")
 
     def user_message(self) -> str:
-        return _shown(_with_hint(f"{self.where()}: {self.detail}", self.hint))
+        text = _("{where}: {detail}").format(where=self.where(), detail=self.detail)
+        return _shown(_with_hint(text, self.hint))
 
 
 class RelayConnectError(RelayError):
     """Could not connect to the relay."""
 
-    hint = "Check baseUrl, your network or proxy; add backupUrls if the relay has a backup host."
+    hint = N_(
+        "Check baseUrl, your network or proxy; add backupUrls if the relay has a backup host."
+    )
 
 
 class RelayTimeout(RelayError):
@@ -156,13 +162,13 @@ class RelayTimeout(RelayError):
         self.phase = phase
         super().__init__(message, relay=relay, url=url)
 
-    hint = "The relay may be overloaded: try again, raise `timeout`, or add backupUrls."
+    hint = N_("The relay may be overloaded: try again, raise `timeout`, or add backupUrls.")
 
 
 class RelayStatusError(RelayError):
     """The relay answered with an error; its own message is kept verbatim."""
 
-    hint = "See the relay's message above."
+    hint = N_("See the relay's message above.")
 
     def __init__(
         self,
@@ -187,19 +193,19 @@ class RelayStatusError(RelayError):
 class AuthError(RelayStatusError):
     """The key is invalid, expired or missing."""
 
-    hint = "Check the API key (apiKey / apiKeyEnv / GPT_LSP_API_KEY) for this relay."
+    hint = N_("Check the API key (apiKey / apiKeyEnv / GPT_LSP_API_KEY) for this relay.")
 
 
 class QuotaError(RelayStatusError):
     """The key or account has no quota left."""
 
-    hint = "Top up the key's quota at the relay, or switch to another relay."
+    hint = N_("Top up the key's quota at the relay, or switch to another relay.")
 
 
 class ModelDeniedError(RelayStatusError):
     """The key may not use this model, or no channel serves it."""
 
-    hint = (
+    hint = N_(
         "Choose a model this relay serves for this key: `model` in the settings, "
         "GPT_LSP_MODEL, or `gpt-lsp check --model NAME` to try one (`gpt-lsp check` lists them)."
     )
@@ -212,31 +218,32 @@ class ModelDeniedError(RelayStatusError):
         if not self.models:
             return text
         shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
-        return _shown(f"{text} The relay lists: {shown}.")
+        listed = _("The relay lists: {models}.").format(models=shown)
+        return _shown(_("{message} {hint}").format(message=text, hint=listed))
 
 
 class RateLimitError(RelayStatusError):
     """The relay is rate limiting."""
 
-    hint = "Wait a moment and try again."
+    hint = N_("Wait a moment and try again.")
 
 
 class GatewayError(RelayStatusError):
     """A CDN or gateway answered instead of the relay."""
 
-    hint = "The relay's origin did not answer: try again, or add its backup host to backupUrls."
+    hint = N_("The relay's origin did not answer: try again, or add its backup host to backupUrls.")
 
 
 class RelayProtocolError(RelayError):
     """The relay's answer is not a chat-completions stream."""
 
-    hint = "Check that baseUrl points at an OpenAI-compatible API."
+    hint = N_("Check that baseUrl points at an OpenAI-compatible API.")
 
 
 class TruncatedAnswer(RelayError):
     """The stream ended without a finish_reason: the answer is incomplete."""
 
-    hint = "The relay dropped the answer: try again."
+    hint = N_("The relay dropped the answer: try again.")
 
 
 def classify_status(
@@ -274,13 +281,14 @@ def _shown(text: str) -> str:
 
 
 def _with_hint(text: str, hint: str) -> str:
-    """Joins a message and its hint as two sentences."""
+    """Joins a message and its hint (in the UI language) as two sentences."""
     text = text.strip()
     if not hint:
         return text
     # Relay messages end however they like ("... (request id: 1)", Chinese without a stop).
-    end = "" if text.endswith((".", "!", "?", "。", "！", "？")) else "."
-    return f"{text}{end} {hint}"
+    if text.endswith((".", "!", "?", "。", "！", "？")):
+        return _("{message} {hint}").format(message=text, hint=_(hint))
+    return _("{message}. {hint}").format(message=text, hint=_(hint))
 
 
 def _host_of(url: str) -> str:

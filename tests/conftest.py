@@ -20,6 +20,16 @@ if os.environ.get("CI"):
 TEST_API_KEY = "sk-test-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True)
+def _english_ui() -> Iterator[None]:
+    """Each test starts in English: the UI language is per process (gpt_lsp.i18n)."""
+    from gpt_lsp.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language("en")
+
+
 class RelaySimFactory(Protocol):
     """Creates and starts a RelaySim; all are stopped at teardown."""
 

@@ -250,5 +250,48 @@ Interactively, pick from the models the relay lists (any name can be typed)."
                      (message "gpt-lsp: %s relay: %s" (plist-get result :relay)
                               (plist-get result :current))))))
 
+;;; Status
+
+(defun gpt-lsp--spend-line (label spend)
+  "One line under LABEL for SPEND, gptLsp.status's usage.today or usage.month."
+  (if (not spend)
+      (format "%s: unknown (no usage ledger)" label)
+    (let ((requests (or (plist-get spend :requests) 0))
+          (quota (or (plist-get spend :quota) 0))
+          (unpriced (or (plist-get spend :unpriced) 0)))
+      (format "%s: $%.4f%s, %d request%s, %d tokens%s" label
+              (or (plist-get spend :costUsd) 0)
+              (if (> quota 0) (format " (%d quota)" quota) "")
+              requests (if (= requests 1) "" "s")
+              (or (plist-get spend :tokens) 0)
+              (if (> unpriced 0)
+                  (format ", %d without a price (not in the cost)" unpriced)
+                "")))))
+
+;;;###autoload
+(defun gpt-lsp-status ()
+  "Show the relays and models, the running jobs, and today's and this month's spend."
+  (interactive)
+  (let* ((status (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                  (list :command "gptLsp.status" :arguments [])))
+         (usage (plist-get status :usage))
+         (running (seq-filter (lambda (job) (equal (plist-get job :status) "running"))
+                              (plist-get status :jobs)))
+         (lines (list (format "gpt-lsp %s" (plist-get status :version)))))
+    (seq-doseq (relay (plist-get status :relays))
+      (push (format "relay %s%s: %s, model %s" (plist-get relay :name)
+                    (if (eq (plist-get relay :default) t) " (default)" "")
+                    (plist-get relay :url) (plist-get relay :model))
+            lines))
+    (if (seq-empty-p running)
+        (push "jobs: none running" lines)
+      (seq-doseq (job running)
+        (push (format "job %s %s running (%s tokens)" (plist-get job :jobId)
+                      (plist-get job :action) (plist-get job :tokens))
+              lines)))
+    (push (gpt-lsp--spend-line "today" (plist-get usage :today)) lines)
+    (push (gpt-lsp--spend-line "this month" (plist-get usage :month)) lines)
+    (message "%s" (string-join (nreverse lines) "\n"))))
+
 (provide 'gpt-lsp)
 ;;; gpt-lsp.el ends here

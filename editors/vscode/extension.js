@@ -45,6 +45,9 @@ let statusItem;
 let running = 0;
 /** The last gptLsp/jobFinished: {status, summary, message?}, for the status bar. */
 let lastFinished;
+/** Today's and this month's spend {today, month} from gptLsp.status (the tooltip shows it);
+ * asked again after each job ends. */
+let spend;
 /** The default relay's model, as the server last said (the status bar shows it). */
 let currentModel;
 /** Keys read from SecretStorage: masked in everything written to the output channel. */
@@ -431,7 +434,23 @@ async function refreshRunning() {
   running = status ? (status.jobs || []).filter((j) => j.status === "running").length : 0;
   const relay = status && (status.relays || []).find((r) => r.default);
   currentModel = relay ? relay.model : undefined;
+  const usage = status && status.usage;
+  spend = usage && usage.today ? { today: usage.today, month: usage.month } : undefined;
   updateStatus();
+}
+
+/** One line of spend from gptLsp.status usage.today / usage.month. */
+function spendLine(label, s) {
+  if (!s) return `${label}: unknown`;
+  const quota = s.quota ? ` (${Number(s.quota).toLocaleString("en-US")} quota)` : "";
+  const requests = `${s.requests} request${s.requests === 1 ? "" : "s"}`;
+  const unpriced = s.unpriced ? `, ${s.unpriced} without a price (not in the cost)` : "";
+  return `${label}: $${Number(s.costUsd || 0).toFixed(4)}${quota}, ${requests}, ${s.tokens} tokens${unpriced}`;
+}
+
+/** Today's and this month's spend, as tooltip lines ("" while the server has said none). */
+function spendLines() {
+  return spend ? `\n${spendLine("Today", spend.today)}\n${spendLine("This month", spend.month)}` : "";
 }
 
 /** Quick pick of the relay's models (the server lists them), free text when it lists none. */
@@ -496,11 +515,14 @@ async function showStatus() {
   }
   const u = status.usage || {};
   lines.push(`session: ${u.jobs || 0} jobs, ${u.promptTokens || 0} prompt + ${u.completionTokens || 0} completion tokens, $${Number(u.costUsd || 0).toFixed(4)}`);
+  const session = lines[lines.length - 1];
+  if (u.today) lines.push(spendLine("today", u.today), spendLine("this month", u.month));
   for (const j of status.jobs || []) lines.push(`job ${j.jobId} ${j.action} ${j.status} (${j.tokens} tokens) ${j.uri}`);
   output.appendLine(lines.join("\n"));
   const relay = (status.relays || []).find((r) => r.default);
   const summary = relay ? `${relay.name}: ${relay.model} at ${relay.url}` : "no relay configured (set gptLsp.baseUrl)";
-  const choice = await vscode.window.showInformationMessage(`GPT LSP ${status.version} · ${summary} · ${lines[lines.length - (status.jobs || []).length - 1]}`, "Show Details");
+  const today = u.today ? ` · ${spendLine("today", u.today)}` : "";
+  const choice = await vscode.window.showInformationMessage(`GPT LSP ${status.version} · ${summary} · ${session}${today}`, "Show Details");
   if (choice) output.show(true);
 }
 
@@ -556,15 +578,15 @@ function updateStatus() {
     statusItem.tooltip = "GPT LSP: server not running";
   } else if (running) {
     statusItem.text = `$(sync~spin) AI${running > 1 ? ` ×${running}` : ""}${model}`;
-    statusItem.tooltip = `GPT LSP${model}: writing… click to cancel, accept or reject`;
+    statusItem.tooltip = `GPT LSP${model}: writing… click to cancel, accept or reject${spendLines()}`;
   } else if (lastFinished) {
     const icon = { done: "$(check)", cancelled: "$(circle-slash)", failed: "$(error)", conflict: "$(warning)" }[lastFinished.status] || "$(sparkle)";
     statusItem.text = `${icon} ${lastFinished.summary}${model}`;
-    statusItem.tooltip = `GPT LSP${model}: ${lastFinished.summary}${lastFinished.message ? ` (${lastFinished.message})` : ""}`;
+    statusItem.tooltip = `GPT LSP${model}: ${lastFinished.summary}${lastFinished.message ? ` (${lastFinished.message})` : ""}${spendLines()}`;
     if (lastFinished.status === "failed") statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
   } else {
     statusItem.text = `$(sparkle) AI${model}`;
-    statusItem.tooltip = `GPT LSP${model}: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat`;
+    statusItem.tooltip = `GPT LSP${model}: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat${spendLines()}`;
   }
   statusItem.show();
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gpt_lsp.accounting.ledger import Spend
+from gpt_lsp.i18n import N_, _, ngettext
 
 WARN_AT = 0.8  # share of a cap at which the user is warned once
 
@@ -34,40 +35,38 @@ class Decision:
 def decide(caps: Caps, today: Spend, month: Spend) -> Decision:
     """Returns whether a request may start under the caps."""
     checks = [
-        ("dailyUsd", "today", caps.daily_usd, today.cost_usd, _usd),
-        ("monthlyUsd", "this month", caps.monthly_usd, month.cost_usd, _usd),
-        ("dailyQuota", "today", caps.daily_quota, float(today.quota), _quota),
+        ("dailyUsd", N_("today"), caps.daily_usd, today.cost_usd, _usd),
+        ("monthlyUsd", N_("this month"), caps.monthly_usd, month.cost_usd, _usd),
+        ("dailyQuota", N_("today"), caps.daily_quota, float(today.quota), _quota),
     ]
     warnings: list[tuple[str, str]] = []
     for key, period, cap, spent, show in checks:
         if cap is None:
             continue
         unknown = _unknown(today if period == "today" else month)
+        words = {"spent": show(spent), "period": _(period), "key": key, "cap": show(cap)}
         if spent >= cap:
-            return Decision(
-                refusal=f"Spending cap reached: {show(spent)} spent {period} of "
-                f"budget.{key} {show(cap)}{unknown}. Nothing was sent. Raise budget.{key} in "
-                "the settings to go on."
+            refusal = _(
+                "Spending cap reached: {spent} spent {period} of budget.{key} {cap}{unknown}. "
+                "Nothing was sent. Raise budget.{key} in the settings to go on."
             )
+            return Decision(refusal=refusal.format(**words, unknown=unknown))
         if spent >= WARN_AT * cap:
-            warnings.append(
-                (
-                    key,
-                    f"{show(spent)} spent {period}: {spent / cap:.0%} of budget.{key} "
-                    f"{show(cap)}{unknown}.",
-                )
-            )
+            warning = _("{spent} spent {period}: {share} of budget.{key} {cap}{unknown}.")
+            share = f"{spent / cap:.0%}"
+            warnings.append((key, warning.format(**words, share=share, unknown=unknown)))
     return Decision(warnings=warnings)
 
 
 def _unknown(spend: Spend) -> str:
     if not spend.unpriced:
         return ""
-    plural = "s" if spend.unpriced > 1 else ""
-    return (
-        f" (not counting {spend.unpriced} request{plural} to models without a price: "
-        "set `prices` for them)"
+    text = ngettext(
+        " (not counting {count} request to models without a price: set `prices` for them)",
+        " (not counting {count} requests to models without a price: set `prices` for them)",
+        spend.unpriced,
     )
+    return text.format(count=spend.unpriced)
 
 
 def _usd(value: float) -> str:
@@ -75,4 +74,4 @@ def _usd(value: float) -> str:
 
 
 def _quota(value: float) -> str:
-    return f"{int(value):,} quota"
+    return _("{count} quota").format(count=f"{int(value):,}")

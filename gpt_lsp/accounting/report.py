@@ -9,8 +9,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gpt_lsp.accounting.ledger import Record, day_start
+from gpt_lsp.i18n import N_, _, ljust, ngettext, rjust, width
 
 GroupBy = Literal["model", "relay", "action", "day"]
+# Column heads of the table (the --by value names the first column).
+HEADS = {
+    "day": N_("day"),
+    "model": N_("model"),
+    "relay": N_("relay"),
+    "action": N_("action"),
+    "requests": N_("requests"),
+    "prompt": N_("prompt"),
+    "completion": N_("completion"),
+    "cost": N_("cost"),
+    "quota": N_("quota"),
+}
 
 
 @dataclass
@@ -71,7 +84,7 @@ def _key(record: Record, by: GroupBy) -> str:
 def since(days: int, now: float | None = None) -> float:
     """Returns the start of the day `days - 1` days before today (days=1: today)."""
     start = day_start(now)
-    for _ in range(max(0, days - 1)):
+    for _day in range(max(0, days - 1)):
         start = day_start(start - 1)
     return start
 
@@ -91,24 +104,41 @@ def render_json(rows: list[Row], total: Row, *, start: float, days: int, by: Gro
 def render_table(rows: list[Row], total: Row, *, start: float, days: int, by: GroupBy) -> str:
     """Returns the report as a table a person reads at a glance."""
     first = time.strftime("%Y-%m-%d", time.localtime(start))
-    plural = "s" if days != 1 else ""
-    lines = [f"usage since {first} ({days} day{plural}), by {by}"]
+    title = ngettext(
+        "usage since {first} ({days} day), by {by}",
+        "usage since {first} ({days} days), by {by}",
+        days,
+    )
+    lines = [title.format(first=first, days=days, by=_(HEADS[by]))]
     if not total.requests:
-        return "\n".join([*lines, "no requests recorded"])
-    header = (by, "requests", "prompt", "completion", "cost", "quota")
-    table = [header, *(_cells(row) for row in rows), _cells(total)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        return "\n".join([*lines, _("no requests recorded")])
+    keys = (by, "requests", "prompt", "completion", "cost", "quota")
+    header = tuple(_(HEADS[key]) for key in keys)
+    total_cells = (_("total"), *_cells(total)[1:])
+    table = [header, *(_cells(row) for row in rows), total_cells]
+    # Columns by terminal width: a Chinese head takes two columns a character.
+    widths = [max(width(r[i]) for r in table) for i in range(len(header))]
     for number, cells in enumerate(table):
         if number == len(table) - 1:
             lines.append("  ".join("-" * w for w in widths))
         rest = zip(cells[1:], widths[1:], strict=True)
-        parts = [cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in rest]
+        parts = [ljust(cells[0], widths[0])] + [rjust(c, w) for c, w in rest]
         lines.append("  ".join(parts).rstrip())
     notes = []
     if total.estimated:
-        notes.append(f"~ estimated tokens ({total.estimated} requests: the relay sent no usage)")
+        note = ngettext(
+            "~ estimated tokens ({count} request: the relay sent no usage)",
+            "~ estimated tokens ({count} requests: the relay sent no usage)",
+            total.estimated,
+        )
+        notes.append(note.format(count=total.estimated))
     if total.unpriced:
-        notes.append(f"{total.unpriced} requests to models without a price are not in the cost")
+        note = ngettext(
+            "{count} request to a model without a price is not in the cost",
+            "{count} requests to models without a price are not in the cost",
+            total.unpriced,
+        )
+        notes.append(note.format(count=total.unpriced))
     return "\n".join(lines + notes)
 
 

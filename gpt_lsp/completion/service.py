@@ -18,10 +18,7 @@ from gpt_lsp.completion.context import CompletionContext, choose_mode, cut_conte
 from gpt_lsp.completion.policy import Latest, Throttle
 from gpt_lsp.completion.prompt import build_messages
 from gpt_lsp.errors import GptLspError, RequestRefused
-from gpt_lsp.jobs.usage import local_token_count
 from gpt_lsp.logs import content_logger
-from gpt_lsp.prompting.secrets import SecretMask
-from gpt_lsp.prompting.slicing import excluded_by
 from gpt_lsp.relay.events import ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from gpt_lsp.relay.request import Attempt, ChatRequest
 from gpt_lsp.text.regions import Pos
@@ -180,6 +177,8 @@ class CompletionService:
         return Suggestion(text, ctx.line, ctx.character, ctx.line_before)
 
     def _excluded(self, uri: str, language: str, settings: Settings) -> bool:
+        from gpt_lsp.prompting.slicing import excluded_by
+
         config = settings.completion
         if language and language in config.exclude_languages:
             return True
@@ -214,6 +213,9 @@ class CompletionService:
     async def _ask(
         self, ctx: CompletionContext, settings: Settings, config: CompletionSettings
     ) -> str:
+        from gpt_lsp.jobs.usage import local_token_count
+        from gpt_lsp.prompting.secrets import SecretMask
+
         relays = self.host.relays
         name = relays.resolve_name(config.relay)
         client = relays.get(name)
@@ -289,6 +291,8 @@ class CompletionService:
         estimate: int,
         status: str,
     ) -> None:
+        from gpt_lsp.jobs.usage import local_token_count
+
         estimated = usage is None
         if usage is None:
             prompt = sum(local_token_count(m["content"]) for m in request.messages)

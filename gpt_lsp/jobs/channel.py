@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from gpt_lsp.i18n import N_
 from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit
 from gpt_lsp.text.changes import matching_prefix, slide_out
 from gpt_lsp.text.documents import TextDoc
@@ -183,7 +184,7 @@ class DocumentChannel:
         log.warning("an edit was applied at a stale position (version 0); undoing it")
         self._map_others(sent.span, sent.text, skip=None)
         if sent.tracked.conflict and sent.tracked.conflict_reason is None:
-            sent.tracked.conflict_reason = (
+            sent.tracked.conflict_reason = N_(
                 "The editor applied an edit after your typing, at a stale position inside the "
                 "job's region: it was undone and the job stopped."
             )
@@ -307,11 +308,13 @@ class DocumentChannel:
             self.in_flight = None
             tracked.in_flight = False
             if unknown:
-                self._give_up(tracked, "The editor never reported the job's edit: the job stopped.")
+                self._give_up(
+                    tracked, N_("The editor never reported the job's edit: the job stopped.")
+                )
             elif not sent.confirmed:
                 tracked.lose(kind, text)
                 if tracked.lost_in_a_row >= MAX_LOST_IN_A_ROW:
-                    self._give_up(tracked, "The editor kept refusing the job's edits.")
+                    self._give_up(tracked, N_("The editor kept refusing the job's edits."))
             tracked.update_settled()
         return bool(sent.confirmed)
 

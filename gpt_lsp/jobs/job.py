@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gpt_lsp.i18n import N_, _, ngettext
 from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.jobs.region import JobRegion
@@ -17,6 +18,21 @@ from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import Price
+
+# How a job ended, in the words the user reads (the protocol's status stays English).
+STATUS_TEXT = {
+    "running": N_("running"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+    "failed": N_("failed"),
+    "conflict": N_("conflict"),
+}
+
+
+def tokens_text(count: int, approx: bool = False) -> str:
+    """Returns "123 tokens" in the UI language; "~123 tokens" for an estimate."""
+    text = ngettext("{count} token", "{count} tokens", count).format(count=count)
+    return f"~{text}" if approx else text
 
 
 @dataclass
@@ -76,15 +92,14 @@ class Job:
     def end_message(self) -> str:
         """Returns how the job ended: status, tokens, time, cost."""
         seconds = (self.ended or time.monotonic()) - self.started
-        parts = [self.status]
+        parts = [_(STATUS_TEXT.get(self.status, self.status))]
         if self.usage is not None:
-            approx = "~" if self.usage_estimated else ""
-            parts.append(f"{approx}{self.usage.total_tokens} tokens")
-        parts.append(f"{seconds:.1f} s")
+            parts.append(tokens_text(self.usage.total_tokens, self.usage_estimated))
+        parts.append(_("{seconds:.1f} s").format(seconds=seconds))
         cost = self.cost_text()
         if cost:
             parts.append(cost)
-        return ", ".join(parts)
+        return _(", ").join(parts)
 
     def usage_dict(self) -> dict[str, Any]:
         """Returns the usage for jobFinished."""

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, replace
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import _, ngettext
 from gpt_lsp.jobs.job import JobSpec
 from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.logs import content_logger
@@ -51,9 +52,12 @@ def prepare(
         )
     cut = cut_slice(doc, span, encoding, settings.context_chars, marker=marker)
     if len(cut.selection) > settings.max_selection_chars:
+        text = _(
+            "The selection has {count} characters, more than maxSelectionChars ({limit}): "
+            "select less."
+        )
         raise RequestRefused(
-            f"The selection has {len(cut.selection):,} characters, more than "
-            f"maxSelectionChars ({settings.max_selection_chars:,}): select less."
+            text.format(count=f"{len(cut.selection):,}", limit=f"{settings.max_selection_chars:,}")
         )
     mask = SecretMask()
     if settings.mask_secrets:
@@ -102,6 +106,10 @@ def prepare(
         unmasker=StreamUnmasker(mask) if mask.count else None,
     )
     if mask.count:
-        plural = "s were" if mask.count > 1 else " was"
-        spec.notices.append(f"{mask.count} secret{plural} masked before sending.")
+        notice = ngettext(
+            "{count} secret was masked before sending.",
+            "{count} secrets were masked before sending.",
+            mask.count,
+        )
+        spec.notices.append(notice.format(count=mask.count))
     return Launch(spec, cut.region, cut.original)

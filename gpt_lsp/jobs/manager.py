@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from gpt_lsp.errors import GptLspError, RequestRefused
+from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.channel import DocumentChannel
-from gpt_lsp.jobs.job import Job, JobSpec
+from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
 from gpt_lsp.jobs.output import CodeOutputFilter
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports
 USAGE_TAIL_SECONDS = 0.5  # read on after a closing fence, for the usage chunk
 MAX_REVIEW_JOBS = 50  # finished jobs kept for accept/reject, oldest forgotten first
-CONFLICT_MESSAGE = "You edited inside the job's region: the job stopped and left your text."
+CONFLICT_MESSAGE = N_("You edited inside the job's region: the job stopped and left your text.")
 JOB_FINISHED = "gptLsp/jobFinished"
 NOTES_WAIT = 3.0  # seconds a finished explain job still waits for its notes document
 
@@ -77,7 +78,7 @@ class JobManager:
         self.jobs[job_id] = job
         if self.progress:
             job.progress_token = f"gpt-lsp/{job_id}"
-            self.port.start_progress(job.progress_token, f"AI: {spec.action.title}")
+            self.port.start_progress(job.progress_token, f"AI: {spec.action.label}")
         if opener is not None:
             job.attaching = asyncio.ensure_future(self._attach(job, opener))
         job.task = asyncio.ensure_future(self._run(job))
@@ -112,7 +113,7 @@ class JobManager:
         attaching = job.attaching
         if attaching is None or attaching.done():
             return
-        done, _ = await asyncio.wait([attaching], timeout=NOTES_WAIT)
+        done, _pending = await asyncio.wait([attaching], timeout=NOTES_WAIT)
         if not done:
             attaching.cancel()
             job.spec.notes_uri = None
@@ -124,10 +125,10 @@ class JobManager:
             await self._drain(job)
             if job.region.conflict:
                 job.status = "conflict"
-                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
+                job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             elif job.finish_reason == "length":
                 job.status = "done"
-                job.message = "The answer was cut at the token limit (maxTokens): review it."
+                job.message = _("The answer was cut at the token limit (maxTokens): review it.")
             else:
                 job.status = "done"
                 job.message = " ".join(job.spec.notices) or None
@@ -140,10 +141,10 @@ class JobManager:
                 uncancel()
             if job.cancel_reason == "closed":
                 job.status = "cancelled"
-                job.message = "The document was closed: the job stopped."
+                job.message = _("The document was closed: the job stopped.")
             elif job.cancel_reason == "conflict" or job.region.conflict:
                 job.status = "conflict"
-                job.message = job.region.conflict_reason or CONFLICT_MESSAGE
+                job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             else:
                 job.status = "cancelled"
                 await self._restore(job)
@@ -155,7 +156,9 @@ class JobManager:
         except Exception as error:
             log.exception("job %s failed unexpectedly", job.id)
             job.status = "failed"
-            job.message = f"gpt-lsp internal error ({type(error).__name__}); see the log."
+            job.message = _("gpt-lsp internal error ({name}); see the log.").format(
+                name=type(error).__name__
+            )
             await self._restore(job)
             self.port.show_message("error", GptLspError(job.message).user_message())
         finally:
@@ -173,7 +176,7 @@ class JobManager:
         stream = spec.client.stream_batches(spec.request, attempt)
         tail_until: float | None = None  # after the closing fence: only usage is still wanted
         try:
-            for _ in itertools.count():
+            for _batch in itertools.count():
                 try:
                     if tail_until is None:
                         batch = await stream.__anext__()
@@ -195,10 +198,11 @@ class JobManager:
                         if log_answer:
                             content_logger().debug("%s answer: %r", job.id, event.text)
                         if job.answer_chars > spec.max_answer_chars:
-                            raise RequestRefused(
-                                f"The answer passed maxAnswerChars ({spec.max_answer_chars}); "
-                                "the job was stopped and the document restored."
+                            text = _(
+                                "The answer passed maxAnswerChars ({limit}); the job was "
+                                "stopped and the document restored."
                             )
+                            raise RequestRefused(text.format(limit=spec.max_answer_chars))
                         text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
                         self._write(job, spec.output.feed(text))
                         if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
@@ -220,7 +224,7 @@ class JobManager:
                     if job.progress_token and now - last_report >= PROGRESS_INTERVAL:
                         last_report = now
                         self.port.report_progress(
-                            job.progress_token, f"{job.completion_estimate} tokens"
+                            job.progress_token, tokens_text(job.completion_estimate)
                         )
                 if tail_until is not None and time.monotonic() >= tail_until:
                     break
@@ -281,7 +285,7 @@ class JobManager:
             "jobId": job.id,
             "uri": job.spec.uri,
             "status": job.status,
-            "summary": f"AI: {job.spec.action.title}: {job.end_message()}",
+            "summary": f"AI: {job.spec.action.label}: {job.end_message()}",
         }
         if job.message:
             params["message"] = job.message

@@ -19,6 +19,7 @@ class ClientFeatures:
     progress: bool = False
     show_document: bool = False
     configuration: bool = False
+    locale: str | None = None  # the UI language the client asked for, e.g. zh-CN
 
 
 class ClientPort(Protocol):

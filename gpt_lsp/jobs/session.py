@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from gpt_lsp.completion.service import CompletionService
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
+from gpt_lsp.i18n import set_language
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
 from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
@@ -24,7 +26,6 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
-    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.arguments import (
         CancelArgs,
         ChatArgs,
@@ -76,7 +77,6 @@ class Session:
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
         self._models: ModelChoices | None = None
-        self._completion: CompletionService | None = None
         self.state_dir = state_dir  # None: the user state dir (platformdirs)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
@@ -84,11 +84,13 @@ class Session:
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
         self.counters: Callable[[], dict[str, int]] | None = None
+        self.completion = CompletionService(self)  # inline completion; asks nothing until enabled
 
     def connect(self, client: ClientFeatures, init_options: Any) -> None:
         """Takes what the client's initialize request said."""
         self.client = client
         self.init_options = init_options if isinstance(init_options, Mapping) else None
+        set_language(client.locale)  # until the settings (`language`) load
 
     # ------------------------------------------------------------ settings
 
@@ -125,15 +127,6 @@ class Session:
             self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
             self._jobs.record = self.spending.record
         return self._jobs
-
-    @property
-    def completion(self) -> CompletionService:
-        """Returns the inline completion service (it asks nothing until enabled)."""
-        if self._completion is None:
-            from gpt_lsp.completion.service import CompletionService
-
-            self._completion = CompletionService(self)
-        return self._completion
 
     @property
     def notes(self) -> NotesDocuments:
@@ -187,6 +180,8 @@ class Session:
             project_options=self.client_config,
             environ=self.environ,
         )
+        # One setting for both: who wants explanations in Chinese reads the menus in Chinese.
+        set_language(settings.language, self.client.locale)
         if ignored and ignored not in self._warned_ignored:
             self._warned_ignored.add(ignored)  # once per distinct set, not at every reload
             warning = ProjectSettingsIgnored(ignored).user_message()
@@ -357,7 +352,7 @@ class Session:
             return self.jobs.start(launch.spec, launch.region, launch.original)
         if not self.client.show_document:
             return self.jobs.start(launch.spec, None, "")
-        notes_uri = self.notes.create(uri, action.id, action.title)
+        notes_uri = self.notes.create(uri, action.id, action.label)
         launch.spec.notes_uri = notes_uri
         return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
 
@@ -443,7 +438,6 @@ class Session:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
         if self._jobs is not None:
             await self._jobs.shutdown()
-        if self._completion is not None:
-            await self._completion.close()
+        await self.completion.close()
         if self._relays is not None:
             await self._relays.aclose()

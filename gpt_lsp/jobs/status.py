@@ -24,8 +24,8 @@ class Reporting(Protocol):
     def relays(self) -> RelayPool: ...
     @property
     def jobs(self) -> JobManager: ...
-    @property
-    def completion(self) -> CompletionService: ...
+
+    completion: CompletionService
 
     spending: Spending
     counters: Callable[[], dict[str, int]] | None
@@ -53,7 +53,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             }
         )
     actions = [
-        {"id": a.id, "title": f"AI: {a.title}", "kind": a.kind, "output": a.output}
+        {"id": a.id, "title": f"AI: {a.label}", "kind": a.kind, "output": a.output}
         for a in all_actions(settings.actions)
     ]
     jobs = [

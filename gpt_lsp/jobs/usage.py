@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from gpt_lsp.i18n import _
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.settings import Price
 
@@ -27,7 +28,7 @@ def format_cost(price: Price | None, usage: Usage) -> str:
         return ""
     usd = price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
     quota = price.quota(usage.prompt_tokens, usage.completion_tokens)
-    return f"${usd:.4f} ({quota:,} quota)"
+    return _("{usd} ({quota} quota)").format(usd=f"${usd:.4f}", quota=f"{quota:,}")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from gpt_lsp import __version__
+from gpt_lsp.i18n import _
 from gpt_lsp.jobs.port import ClientFeatures, MessageKind
 from gpt_lsp.jobs.session import Session
 from gpt_lsp.lsp.commands import COMMANDS, Command
@@ -68,7 +69,7 @@ class GptLanguageServer(LanguageServer):
         """Returns the protocol with gpt-lsp's fixes."""
         return cast(GptProtocol, self.protocol)
 
-    def client_features(self) -> ClientFeatures:
+    def client_features(self, locale: str | None = None) -> ClientFeatures:
         """Returns what the client declared in its initialize request."""
         caps = self.client_capabilities
         window, workspace = caps.window, caps.workspace
@@ -77,6 +78,7 @@ class GptLanguageServer(LanguageServer):
             progress=bool(window and window.work_done_progress),
             show_document=bool(window and window.show_document and window.show_document.support),
             configuration=bool(workspace and workspace.configuration),
+            locale=locale,
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -144,7 +146,7 @@ class GptLanguageServer(LanguageServer):
             return
         self._progress_begun.add(token)
         self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message=_("starting"))
         )
 
     def report_progress(self, token: str, message: str) -> None:
@@ -211,7 +213,7 @@ def create_server(
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: GptLanguageServer, params: types.InitializeParams) -> None:
-        ls.session.connect(ls.client_features(), params.initialization_options)
+        ls.session.connect(ls.client_features(params.locale), params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: GptLanguageServer, params: types.InitializedParams) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gpt_lsp.i18n import N_, _
 from gpt_lsp.settings import ActionConfig
 
 CHAT_ACTION = "chat"
@@ -24,6 +25,12 @@ class Action:
     relay: str | None = None
     model: str | None = None
     needs_diagnostics: bool = False
+    translated: bool = False  # a built-in title, shown in the UI language
+
+    @property
+    def label(self) -> str:
+        """Returns the title as the user sees it (`AI: {label}`)."""
+        return _(self.title) if self.translated else self.title
 
     @property
     def writes_code(self) -> bool:
@@ -34,13 +41,15 @@ class Action:
 BUILTIN_ACTIONS: tuple[Action, ...] = (
     Action(
         id="refactor",
-        title="Refactor",
+        title=N_("Refactor"),
+        translated=True,
         task="Refactor the selection: make it clearer, simpler and more idiomatic without "
         "changing its behaviour.",
     ),
     Action(
         id="fix",
-        title="Fix",
+        title=N_("Fix"),
+        translated=True,
         kind="quickfix",
         task="Fix the problems in the selection (the diagnostics below, and any obvious bug), "
         "changing as little as possible.",
@@ -48,14 +57,16 @@ BUILTIN_ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         id="document",
-        title="Document",
+        title=N_("Document"),
+        translated=True,
         task="Add documentation to the selection: docstrings or doc comments in the "
         "language's usual style, and comments where the code is not obvious. Do not change "
         "the code itself.",
     ),
     Action(
         id="explain",
-        title="Explain",
+        title=N_("Explain"),
+        translated=True,
         kind="refactor",
         output="notes",
         task="Explain what the selection does, how, and anything surprising or risky in it.",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpt_lsp.i18n import _
 from gpt_lsp.prompting.actions import (
     BUILTIN_ACTIONS,
     CHAT_ACTION,
@@ -44,10 +45,14 @@ def list_offers(
     """Returns the AI actions for a range: markers, then built-in and user actions; at a bare
     cursor, the built-in actions on the definition around it (`definition`)."""
     span = Span(min(span.start, span.end), max(span.start, span.end))
-    disabled = f"matches exclude pattern '{excluded}': never sent to a relay" if excluded else None
+    disabled = (
+        _("matches exclude pattern '{pattern}': never sent to a relay").format(pattern=excluded)
+        if excluded
+        else None
+    )
     offers: list[Offer] = []
     for marker in markers_in(doc.lines, span.start.line, span.end.line):
-        _, last = block_after(doc.lines, marker.line)
+        _first, last = block_after(doc.lines, marker.line)
         region = _whole_lines(doc, marker.line, max(marker.line, last))
         arguments = {
             "action": CHAT_ACTION,
@@ -58,7 +63,7 @@ def list_offers(
         }
         offers.append(Offer(f"AI: {marker.instruction}", "refactor.rewrite", arguments, disabled))
     for action in all_actions(settings.actions):
-        title = f"AI: {action.title}"
+        title = f"AI: {action.label}"
         if not span.is_empty:
             target = span
         elif definition is not None and action.id in BUILTIN_IDS:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import _
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.prompts import (
     PromptContext,
@@ -43,10 +44,11 @@ def check_document(uri: str, settings: Settings) -> None:
     """Refuses documents the user excluded from being sent."""
     glob = excluded_by(uri, settings.exclude_globs)
     if glob is not None:
-        raise RequestRefused(
-            f"{os.path.basename(uri_path(uri))} matches the exclude pattern '{glob}': "
-            "it is never sent to a relay (see the `exclude` setting)."
+        text = _(
+            "{file} matches the exclude pattern '{pattern}': it is never sent to a relay "
+            "(see the `exclude` setting)."
         )
+        raise RequestRefused(text.format(file=os.path.basename(uri_path(uri)), pattern=glob))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from gpt_lsp.errors import (
     redact,
     register_secret,
 )
+from gpt_lsp.i18n import _
 from gpt_lsp.relay.bodies import read_error
 from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.folding import fold_system_messages
@@ -237,13 +238,15 @@ class RelayClient:
         """Returns the timeout for a stream that went silent, or ran past its total budget."""
         if silent:
             return RelayTimeout(
-                f"the relay went silent for {self.config.idle_timeout:g} s mid-answer",
+                _("the relay went silent for {seconds:g} s mid-answer").format(
+                    seconds=self.config.idle_timeout
+                ),
                 phase="silence",
                 relay=self.name,
                 url=url,
             )
         return RelayTimeout(
-            f"the answer took longer than {self.config.timeout:g} s",
+            _("the answer took longer than {seconds:g} s").format(seconds=self.config.timeout),
             phase="total",
             relay=self.name,
             url=url,
@@ -294,7 +297,7 @@ class RelayClient:
         rate_retries = 0
         server_retries = 0
         adapted: set[str] = set()
-        for _ in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
+        for _try in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
             try:
                 return await self._first_event(url, request, attempt, deadline)
             except RateLimitError as exc:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import _
 from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.memory import RelayMemory
 from gpt_lsp.settings import Settings
@@ -44,12 +45,15 @@ class RelayPool:
         chosen = name or self.settings.default_relay_name()
         if chosen is None:
             raise RequestRefused(
-                "No relay configured: set baseUrl and apiKey (or GPT_LSP_BASE_URL and "
-                "GPT_LSP_API_KEY), or define relays in the settings."
+                _(
+                    "No relay configured: set baseUrl and apiKey (or GPT_LSP_BASE_URL and "
+                    "GPT_LSP_API_KEY), or define relays in the settings."
+                )
             )
         if chosen not in self.settings.relays:
             known = ", ".join(sorted(self.settings.relays)) or "none"
-            raise RequestRefused(f"Unknown relay '{chosen}' (configured: {known}).")
+            text = _("Unknown relay '{relay}' (configured: {known}).")
+            raise RequestRefused(text.format(relay=chosen, known=known))
         return chosen
 
     def get(self, name: str | None = None) -> RelayClient:

@@ -11,6 +11,7 @@ from gpt_lsp.errors import (
     RelayTimeout,
     TruncatedAnswer,
 )
+from gpt_lsp.i18n import _
 
 
 def translate_httpx_error(
@@ -18,24 +19,23 @@ def translate_httpx_error(
 ) -> RelayError:
     """Maps an httpx exception onto the error tree."""
     if isinstance(exc, httpx.ConnectTimeout):
-        return RelayTimeout("could not connect in time", phase="connect", relay=relay, url=url)
+        return RelayTimeout(_("could not connect in time"), phase="connect", relay=relay, url=url)
     if isinstance(exc, httpx.ReadTimeout):
         phase = "silence" if started else "first_byte"
-        what = "the relay went silent mid-answer" if started else "no answer from the relay"
+        what = _("the relay went silent mid-answer") if started else _("no answer from the relay")
         return RelayTimeout(what, phase=phase, relay=relay, url=url)
     if isinstance(exc, httpx.TimeoutException):
-        return RelayTimeout("the request timed out", phase="connect", relay=relay, url=url)
+        return RelayTimeout(_("the request timed out"), phase="connect", relay=relay, url=url)
     if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
-        return RelayConnectError(f"cannot connect ({_reason(exc)})", relay=relay, url=url)
+        text = _("cannot connect ({reason})").format(reason=_reason(exc))
+        return RelayConnectError(text, relay=relay, url=url)
     if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
         if not started:
-            return RelayConnectError(
-                f"the connection dropped ({_reason(exc)})", relay=relay, url=url
-            )
+            text = _("the connection dropped ({reason})").format(reason=_reason(exc))
+            return RelayConnectError(text, relay=relay, url=url)
         # Part of the answer arrived: it is cut short, not a wrong API.
-        return TruncatedAnswer(
-            f"the connection dropped mid-answer ({_reason(exc)})", relay=relay, url=url
-        )
+        text = _("the connection dropped mid-answer ({reason})").format(reason=_reason(exc))
+        return TruncatedAnswer(text, relay=relay, url=url)
     return RelayProtocolError(f"{type(exc).__name__}: {_reason(exc)}", relay=relay, url=url)
 
 

@@ -264,7 +264,7 @@ class Settings(_Model):
     exclude_defaults: bool = True
     """False drops the built-in exclude globs (.env, *.pem, *.key, id_rsa*, *secret*)."""
     language: str | None = None
-    """Language for prose (explanations, comments), e.g. zh-CN."""
+    """Language for prose (explanations, comments) and the UI (gpt_lsp.i18n), e.g. zh-CN."""
     log_content: bool = False
     """Log prompts and answers (off: they are never logged)."""
     mask_secrets: bool = True

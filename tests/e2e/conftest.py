@@ -41,8 +41,11 @@ async def make_editor(tmp_path: Path) -> AsyncIterator[EditorFactory]:
         encoding: str = "utf-16",
         *,
         answers: bool = True,
+        locale: str | None = None,
     ) -> Editor:
-        editor = await start_editor(tmp_path, profile, encoding, options, answers=answers)
+        editor = await start_editor(
+            tmp_path, profile, encoding, options, answers=answers, locale=locale
+        )
         editors.append(editor)
         return editor
 

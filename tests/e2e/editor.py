@@ -188,8 +188,12 @@ def _change(edit: types.TextEdit | Any) -> fake.Change:
 def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """An isolated environment for a server process (no user config, no proxies)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GPT_LSP_", "OPENAI_"))}
+    # No proxy; and the command line (`gpt-lsp usage`) in English unless a test asks.
     for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(key, None)
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        env.pop(key, None)
+    env["LANG"] = "C.UTF-8"
     env.update(
         {
             "XDG_CONFIG_HOME": str(tmp / "config"),
@@ -221,7 +225,13 @@ UNANSWERED = (
 
 
 async def start_editor(
-    tmp: Path, profile: str, encoding: str, options: dict[str, Any], *, answers: bool = True
+    tmp: Path,
+    profile: str,
+    encoding: str,
+    options: dict[str, Any],
+    *,
+    answers: bool = True,
+    locale: str | None = None,
 ) -> Editor:
     """Starts the server and an editor connected to it.
 
@@ -275,6 +285,7 @@ async def start_editor(
                 capabilities=capabilities(profile, encoding),
                 initialization_options=options,
                 client_info=types.ClientInfo(name=f"test-{profile}"),
+                locale=locale,
             )
         ),
         15,

@@ -45,11 +45,15 @@ ROW = re.compile(r"^([a-z ]+):\s+(.*)$")
 def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """An environment with no relay settings, proxies or user config of the machine's own."""
     dropped = ("GPT_LSP_", "OPENAI_")
+    # The machine's own language too: reports are read in English unless a test sets LANG.
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(dropped) and not k.lower().endswith("_proxy")
+        if not k.startswith(dropped)
+        and not k.lower().endswith("_proxy")
+        and k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")
     }
+    env["LANG"] = "C.UTF-8"
     env.update(
         {
             "PYTHONPATH": str(REPO),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,17 @@ def test_refactor_chat_and_action_by_position(
     assert "claude-3-opus-20240229" in result["model_items"], result["model_items"]
     assert result["select_model"]["argument"] == {"model": "claude-3-opus-20240229"}
     assert result["select_model"]["result"]["current"] == "claude-3-opus-20240229"
+    # M-x gpt-lsp-status: the picked model, no running job, and the ledger's spend.
+    status = result["status_message"].splitlines()
+    assert (
+        status[1] == f"relay default (default): {relay_sim.base_url}, model claude-3-opus-20240229"
+    )
+    assert status[2] == "jobs: none running", status
+    spent = len([r for r in relay_sim.requests if r.path.endswith("/chat/completions")])
+    # No prices set: every request is named as not in the cost.
+    wanted = rf"today: \$0\.0000, {spent} requests, \d+ tokens, {spent} without a price \(.*\)"
+    assert re.fullmatch(wanted, status[3]), status
+    assert status[4] == status[3].replace("today", "this month"), status
     # Reject with point inside the region sends the position (eglot's UTF-16), no job id.
     uri = (tmp_path / "work" / "app.py").as_uri()
     reject = result["reject"]

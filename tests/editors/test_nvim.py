@@ -399,6 +399,52 @@ def test_gpt_model_picks_from_the_relays_list(
     assert chats[-1].json["model"] == "qwen-max"
 
 
+def test_gpt_status_prints_model_jobs_and_spend(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.enqueue(
+        Scenario(text=NEW_FUNC, chunk_size=5, pace=0.01, prompt_tokens=1000, completion_tokens=200)
+    )
+    settings = {
+        **relay_settings(relay_sim),
+        "relays": {"default": {"prices": {"gpt-4": {"input": 30, "output": 60}}}},
+    }
+    run = run_nvim(nvim, "status.lua", tmp_path, settings, source=SOURCE)
+    before, after = run.result["before"].splitlines(), run.result["after"].splitlines()
+    assert before[1] == f"relay default (default): {relay_sim.base_url}, model gpt-4", before
+    assert "jobs: none running" in before
+    assert before[-2:] == [
+        "today: $0.0000, 0 requests, 0 tokens",
+        "this month: $0.0000, 0 requests, 0 tokens",
+    ], before
+    job = run.result["job"]
+    assert job["status"] == "done", describe(run)
+    # 1000 prompt tokens at $30/M and 200 completion tokens at $60/M: $0.042 (21,000 quota).
+    assert "$0.0420 (21,000 quota)" in job["summary"], job
+    assert after[-2:] == [
+        "today: $0.0420 (21000 quota), 1 request, 1200 tokens",
+        "this month: $0.0420 (21000 quota), 1 request, 1200 tokens",
+    ], after
+
+
+def test_the_chinese_ui_in_neovim(nvim: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    relay_sim.default = Scenario(text=f"```python\n{NEW_FUNC}```\n", chunk_size=4, pace=0.02)
+    settings = {**relay_settings(relay_sim), "language": "zh-CN"}
+    selection = {"start": [3, 0], "end": [4, 13]}
+    run = run_nvim(
+        nvim, "refactor.lua", tmp_path, settings, source=SOURCE, range=selection, title="AI: 重构"
+    )
+    result = run.result
+    assert result["status"] == "done", describe(run)  # the code action titled AI: 重构 ran
+    assert result["final"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
+    begins = [p for p in result["progress"] if p["kind"] == "begin"]
+    assert [(p["title"], p["message"]) for p in begins] == [("AI: 重构", "开始")], begins
+    assert result["summary"].startswith("AI: 重构: 完成，") and " 个 token，" in result["summary"]
+    assert [n["msg"] for n in result["notices"] if n["msg"].startswith("AI: ")] == [
+        result["summary"]
+    ]
+
+
 def test_inline_completion_ghost_text_is_shown_and_accepted(
     nvim: str, tmp_path: Path, relay_sim: RelaySim
 ) -> None:

@@ -389,6 +389,14 @@ def test_refactor_chat_and_cancel_in_vscode(
     assert cancelled["status"] == cancelled["summary"], cancelled
     assert cancelled["summary"].startswith(f"AI: {SLOW_INSTRUCTION}: cancelled, "), cancelled
     assert relay.base_url in by_name["status"]["text"], by_name["status"]
+    # Today's and this month's spend (gptLsp.status) in the tooltip after the first job: the
+    # ledger's cost of that job, as the summary showed it.
+    tooltip = by_name["spend tooltip"]["text"]
+    cost = re.search(r"\$\d+\.\d{4}", done["summary"])
+    assert cost, done
+    assert f"Today: {cost[0]}" in tooltip and ", 1 request, " in tooltip, tooltip
+    assert f"This month: {cost[0]}" in tooltip, tooltip
+    assert "today: " in by_name["status"]["text"], by_name["status"]
     assert done["model"] == MODEL and cancelled["model"] == CHANGED_MODEL, (done, cancelled)
 
     # The model picker listed the relay's models, said the current one; the pick is shown.

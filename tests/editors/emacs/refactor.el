@@ -164,6 +164,8 @@
                    "claude-3-opus-20240229")))
         (call-interactively #'gpt-lsp-select-model))
       (test-record 'select_model (test-wait-command "gptLsp.selectModel"))
+      ;; 5. M-x gpt-lsp-status: relays and model, jobs, today's and this month's spend.
+      (test-record 'status_message (call-interactively #'gpt-lsp-status))
       (setcdr (assq 'ok result) t))
   (error (test-record 'error (error-message-string err))))
 (test-finish)

@@ -10,7 +10,7 @@ H.run(function()
     apply = true,
     range = H.cfg.range,
     filter = function(action)
-      return action.title == "AI: Refactor"
+      return action.title == (H.cfg.title or "AI: Refactor")
     end,
   })
   local job = H.wait_job()

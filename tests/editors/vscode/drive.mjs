@@ -76,6 +76,22 @@ async function statusText() {
   });
 }
 
+/** Hovers the GPT LSP status bar item until its tooltip holds `wanted`; returns the tooltip. */
+async function statusTooltip(wanted) {
+  const item = page.locator('.statusbar-item[id*="gpt-lsp"]').first();
+  return waitFor(`the status bar tooltip with ${wanted}`, async () => {
+    await item.hover();
+    const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
+    const text = await hover.innerText({ timeout: 2000 }).catch(() => "");
+    if (!norm(text).includes(wanted)) {
+      await page.mouse.move(0, 0); // the hover is built once per showing: leave and come back
+      await sleep(300);
+      return "";
+    }
+    return norm(text);
+  }, 15000);
+}
+
 /** Runs a command from the command palette (F1) by its title. */
 async function runCommand(title) {
   await page.keyboard.press("F1");
@@ -257,6 +273,12 @@ try {
   await sleep(200);
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-done.png") });
   step("refactor done", shown);
+
+  // Today's and this month's spend in the status bar's tooltip, asked after the job ended.
+  const tooltip = await statusTooltip("Today: ");
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-spend-tooltip.png") });
+  await page.mouse.move(0, 0);
+  step("spend tooltip", { text: tooltip });
 
   // Accept with the cursor inside the job's region (the server picks by position).
   await gotoLine(cfg.refactor.acceptLine);

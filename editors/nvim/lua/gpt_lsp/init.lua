@@ -141,6 +141,42 @@ local function run_action(client, bufnr, opts, range, action)
   M.exec(client, bufnr, "gptLsp.run", arg)
 end
 
+-- One line of spend from gptLsp.status usage.today / usage.month.
+local function spend_line(label, s)
+  if type(s) ~= "table" then
+    return label .. ": unknown (no usage ledger)"
+  end
+  local quota = (s.quota or 0) > 0 and (" (" .. s.quota .. " quota)") or ""
+  local count = s.requests or 0
+  local requests = count .. (count == 1 and " request" or " requests")
+  local unpriced = (s.unpriced or 0) > 0 and (", " .. s.unpriced .. " without a price (not in the cost)") or ""
+  return string.format("%s: $%.4f%s, %s, %d tokens%s", label, s.costUsd or 0, quota, requests, s.tokens or 0, unpriced)
+end
+
+--- The lines :GptStatus prints from a gptLsp.status answer: relays and models, running jobs,
+--- today's and this month's spend.
+function M.status_lines(status)
+  local lines = { "gpt-lsp " .. tostring(status.version) }
+  for _, relay in ipairs(status.relays or {}) do
+    lines[#lines + 1] = string.format("relay %s%s: %s, model %s", relay.name, relay.default and " (default)" or "",
+      relay.url, relay.model)
+  end
+  local jobs = vim.tbl_filter(function(job)
+    return job.status == "running"
+  end, status.jobs or {})
+  if #jobs == 0 then
+    lines[#lines + 1] = "jobs: none running"
+  end
+  for _, job in ipairs(jobs) do
+    lines[#lines + 1] = string.format("job %s %s running (%d tokens) %s", job.jobId, job.action, job.tokens or 0,
+      vim.uri_to_fname(job.uri))
+  end
+  local usage = status.usage or {}
+  lines[#lines + 1] = spend_line("today", usage.today)
+  lines[#lines + 1] = spend_line("this month", usage.month)
+  return lines
+end
+
 local function create_commands()
   local cmd = vim.api.nvim_create_user_command
   cmd("GptChat", with_client(function(client, bufnr, opts)
@@ -215,6 +251,13 @@ local function create_commands()
       end)
     end)
   end), { nargs = "?", desc = "gpt-lsp: choose the model of the relay's jobs" })
+
+  -- :GptStatus: what the server says now (asked each time; the plugin keeps no state).
+  cmd("GptStatus", with_client(function(client, bufnr)
+    M.exec(client, bufnr, "gptLsp.status", nil, function(status)
+      vim.notify(table.concat(M.status_lines(status), "\n"), vim.log.levels.INFO)
+    end)
+  end), { desc = "gpt-lsp: relays, models, running jobs, today's and this month's spend" })
 
   cmd("GptAccept", job_command("gptLsp.accept", "accept"),
     { nargs = "?", desc = "gpt-lsp: keep a job's text" })
