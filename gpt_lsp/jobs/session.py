@@ -8,13 +8,13 @@ job machinery) load on first use, so that `initialize` is answered before any of
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from gpt_lsp.completion.service import CompletionService
 from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
 from gpt_lsp.i18n import set_language
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
@@ -26,6 +26,7 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
+    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.arguments import (
         CancelArgs,
         ChatArgs,
@@ -84,7 +85,6 @@ class Session:
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
         self.counters: Callable[[], dict[str, int]] | None = None
-        self.completion = CompletionService(self)  # inline completion; asks nothing until enabled
 
     def connect(self, client: ClientFeatures, init_options: Any) -> None:
         """Takes what the client's initialize request said."""
@@ -127,6 +127,13 @@ class Session:
             self._jobs = JobManager(self.port, self.channel_for, progress=self.client.progress)
             self._jobs.record = self.spending.record
         return self._jobs
+
+    @functools.cached_property
+    def completion(self) -> CompletionService:
+        """Returns the inline completion service (built on first use; asks nothing until on)."""
+        from gpt_lsp.completion.service import CompletionService
+
+        return CompletionService(self)
 
     @property
     def notes(self) -> NotesDocuments:
@@ -438,6 +445,5 @@ class Session:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
         if self._jobs is not None:
             await self._jobs.shutdown()
-        await self.completion.close()
         if self._relays is not None:
             await self._relays.aclose()

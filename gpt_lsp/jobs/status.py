@@ -25,7 +25,8 @@ class Reporting(Protocol):
     @property
     def jobs(self) -> JobManager: ...
 
-    completion: CompletionService
+    @property
+    def completion(self) -> CompletionService: ...
 
     spending: Spending
     counters: Callable[[], dict[str, int]] | None
