@@ -264,3 +264,15 @@ def test_the_throttle_lets_one_message_through_a_minute() -> None:
 )
 def test_settled(text: str, mode: str, answer: str, done: bool) -> None:
     assert settled(answer, ctx_at(text), mode) is done  # type: ignore[arg-type]
+
+
+def test_the_fallback_item_filters_on_the_word_being_typed() -> None:
+    from gpt_lsp.completion.service import Suggestion
+    from gpt_lsp.lsp.completion import _item
+
+    item = _item("urn value\n    x", Suggestion("urn value\n    x", 3, 7, "    ret"))
+    assert item.label == "AI: return value"
+    assert item.filter_text == "ret" + "urn value\n    x"
+    assert item.text_edit is not None and item.text_edit.new_text == "urn value\n    x"
+    assert item.text_edit.range.start == item.text_edit.range.end  # type: ignore[union-attr]
+    assert item.text_edit.range.start.line == 3 and item.text_edit.range.start.character == 7  # type: ignore[union-attr]
