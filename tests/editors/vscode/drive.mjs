@@ -69,7 +69,7 @@ async function waitFor(what, predicate, timeout = STEP_TIMEOUT, interval = 50) {
 async function statusText() {
   return page.evaluate(() => {
     const item = document.getElementById("gpt-lsp.gpt-lsp.gpt-lsp.status") ||
-      [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp"));
+      [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp.status"));
     if (!item) return "";
     const spin = item.querySelector(".codicon-modifier-spin") ? "(spin) " : "";
     return spin + (item.textContent || "").trim();
@@ -78,7 +78,7 @@ async function statusText() {
 
 /** Hovers the GPT LSP status bar item until its tooltip holds `wanted`; returns the tooltip. */
 async function statusTooltip(wanted) {
-  const item = page.locator('.statusbar-item[id*="gpt-lsp"]').first();
+  const item = page.locator('.statusbar-item[id*="gpt-lsp.status"]').first();
   return waitFor(`the status bar tooltip with ${wanted}`, async () => {
     await item.hover();
     const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
