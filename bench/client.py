@@ -247,6 +247,9 @@ def capabilities() -> types.ClientCapabilities:
     general = caps.general or types.GeneralClientCapabilities()
     general.position_encodings = ["utf-16"]
     caps.general = general
+    assert caps.text_document is not None
+    # VS Code 1.91+ declares inline completion (the 1.65 profile predates it).
+    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
     return caps
 
 

@@ -757,6 +757,8 @@ async def concurrency(ctx: Context) -> Report:
     return report
 
 
+from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
+
 SCENARIOS = {
     "streaming": streaming,
     "paced": paced,
@@ -765,6 +767,7 @@ SCENARIOS = {
     "large": large,
     "memory": memory,
     "concurrency": concurrency,
+    "completion": completion,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]

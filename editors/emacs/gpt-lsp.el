@@ -54,7 +54,7 @@ weaker privacy switches."
 
 (defconst gpt-lsp--user-only-keys
   '("baseUrl" "backupUrls" "relays" "relay" "apiKey" "apiKeyEnv" "headers" "proxy"
-    "logContent" "excludeDefaults" "maskSecrets")
+    "logContent" "excludeDefaults" "maskSecrets" "completion")
   "Keys the server takes from user-level settings only.
 It ignores them in the gptLsp section, which a project can write.")
 

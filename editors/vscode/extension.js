@@ -30,6 +30,7 @@ const USER_ONLY = new Set([
   "logContent",
   "excludeDefaults",
   "maskSecrets",
+  "completion", // whether it runs, where it goes and what it costs are the user's
 ]);
 const USER_SETTINGS = "gptLsp/didChangeUserSettings";
 const INSTALL_HINT = "Install it with `pipx install gpt-lsp` (or `pip install gpt-lsp`), or set gptLsp.serverPath.";
@@ -42,6 +43,8 @@ let client;
 let output;
 /** @type {vscode.StatusBarItem} */
 let statusItem;
+/** @type {vscode.StatusBarItem} The inline completion switch. */
+let completionItem;
 /** Jobs running in the server, as its gptLsp.status last said (the spinner). */
 let running = 0;
 /** The last gptLsp/jobFinished: {status, summary, message?}, for the status bar. */
@@ -65,11 +68,16 @@ async function activate(ctx) {
   statusItem.name = "GPT LSP";
   statusItem.command = "gpt-lsp.showMenu";
   reviews = new Reviews(() => client);
+  completionItem = vscode.window.createStatusBarItem("gpt-lsp.completion", vscode.StatusBarAlignment.Right, 99);
+  completionItem.name = "GPT LSP completion";
+  completionItem.command = "gpt-lsp.toggleCompletion";
   ctx.subscriptions.push(
     ...reviews.disposables(),
     vscode.commands.registerCommand("gpt-lsp.showDiff", () => reviews.showDiff()),
     output,
     statusItem,
+    completionItem,
+    vscode.commands.registerCommand("gpt-lsp.toggleCompletion", toggleCompletion),
     vscode.commands.registerCommand("gpt-lsp.inlineChat", inlineChat),
     vscode.commands.registerCommand("gpt-lsp.accept", () => jobAtCursor("gptLsp.accept", "no AI edit to accept")),
     vscode.commands.registerCommand("gpt-lsp.reject", () => jobAtCursor("gptLsp.reject", "no AI edit to reject")),
@@ -186,6 +194,9 @@ async function start() {
     },
   };
   client = new LanguageClient("gptLsp", "GPT LSP", serverOptions, clientOptions);
+  // vscode-languageclient 9: inline completion (LSP 3.18) is a proposed feature; VS Code shows
+  // the server's suggestion as ghost text and Tab accepts it.
+  client.registerProposedFeatures();
   client.onDidChangeState((e) => {
     if (e.newState === State.Stopped) {
       running = 0;
@@ -338,6 +349,7 @@ async function onConfigurationChanged(event) {
     return;
   }
   warnWorkspaceValues();
+  updateCompletionItem();
   await pushConfiguration();
 }
 
@@ -593,7 +605,26 @@ function redacting(channel) {
 
 // ------------------------------------------------------------------ status bar
 
+/** Turns inline completion on or off in the user's settings (the server takes them live). */
+async function toggleCompletion() {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const seen = config.inspect("completion");
+  const current = seen && seen.globalValue && typeof seen.globalValue === "object" ? seen.globalValue : {};
+  await config.update("completion", { ...current, enabled: current.enabled !== true }, vscode.ConfigurationTarget.Global);
+  updateStatus();
+}
+
+function updateCompletionItem() {
+  if (!completionItem) return;
+  const seen = vscode.workspace.getConfiguration(SECTION).inspect("completion");
+  const on = Boolean(seen && seen.globalValue && seen.globalValue.enabled === true);
+  completionItem.text = on ? "$(sparkle) Completion on" : "$(circle-slash) Completion off";
+  completionItem.tooltip = `GPT LSP: AI completion (ghost text, Tab accepts) is ${on ? "on" : "off"}; click to turn it ${on ? "off" : "on"}`;
+  completionItem.show();
+}
+
 function updateStatus() {
+  updateCompletionItem();
   if (!statusItem) return;
   statusItem.backgroundColor = undefined;
   const model = currentModel ? ` · ${currentModel}` : "";

@@ -8,6 +8,7 @@ job machinery) load on first use, so that `initialize` is answered before any of
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from gpt_lsp.text.regions import Span
 if TYPE_CHECKING:
     import httpx
 
+    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.arguments import (
         ChatArgs,
         RunArgs,
@@ -142,6 +144,13 @@ class Session(JobCommands):
         if self.client.show_document:
             self.notes.show(uri)
         return uri
+
+    @functools.cached_property
+    def completion(self) -> CompletionService:
+        """Returns the inline completion service (built on first use; asks nothing until on)."""
+        from gpt_lsp.completion.service import CompletionService
+
+        return CompletionService(self)
 
     @property
     def notes(self) -> NotesDocuments:

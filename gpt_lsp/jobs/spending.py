@@ -16,7 +16,8 @@ from gpt_lsp.jobs.port import ClientPort
 if TYPE_CHECKING:
     from gpt_lsp.accounting.ledger import Ledger, Spend
     from gpt_lsp.jobs.job import Job
-    from gpt_lsp.settings import Budget
+    from gpt_lsp.relay.events import Usage
+    from gpt_lsp.settings import Budget, Price
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +59,47 @@ class Spending:
 
     def record(self, job: Job) -> None:
         """Appends a finished job's usage to the ledger."""
-        from gpt_lsp.accounting.ledger import LedgerError, Record
-
-        ledger = self.ledger()
-        usage = job.usage
-        if ledger is None or usage is None:
+        if job.usage is None:
             return
-        price = job.spec.price
-        prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        record = Record(
-            at=time.time(),
+        self.record_usage(
             relay=job.spec.client.name,
             model=job.spec.request.model,
             action=job.spec.action.id,
+            usage=job.usage,
+            estimated=job.usage_estimated,
+            price=job.spec.price,
+            status=job.status,
+        )
+
+    def record_usage(
+        self,
+        *,
+        relay: str,
+        model: str,
+        action: str,
+        usage: Usage,
+        estimated: bool,
+        price: Price | None,
+        status: str,
+    ) -> None:
+        """Appends one request's usage (a job's, or a completion's) to the ledger."""
+        from gpt_lsp.accounting.ledger import LedgerError, Record
+
+        ledger = self.ledger()
+        if ledger is None:
+            return
+        prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        record = Record(
+            at=time.time(),
+            relay=relay,
+            model=model,
+            action=action,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            estimated=job.usage_estimated,
+            estimated=estimated,
             cost_usd=price.cost_usd(prompt, completion) if price else None,
             quota=price.quota(prompt, completion) if price else None,
-            status=job.status,
+            status=status,
         )
         try:
             ledger.append(record)

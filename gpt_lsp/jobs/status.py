@@ -9,6 +9,7 @@ from gpt_lsp import __version__
 from gpt_lsp.jobs.spending import Spending, spend_json
 
 if TYPE_CHECKING:
+    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
@@ -23,6 +24,9 @@ class Reporting(Protocol):
     def relays(self) -> RelayPool: ...
     @property
     def jobs(self) -> JobManager: ...
+
+    @property
+    def completion(self) -> CompletionService: ...
 
     spending: Spending
     counters: Callable[[], dict[str, int]] | None
@@ -78,6 +82,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "costUsd": round(totals.cost_usd, 6),
         },
     }
+    status["completion"] = session.completion.status()  # counted apart from jobs
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])

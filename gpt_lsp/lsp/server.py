@@ -294,6 +294,10 @@ def create_server(
     async def shutdown(ls: GptLanguageServer, params: None) -> None:
         await ls.session.close()
 
+    # Inline completion: its handlers live in lsp/completion.py.
+    from gpt_lsp.lsp.completion import register as register_completion
+
+    register_completion(server)
     for command in COMMANDS:
         server.protocol.fm.command(command.name)(_command_handler(server, command))
     server.gpt_protocol.raw_params.add(USER_SETTINGS)

@@ -64,8 +64,13 @@ PROJECT_KEYS: Final = (
     "contextChars",
     "maxSelectionChars",
     "maxAnswerChars",
+    "completion",  # only its COMPLETION_PROJECT_KEYS
 )
 """Keys a project-level source may set; `exclude` and `actions` add to the user's."""
+COMPLETION_PROJECT_KEYS: Final = ("multiline", "exclude", "excludeLanguages")
+"""Keys of `completion` a project-level source may set (its lists add to the user's): whether
+completion runs, where it goes, with which model and how often or how much it asks are the
+user's, as they decide what is sent and what it costs."""
 
 
 class _Model(BaseModel):
@@ -214,6 +219,31 @@ class Budget(_Model):
     """one-api quota a day (500,000 = 1 USD)."""
 
 
+class CompletionSettings(_Model):
+    """Inline completion (ghost text): off until the user turns it on."""
+
+    enabled: bool = False
+    """Suggest code as you type; nothing is sent to a relay while this is false."""
+    relay: str | None = None
+    """Relay for completion; default: the relay of the settings."""
+    model: str | None = None
+    """Model for completion (a cheap, fast one); default: the relay's model."""
+    debounce_ms: int = Field(default=150, ge=0, le=5000)
+    """Quiet time after the last request before one goes to the relay."""
+    max_tokens: int = Field(default=64, gt=0, le=1024)
+    """Answer token limit of a completion (one-api reserves prompt + this per request)."""
+    prefix_chars: int = Field(default=3000, ge=0, le=50_000)
+    """Characters before the cursor sent."""
+    suffix_chars: int = Field(default=1000, ge=0, le=50_000)
+    """Characters after the cursor sent."""
+    multiline: Literal["auto", "always", "never"] = "auto"
+    """auto: one line with text after the cursor, a block at a blank line or after an opener."""
+    exclude: list[str] = []
+    """Globs of documents never completed (besides the top-level `exclude`)."""
+    exclude_languages: list[str] = []
+    """Language ids never completed (e.g. markdown, plaintext)."""
+
+
 class Settings(_Model):
     """Everything gpt-lsp can be configured with."""
 
@@ -247,6 +277,8 @@ class Settings(_Model):
     """Largest answer written; the job stops there."""
     budget: Budget = Budget()
     """Spending caps; none by default."""
+    completion: CompletionSettings = CompletionSettings()
+    """Inline completion; off by default."""
     # Models chosen in the session (gptLsp.selectModel), by relay name: not a setting.
     _chosen_models: dict[str, str] = PrivateAttr(default_factory=dict)
 

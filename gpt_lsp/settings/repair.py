@@ -17,6 +17,7 @@ from gpt_lsp.settings.models import (
     SHORTHAND_KEYS,
     ActionConfig,
     Budget,
+    CompletionSettings,
     Price,
     RelayConfig,
     Settings,
@@ -49,6 +50,11 @@ def validate(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
                 f"relay: '{settings.relay}' is not defined (relays: {known}); using the default"
             )
             settings = settings.model_copy(update={"relay": None})
+        wanted = settings.completion.relay
+        if wanted is not None and wanted not in settings.relays:
+            problems.append(f"completion.relay: '{wanted}' is not defined; using the default")
+            completion = settings.completion.model_copy(update={"relay": None})
+            settings = settings.model_copy(update={"completion": completion})
         return settings, problems
     problems.append("settings: could not be repaired; using built-in defaults")
     return Settings(), problems
@@ -115,6 +121,8 @@ def _known_keys(parent: tuple[Any, ...], data: Any) -> list[str]:
             model = ActionConfig
         elif model is Settings and step == "budget":
             model = Budget
+        elif model is Settings and step == "completion":
+            model = CompletionSettings
     fields = [f.alias or name for name, f in model.model_fields.items()]
     return fields + (list(SHORTHAND_KEYS) if model is Settings else [])
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from gpt_lsp.settings.models import (
     _ALL_KEYS,
+    COMPLETION_PROJECT_KEYS,
     DEFAULT_RELAY,
     PRIVACY_SWITCHES,
     PROJECT_KEYS,
@@ -174,6 +175,12 @@ def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
         if value is None:
             continue  # changes nothing (deep_merge skips it)
         name = _camel(key) if isinstance(key, str) else key
+        if name == "completion" and isinstance(value, Mapping):
+            part, dropped = _project_completion(value)
+            if part:
+                kept[key] = part
+            ignored.extend(f"completion.{k}" for k in dropped if f"completion.{k}" not in ignored)
+            continue
         if name in PRIVACY_SWITCHES:
             # `is`, not ==: "true" or 1 would validate as True.
             allowed = value is PRIVACY_SWITCHES[name]
@@ -184,6 +191,21 @@ def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
         elif name not in ignored:
             ignored.append(name)
     return kept, tuple(sorted(ignored))
+
+
+def _project_completion(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Splits a project's `completion` object: what it may set, and the keys it may not."""
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in raw.items():
+        name = _camel(key) if isinstance(key, str) else key
+        if value is None:
+            continue
+        if name in COMPLETION_PROJECT_KEYS:
+            kept[key] = value
+        else:
+            dropped.append(str(name))
+    return kept, dropped
 
 
 def _onto_user(
@@ -204,6 +226,7 @@ def _onto_user(
     theirs = out.get("exclude")
     if isinstance(mine, list) and isinstance(theirs, list):
         out["exclude"] = mine + [glob for glob in theirs if glob not in mine]
+    _add_completion_lists(user, out, problems)
     mine = user.get("actions")
     theirs = out.get("actions")
     if isinstance(mine, list) and isinstance(theirs, list):
@@ -211,6 +234,27 @@ def _onto_user(
         kept = [a for a in mine if not (isinstance(a, Mapping) and a.get("id") in ids)]
         out["actions"] = kept + theirs
     return out, problems
+
+
+def _add_completion_lists(
+    user: Mapping[str, Any], project: dict[str, Any], problems: list[str]
+) -> None:
+    """Makes a project's completion exclude lists add to the user's."""
+    theirs = project.get("completion")
+    if not isinstance(theirs, Mapping):
+        return
+    merged = dict(theirs)
+    mine = user.get("completion")
+    mine = mine if isinstance(mine, Mapping) else {}
+    for key in ("exclude", "excludeLanguages"):
+        if key not in merged:
+            continue
+        if not isinstance(merged[key], list):
+            problems.append(f"completion.{key}: the workspace/project value is not a list; ignored")
+            del merged[key]
+        elif isinstance(mine.get(key), list):
+            merged[key] = mine[key] + [g for g in merged[key] if g not in mine[key]]
+    project["completion"] = merged
 
 
 def _camel(key: str) -> str:

@@ -498,3 +498,21 @@ def test_the_chinese_ui_in_neovim(nvim: str, tmp_path: Path, relay_sim: RelaySim
     assert [n["msg"] for n in result["notices"] if n["msg"].startswith("AI: ")] == [
         result["summary"]
     ]
+
+
+def test_inline_completion_ghost_text_is_shown_and_accepted(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text="a + b")
+    source = "def add(a, b):\n    return \n"
+    settings = {**relay_settings(relay_sim), "completion": {"enabled": True, "debounceMs": 0}}
+    run = run_nvim(nvim, "completion.lua", tmp_path, settings, source=source, row=2, col=11)
+    result = run.result
+    assert result["ghost"] == "a + b", describe(run)
+    assert result["accepted"] is True, describe(run)
+    assert result["final"] == "def add(a, b):\n    return a + b\n", describe(run)
+    assert result["off_notice"] == "gpt-lsp: AI completion off", describe(run)
+    assert result["ghost_after_off"] is None, describe(run)
+    assert len(relay_sim.requests) == 1, describe(run)
+    prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
+    assert "    return <FILL>" in prompt

@@ -591,3 +591,73 @@ def test_hostile_workspace_settings_reach_no_host(hostile_session: dict[str, Any
     assert len(ignored) == 1, steps["notifications"]
     log = Path(str(hostile_session["server_log"])).read_text("utf-8")
     assert API_KEY[-8:] not in log
+
+
+# ---------------------------------------------------------------- inline completion
+
+GHOST_SOURCE = "def add(a, b):\n    return\n"
+
+
+def test_ghost_text_is_shown_and_tab_accepts_it(
+    tools: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """completion.enabled: typing at a line's end shows the server's suggestion; Tab takes it;
+    the status bar item turns completion off (no relay request after that)."""
+    tmp_path = tmp_path_factory.mktemp("vscode-completion")
+    with RelaySim(prefix="/v1", api_key=API_KEY) as sim:
+        sim.default = Scenario(text="a + b")
+        user_settings = {
+            "gptLsp.baseUrl": sim.base_url,
+            "gptLsp.model": MODEL,
+            "gptLsp.completion": {"enabled": True, "debounceMs": 50},
+        }
+        artifacts = ARTIFACTS / "completion"
+        files = {"ghost.py": GHOST_SOURCE}
+        with _code_server(tmp_path, user_settings, files, {}, artifacts) as running:
+            driver = {
+                "url": running["url"],
+                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
+                "chromium": str(CHROMIUM),
+                "artifacts": str(artifacts),
+                "apiKey": API_KEY,
+                "file": "ghost.py",
+                "original": GHOST_SOURCE,
+                "line": 2,
+                "typed": " ",
+                "typedAfterOff": "  # done",
+                "expected": "def add(a, b):\n    return a + b\n",
+            }
+            try:
+                run = subprocess.run(
+                    [
+                        str(running["node"]),
+                        str(DRIVER.parent / "completion.mjs"),
+                        json.dumps(driver),
+                    ],
+                    env=dict(running["env"]),  # type: ignore[call-overload]
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                pytest.fail(f"the driver hung past 120 s; output so far: {exc.stdout!r}")
+            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
+            (artifacts / "drive.log").write_text(report, "utf-8")
+            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
+                f"driver failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+            )
+            by_step = {s["step"]: s for s in steps if "step" in s}
+            assert by_step["ghost text"]["text"] == "a + b", report
+            assert by_step["extension active"]["completion"] == "Completion on", report
+            off = by_step["turned off"]
+            assert (off["before"], off["after"], off["ghost"]) == (
+                "Completion on",
+                "Completion off",
+                "",
+            ), report
+            chats = [r for r in sim.requests if r.path.endswith("/chat/completions")]
+            prompts = [r.json["messages"][-1]["content"] for r in chats]
+            assert prompts and "    return <FILL>" in prompts[0], prompts
+            assert not [p for p in prompts if "# done" in p], prompts  # nothing asked when off

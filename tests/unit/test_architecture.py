@@ -23,8 +23,21 @@ ALLOWED = {
         "gpt_lsp.relay",
         "gpt_lsp.settings",
         "gpt_lsp.accounting",
+        "gpt_lsp.completion",
     },
-    "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting"},
+    # Beside jobs/: the session constructs the completion service and hands it what it owns;
+    # from jobs/ only the leaf modules (the port, token estimates, the spending's type).
+    "gpt_lsp.completion": {
+        "gpt_lsp.text",
+        "gpt_lsp.prompting",
+        "gpt_lsp.relay",
+        "gpt_lsp.settings",
+        "gpt_lsp.accounting",
+        "gpt_lsp.jobs.port",
+        "gpt_lsp.jobs.usage",
+        "gpt_lsp.jobs.spending",
+    },
+    "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting", "gpt_lsp.completion"},
     "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage", "gpt_lsp.text"},
 }
 

@@ -54,7 +54,7 @@ async function waitFor(what, predicate, timeout = STEP_TIMEOUT) {
 
 async function statusText() {
   return page.evaluate(() => {
-    const item = [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp"));
+    const item = [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp.status"));
     if (!item) return "";
     return (item.querySelector(".codicon-modifier-spin") ? "(spin) " : "") + (item.textContent || "").trim();
   });

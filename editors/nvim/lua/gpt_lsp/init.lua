@@ -318,6 +318,7 @@ local USER_ONLY = {
   baseUrl = true, backupUrls = true, relays = true, relay = true, apiKey = true,
   apiKeyEnv = true, headers = true, proxy = true,
   logContent = true, excludeDefaults = true, maskSecrets = true,
+  completion = true, -- whether it runs, where it goes and what it costs are the user's
 }
 
 --- The settings without the user-only keys: the gptLsp section's answer.
@@ -344,7 +345,64 @@ function M.update_settings(settings)
   end
 end
 
---- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify?, review_keys? })
+-- Inline completion (Neovim 0.12 vim.lsp.inline_completion): ghost text while the settings'
+-- completion.enabled is true (:GptCompletion on|off changes it for the session).
+local function completion_enabled()
+  local completion = (M.options.settings or {}).completion
+  return type(completion) == "table" and completion.enabled == true
+end
+
+local function sync_completion(client)
+  local inline = vim.lsp.inline_completion
+  if inline and inline.enable then
+    inline.enable(completion_enabled(), { client_id = client.id })
+  end
+end
+
+--- Accepts the ghost text; false when there is none (the key then does what it did).
+function M.accept_completion()
+  local inline = vim.lsp.inline_completion
+  return inline ~= nil and inline.get ~= nil and inline.get()
+end
+
+local function completion_setup(opts)
+  local group = vim.api.nvim_create_augroup("gpt_lsp_completion", { clear = true })
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == NAME then
+        sync_completion(client)
+      end
+    end,
+  })
+  local key = opts.accept_key == nil and "<Tab>" or opts.accept_key
+  if key then
+    vim.keymap.set("i", key, function()
+      if not M.accept_completion() then
+        return vim.api.nvim_replace_termcodes(key, true, false, true)
+      end
+    end, { expr = true, desc = "gpt-lsp: accept the AI suggestion" })
+  end
+  vim.api.nvim_create_user_command("GptCompletion", function(args)
+    local on = args.args == "on" or (args.args == "" and not completion_enabled())
+    local settings = vim.deepcopy(M.options.settings or {})
+    settings.completion = vim.tbl_extend("force", settings.completion or {}, { enabled = on })
+    M.update_settings(settings)
+    for _, client in ipairs(vim.lsp.get_clients({ name = NAME })) do
+      sync_completion(client)
+    end
+    notify("AI completion " .. (on and "on" or "off"))
+  end, {
+    nargs = "?",
+    complete = function()
+      return { "on", "off" }
+    end,
+    desc = "gpt-lsp: turn AI completion (ghost text) on or off",
+  })
+end
+
+--- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify?, review_keys?, accept_key? })
 function M.setup(opts)
   opts = opts or {}
   M.options = opts
@@ -379,6 +437,7 @@ function M.setup(opts)
   })
   vim.lsp.enable(NAME)
   create_commands()
+  completion_setup(opts)
   actions_autocmd()
   if opts.progress ~= false then
     progress_autocmd()

@@ -1,0 +1,1 @@
+"""Inline completion: context, prompt, post-processing, cache, request policy and the service."""

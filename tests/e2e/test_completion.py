@@ -1,0 +1,293 @@
+"""Inline completion over stdio against the relay simulator: the real server, a scripted editor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from tests.e2e import editor as editor_module
+from tests.e2e.conftest import EditorFactory, relay_options
+from tests.e2e.editor import REPO, Editor, server_env
+from tests.relay_sim import INVALID_TOKEN, RelaySim, Scenario
+
+SOURCE = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
+CURSOR = types.Position(line=1, character=11)  # after "return "
+HANG = Scenario(text="a + b\n", chunk_size=1, hang_after=1)  # one chunk, then silence
+
+
+@pytest.fixture
+def inline_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editors declare inline completion, as VS Code 1.91+ and Neovim 0.12 do."""
+    plain = editor_module.capabilities
+
+    def with_inline(profile: str, encoding: str) -> types.ClientCapabilities:
+        caps = plain(profile, encoding)
+        assert caps.text_document is not None
+        caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
+        return caps
+
+    monkeypatch.setattr(editor_module, "capabilities", with_inline)
+
+
+def options(sim: RelaySim, **completion: Any) -> dict[str, Any]:
+    return relay_options(sim, completion={"enabled": True, "debounceMs": 100, **completion})
+
+
+async def inline(
+    editor: Editor,
+    uri: str,
+    position: types.Position = CURSOR,
+    *,
+    msg_id: str | None = None,
+    timeout: float = 10.0,
+) -> list[types.InlineCompletionItem]:
+    params = types.InlineCompletionParams(
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=position,
+    )
+    async with asyncio.timeout(timeout):
+        result = await editor.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
+        )
+    if isinstance(result, list):
+        return result
+    return list(result.items) if result is not None else []
+
+
+async def typed(editor: Editor, uri: str, offset: int, text: str) -> None:
+    """The user types; the editor reports it (on the next loop turn, as the fake does)."""
+    editor.type_at(uri, offset, text)
+    editor.flush(uri)
+    await asyncio.sleep(0.05)
+
+
+async def counted(editor: Editor, key: str, timeout: float = 5.0) -> int:
+    """A completion count once it is non-zero (it is set as the stream closes), or 0."""
+    async with asyncio.timeout(timeout):
+        while not (value := (await status(editor))["completion"][key]):  # noqa: ASYNC110 - a count in the server
+            await asyncio.sleep(0.05)
+    return int(value)
+
+
+async def status(editor: Editor) -> dict[str, Any]:
+    result: dict[str, Any] = await editor.command("gptLsp.status")
+    return result
+
+
+pytestmark = pytest.mark.usefixtures("inline_clients")
+
+
+async def test_a_suggestion_continues_at_the_cursor(
+    make_editor: EditorFactory, relay_sim: RelaySim, profile: tuple[str, str]
+) -> None:
+    editor = await make_editor(options(relay_sim), *profile)
+    relay_sim.enqueue(Scenario(text="```python\n    return a + b\n```"))
+    uri = editor.open("add.py", SOURCE)
+    items = await inline(editor, uri)
+    assert [i.insert_text for i in items] == ["a + b"]
+    assert items[0].range == types.Range(start=CURSOR, end=CURSOR)
+    body = relay_sim.requests[-1].json
+    assert body["max_tokens"] == 64 and body["stream"] is True
+    prompt = body["messages"][-1]["content"]
+    assert "add.py (python)" in prompt and "    return <FILL>\n\nprint(add(1, 2))" in prompt
+    assert await counted(editor, "completionTokens") > 0  # recorded once the stream closed
+    counts = (await status(editor))["completion"]
+    assert counts["requests"] == 1 and counts["shown"] == 1 and counts["promptTokens"] > 0
+
+
+async def test_disabled_or_excluded_asks_nothing(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    off = await make_editor(relay_options(relay_sim))
+    uri = off.open("add.py", SOURCE)
+    assert await inline(off, uri) == []
+    on = await make_editor(options(relay_sim, excludeLanguages=["markdown"]))
+    secret = on.open(".env", "API_KEY=\n", "dotenv")
+    notes = on.open("notes.md", "# Notes\n\n", "markdown")
+    assert await inline(on, secret, types.Position(line=0, character=8)) == []
+    assert await inline(on, notes, types.Position(line=1, character=0)) == []
+    assert relay_sim.requests == []
+    assert (await status(on))["completion"]["requests"] == 0
+
+
+async def test_a_burst_of_requests_makes_one_relay_request(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=200))
+    relay_sim.default = Scenario(text="a + b")
+    uri = editor.open("add.py", SOURCE)
+    burst = []
+    for _ in range(5):
+        burst.append(asyncio.ensure_future(inline(editor, uri)))
+        await asyncio.sleep(0.03)
+    answers = await asyncio.gather(*burst)
+    assert [len(a) for a in answers] == [0, 0, 0, 0, 1]
+    assert len(relay_sim.requests) == 1
+    assert (await status(editor))["completion"]["debounced"] == 4
+
+
+async def test_a_newer_request_closes_the_older_stream(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(HANG, Scenario(text="b"))
+    uri = editor.open("add.py", SOURCE)
+    first = asyncio.ensure_future(inline(editor, uri))
+    assert await asyncio.to_thread(relay_sim.wait_for_requests, 1)
+    await typed(editor, uri, SOURCE.index("return ") + 7, "a + ")
+    second = await inline(editor, uri, types.Position(line=1, character=15))
+    assert await first == []
+    assert [i.insert_text for i in second] == ["b"]
+    gone = relay_sim.requests[0]
+    assert gone.client_disconnected and gone.ended_at is not None
+    assert await counted(editor, "cancelled") == 1
+
+
+async def test_cancel_request_closes_the_stream(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(HANG)
+    uri = editor.open("add.py", SOURCE)
+    pending = asyncio.ensure_future(inline(editor, uri, msg_id="inline-1"))
+    assert await asyncio.to_thread(relay_sim.wait_for_requests, 1)
+    await asyncio.sleep(0.1)
+    editor.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="inline-1"))
+    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, 0, 5.0)
+    assert ended is not None and relay_sim.requests[0].client_disconnected
+    with pytest.raises(Exception):  # noqa: B017 - the request answers RequestCancelled
+        await pending
+    assert await counted(editor, "cancelled") == 1
+
+
+async def test_typing_through_a_suggestion_is_answered_from_the_cache(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(Scenario(text="a + b"))
+    uri = editor.open("add.py", SOURCE)
+    assert [i.insert_text for i in await inline(editor, uri)] == ["a + b"]
+    await typed(editor, uri, SOURCE.index("return ") + 7, "a +")
+    rest = await inline(editor, uri, types.Position(line=1, character=14))
+    assert [i.insert_text for i in rest] == [" b"]
+    assert rest[0].range.start == types.Position(line=1, character=14)
+    assert len(relay_sim.requests) == 1
+    assert (await status(editor))["completion"]["cacheHits"] == 1
+
+
+async def test_relay_errors_are_shown_once(make_editor: EditorFactory, relay_sim: RelaySim) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.default = INVALID_TOKEN
+    uri = editor.open("add.py", SOURCE)
+    for character in (11, 10, 9):
+        assert await inline(editor, uri, types.Position(line=1, character=character)) == []
+    assert len(relay_sim.requests) == 3
+    shown = [m for m in editor.client.messages if "AI completion" in m.message]
+    assert len(shown) == 1 and "sk-test" not in shown[0].message
+    assert editor.text(uri) == SOURCE
+
+
+async def test_clients_without_inline_completion_get_one_item(
+    make_editor: EditorFactory, relay_sim: RelaySim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # this client declares no inline completion
+    editor = await make_editor(options(relay_sim, debounceMs=0), "neovim", "utf-8")
+    relay_sim.enqueue(Scenario(text="a + b"))
+    uri = editor.open("add.py", SOURCE)
+    params = types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=CURSOR
+    )
+    async with asyncio.timeout(10):
+        result = await editor.client.text_document_completion_async(params)
+    assert isinstance(result, types.CompletionList) and result.is_incomplete
+    (item,) = result.items
+    assert item.label.startswith("AI: ") and item.text_edit is not None
+    assert item.text_edit.new_text == "a + b"
+    assert item.text_edit.range == types.Range(start=CURSOR, end=CURSOR)  # type: ignore[union-attr]
+    assert await inline(editor, uri) != []  # the same service answers both
+
+
+PRICES = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
+
+
+async def test_completions_are_in_the_ledger_and_a_reached_cap_stops_them_quietly(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    opts = options(relay_sim, debounceMs=0)
+    editor = await make_editor({**opts, "relays": PRICES, "budget": {"dailyUsd": 1.0}})
+    relay_sim.default = Scenario(text="a + b", prompt_tokens=100, completion_tokens=20)
+    uri = editor.open("add.py", SOURCE)
+    assert await inline(editor, uri) != []  # 1.2 USD: the cap is reached
+    await counted(editor, "promptTokens")  # recorded beside the answer, once the stream closed
+    for character in (10, 9, 8):
+        assert await inline(editor, uri, types.Position(line=1, character=character)) == []
+    assert len(relay_sim.requests) == 1
+    capped = [m for m in editor.client.messages if "Spending cap reached" in m.message]
+    assert len(capped) == 1
+    counts = (await status(editor))["completion"]
+    assert (counts["promptTokens"], counts["completionTokens"]) == (100, 20)
+    assert abs(counts["costUsd"] - 1.2) < 1e-6
+    report = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gpt_lsp", "usage", "--by", "action", "--json"],
+        env=server_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    groups = {g["key"]: g for g in json.loads(report.stdout)["groups"]}
+    assert set(groups) == {"completion"} and groups["completion"]["requests"] == 1
+
+
+async def test_secrets_are_masked_and_a_huge_file_sends_its_window(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0, prefixChars=2000))
+    relay_sim.default = Scenario(text="a + b")
+    key = "sk-" + "A1b2C3d4" * 4
+    text = f"TOKEN = '{key}'\n" + "x = 1\n" * 200_000 + SOURCE
+    uri = editor.open("big.py", text)
+    items = await inline(editor, uri, types.Position(line=200_002, character=11))
+    assert [i.insert_text for i in items] == ["a + b"]
+    body = relay_sim.requests[-1].raw_body.decode()
+    assert key not in body and len(body) < 6000
+
+
+async def test_an_answer_after_the_user_moved_on_is_dropped(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(Scenario(text="a + b", chunk_size=1, pace=0.1))
+    uri = editor.open("add.py", SOURCE)
+    pending = asyncio.ensure_future(inline(editor, uri))
+    assert await asyncio.to_thread(relay_sim.wait_for_requests, 1)
+    await typed(editor, uri, 0, "#")
+    assert await pending == []
+    assert (await status(editor))["completion"]["dropped"] == 1
+    assert editor.text(uri) == "#" + SOURCE
+
+
+async def test_bad_positions_and_documents_do_no_harm(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.default = Scenario(text="pass")
+    uri = editor.open("add.py", SOURCE)
+    assert await inline(editor, "file:///tmp/never-opened.py") == []
+    items = await inline(editor, uri, types.Position(line=99, character=99))  # past the end
+    assert [i.insert_text for i in items] == ["pass"]
+    assert items[0].range.start == types.Position(line=4, character=0)  # clamped
+    assert len(relay_sim.requests) == 1
+    assert editor.text(uri) == SOURCE
+    assert (await status(editor))["completion"]["errors"] == 0
