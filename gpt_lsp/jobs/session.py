@@ -427,5 +427,7 @@ class Session(JobCommands):
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
         if self._jobs is not None:
             await self._jobs.shutdown()
+        if "completion" in vars(self):  # built on first use (a cached property)
+            await self.completion.close()  # its streams closed, its usage recorded
         if self._relays is not None:
             await self._relays.aclose()
