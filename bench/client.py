@@ -67,6 +67,8 @@ class Editor:
         self._waiters: dict[str, asyncio.Future[tuple[float, dict[str, Any]]]] = {}
         self._stats_seq = 0
         self.stats_file: Path | None = None
+        self.reviews = 0  # gptLsp/review notifications
+        self.lens_refreshes = 0
 
     @property
     def pid(self) -> int:
@@ -272,6 +274,15 @@ async def start_editor(
     @client.feature("gptLsp/jobFinished")
     def on_finished(params: Any) -> None:
         editor.job_finished(params)
+
+    # As VS Code does: review notifications are drawn, a lens refresh is answered.
+    @client.feature("gptLsp/review")
+    def on_review(params: Any) -> None:
+        editor.reviews += 1
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def on_lens_refresh(params: Any) -> None:
+        editor.lens_refreshes += 1
 
     stats = tmp / f"stats-{time.monotonic_ns()}.jsonl"
     extra = {"BENCH_STATS_FILE": str(stats), **(env_extra or {})}
