@@ -18,6 +18,7 @@ from gpt_lsp.completion.context import CompletionContext, choose_mode, cut_conte
 from gpt_lsp.completion.policy import Latest, Throttle
 from gpt_lsp.completion.prompt import build_messages
 from gpt_lsp.errors import GptLspError, RequestRefused
+from gpt_lsp.i18n import _
 from gpt_lsp.logs import content_logger
 from gpt_lsp.relay.events import ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from gpt_lsp.relay.request import Attempt, ChatRequest
@@ -160,7 +161,9 @@ class CompletionService:
     def _error(self, error: GptLspError) -> None:
         self.counts.errors += 1
         if self._errors.allow(type(error).__name__):
-            self.host.port.show_message("error", f"AI completion: {error.user_message()}")
+            self.host.port.show_message(
+                "error", _("AI completion: {message}").format(message=error.user_message())
+            )
 
     def _supersede(self, uri: str) -> None:
         """Cancels the document's older request at once: its relay stream closes now."""
@@ -194,7 +197,9 @@ class CompletionService:
         except RequestRefused as refusal:
             if not self._budget_said:  # said once; then completion stays quiet
                 self._budget_said = True
-                self.host.port.show_message("warning", f"AI completion: {refusal.user_message()}")
+                self.host.port.show_message(
+                    "warning", _("AI completion: {message}").format(message=refusal.user_message())
+                )
             return None
         self._budget_said = False
         task = asyncio.current_task()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from gpt_lsp.i18n import _
 from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _item(text: str, found: Suggestion) -> types.CompletionItem:
     return types.CompletionItem(
         label=f"AI: {word}{first}"[:80],
         kind=types.CompletionItemKind.Snippet,
-        detail="gpt-lsp AI suggestion",
+        detail=_("gpt-lsp AI suggestion"),
         label_details=types.CompletionItemLabelDetails(description="AI"),
         documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=text),
         filter_text=word + text,  # matched against the word being typed

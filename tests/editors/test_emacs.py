@@ -229,3 +229,34 @@ def test_pending_edit_one_undo_and_reject_at_point(
     assert messages[-2] == {"role": "assistant", "content": NEW_FUNC}
     assert "make it shorter" in messages[-1]["content"]
     assert result["rejected"] == SOURCE
+
+
+def test_the_ai_suggestion_is_a_completion_candidate_in_eglot(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # eglot 1.9 declares no inline completion: the suggestion comes as one completion item.
+    relay_sim.default = Scenario(text="a + b")
+    source = "def add(a, b):\n    return \n"
+    settings = {**relay_settings(relay_sim), "completion": {"enabled": True, "debounceMs": 0}}
+    work = tmp_path / "work"
+    work.mkdir()
+    out = tmp_path / "result.json"
+    log_file = tmp_path / "server.log"
+    config = {
+        "shim_dir": str(REPO / "editors" / "emacs"),
+        "cmd": server_cmd(log_file),
+        "settings": settings,
+        "workdir": str(work),
+        "out": str(out),
+        "source": source,
+        "before_cursor": "    return ",
+    }
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config), "utf-8")
+    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "completion.el"), str(config_file)]
+    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    assert "AI: a + b" in result["candidates"], describe(run)
+    assert result["final"] == "def add(a, b):\n    return a + b\n", describe(run)
+    assert len([r for r in relay_sim.requests if r.path.endswith("/chat/completions")]) == 1
