@@ -41,14 +41,18 @@ async def stream_answer(
                     batch = await asyncio.wait_for(stream.__anext__(), max(0.001, left))
             except (StopAsyncIteration, asyncio.TimeoutError):
                 break
+            # The batch's text goes through the filter in one piece: it gives the same
+            # result for any split of the answer, and one call per network read costs less
+            # than one per chunk.
+            texts: list[str] = []
             for event in batch:
-                if tail_until is not None:
-                    if isinstance(event, Usage):
-                        job.usage = event
-                    elif isinstance(event, Finish):
-                        job.finish_reason = event.reason
-                    continue
-                if isinstance(event, TextDelta):
+                if isinstance(event, Usage):
+                    job.usage = event
+                elif isinstance(event, Finish):
+                    job.finish_reason = event.reason
+                elif tail_until is not None:
+                    continue  # after the closing fence: only usage is still wanted
+                elif isinstance(event, TextDelta):
                     job.answer_chars += len(event.text)
                     job.completion_estimate += chunk_tokens(event.text)
                     if log_answer:
@@ -59,23 +63,23 @@ async def stream_answer(
                             "stopped and the document restored."
                         )
                         raise RequestRefused(text.format(limit=spec.max_answer_chars))
-                    text = spec.unmasker.feed(event.text) if spec.unmasker else event.text
-                    write(job, spec.output.feed(text))
-                    if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
-                        # The closing fence came: the rest is prose nobody will see. Read on
-                        # briefly for the relay's usage, then close (stopping the billing).
-                        job.finish_reason = job.finish_reason or "stop"
-                        job.region.stream_ended = True
-                        tail_until = time.monotonic() + USAGE_TAIL_SECONDS
+                    texts.append(event.text)
                 elif isinstance(event, ToolCallDelta):
                     # Some models answer code through a tool call: treat arguments as text.
                     job.completion_estimate += chunk_tokens(event.arguments)
-                elif isinstance(event, Usage):
-                    job.usage = event
-                elif isinstance(event, Finish):
-                    job.finish_reason = event.reason
                 elif isinstance(event, ReasoningDelta):
                     job.completion_estimate += chunk_tokens(event.text)
+            if texts:
+                joined = "".join(texts)
+                write(
+                    job, spec.output.feed(spec.unmasker.feed(joined) if spec.unmasker else joined)
+                )
+                if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
+                    # The closing fence came: the rest is prose nobody will see. Read on
+                    # briefly for the relay's usage, then close (stopping the billing).
+                    job.finish_reason = job.finish_reason or "stop"
+                    job.region.stream_ended = True
+                    tail_until = time.monotonic() + USAGE_TAIL_SECONDS
             streamed(job)
             if tail_until is not None and time.monotonic() >= tail_until:
                 break
