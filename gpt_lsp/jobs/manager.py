@@ -312,10 +312,6 @@ class JobManager:
         job.finished.set()
         self._trim()
 
-    def _forget_region(self, job: Job) -> None:
-        if job.channel is not None:
-            job.channel.remove(job.id)
-
     def _forget_job(self, job: Job) -> None:
         """A reviewed job ended by the user's decision: only its outcome is kept (for a clear
         refine error); a job that failed stays listed like before, until trimmed."""

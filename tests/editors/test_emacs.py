@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.conftest import TEST_API_KEY, RelaySimFactory
 from tests.editors.runner import (
     HERE,
     REPO,
+    Run,
     describe,
     find_editor,
     relay_settings,
@@ -38,6 +40,26 @@ def emacs() -> str:
     return found
 
 
+def run_emacs(emacs: str, script: str, tmp_path: Path, settings: dict[str, Any], **cfg: Any) -> Run:
+    """Runs tests/editors/emacs/SCRIPT in batch Emacs with a JSON config; returns its run."""
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    out = tmp_path / "result.json"
+    log_file = tmp_path / "server.log"
+    config = {
+        "shim_dir": str(REPO / "editors" / "emacs"),
+        "cmd": server_cmd(log_file),
+        "settings": settings,
+        "workdir": str(work),
+        "out": str(out),
+        **cfg,
+    }
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config), "utf-8")
+    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / script), str(config_file)]
+    return run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+
+
 CHAT_LINE = "print(add(1, 2))"
 CHAT_ANSWER = "print('sum:', add(1, 2))"
 
@@ -51,25 +73,16 @@ def test_refactor_chat_and_action_by_position(
         Scenario(text=CHAT_ANSWER, chunk_size=4, pace=0.01),
         Scenario(text="x = 1\n" * 100, chunk_size=2, pace=0.05),  # cancelled long before its end
     )
-    work = tmp_path / "work"
-    work.mkdir()
-    out = tmp_path / "result.json"
-    log_file = tmp_path / "server.log"
-    config = {
-        "shim_dir": str(REPO / "editors" / "emacs"),
-        "cmd": server_cmd(log_file),
-        "settings": relay_settings(relay_sim),
-        "workdir": str(work),
-        "out": str(out),
-        "source": SOURCE,
-        "func": FUNC,
-        "chat_line": SOURCE.splitlines().index(CHAT_LINE) + 1,
-        "instruction": "label the sum",
-    }
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config), "utf-8")
-    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "refactor.el"), str(config_file)]
-    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    run = run_emacs(
+        emacs,
+        "refactor.el",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        func=FUNC,
+        chat_line=SOURCE.splitlines().index(CHAT_LINE) + 1,
+        instruction="label the sum",
+    )
     result = run.result
     assert result.get("ok") is True, describe(run)
     assert result["class"] == "gpt-lsp-server"
@@ -197,25 +210,16 @@ def test_pending_edit_one_undo_and_reject_at_point(
         Scenario(text=NEW_FUNC, chunk_size=3, pace=0.01),
         Scenario(text=SHORT_FUNC, chunk_size=3, pace=0.01),
     )
-    work = tmp_path / "work"
-    work.mkdir()
-    out = tmp_path / "result.json"
-    log_file = tmp_path / "server.log"
-    config = {
-        "shim_dir": str(REPO / "editors" / "emacs"),
-        "cmd": server_cmd(log_file),
-        "settings": relay_settings(relay_sim),
-        "workdir": str(work),
-        "out": str(out),
-        "source": SOURCE,
-        "func": FUNC,
-        "instruction": "make it shorter",
-        "refined": SOURCE.replace(FUNC, SHORT_FUNC),
-    }
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config), "utf-8")
-    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "review.el"), str(config_file)]
-    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    run = run_emacs(
+        emacs,
+        "review.el",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=SOURCE,
+        func=FUNC,
+        instruction="make it shorter",
+        refined=SOURCE.replace(FUNC, SHORT_FUNC),
+    )
     result = run.result
     assert result.get("ok") is True, describe(run)
     assert result["pending_text"] == SOURCE.replace(FUNC, NEW_FUNC), describe(run)
@@ -238,23 +242,14 @@ def test_the_ai_suggestion_is_a_completion_candidate_in_eglot(
     relay_sim.default = Scenario(text="a + b")
     source = "def add(a, b):\n    return \n"
     settings = {**relay_settings(relay_sim), "completion": {"enabled": True, "debounceMs": 0}}
-    work = tmp_path / "work"
-    work.mkdir()
-    out = tmp_path / "result.json"
-    log_file = tmp_path / "server.log"
-    config = {
-        "shim_dir": str(REPO / "editors" / "emacs"),
-        "cmd": server_cmd(log_file),
-        "settings": settings,
-        "workdir": str(work),
-        "out": str(out),
-        "source": source,
-        "before_cursor": "    return ",
-    }
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config), "utf-8")
-    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "completion.el"), str(config_file)]
-    run = run_editor(argv, tmp_path, out, log_file, timeout=60, cwd=work)
+    run = run_emacs(
+        emacs,
+        "completion.el",
+        tmp_path,
+        settings,
+        source=source,
+        before_cursor="    return ",
+    )
     result = run.result
     assert result.get("ok") is True, describe(run)
     assert "AI: a + b" in result["candidates"], describe(run)

@@ -2,49 +2,12 @@
 // takes the whole job back, inline chat inside the region refines it, Show Diff opens a diff
 // editor, the Reject lens restores the original. Called by tests/editors/test_vscode_review.py
 // with one JSON argument; prints one JSON line per step and a final {"ok": true}.
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 
+import { sleep, start } from "./page.mjs";
+
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(import.meta.url);
-const { chromium } = require(cfg.playwright);
-const STEP_TIMEOUT = 15000;
-
-mkdirSync(cfg.artifacts, { recursive: true });
-const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-const started = Date.now();
-const step = (name, extra = {}) => log({ step: name, ms: Date.now() - started, ...extra });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const browser = await chromium.launch({
-  executablePath: cfg.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-page.setDefaultTimeout(STEP_TIMEOUT);
-
-async function editorText() {
-  const lines = await page.evaluate(() => {
-    const editor = document.querySelector(".editor-instance .monaco-editor .view-lines");
-    if (!editor) return [];
-    const rows = [...editor.querySelectorAll(".view-line")].map((el) => ({ top: parseFloat(el.style.top || "0"), text: el.textContent.replace(/\u00a0/g, " ") }));
-    rows.sort((a, b) => a.top - b.top);
-    return rows.map((r) => r.text);
-  });
-  return lines.join("\n").replace(/\s+$/, "");
-}
-
-async function waitFor(what, predicate, timeout = STEP_TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const { browser, page, started, log, step, editorText, waitFor, runCommand } = await start(cfg);
 
 /** The code lens titles shown in the editor. */
 const lensTitles = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .codelens-decoration a, .editor-instance .codelens-decoration span")].map((el) => (el.textContent || "").trim()).filter(Boolean));
@@ -57,15 +20,6 @@ const pendingItem = () => page.evaluate(() => {
 
 /** The decorations' after-text on the region's first line ("AI edit pending: ..."). */
 const headerText = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .view-lines span")].map((el) => getComputedStyle(el, "::after").content + (el.textContent || "")).join(" "));
-
-async function runCommand(title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(`>${title}`);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
-  await page.keyboard.press("Enter");
-}
 
 async function focusEditor() {
   // A click on the text: with EditContext (Code 1.139) the hidden textarea is not the input.
