@@ -329,16 +329,29 @@ class Session(JobCommands):
                 raise RequestRefused(f"gptLsp.run: unknown action '{args.action}' ({known}).")
             action = found
         diagnostics = describe_diagnostics(args.diagnostics)
+        span = args.range.span()
+        if span.is_empty and not args.marker and action.id != CHAT_ACTION:
+            span = self._definition_at(args.uri, span, bool(diagnostics))
         job = self._start(
             action,
             args.uri,
-            args.range.span(),
+            span,
             args.instruction or "",
             diagnostics,
             marker=args.marker,
         )
         job.request_id = request_id
         return {"jobId": job.id}
+
+    def _definition_at(self, uri: str, cursor: Span, has_diagnostics: bool) -> Span:
+        """The definition around a bare cursor, as its code action covers."""
+        from gpt_lsp.prompting.offers import bare_cursor_target
+
+        doc = self.documents.get(uri)
+        if doc is None:
+            return cursor  # _start says the document is not open
+        definition = self.definitions.find(doc, cursor.start, self.client.encoding)
+        return bare_cursor_target(doc, cursor, definition, has_diagnostics)
 
     def chat(
         self, args: ChatArgs, request_id: Any = None

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _
 from gpt_lsp.prompting.actions import (
     BUILTIN_ACTIONS,
@@ -83,6 +84,21 @@ def list_offers(
     if only:
         offers = [o for o in offers if any(kind_matches(o.kind, k) for k in only)]
     return offers
+
+
+def bare_cursor_target(
+    doc: TextDoc, cursor: Span, definition: Definition | None, has_diagnostics: bool
+) -> Span:
+    """The range an action run at a bare cursor covers: the definition around it, as its code
+    action does (`:GptAction refactor` and the code action at one cursor do the same thing);
+    for fix with diagnostics outside any definition, the cursor's line; else RequestRefused."""
+    if definition is not None:
+        return definition.span(doc)
+    if has_diagnostics:
+        return _whole_lines(doc, cursor.start.line, cursor.start.line)
+    raise RequestRefused(
+        _("The cursor is not inside a function, method or class: select the code to change.")
+    )
 
 
 def range_json(span: Span) -> dict[str, Any]:

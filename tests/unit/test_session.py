@@ -366,3 +366,27 @@ async def test_an_unwritable_ledger_is_said_once_and_jobs_go_on(tmp_path: Path) 
         assert finished["status"] == "done"
     warnings = [text for kind, text in client.messages if kind == "warning"]
     assert len(warnings) == 1 and "usage is not recorded" in warnings[0]
+
+
+async def test_an_action_at_a_bare_cursor_covers_the_definition_around_it(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["def total(items):\n", "    return sum(items)  # fast\n"]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, SOURCE)
+    cursor = {"start": {"line": 3, "character": 8}, "end": {"line": 3, "character": 8}}
+    job_id = await run(session, "refactor", cursor)
+    assert (await client.wait_finished(job_id))["status"] == "done"
+    doc.flush()
+    assert doc.text == SOURCE.replace("sum(items)\n", "sum(items)  # fast\n")
+    sent = relay.requests[0]["messages"][-1]["content"]
+    assert "def total(items):\n    return sum(items)" in sent
+
+
+async def test_an_action_at_a_bare_cursor_outside_definitions_is_refused(tmp_path: Path) -> None:
+    relay = Relay()
+    session, client = make(tmp_path, relay)
+    client.open(URI, SOURCE)
+    cursor = {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 3}}
+    with pytest.raises(RequestRefused, match="not inside a function"):
+        await run(session, "refactor", cursor)
+    assert relay.requests == []
