@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gpt_lsp import __version__
+from gpt_lsp.jobs.display import shim_strings, spend_lines, status_lines
 from gpt_lsp.jobs.spending import Spending, spend_json
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ def status_of(session: Reporting) -> dict[str, Any]:
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])
+    status["lines"] = status_lines(status)  # display-ready, in the UI language
+    status["spendLines"] = spend_lines(status["usage"])
+    status["strings"] = shim_strings()  # the shims' own prompts and notices, translated
     if session.counters is not None:
         status["internal"] = {**session.counters(), **session.resource_counts()}
     return status
