@@ -178,6 +178,27 @@ async def assert_refused(editor: Editor, uri: str) -> None:
     assert actions and all(a.disabled is not None for a in actions)
 
 
+# On macOS and Windows `.ENV` is `.env`: a glob matches in any letter case.
+EXCLUDED_ANY_CASE = [
+    ".ENV",
+    ".Env",
+    "server.PEM",
+    "app.KEY",
+    "ID_RSA",
+    "MySecret.py",
+    "SECRETS.yaml",
+]
+
+
+async def test_exclude_globs_match_in_any_letter_case(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(relay_options(relay_sim, exclude=["*.Private.py"]))
+    for name in [*EXCLUDED_ANY_CASE, "config.PRIVATE.py"]:
+        await assert_refused(editor, editor.open(name, "KEY=abc\n", "plaintext"))
+    assert relay_sim.requests == []
+
+
 async def test_excluded_documents_by_default_and_by_user_glob(
     make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
 ) -> None:
