@@ -216,6 +216,16 @@ CORPUS += [
         None,
     ),
     Case(
+        "issue18-after-a-tokenizers-leading-space",
+        f" {ISSUE_18_FIRST}\n\n{ISSUE_18_LINE}\n\n{ISSUE_18_LAST}\n",
+        None,
+    ),
+    Case(
+        "a-leading-space-before-code",
+        " " + AREA,
+        " " + AREA,
+    ),
+    Case(
         "long-line-with-curly-and-single-quotes",
         "You should keep the ‘width’ and ‘height’ names as they are. The caller passes “a "
         "tuple” and expects a number back. Changing that would break 'area' for everyone.",
