@@ -757,6 +757,7 @@ async def concurrency(ctx: Context) -> Report:
     return report
 
 
+from bench.answer_filter import answer_filter  # noqa: E402 - it builds on Report and Context
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
 
 SCENARIOS = {
@@ -768,6 +769,7 @@ SCENARIOS = {
     "memory": memory,
     "concurrency": concurrency,
     "completion": completion,
+    "answer_filter": answer_filter,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from gpt_lsp.completion.context import BLOCK_OPENER, CompletionContext, Mode
+from gpt_lsp.completion.indent import reindent
 from gpt_lsp.completion.prompt import HOLE
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -91,8 +92,8 @@ def strip_prefix_echo(text: str, prefix: str) -> str:
 
 def fix_indent(text: str, ctx: CompletionContext) -> str:
     """Fits the answer's indentation to the cursor: no repeat of the indentation before it,
-    lines a model wrote at column 0 under an indented cursor indented, and a body written
-    after a block opener put on the next line."""
+    later lines placed relative to the first in the file's indentation (`indent.reindent`),
+    and a body written after a block opener put on the next line."""
     line = ctx.line_before
     if line.strip():
         if BLOCK_OPENER.search(line) and text[:1] in (" ", "\t"):
@@ -100,14 +101,7 @@ def fix_indent(text: str, ctx: CompletionContext) -> str:
         return text
     if not line:
         return text
-    first = text.split("\n", 1)[0]
-    lead = len(first) - len(first.lstrip(" \t"))
-    text = text[min(lead, len(line)) :]
-    lines = text.split("\n")
-    rest = [li for li in lines[1:] if li.strip()]
-    if lead == 0 and rest and all(_indent(li) < len(line) for li in rest):
-        lines = [lines[0]] + [line + li if li.strip() else li for li in lines[1:]]
-    return "\n".join(lines)
+    return reindent(text, line, ctx.prefix, ctx.suffix)
 
 
 def cut_block(text: str, ctx: CompletionContext) -> str:

@@ -70,6 +70,10 @@ def prepare(
             before=mask.mask(cut.before),
             after=mask.mask(cut.after),
         )
+        # The instruction and diagnostics are sent too (a marker's comment, a linter's
+        # message, a pasted key): the same mask, so the answer's placeholders still resolve.
+        instruction = mask.mask(instruction)
+        diagnostics = [mask.mask(line) for line in diagnostics or []]
     relay_name = relays.resolve_name(action.relay)
     client = relays.get(relay_name)
     model = action.model or settings.chosen_model(relay_name) or client.default_model

@@ -100,6 +100,9 @@ class CodeOutputFilter:
         self._quotes = TripleQuotes()
         self._prose_doc = prose_document
         self._parses = parses
+        # One leading space on the first line is a tokenizer's (" You just need..."), not
+        # indentation, unless the original is indented by one space.
+        self._stray_space = first_indent(original) != " "
         self._state = _State.START
         self._fence = Fence("`", 3, False)
         self._nested = 0  # code blocks open inside the fence (Markdown documents)
@@ -183,7 +186,8 @@ class CodeOutputFilter:
         if lead[0] == "<" and (lead.startswith(_THINK) or _THINK.startswith(lead)):
             return None if lead.startswith(_THINK) else False
         sure = self._state is _State.FENCED or self._quotes.open is not None
-        if not (sure or lead != head or starts_like_code(head)) or self._trim.may_hold(head):
+        indented = lead != head and not self._stray(head)
+        if not (sure or indented or starts_like_code(head)) or self._trim.may_hold(head):
             return None if len(head) >= _HEAD else False  # maybe prose or repeated context
         self._trim.passed()
         return True
@@ -253,12 +257,22 @@ class CodeOutputFilter:
             return False
         return self._parses is None or not self._parses(line)
 
+    def _stray(self, line: str) -> bool:
+        """Returns whether the answer's first line starts with one stray space."""
+        return (
+            self._stray_space
+            and self._state is _State.START
+            and line[:1] == " "
+            and line[1:2] not in (" ", "\t")
+        )
+
     def _start(self, line: str, streamed: int) -> None:
         if not line.strip() or self._open_fence(line):
             return
         kind = self._kind(line)
         # Prose is never indented, and a line that starts like code streamed as code.
-        if line[:1] in (" ", "\t") or starts_like_code(line[:_HEAD]) or kind is LineKind.CODE:
+        indented = line[:1] in (" ", "\t") and not self._stray(line)
+        if indented or starts_like_code(line[:_HEAD]) or kind is LineKind.CODE:
             self._state = _State.PLAIN
             self._code(line, streamed)
         else:

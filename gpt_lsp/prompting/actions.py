@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gpt_lsp.i18n import N_, _
+from gpt_lsp.prompting.secrets import conceal
 from gpt_lsp.settings import ActionConfig
 
 CHAT_ACTION = "chat"
@@ -75,10 +76,10 @@ BUILTIN_ACTIONS: tuple[Action, ...] = (
 
 
 def chat_action(instruction: str) -> Action:
-    """Returns the inline-chat action for an instruction."""
+    """Returns the inline-chat action for an instruction (its title shown with secrets hidden)."""
     return Action(
         id=CHAT_ACTION,
-        title=instruction,
+        title=conceal(instruction),
         task=instruction,
         kind="refactor.rewrite",
     )

@@ -16,6 +16,7 @@ from gpt_lsp.prompting.actions import (
     markers_in,
 )
 from gpt_lsp.prompting.definitions import Definition
+from gpt_lsp.prompting.secrets import conceal
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Pos, Span
@@ -63,7 +64,8 @@ def list_offers(
             "instruction": marker.instruction,
             "marker": True,
         }
-        offers.append(Offer(f"AI: {marker.instruction}", "refactor.rewrite", arguments, disabled))
+        title = f"AI: {conceal(marker.instruction)}"
+        offers.append(Offer(title, "refactor.rewrite", arguments, disabled))
     for action in all_actions(settings.actions):
         title = f"AI: {action.label}"
         if not span.is_empty:

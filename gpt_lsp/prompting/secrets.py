@@ -14,8 +14,14 @@ _PATTERNS = re.compile(
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,}\b"
 )
 _PLACEHOLDER = "GPT_LSP_SECRET_{}"
+_SHOWN = "[secret]"
 _PLACEHOLDER_RE = re.compile(r"GPT_LSP_SECRET_(\d+)")
 _PREFIX = "GPT_LSP_SECRET_"
+
+
+def conceal(text: str) -> str:
+    """Returns text for display (a code action's or a job's title) with each secret hidden."""
+    return _PATTERNS.sub(_SHOWN, text)
 
 
 @dataclass

@@ -31,11 +31,13 @@ def uri_path(uri: str) -> str:
 
 
 def excluded_by(uri: str, globs: Sequence[str]) -> str | None:
-    """Returns the exclude glob a document matches, if any."""
-    path = uri_path(uri)
+    """Returns the exclude glob a document matches, if any, in any letter case (on macOS and
+    Windows `.ENV` is `.env`, and a key in `Server.PEM` is as secret as in `server.pem`)."""
+    path = uri_path(uri).lower()
     name = os.path.basename(path)
     for glob in globs:
-        if fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(path, glob):
+        folded = glob.lower()
+        if fnmatch.fnmatchcase(name, folded) or fnmatch.fnmatchcase(path, folded):
             return glob
     return None
 

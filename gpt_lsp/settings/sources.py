@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gpt_lsp.i18n import _
 from gpt_lsp.settings.models import (
     _ALL_KEYS,
     COMPLETION_PROJECT_KEYS,
@@ -50,7 +51,7 @@ def file_source(path: Path) -> tuple[dict[str, Any], list[str]]:
     except FileNotFoundError:
         return {}, []
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        return {}, [f"config file {path}: {exc}"]
+        return {}, [_("config file {path}: {error}").format(path=path, error=exc)]
 
 
 def env_source(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -148,16 +149,23 @@ def load_sources(
     from_file, problems = file_source(path)
     env = os.environ if environ is None else environ
     if config_path is None and env.get("GPT_LSP_CONFIG") and not path.exists():
-        problems.append(f"GPT_LSP_CONFIG names {path}, which does not exist")
+        problems.append(_("GPT_LSP_CONFIG names {path}, which does not exist").format(path=path))
     user = merge_sources(from_file, env_source(environ), user_options)
     project, ignored = split_project_source(project_options)
     layer, dropped = _onto_user(user, project)
     merged = merge_sources(user, layer)
-    settings, more = validate(merged)
+    written = any(_names_default(source) for source in (from_file, user_options, layer))
+    settings, more = validate(merged, folded=not written)
     more = dropped + more
     # Problems quote keys and values from files a project wrote: one clean line each.
     shown = [sanitize(problem, limit=500) for problem in problems + more]
     return LoadedSettings(settings, shown, ignored)
+
+
+def _names_default(source: Mapping[str, Any] | None) -> bool:
+    """Returns whether a source has a `[relays.default]` of its own (not only shorthand)."""
+    relays = source.get("relays") if isinstance(source, Mapping) else None
+    return isinstance(relays, Mapping) and DEFAULT_RELAY in relays
 
 
 def split_project_source(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -220,7 +228,7 @@ def _onto_user(
     problems: list[str] = []
     for key in ("exclude", "actions"):
         if key in out and not isinstance(out[key], list):
-            problems.append(f"{key}: the workspace/project value is not a list; ignored")
+            problems.append(_not_a_list(key))
             del out[key]
     mine = user.get("exclude")
     theirs = out.get("exclude")
@@ -250,11 +258,15 @@ def _add_completion_lists(
         if key not in merged:
             continue
         if not isinstance(merged[key], list):
-            problems.append(f"completion.{key}: the workspace/project value is not a list; ignored")
+            problems.append(_not_a_list(f"completion.{key}"))
             del merged[key]
         elif isinstance(mine.get(key), list):
             merged[key] = mine[key] + [g for g in merged[key] if g not in mine[key]]
     project["completion"] = merged
+
+
+def _not_a_list(key: str) -> str:
+    return _("{key}: the workspace/project value is not a list; ignored").format(key=key)
 
 
 def _camel(key: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
@@ -174,3 +175,47 @@ async def test_a_late_fence_rewrites_the_region_through_the_edit_channel(
     ok = await editor.command("gptLsp.reject", {"jobId": result["jobId"]})
     assert ok["ok"] is True
     await editor.wait_until(lambda: editor.text(uri) == source)  # byte-exact after a rewrite
+
+
+def recorder(editor: Editor, uri: str, seen: list[str]) -> Callable[[object], None]:
+    """Records the document's text before each edit the server sends."""
+    return lambda _: seen.append(editor.text(uri))
+
+
+async def test_the_issue_18_prose_answer_fails_the_job_in_any_network_reads(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    # Three paragraphs, no code, the middle one a long line of sentences quoting phrases: in
+    # one read, a read per paragraph, reads cut inside the quote, and a read per token, the
+    # job fails, the file never shows a word of it, and the notes keep it verbatim.
+    case = next(c for c in CORPUS if c.name == "issue18-three-paragraphs")
+    answer = case.answer
+    quote = answer.index('"In Python 3')
+    second = answer.index("\n\n") + 2
+    third = answer.index("\n\n", second) + 2
+    splits = {
+        "whole": [answer],
+        "paragraphs": [answer[:second], answer[second:third], answer[third:]],
+        "inside-the-quote": [answer[:quote], answer[quote : quote + 7], answer[quote + 7 :]],
+        "tokens": tokens(answer),
+    }
+    editor = await make_editor(relay_options(relay_sim), "neovim", "utf-8")
+    for name, chunks in splits.items():
+        source = HEAD + case.original + TAIL
+        uri = editor.open(f"issue18-{name}.py", source)
+        seen: list[str] = []
+        editor.before_apply = recorder(editor, uri, seen)
+        relay_sim.enqueue(Scenario(chunks=chunks, pace=0.02, usage="never"))
+        rng = region(source, case.original, editor.encoding)
+        result = await editor.command(
+            "gptLsp.run", {"action": "refactor", "uri": uri, "range": rng}
+        )
+        finished = await editor.wait_finished(result["jobId"])
+        editor.before_apply = None
+        assert finished["status"] == "failed", (name, finished)
+        assert editor.text(uri) == source, name  # byte-exact
+        for text in [*seen, editor.text(uri)]:
+            assert "You just need" not in text and "idiomatic" not in text, (name, text)
+        notes = str(finished["notesUri"])
+        kept = await asyncio.to_thread(Path(notes.removeprefix("file://")).read_text, "utf-8")
+        assert kept.endswith(answer), name

@@ -116,6 +116,9 @@ async def test_disabled_or_excluded_asks_nothing(
     notes = on.open("notes.md", "# Notes\n\n", "markdown")
     assert await inline(on, secret, types.Position(line=0, character=8)) == []
     assert await inline(on, notes, types.Position(line=1, character=0)) == []
+    for name in (".ENV", "Server.PEM", "MySecret.py"):  # globs match in any letter case
+        upper = on.open(name, "API_KEY=\n", "plaintext")
+        assert await inline(on, upper, types.Position(line=0, character=8)) == []
     assert relay_sim.requests == []
     assert (await status(on))["completion"]["requests"] == 0
 

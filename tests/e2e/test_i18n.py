@@ -253,3 +253,50 @@ async def test_changing_the_language_setting_switches_the_ui_live(
     assert await first_title(editor, uri, "AI: 重构") == "AI: 重构"
     notify("gptLsp/didChangeUserSettings", {"settings": options})  # back to the locale: fr
     assert await first_title(editor, uri, "AI: Refactor") == "AI: Refactor"
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(("警告：", "warning: "))]
+
+
+def test_a_mistyped_base_url_is_one_chinese_warning_with_the_right_spelling(
+    tmp_path: Path, sim: RelaySim
+) -> None:
+    config = tmp_path / "config" / "gpt-lsp" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'baseURL = "{sim.base_url}"\nmodel = "gpt-4"\n')
+    env = isolated_env(tmp_path, GPT_LSP_API_KEY=CANARY, LANG=ZH)
+    proc = run_cli(env, "check")
+    assert proc.returncode != 0
+    # Only the typo: nothing about a relays.default the user never wrote.
+    assert warnings_of(proc.stderr) == ["警告：未知的键“baseURL”已忽略（是否想写“baseUrl”？）"]
+    english = run_cli({**env, "LANG": "C.UTF-8"}, "check")
+    assert warnings_of(english.stderr) == [
+        "warning: unknown key 'baseURL' ignored (did you mean 'baseUrl'?)"
+    ]
+    assert_no_key(proc)
+
+
+def test_settings_warnings_are_chinese_under_a_chinese_lang(tmp_path: Path, sim: RelaySim) -> None:
+    config = tmp_path / "config" / "gpt-lsp" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        f'baseUrl = "{sim.base_url}"\nmodel = "gpt-4"\ntemperature = "hot"\nmaxTokens = -1\n'
+        'relay = "nope"\nexclude = 3\n[relays.bad]\nbaseUrl = "127.0.0.1:4000"\n'
+        '[completion]\nmultiline = "sometimes"\n'
+    )
+    sim.default = Scenario(text="OK")
+    proc = run_cli(isolated_env(tmp_path, GPT_LSP_API_KEY=CANARY, LANG=ZH), "check")
+    assert proc.returncode == 0, proc.stderr
+    lines = warnings_of(proc.stderr)
+    assert len(lines) == 6, lines
+    text = "\n".join(lines)
+    for words in ("using the default", "ignored", "Input should", "must ", "is not defined"):
+        assert words not in text, lines
+    assert "temperature：必须是数字；使用默认值" in text
+    assert "maxTokens：必须大于 0；使用默认值" in text
+    assert "relays.bad.baseUrl：必须以 http:// 或 https:// 开头" in text
+    assert "改写为“https://127.0.0.1:4000”" in text and "relays.bad 已忽略" in text
+    assert "relay：“nope”未定义（已定义的中转站：default）；使用默认中转站" in text
+    assert "exclude：必须是列表；使用默认值" in text
+    assert "completion.multiline：必须是 'auto'、'always' 或 'never' 之一；使用默认值" in text

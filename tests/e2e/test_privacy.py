@@ -178,6 +178,27 @@ async def assert_refused(editor: Editor, uri: str) -> None:
     assert actions and all(a.disabled is not None for a in actions)
 
 
+# On macOS and Windows `.ENV` is `.env`: a glob matches in any letter case.
+EXCLUDED_ANY_CASE = [
+    ".ENV",
+    ".Env",
+    "server.PEM",
+    "app.KEY",
+    "ID_RSA",
+    "MySecret.py",
+    "SECRETS.yaml",
+]
+
+
+async def test_exclude_globs_match_in_any_letter_case(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(relay_options(relay_sim, exclude=["*.Private.py"]))
+    for name in [*EXCLUDED_ANY_CASE, "config.PRIVATE.py"]:
+        await assert_refused(editor, editor.open(name, "KEY=abc\n", "plaintext"))
+    assert relay_sim.requests == []
+
+
 async def test_excluded_documents_by_default_and_by_user_glob(
     make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
 ) -> None:
@@ -254,3 +275,99 @@ async def test_mask_secrets_off_sends_them_as_they_are(
     assert finished["status"] == "done"
     assert "masked" not in (finished.get("message") or "")
     assert AWS_KEY in body and "BEGIN RSA PRIVATE KEY" in body and "GPT_LSP_SECRET" not in body
+
+
+# ------------------------------------------ masking what the user did not select
+
+OPENAI_KEY = "sk-proj-Q7vX2mN9pL4kR8sT1wY6zB3cD5fG0hJ"
+GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+PLAIN = "def connect():\n    return None\n"
+BODY = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+
+
+def sent_bodies(relay_sim: RelaySim) -> str:
+    return "\n".join(r.raw_body.decode() for r in relay_sim.requests)
+
+
+async def test_a_secret_in_the_first_chat_instruction_is_masked_and_put_back(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(relay_options(relay_sim))
+    # The model echoes the placeholder it was sent: the answer gets the key back.
+    relay_sim.default = Scenario(text='def connect():\n    return client(key="GPT_LSP_SECRET_1")\n')
+    uri = editor.open("conn.py", PLAIN)
+    instruction = f"use the key {OPENAI_KEY} when connecting"
+    job = await editor.command(
+        "gptLsp.chat", {"uri": uri, "range": BODY, "instruction": instruction}
+    )
+    finished = await editor.wait_finished(job["jobId"])
+    assert finished["status"] == "done", finished
+    body = sent_bodies(relay_sim)
+    assert OPENAI_KEY not in body and OPENAI_KEY[8:24] not in body
+    assert "use the key GPT_LSP_SECRET_1 when connecting" in body
+    assert "1 secret was masked" in finished["message"]
+    assert f'key="{OPENAI_KEY}"' in editor.text(uri)
+    # The follow-up masks with the same numbers: the model's placeholder still means the key.
+    follow = await editor.command(
+        "gptLsp.chat", {"jobId": job["jobId"], "instruction": f"and log {GITHUB_TOKEN}"}
+    )
+    assert follow["jobId"] == job["jobId"]
+    await editor.wait_until(lambda: sum(f["jobId"] == job["jobId"] for f in editor.finished) == 2)
+    body = sent_bodies(relay_sim)
+    assert OPENAI_KEY not in body and GITHUB_TOKEN not in body
+    assert len(relay_sim.requests) == 2
+    assert "and log GPT_LSP_SECRET_2" in relay_sim.requests[-1].raw_body.decode()
+
+
+async def test_a_secret_in_an_ai_marker_is_masked_in_the_title_and_the_request(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(relay_options(relay_sim))
+    relay_sim.default = Scenario(text="def connect():\n    return 1\n")
+    source = f"# AI: call the api with {OPENAI_KEY}\n{PLAIN}"
+    uri = editor.open("marker.py", source)
+    rng = types.Range(start=types.Position(0, 0), end=types.Position(0, 0))
+    actions = await editor.code_actions(uri, rng)
+    marker = [a for a in actions if a.title.startswith("AI: call the api")]
+    assert len(marker) == 1, [a.title for a in actions]
+    assert OPENAI_KEY not in marker[0].title and OPENAI_KEY[:12] not in marker[0].title
+    assert marker[0].command is not None
+    job = await editor.command("gptLsp.run", _plain_argument(marker[0].command.arguments))
+    finished = await editor.wait_finished(job["jobId"])
+    assert finished["status"] == "done", finished
+    body = sent_bodies(relay_sim)
+    assert relay_sim.requests and OPENAI_KEY not in body and OPENAI_KEY[8:24] not in body
+    assert "call the api with GPT_LSP_SECRET_1" in body
+    progress = "\n".join(m.message for m in editor.client.messages) + repr(editor.finished)
+    assert OPENAI_KEY not in progress
+
+
+async def test_a_secret_in_a_diagnostic_sent_with_fix_is_masked(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor = await make_editor(relay_options(relay_sim))
+    relay_sim.default = Scenario(text="def connect():\n    return 1\n")
+    uri = editor.open("diag.py", PLAIN)
+    diagnostic = types.Diagnostic(
+        range=types.Range(start=types.Position(1, 4), end=types.Position(1, 15)),
+        message=f"hard-coded token {GITHUB_TOKEN} found",
+        source="secretlint",
+    )
+    rng = types.Range(start=types.Position(1, 4), end=types.Position(1, 4))
+    actions = await editor.code_actions(uri, rng, [diagnostic])
+    fix = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
+    assert fix and fix[0].command is not None
+    job = await editor.command("gptLsp.run", _plain_argument(fix[0].command.arguments))
+    finished = await editor.wait_finished(job["jobId"])
+    assert finished["status"] == "done", finished
+    body = sent_bodies(relay_sim)
+    assert relay_sim.requests and GITHUB_TOKEN not in body and GITHUB_TOKEN[4:20] not in body
+    assert "hard-coded token GPT_LSP_SECRET_1 found" in body
+
+
+def _plain_argument(arguments: list[Any] | None) -> Any:
+    """A code action's argument as the editor sends it back (lsprotocol objects to JSON)."""
+    assert arguments
+    from tests.e2e.editor import _plain
+
+    return _plain(arguments[0])

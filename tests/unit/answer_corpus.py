@@ -159,6 +159,95 @@ CORPUS = [
     ),
 ]
 
+# Issue 18 item 14 (SmolLM2-135M-Instruct at temperature 1.3, a refactor): three paragraphs and
+# no code; the filter dropped the first and wrote this one long line with quotes in it, verbatim
+# as far as the issue quotes it. The paragraphs around it are of the same model's kind.
+ISSUE_18_LINE = (
+    "You just need to make sure to maintain a simple and idiomatic syntax throughout your "
+    "entire file. Since you already provided the output for no-repeat conditions in an error "
+    "message, there's no need for an explanation. But to be even clearer, it would be better "
+    'if you included this: "In Python 3, when you do not specify a context to the code inside '
+    'that selection (no "not applicable here"), you are refactoring something. ..."'
+)
+ISSUE_18_FIRST = (
+    "The selection already does what it should, so there is nothing to refactor in the code itself."
+)
+ISSUE_18_LAST = (
+    'Remember that "idiomatic" means what most Python programmers would write, and "simple" '
+    "means fewer moving parts. That is all the selection needs."
+)
+# A long message in code: a string literal of sentences with quoted phrases, and a docstring.
+LONG_LITERAL = (
+    "def area(t):\n"
+    '    """Returns the area. It is "width" times "height". Both must be positive. '
+    'Otherwise "ValueError" is raised, as the caller expects."""\n'
+    "    w, h = t\n"
+    "    if w < 0 or h < 0:\n"
+    "        raise ValueError(\"The sides must be positive. You passed a 'negative' one. "
+    "Check the 'shape' first.\")\n"
+    "    return w * h\n"
+)
+HELP_TEXT = (
+    "HELP = (\n"
+    '    "You just need to pass the tuple. Since the function unpacks it, there is no need '
+    'for an index. But to be clearer, name it: \\"width\\" and \\"height\\"."\n'
+    ")\n"
+)
+NOTE_LITERAL = (
+    "NOTE = \"You just need to keep it simple. Since the code is short, say 'why' not "
+    "'what'. That is all.\"\n"
+)
+MODULE_DOC = (
+    '"""Areas of shapes.\n\n'
+    'You just need to pass a tuple. Since "area" unpacks it, there is no need for an index. '
+    'But to be clearer, name the sides "width" and "height".\n"""\n\n' + AREA
+)
+
+CORPUS += [
+    Case("issue18-long-line-with-quotes", ISSUE_18_LINE, None),
+    Case(
+        "issue18-three-paragraphs",
+        f"{ISSUE_18_FIRST}\n\n{ISSUE_18_LINE}\n\n{ISSUE_18_LAST}\n",
+        None,
+    ),
+    Case(
+        "issue18-paragraphs-without-blank-lines",
+        f"{ISSUE_18_FIRST}\n{ISSUE_18_LINE}\n{ISSUE_18_LAST}",
+        None,
+    ),
+    Case(
+        "issue18-after-a-tokenizers-leading-space",
+        f" {ISSUE_18_FIRST}\n\n{ISSUE_18_LINE}\n\n{ISSUE_18_LAST}\n",
+        None,
+    ),
+    Case(
+        "a-leading-space-before-code",
+        " " + AREA,
+        " " + AREA,
+    ),
+    Case(
+        "long-line-with-curly-and-single-quotes",
+        "You should keep the ‘width’ and ‘height’ names as they are. The caller passes “a "
+        "tuple” and expects a number back. Changing that would break 'area' for everyone.",
+        None,
+    ),
+    Case(
+        "long-line-cut-off-inside-a-quote",
+        'The function is fine as written. But if you want it clearer, write this: "Unpack '
+        "the tuple first, then multiply the sides, so that the reader sees",
+        None,
+    ),
+    Case(
+        "sentences-then-the-quoted-line-then-code-in-a-fence",
+        f"{ISSUE_18_FIRST}\n\n{ISSUE_18_LINE}\n\n```python\n{AREA}```\n",
+        AREA,
+    ),
+    Case("long-docstring-and-message-with-quotes", LONG_LITERAL, LONG_LITERAL),
+    Case("implicitly-joined-help-text", HELP_TEXT, HELP_TEXT),
+    Case("a-literal-of-sentences-with-quotes", NOTE_LITERAL, NOTE_LITERAL),
+    Case("module-docstring-of-sentences-with-quotes", MODULE_DOC, MODULE_DOC),
+]
+
 # A Markdown answer to `explain`: it goes to the notes document whole.
 EXPLAIN = (
     "## What it does\n\n`area` multiplies the two sides of a rectangle:\n\n"

@@ -24,6 +24,12 @@ PROSE = [
     "I rewrote the loop to use enumerate",
     "let me explain what changed.",
     "for example, the loop now stops early.",
+    # Sentences quoting phrases (issue 18 item 14): a quote is not code in a sentence.
+    'You just need to keep it simple. Since you asked, "simple" means fewer parts. ..."',
+    'If you write "x", it fails at once. Then the caller sees "None" instead of a number.',
+    'The caller passes a tuple and expects "width" times "height" back',
+    'But to be clearer, write this: "Unpack the tuple first, then multiply the sides',
+    'you just need to keep the "width" name as it is. Then the caller sees the same thing.',
 ]
 CODE = [
     "def area(t):",
@@ -42,6 +48,14 @@ CODE = [
     "use std::io;",
     "print('你好')",
     "if x > 3 and y < 2:",
+    # Statements with string arguments stay code, sentences in their strings or not.
+    'Write-Host "You just need to pass the tuple. Since it unpacks, it works."',
+    'INSERT INTO users (name, email, role, team) VALUES ("a", "b", "c", "d")',
+    'Print "Hello. This is the end of it. Goodbye now."',
+    'NOTE = "You just need to keep it simple. Since the code is short. That is all."',
+    'raise ValueError("The sides must be positive. You passed a negative one. Check it.")',
+    'Name: "A long description. It has sentences in it. Many of them."',
+    'git commit -m "Fix the parser. It dropped lines. Now it keeps them."',
 ]
 
 

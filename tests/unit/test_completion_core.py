@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpt_lsp.completion.cache import SuggestionCache
 from gpt_lsp.completion.clean import clean, settled
@@ -276,3 +278,100 @@ def test_the_fallback_item_filters_on_the_word_being_typed() -> None:
     assert item.text_edit is not None and item.text_edit.new_text == "urn value\n    x"
     assert item.text_edit.range.start == item.text_edit.range.end  # type: ignore[union-attr]
     assert item.text_edit.range.start.line == 3 and item.text_edit.range.start.character == 7  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- a block's indentation
+
+# (document with the cursor at '|' on a blank line, model answer, expected insertion): the
+# first line goes at the cursor; later lines keep their place relative to it, in the file's
+# indentation (its unit, tabs or spaces).
+INDENT_CASES = [
+    (  # 4-space file, the model's 2-space answer with its first line indented
+        "def total(items):\n    |\n",
+        "  result = 0\n  for item in items:\n    result += item\n  return result",
+        "result = 0\n    for item in items:\n        result += item\n    return result",
+    ),
+    (  # 4-space file, the answer relative to column 0 (a body inside a loop at the cursor)
+        "def total(items):\n    result = 0\n    |\n",
+        "for item in items:\n    result += item\nreturn result",
+        "for item in items:\n        result += item\n    return result",
+    ),
+    (  # 4-space file, the first line written after the cursor, the rest where they go
+        "def total(items):\n    result = 0\n    |\n",
+        "for item in items:\n        result += item\n    return result",
+        "for item in items:\n        result += item\n    return result",
+    ),
+    (  # 2-space file, a 4-space answer
+        "function total(items) {\n  let result = 0;\n  |\n  return result;\n}\n",
+        "    for (const item of items) {\n        result += item;\n    }",
+        "for (const item of items) {\n    result += item;\n  }",
+    ),
+    (  # a tab-indented file, a 4-space answer
+        "func total(items []int) int {\n\tresult := 0\n\t|\n\treturn result\n}\n",
+        "    for _, item := range items {\n        result += item\n    }",
+        "for _, item := range items {\n\t\tresult += item\n\t}",
+    ),
+    (  # a tab-indented file nested deeper, the answer at column 0 with 2 spaces
+        "class A:\n\tdef f(self, xs):\n\t\t|\n",
+        "for x in xs:\n  if x:\n    yield x",
+        "for x in xs:\n\t\t\tif x:\n\t\t\t\tyield x",
+    ),
+    (  # a 4-space file, an answer in tabs
+        "def total(items):\n    |\n",
+        "\tresult = 0\n\tfor item in items:\n\t\tresult += item\n\treturn result",
+        "result = 0\n    for item in items:\n        result += item\n    return result",
+    ),
+    (  # a hanging indent that aligns with a bracket is kept as it is, relative to its line
+        "def f(a, b):\n    |\n",
+        "  value = compute(a,\n                  b)\n  return value",
+        "value = compute(a,\n                    b)\n    return value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "answer", "expected"), INDENT_CASES)
+def test_a_blocks_later_lines_follow_the_first_lines_indentation(
+    text: str, answer: str, expected: str
+) -> None:
+    assert clean(answer, ctx_at(text), "block") == expected
+
+
+STYLES = {"2": "  ", "4": "    ", "tab": "\t"}
+
+
+@st.composite
+def block(draw: st.DrawFn) -> list[int]:
+    """Nesting levels of a block's lines: a line opens a block when the next is deeper."""
+    levels = [0]
+    for _ in range(draw(st.integers(0, 6))):
+        levels.append(draw(st.integers(0, levels[-1] + 1)))
+    return levels
+
+
+@given(
+    levels=block(),
+    depth=st.integers(1, 3),
+    file_style=st.sampled_from(sorted(STYLES)),
+    model_style=st.sampled_from(sorted(STYLES)),
+    frame=st.sampled_from(["from-column-0", "absolute", "first-line-bare"]),
+)
+def test_any_blocks_indentation_lands_in_the_files(
+    levels: list[int], depth: int, file_style: str, model_style: str, frame: str
+) -> None:
+    unit, model = STYLES[file_style], STYLES[model_style]
+    if frame != "from-column-0":
+        model = unit  # a model that writes the file's columns saw (and writes) its indentation
+    code = [
+        f"if x{i}:" if i + 1 < len(levels) and levels[i + 1] > level else f"y{i} = {i}"
+        for i, level in enumerate(levels)
+    ]
+    prefix = "".join(f"{unit * d}if a{d}:\n" for d in range(depth)) + unit * depth
+    shift = 0 if frame == "from-column-0" else depth
+    answer = [model * (level + shift) + line for level, line in zip(levels, code, strict=True)]
+    if frame == "first-line-bare":
+        answer[0] = code[0]
+    expected = [code[0]] + [
+        unit * (depth + level) + line for level, line in zip(levels[1:], code[1:], strict=True)
+    ]
+    ctx = CompletionContext("file:///w/a.py", "python", 0, 0, prefix, "\n", "\n")
+    assert clean("\n".join(answer), ctx, "block") == "\n".join(expected)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import itertools
-import time
+import sys
 from collections.abc import Iterable
 
 import pytest
@@ -334,26 +334,47 @@ def test_prose_filter_normalises_line_endings_only() -> None:
 # --- efficiency ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "word " * 40_000,  # a prose-like first line that never ends
-        "```\n" + " " * 200_000,  # a held blank line
-        "```\n" + "x = 1 # " * 25_000,  # a long code line
-        "Here is it:\n" + "a\n" * 100_000,  # held prose mode
-        "```\n" + "x = 1\n" * 40_000,
-        "<think></think>" * 15_000 + "x = 1",  # tags on one line: a loop, not recursion
-        "</think>" * 25_000,
-    ],
-)
-def test_char_by_char_streaming_is_linear(answer: str) -> None:
+# Pathological answers as (head, repeated piece, tail): a line that never ends, a held blank
+# line, long code and prose lines, held prose mode, many lines, many think tags on one line.
+# bench/answer_filter.py times the same answers at full size.
+PATHOLOGICAL = [
+    ("", "word ", ""),  # a prose-like first line that never ends
+    ("```\n", " ", ""),  # a held blank line
+    ("```\n", "x = 1 # ", ""),  # a long code line
+    ("Here is it:\n", "a\n", ""),  # held prose mode
+    ("```\n", "x = 1\n", ""),
+    ("", "<think></think>", "x = 1"),  # tags on one line: a loop, not recursion
+    ("", "</think>", ""),
+    ("", 'You said "this". ', ""),  # a long line of sentences quoting phrases
+]
+
+
+def calls_to_filter(answer: str) -> int:
+    """Counts the Python calls made feeding `answer` one character at a time (not time)."""
     f = CodeOutputFilter("x\n", "\n")
-    started = time.perf_counter()
-    for ch in answer:
-        f.feed(ch)
-    f.finish()
-    # Linear work is ~0.1-0.3 s here; quadratic work would take minutes.
-    assert time.perf_counter() - started < 3
+    count = 0
+
+    def profile(_frame: object, event: str, _arg: object) -> None:
+        nonlocal count
+        count += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        for ch in answer:
+            f.feed(ch)
+        f.finish()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize(("head", "piece", "tail"), PATHOLOGICAL)
+def test_char_by_char_streaming_is_linear(head: str, piece: str, tail: str) -> None:
+    # Work per character stays the same whatever the answer's length: doubling the answer
+    # doubles the calls (quadratic work would quadruple them).
+    small = calls_to_filter(head + piece * 400 + tail)
+    large = calls_to_filter(head + piece * 800 + tail)
+    assert large <= 2.1 * small, (small, large)
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -98,3 +98,16 @@ def test_context_window_never_exceeds_budget_and_keeps_adjacent_text(
     assert after.startswith(window.after)
     if len(before) + len(after) <= budget:
         assert (window.before, window.after) == (before, after)
+
+
+def test_exclude_globs_match_in_any_letter_case() -> None:
+    from gpt_lsp.prompting.slicing import excluded_by
+    from gpt_lsp.settings import Settings
+
+    globs = [*Settings().exclude_globs, "**/Vault/*"]
+    for name in (".ENV", ".Env", ".env.Local", "server.PEM", "app.KEY", "ID_RSA", "MySecret.py"):
+        assert excluded_by(f"file:///home/u/p/{name}", globs) is not None, name
+    assert excluded_by("file:///home/u/p/SECRETS.yaml", globs) == "*secret*"
+    assert excluded_by("file:///home/u/VAULT/notes.py", globs) == "**/Vault/*"
+    assert excluded_by("file:///home/u/p/Envelope.py", globs) is None
+    assert excluded_by("file:///home/u/p/keys.py", globs) is None

@@ -3,7 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.prompting.actions import chat_action
+from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker, conceal
 
 OPENAI = "sk-proj-" + "A1b2C3d4" * 5
 AWS = "AKIAIOSFODNN7EXAMPLE"
@@ -34,3 +35,11 @@ def test_stream_unmasking_is_split_proof(step: int, noise: str) -> None:
     out = "".join(unmasker.feed(p) for p in pieces) + unmasker.finish()
     assert out == mask.unmask(masked)
     assert OPENAI in out and AWS in out
+
+
+def test_titles_show_secrets_concealed() -> None:
+    text = f"use {OPENAI} and {AWS} here"
+    assert conceal(text) == "use [secret] and [secret] here"
+    assert conceal("rename sk_test to ask") == "rename sk_test to ask"
+    assert chat_action(text).label == "use [secret] and [secret] here"
+    assert chat_action(text).task == text  # masked when sent, with the job's own mask

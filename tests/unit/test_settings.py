@@ -221,3 +221,40 @@ def test_a_missing_named_config_file_is_a_problem_that_says_so(tmp_path: Path) -
 def test_a_base_url_without_a_scheme_says_what_to_write() -> None:
     _, problems = validate(merge_sources({"baseUrl": "127.0.0.1:4000", "apiKey": "sk-x-12345678"}))
     assert "write 'https://127.0.0.1:4000', or 'http://' for a local proxy" in problems[0]
+
+
+def test_a_mistyped_shorthand_key_is_the_only_problem(tmp_path: Path) -> None:
+    # `baseURL` at the top: `model` alone went to relays.default, which lacks baseUrl; the
+    # user never wrote a relays.default, so only the typo is worth saying.
+    _, problems = load(tmp_path, 'baseURL = "https://x.example"\nmodel = "gpt-4"\n')
+    assert problems == ["unknown key 'baseURL' ignored (did you mean 'baseUrl'?)"]
+    _, problems = load(tmp_path, 'model = "gpt-4"\napiKey = "sk-x-12345678"\n')
+    assert problems == ["apiKey, model: ignored (baseUrl is required)"]
+    _, problems = load(tmp_path, 'baseUrl = "x.example"\nmodel = "gpt-4"\n')
+    assert problems == [
+        "baseUrl: must start with http:// or https:// (got 'x.example'): write "
+        "'https://x.example', or 'http://' for a local proxy; model ignored"
+    ]
+    _, problems = load(tmp_path, '[relays.default]\nmodel = "gpt-4"\n')
+    assert problems == ["relays.default: ignored (relays.default.baseUrl is required)"]
+    _, problems = load(tmp_path, '[relays.r]\nbaseURL = "https://x.example"\n')
+    assert problems == [
+        "unknown key 'relays.r.baseURL' ignored (did you mean 'baseUrl'?); relays.r ignored"
+    ]
+
+
+def test_problems_read_in_the_ui_language() -> None:
+    from gpt_lsp.i18n import set_language
+
+    source = {"baseUrl": "api.example.com", "temperature": "hot", "baseURL": "x"}
+    set_language("zh-CN")
+    try:
+        _, problems = validate(merge_sources(source), folded=True)
+    finally:
+        set_language("en")
+    assert sorted(problems) == [
+        "baseUrl：必须以 http:// 或 https:// 开头（当前为 'api.example.com'）："
+        "改写为“https://api.example.com”，本地代理则用“http://”",
+        "temperature：必须是数字；使用默认值",
+        "未知的键“baseURL”已忽略（是否想写“baseUrl”？）",
+    ]

@@ -25,6 +25,10 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’-][^\W\d_]+)*")
 _CODE_MARK = re.compile(
     r"[^\W\d]\(|[=;{}<>|&^%$@\\\[\]]|->|::|[^\W\d]\.[^\W\d]|\b[a-z]+_[a-z]|\b[a-z]+[A-Z]\w*|\""
 )
+# A quoted phrase, or an unclosed quote to the line's end (an answer cut off mid-quote).
+_QUOTED = re.compile(r'"[^"]*(?:"|$)')
+# A sentence ending inside a line, the next one starting: "the file. Since you".
+_BOUNDARY = re.compile(r"[^\W\d_]{2}[.!?]['\")”’]*\s+['\"(“‘]*[A-Z]")
 _ENDS = ".:!?。：！？…"
 _STOPS = ".!?。！？"
 _KEY = re.compile(r"[\w.-]+:\s")  # "description: Adds two numbers." is YAML
@@ -98,8 +102,12 @@ def classify(line: str, *, prose_document: bool = False) -> LineKind:
     stop = s[-1] in _STOPS and n >= 4 and marks == 0 and not _KEY.match(s)
     if stop:
         return LineKind.STRONG
+    if '"' in s and _quoted_sentences(s, before_keywords=True):
+        return LineKind.STRONG
     if n == 0 or (first in KEYWORDS and (marks or n <= 3 or not s[0].isupper())):
         return LineKind.CODE
+    if '"' in s and _quoted_sentences(s, before_keywords=False):
+        return LineKind.STRONG
     plain = marks * 6 <= n and not s.endswith((",", "{", "(", "[", "\\"))
     if not plain:
         return LineKind.CODE
@@ -115,6 +123,23 @@ def classify(line: str, *, prose_document: bool = False) -> LineKind:
     if ends or n >= 4:
         return LineKind.WEAK if marks == 0 else LineKind.CODE
     return LineKind.CODE
+
+
+def _quoted_sentences(s: str, *, before_keywords: bool) -> bool:
+    """Returns whether a line with double quotes is sentences quoting phrases: judged on its
+    text outside the quotes (a quote is a code mark, but prose quotes too).
+
+    Before the keyword rule only with a sentence ending outside the quotes ("If you write
+    "x", it fails. Then..."; any case): a statement with string arguments has none. After
+    it, a capital start and six words outside the quotes do.
+    """
+    bare = _QUOTED.sub(" ", s)
+    if _CODE_MARK.search(bare) or _KEY.match(s):
+        return False
+    words = len(_WORD.findall(bare))
+    if before_keywords:
+        return words >= 8 and _BOUNDARY.search(bare) is not None
+    return words >= 6 and s[0].isupper()
 
 
 def starts_like_code(head: str) -> bool:
