@@ -21,7 +21,8 @@ from typing import Any, Final
 
 import httpx
 
-from gpt_lsp.errors import RelayStatusError, classify_status
+from gpt_lsp.errors import RelayStatusError
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.reads import byte_chunks, read_bounded
 
 __all__ = [

@@ -25,8 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from gpt_lsp.errors import RelayProtocolError, classify_status
+from gpt_lsp.errors import RelayProtocolError
 from gpt_lsp.relay.bodies import as_int, error_fields, error_from_body, excerpt
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.events import (
     Finish,
     ReasoningDelta,

@@ -14,7 +14,6 @@ import httpx
 
 from gpt_lsp import __version__
 from gpt_lsp.errors import (
-    GATEWAY_STATUSES,
     GatewayError,
     ModelDeniedError,
     RateLimitError,
@@ -23,11 +22,11 @@ from gpt_lsp.errors import (
     RelayProtocolError,
     RelayStatusError,
     RelayTimeout,
-    redact,
-    register_secret,
 )
 from gpt_lsp.i18n import _
+from gpt_lsp.redaction import redact, register_secret
 from gpt_lsp.relay.bodies import read_error
+from gpt_lsp.relay.classify import GATEWAY_STATUSES
 from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned

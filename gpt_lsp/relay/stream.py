@@ -22,7 +22,7 @@ from typing import Final
 
 import httpx
 
-from gpt_lsp.errors import GptLspError, RelayProtocolError, TruncatedAnswer, classify_status
+from gpt_lsp.errors import GptLspError, RelayProtocolError, TruncatedAnswer
 from gpt_lsp.relay.bodies import (
     ERROR_BODY_LIMIT,
     decode_body,
@@ -35,6 +35,7 @@ from gpt_lsp.relay.bodies import (
     url_of,
 )
 from gpt_lsp.relay.chunks import ChunkState, decode_events, decode_obj, finish_stream
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.events import Finish, StreamEvent
 from gpt_lsp.relay.framing import SSEFramer
 from gpt_lsp.relay.reads import BodyReader
