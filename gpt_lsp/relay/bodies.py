@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import html
 import json
+import math
 import re
 import time
 from contextlib import aclosing
@@ -177,14 +178,14 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def as_int(value: Any) -> int | None:
-    """Returns an int from a JSON number or digit string; None for anything else."""
+    """Returns an int from a JSON number or digit string; None for anything else (NaN too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
         return int(value.strip())
     return None
 

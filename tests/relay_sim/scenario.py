@@ -41,8 +41,9 @@ class Scenario:
     first_byte_delay: float = 0.0  # seconds before the status line (any response)
     model: str | None = None  # model to report; None echoes the request's
     usage: UsageMode = "auto"  # auto: usage chunk only if stream_options.include_usage
-    prompt_tokens: int | None = None  # None: characters of all messages // 4
-    completion_tokens: int | None = None  # None: number of content-bearing chunks
+    # Any JSON number for a hostile relay: 2**63, float("nan") (sent as NaN), -5.
+    prompt_tokens: int | float | None = None  # None: characters of all messages // 4
+    completion_tokens: int | float | None = None  # None: number of content-bearing chunks
     # Framing quirks.
     line_ending: LineEnding = "\n"
     space_after_data: bool = True  # "data: {...}" rather than "data:{...}"

@@ -594,7 +594,7 @@ class RelaySim:
             return await self._stream(request, rec, sc, body, model)
         return await self._complete(request, rec, sc, body, model)
 
-    def _usage_obj(self, sc: Scenario, body: dict[str, Any], n_pieces: int) -> dict[str, int]:
+    def _usage_obj(self, sc: Scenario, body: dict[str, Any], n_pieces: int) -> dict[str, Any]:
         """Token counts: the scenario's or rough guesses."""
         prompt = sc.prompt_tokens if sc.prompt_tokens is not None else _prompt_chars(body) // 4
         completion = sc.completion_tokens if sc.completion_tokens is not None else n_pieces

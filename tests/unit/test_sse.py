@@ -337,6 +337,33 @@ def test_usage_tolerates_missing_and_null_fields() -> None:
     assert decode_chunk(json.dumps({"usage": {"completion_tokens": 4}}), state) == [Usage(0, 4)]
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["2**63", "10**30", "NaN", "Infinity", "-Infinity", "-5", "1e300", "12.5", '"12k"', "true"],
+)
+def test_usage_a_relay_cannot_mean_counts_as_missing(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    number = str(eval(value)) if "**" in value else value  # JSON has no **
+    state = ChunkState(relay="hostile")
+    for field in ("prompt_tokens", "completion_tokens", "total_tokens", "input_tokens"):
+        data = f'{{"choices": [], "usage": {{"{field}": {number}}}}}'
+        assert decode_chunk(data, state) == [], field
+    good_and_bad = f'{{"usage": {{"prompt_tokens": {number}, "completion_tokens": 3}}}}'
+    assert decode_chunk(good_and_bad, state) == []  # half a usage would lower the count
+    assert state.bad_usage is not None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"relay hostile sent unusable usage ({state.bad_usage}): its tokens are estimated instead"
+    ]
+
+
+def test_usage_as_whole_floats_and_digit_strings_is_believed() -> None:
+    state = ChunkState()
+    data = '{"usage": {"prompt_tokens": 12.0, "completion_tokens": "7"}}'
+    assert decode_chunk(data, state) == [Usage(12, 7)]
+    assert state.bad_usage is None
+
+
 def test_decode_chunk_done_and_after() -> None:
     state = ChunkState()
     assert decode_chunk(" [DONE] ", state) == []
