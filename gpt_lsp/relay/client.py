@@ -31,8 +31,9 @@ from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
+from gpt_lsp.relay.reads import ACCEPT_ENCODING
 from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
-from gpt_lsp.relay.stream import iter_batches
+from gpt_lsp.relay.stream import event_limit, iter_batches
 from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.relay.urls import chat_completions_url, host_of
 from gpt_lsp.relay.watchdog import Watchdog
@@ -85,6 +86,8 @@ class RelayClient:
         headers = {
             "Authorization": f"Bearer {api_key}",
             "User-Agent": f"gpt-lsp/{__version__}",
+            # What reads.py decodes in bounded pieces (never br or zstd, even if installed).
+            "Accept-Encoding": ACCEPT_ENCODING,
             **config.headers,
         }
         self.http = httpx.AsyncClient(
@@ -178,20 +181,26 @@ class RelayClient:
         return body
 
     async def stream_batches(
-        self, request: ChatRequest, attempt: Attempt | None = None
+        self,
+        request: ChatRequest,
+        attempt: Attempt | None = None,
+        *,
+        answer_chars: int | None = None,
     ) -> AsyncGenerator[list[StreamEvent], None]:
         """Yields the answer's events a network read at a time; retries only before the first.
 
+        `answer_chars` (a job's maxAnswerChars) bounds the stream's lines and events.
         Close the generator (or cancel its consumer) to close the HTTP response at once.
         """
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
+        limit = event_limit(answer_chars)
         try:
-            response, batches, first = await self._open(request, attempt, deadline)
+            response, batches, first = await self._open(request, attempt, deadline, limit)
         except ModelDeniedError as error:
             if not await self._choose_model(error, request):
                 raise
-            response, batches, first = await self._open(request, attempt, deadline)
+            response, batches, first = await self._open(request, attempt, deadline, limit)
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
         # comments reset it: a watchdog bounds the silence between reads and the total
         # budget. (asyncio.wait_for per read would cost a task and a timer each.)
@@ -252,7 +261,7 @@ class RelayClient:
         )
 
     async def _open(
-        self, request: ChatRequest, attempt: Attempt, deadline: float
+        self, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
     ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
         """Sends the request until some host yields a first batch, or raises the last error."""
         last_error: RelayError | None = None
@@ -260,7 +269,7 @@ class RelayClient:
         for offset, base in enumerate(urls):
             attempt.failovers = offset
             try:
-                opened = await self._open_on_host(base, request, attempt, deadline)
+                opened = await self._open_on_host(base, request, attempt, deadline, limit)
             except (RelayConnectError, GatewayError) as exc:
                 last_error = exc
             except RelayTimeout as exc:
@@ -288,7 +297,7 @@ class RelayClient:
         raise last_error
 
     async def _open_on_host(
-        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float
+        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
     ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
         """Opens the stream on one host, with the bounded retries that status codes allow."""
         url = chat_completions_url(base)
@@ -298,7 +307,7 @@ class RelayClient:
         adapted: set[str] = set()
         for _try in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
             try:
-                return await self._first_event(url, request, attempt, deadline)
+                return await self._first_event(url, request, attempt, deadline, limit)
             except RateLimitError as exc:
                 if rate_retries >= MAX_RATE_LIMIT_RETRIES:
                     raise
@@ -343,7 +352,7 @@ class RelayClient:
         return learned is not None
 
     async def _first_event(
-        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float
+        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
     ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
         """Sends once and waits for the first batch of events within the first-byte timeout."""
         body = self.build_body(request)
@@ -358,7 +367,7 @@ class RelayClient:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), budget)
             if response.status_code >= 300:
                 raise await self._status_error(response, url)
-            events = iter_batches(response, relay=self.name, url=url)
+            events = iter_batches(response, relay=self.name, url=url, frame_limit=limit)
             remaining = max(0.0, budget - (time.monotonic() - sent_at))
             first = await asyncio.wait_for(events.__anext__(), remaining or 0.001)
         except StopAsyncIteration:
