@@ -4,8 +4,10 @@ reuse a small pool of HTTP connections, and didChange floods do not grow memory.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -170,3 +172,34 @@ async def test_a_stream_line_that_never_ends_fails_the_job_in_bounded_memory(
     assert grown < 64 * 1024, f"peak RSS grew {grown} KiB under a {name} stream"
     assert relay_sim.wait_for_disconnect(timeout=5) is not None  # it hung up on the relay
     assert (await editor.command("gptLsp.status"))["jobs"]
+
+
+async def test_two_hundred_jobs_at_once_wait_for_connections_and_all_finish(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    count = 200
+    # Each answer holds its connection ~0.8 s: 200 jobs over 20 connections take ~8 s, far
+    # past connectTimeout (the old pool timeout: 81 of 200 failed "overloaded" at 10 s).
+    editor = await make_editor(relay_options(relay_sim, connectTimeout=0.5))
+    relay_sim.default = Scenario(text="x = 2\n", chunk_size=1, pace=0.12)
+    uris = [editor.open(f"many{i}.py", TEXT) for i in range(count)]
+    started = time.monotonic()
+    jobs = await asyncio.gather(
+        *(
+            editor.command("gptLsp.chat", {"uri": u, "range": LINE, "instruction": "x"}, 60)
+            for u in uris
+        )
+    )
+    await editor.wait_until(lambda: len(editor.finished) >= count, timeout=240)
+    elapsed = time.monotonic() - started
+    outcomes = Counter(f["status"] for f in editor.finished)
+    reasons = Counter(f.get("message", "")[:80] for f in editor.finished if f["status"] != "done")
+    print(f"{count} jobs at once: {dict(outcomes)} in {elapsed:.1f} s; {dict(reasons)}")
+    assert outcomes == {"done": count}, reasons
+    assert {f["jobId"] for f in editor.finished} == {j["jobId"] for j in jobs}
+    chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == count
+    # Never more than the pool's streams at the relay at once.
+    edges = sorted([(r.received_at, 1) for r in chats] + [(r.ended_at or 0.0, -1) for r in chats])
+    at_once = max(itertools.accumulate(step for _, step in edges))
+    assert at_once <= 20, at_once

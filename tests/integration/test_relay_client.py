@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from gpt_lsp.errors import (
     AuthError,
+    ConnectionsBusy,
     GatewayError,
     ModelDeniedError,
     QuotaError,
@@ -723,3 +724,63 @@ async def test_cancelling_the_consumer_closes_the_response(
         await task
     assert relay_sim.wait_for_disconnect(timeout=0.2) is not None
     assert relay_sim.requests[0].client_disconnected
+
+
+# ---------------------------------------------------------------- connections
+
+STREAMS = 20  # gpt_lsp.relay.slots.MAX_STREAMS
+
+
+async def hold_streams(client: RelayClient, count: int) -> list[AsyncIterator[StreamEvent]]:
+    """Opens streams that stay open (the relay goes silent), each holding a connection."""
+    held = [client.stream_chat(REQUEST) for _ in range(count)]
+    await asyncio.wait_for(asyncio.gather(*(anext(s) for s in held)), TEST_DEADLINE)
+    return held
+
+
+async def close_all(streams: list[AsyncIterator[StreamEvent]]) -> None:
+    for stream in streams:
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_request_past_the_pool_waits_its_turn_not_the_first_byte_timeout(
+    relay_sim: RelaySim, make_client: ClientFactory
+) -> None:
+    relay_sim.default = Scenario(text="abcdefgh", chunk_size=2, hang_after=1)
+    # The old pool timeout was connectTimeout: a request waiting longer for a connection
+    # failed as if the relay were overloaded.
+    client = make_client(
+        relay_sim.base_url, connectTimeout=0.2, firstByteTimeout=0.3, idleTimeout=30
+    )
+    held = await hold_streams(client, STREAMS)
+    try:
+        relay_sim.default = Scenario()
+        waiting = asyncio.create_task(run(client))
+        await asyncio.sleep(0.6)  # longer than the connect and first-byte timeouts
+        assert not waiting.done()
+        assert len(chat_requests(relay_sim)) == STREAMS  # it waits here, not at the relay
+        await held.pop().aclose()  # type: ignore[attr-defined]
+        outcome = await waiting
+        assert outcome.error is None and outcome.text == Scenario().text
+    finally:
+        await close_all(held)
+
+
+async def test_a_request_that_never_gets_a_connection_says_so(
+    relay_sim: RelaySim, make_client: ClientFactory
+) -> None:
+    relay_sim.default = Scenario(text="abcdefgh", chunk_size=2, hang_after=1)
+    client = make_client(relay_sim.base_url, timeout=10, idleTimeout=30)
+    held = await hold_streams(client, STREAMS)
+    try:
+        # A request with half a second of its budget left (begun 9.5 s ago).
+        outcome = await run(client, attempt=Attempt(started=time.monotonic() - 9.5))
+        assert type(outcome.error) is ConnectionsBusy
+        text = outcome.error.user_message()
+        assert "all 20 connections to the relay stayed taken by this editor's other" in text
+        assert "Too many AI requests at once" in text and "overloaded" not in text
+        assert len(chat_requests(relay_sim)) == STREAMS
+    finally:
+        await close_all(held)
+    relay_sim.default = Scenario()
+    assert (await run(client)).error is None  # the connections came back

@@ -1,5 +1,6 @@
 """Error classification and redaction."""
 
+import httpx
 import pytest
 
 from gpt_lsp.errors import (
@@ -93,3 +94,16 @@ def test_a_status_error_never_points_above_a_one_line_message() -> None:
         assert "above" not in text
         assert text.endswith("ask its operator if it persists.")
     assert "gave no reason" in RelayStatusError(500, "", relay="r").user_message()
+
+
+def test_a_local_pool_timeout_is_not_blamed_on_the_relay() -> None:
+    from gpt_lsp.errors import ConnectionsBusy
+    from gpt_lsp.relay.translate import translate_httpx_error
+
+    error = translate_httpx_error(
+        httpx.PoolTimeout("pool"), relay="r", url="https://h.example/v1", started=False
+    )
+    assert type(error) is ConnectionsBusy
+    text = error.user_message()
+    assert "this editor's other requests" in text and "Too many AI requests at once" in text
+    assert "overloaded" not in text
