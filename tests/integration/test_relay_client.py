@@ -756,12 +756,15 @@ async def test_a_request_past_the_pool_waits_its_turn_not_the_first_byte_timeout
     try:
         relay_sim.default = Scenario()
         waiting = asyncio.create_task(run(client))
-        await asyncio.sleep(0.6)  # longer than the connect and first-byte timeouts
-        assert not waiting.done()
-        assert len(chat_requests(relay_sim)) == STREAMS  # it waits here, not at the relay
+        # A connection comes free only after longer than both timeouts.
+        await asyncio.sleep(0.6)
+        freed_at = time.monotonic()
         await held.pop().aclose()  # type: ignore[attr-defined]
         outcome = await waiting
         assert outcome.error is None and outcome.text == Scenario().text
+        chats = chat_requests(relay_sim)
+        assert len(chats) == STREAMS + 1
+        assert chats[-1].received_at >= freed_at  # it waited here, not at the relay
     finally:
         await close_all(held)
 
