@@ -130,13 +130,23 @@ async def _check(
                 exc.models = await fetch_models(client.http, client.current_url)
             print(_("error: {message}").format(message=exc.user_message(cli=True)), file=err)
             return EXIT_RELAY_ERROR
-        _print_result(result, settings, out, picked_note if result.model == chosen_model else "")
+        note = picked_note if result.model == chosen_model else ""
+        if model:
+            note = "  " + _("(named with --model; the relay accepted it)")
+        _print_result(result, settings, out, note)
         models, balance = await asyncio.gather(
             fetch_models(client.http, client.current_url),
             fetch_balance(client.http, client.current_url),
         )
         _print_extras(models, balance, out)
-        for fact in client.learned().describe():
+        if model and models and model not in models:
+            unlisted = _(
+                "the relay's model list does not name {model}: it took the name, but may "
+                "answer (and bill) with another model"
+            )
+            _row(_("warning"), unlisted.format(model=model), out)
+        # A model named here is the user's choice: not the one picked for them earlier.
+        for fact in client.learned().describe(picked=not model):
             _row(_("known"), fact, out)
         return EXIT_OK
     finally:

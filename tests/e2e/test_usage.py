@@ -87,7 +87,10 @@ async def test_a_reached_cap_refuses_and_the_relay_sees_nothing(
 def test_usage_without_a_ledger_says_so(tmp_path: Path) -> None:
     report = usage_cli(tmp_path, "--days", "7")
     assert report.returncode == 0
-    assert "no requests recorded" in report.stdout
+    assert report.stdout.startswith("No usage yet: no relay request recorded since ")
+    assert report.stdout.endswith(" (7 days).\n")
+    assert report.stdout.count("\n") == 1  # one line, not an empty table per grouping
+    assert json.loads(usage_cli(tmp_path, "--json").stdout)[0]["total"]["requests"] == 0
     assert usage_cli(tmp_path, "--days", "0").returncode == 2
 
 
