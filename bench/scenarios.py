@@ -758,6 +758,7 @@ async def concurrency(ctx: Context) -> Report:
 
 
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
+from bench.parse import parse  # noqa: E402 - the same
 
 SCENARIOS = {
     "streaming": streaming,
@@ -768,6 +769,7 @@ SCENARIOS = {
     "memory": memory,
     "concurrency": concurrency,
     "completion": completion,
+    "parse": parse,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]
