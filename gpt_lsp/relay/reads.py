@@ -68,27 +68,26 @@ class _Inflate:
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Yields what data inflates to, PIECE bytes at most each."""
-        if not self._started and data:
-            self._started = True
-            try:
-                first = self._zlib.decompress(data, PIECE)
-            except zlib.error:
-                if self.name != "deflate":
-                    raise
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                first = self._zlib.decompress(data, PIECE)
-            data = self._zlib.unconsumed_tail
-            if first:
-                yield first
-            if not data and len(first) < PIECE:
-                return
-        while data or not self._zlib.eof:
-            out = self._zlib.decompress(data, PIECE)
+        # Each round consumes input or hands on a whole PIECE: it ends with the input.
+        while True:
+            out = self._inflate(data)
             data = self._zlib.unconsumed_tail
             if out:
                 yield out
             if not data and len(out) < PIECE:
                 return
+
+    def _inflate(self, data: bytes) -> bytes:
+        if self._started or not data:
+            return self._zlib.decompress(data, PIECE)
+        self._started = True
+        try:
+            return self._zlib.decompress(data, PIECE)
+        except zlib.error:
+            if self.name != "deflate":
+                raise
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self._zlib.decompress(data, PIECE)
 
     def flush(self) -> Iterator[bytes]:
         """Yields what is left at the end of the body."""
