@@ -51,9 +51,13 @@ def register_secret(secret: str) -> None:
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Returns text without any known key (whole, encoded or in pieces) or key-shaped string."""
+    lower = text.lower()
     for secret in (*secrets, *_SECRETS):
         if secret and len(secret) >= _MIN_SECRET:
-            text = _forms(secret).remove(text)
+            forms = _forms(secret)
+            if forms.found_in(text, lower):
+                text = forms.remove(text)
+                lower = text.lower()
     text = _KEY_FIELDS.sub(rf"\1\2{REDACTED}\2", text)
     return _KEY_PATTERNS.sub(REDACTED, text)
 
@@ -76,6 +80,12 @@ class _Forms:
     anycase: re.Pattern[str]  # the key, URL-encoded too, in any letter case
     pieces: re.Pattern[str] | None  # any MIN_PIECE run of the secret part, any case
     part: str  # the secret part, lower case
+    cores: tuple[str, ...]  # what `exact` finds
+    folded: tuple[str, ...]  # what the others find, lower case: a quick test first
+
+    def found_in(self, text: str, lower: str) -> bool:
+        """True when some form of the key may be in text (plain substring tests, fast)."""
+        return any(f in lower for f in self.folded) or any(c in text for c in self.cores)
 
     def remove(self, text: str) -> str:
         """Returns text with every form of the key replaced."""
@@ -124,7 +134,8 @@ def _forms(secret: str) -> _Forms:
     pieces = None
     if len(part) >= MIN_PIECE:
         pieces = re.compile("|".join(map(re.escape, sorted(windows))), re.IGNORECASE)
-    return _Forms(exact, anycase, pieces, part)
+    folded = {form.lower() for form in literal} | windows
+    return _Forms(exact, anycase, pieces, part, tuple(cores), tuple(sorted(folded)))
 
 
 def _base64_cores(secret: str) -> list[str]:
