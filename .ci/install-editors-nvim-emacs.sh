@@ -17,11 +17,10 @@ fi
 
 # Emacs + eglot 1.9 (Debian 12 has no newer eglot package for Emacs 28).
 if ! command -v emacs >/dev/null 2>&1 || ! ls -d /usr/share/emacs/site-lisp/elpa/eglot-* >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    emacs-nox elpa-eglot >/dev/null
+  # shellcheck source=.ci/apt.sh
+  . "$(dirname "$0")/apt.sh"
+  apt_update
+  apt_install emacs-nox elpa-eglot >/dev/null
 fi
 
 nvim_bin="$(command -v nvim || echo "$(dirname "$(command -v "$python")")/nvim")"

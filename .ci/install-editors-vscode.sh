@@ -30,11 +30,10 @@ for pkg in chromium libkrb5-dev libxkbfile-dev libsecret-1-dev build-essential p
 done
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     step "apt-get install ${apt_needed[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-        "${apt_needed[@]}" >/dev/null
+    # shellcheck source=.ci/apt.sh
+    . .ci/apt.sh
+    apt_update
+    apt_install "${apt_needed[@]}" >/dev/null
 fi
 
 # 2. Node 24 from PyPI (code-server 4.139 needs it; Debian's is too old). The wheel's bin/npm is

@@ -759,6 +759,7 @@ async def concurrency(ctx: Context) -> Report:
 
 from bench.answer_filter import answer_filter  # noqa: E402 - it builds on Report and Context
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
+from bench.parse import parse  # noqa: E402 - the same
 
 SCENARIOS = {
     "streaming": streaming,
@@ -770,6 +771,7 @@ SCENARIOS = {
     "concurrency": concurrency,
     "completion": completion,
     "answer_filter": answer_filter,
+    "parse": parse,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]

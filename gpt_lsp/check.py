@@ -12,9 +12,10 @@ from typing import TextIO
 
 import httpx
 
-from gpt_lsp.errors import GptLspError, ModelDeniedError, redact
+from gpt_lsp.errors import GptLspError, ModelDeniedError
 from gpt_lsp.i18n import _, ljust, pgettext, set_language_from_environ
 from gpt_lsp.jobs.usage import format_cost, local_token_count
+from gpt_lsp.redaction import redact
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.events import Finish, TextDelta, Usage
@@ -95,7 +96,7 @@ async def _check(
         try:
             name = RelayPool(settings).resolve_name(relay)
         except GptLspError as exc:
-            print(_("error: {message}").format(message=exc.user_message()), file=err)
+            print(_("error: {message}").format(message=exc.user_message(cli=True)), file=err)
             return EXIT_CONFIG_ERROR
         if memory.forget(settings.relays[name].base_url):
             _row(_("known"), _("forgotten; learning {relay} afresh").format(relay=name), out)
@@ -104,7 +105,7 @@ async def _check(
         try:
             client = pool.get(relay)
         except GptLspError as exc:
-            print(_("error: {message}").format(message=exc.user_message()), file=err)
+            print(_("error: {message}").format(message=exc.user_message(cli=True)), file=err)
             return EXIT_CONFIG_ERROR
         picked_note = ""
         if not model and client.config.model is None and client.picked_model is None:
@@ -127,15 +128,25 @@ async def _check(
             if isinstance(exc, ModelDeniedError):
                 # Its hint sends the user here for the model list: give it.
                 exc.models = await fetch_models(client.http, client.current_url)
-            print(_("error: {message}").format(message=exc.user_message()), file=err)
+            print(_("error: {message}").format(message=exc.user_message(cli=True)), file=err)
             return EXIT_RELAY_ERROR
-        _print_result(result, settings, out, picked_note if result.model == chosen_model else "")
+        note = picked_note if result.model == chosen_model else ""
+        if model:
+            note = "  " + _("(named with --model; the relay accepted it)")
+        _print_result(result, settings, out, note)
         models, balance = await asyncio.gather(
             fetch_models(client.http, client.current_url),
             fetch_balance(client.http, client.current_url),
         )
         _print_extras(models, balance, out)
-        for fact in client.learned().describe():
+        if model and models and model not in models:
+            unlisted = _(
+                "the relay's model list does not name {model}: it took the name, but may "
+                "answer (and bill) with another model"
+            )
+            _row(_("warning"), unlisted.format(model=model), out)
+        # A model named here is the user's choice: not the one picked for them earlier.
+        for fact in client.learned().describe(picked=not model):
             _row(_("known"), fact, out)
         return EXIT_OK
     finally:

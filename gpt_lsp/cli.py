@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from gpt_lsp import __version__
@@ -100,7 +101,7 @@ def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     """Prints the ledger's totals; exit 2 when it cannot be read."""
     from gpt_lsp.accounting.ledger import Ledger, LedgerError, default_path
     from gpt_lsp.accounting.report import group, render_json, render_table, since
-    from gpt_lsp.i18n import _, environ_language, set_language_from_environ
+    from gpt_lsp.i18n import _, environ_language, ngettext, set_language_from_environ
 
     setting = None
     if environ_language(os.environ) is None:  # a terminal in C: the `language` setting
@@ -119,6 +120,16 @@ def print_usage(*, days: int, by: list[str] | None, as_json: bool) -> int:
     except LedgerError as exc:
         print(_("gpt-lsp usage: {problem}").format(problem=exc), file=sys.stderr)
         return 2
+    if not records and not as_json:
+        # One line, not one empty table per grouping.
+        first = time.strftime("%Y-%m-%d", time.localtime(start))
+        none = ngettext(
+            "No usage yet: no relay request recorded since {first} ({days} day).",
+            "No usage yet: no relay request recorded since {first} ({days} days).",
+            days,
+        )
+        print(none.format(first=first, days=days))
+        return 0
     keys = by or ["day", "model"]
     reports = []
     for key in keys:

@@ -15,69 +15,44 @@
         │   ├── ModelDeniedError  the key may not use the model, or no channel serves it
         │   ├── RateLimitError    429, with Retry-After when given
         │   └── GatewayError      a CDN/gateway page (502-504, 520-524, HTML body)
+        ├── ConnectionsBusy       every local connection to the relay stayed taken (jobs)
         ├── RelayProtocolError    the relay's answer is not a chat-completions stream
+        │   └── StreamTooLarge    a stream line or event past its limit (one never ending)
         └── TruncatedAnswer       the stream ended without a finish_reason
 
 Errors from httpx are translated into this tree in exactly one place
-(`gpt_lsp.relay.translate.translate_httpx_error`); user-facing text comes from
-`GptLspError.user_message()` only: one line without control characters or escape sequences
-(`sanitize`: relays' words reach terminals and logs), then `redact`, which removes every key
-registered with `register_secret`.
+(`gpt_lsp.relay.translate.translate_httpx_error`), a relay's refusal is classified in
+`gpt_lsp.relay.classify`; user-facing text comes from `GptLspError.user_message()` only: one
+line without control characters or escape sequences (`sanitize`: relays' words reach terminals
+and logs), then `gpt_lsp.redaction.redact`, which removes every key the process has seen. A
+hint says what to do; where the command line's advice differs from the editor's (the model
+picker there, `--model` here), `cli_hint` is the command line's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from gpt_lsp.i18n import N_, _
+from gpt_lsp.redaction import redact
+from gpt_lsp.relay.urls import host_of
 from gpt_lsp.text.sanitize import sanitize
-
-# one-api / new-api messages that classify an error whatever the HTTP status says.
-_AUTH_MARKERS = (
-    "无效的令牌",
-    "该令牌已过期",
-    "未提供令牌",
-    "该令牌状态不可用",
-    "invalid_api_key",
-    "incorrect api key",
-    "invalid api key",
-    "invalid token",
-)
-_QUOTA_MARKERS = (
-    "该令牌额度已用尽",
-    "用户额度不足",
-    "额度不足",
-    "insufficient_user_quota",
-    "insufficient_quota",
-    "quota exceeded",
-    "exceeded your current quota",
-)
-_MODEL_MARKERS = (
-    "该令牌无权使用模型",
-    "无可用渠道",
-    "模型不存在",
-    "model_not_found",
-    "does not exist or you do not have access",
-    "invalid model name",  # LiteLLM
-    "model not found",
-    "no such model",
-    "unknown model",
-    "not a valid model",
-)
-_RATE_MARKERS = ("当前分组上游负载已饱和", "rate limit", "rate_limit")
-
-GATEWAY_STATUSES = frozenset({502, 503, 504, 520, 521, 522, 523, 524})
 
 
 class GptLspError(Exception):
     """Base of every error gpt-lsp reports."""
 
     hint = ""
+    cli_hint = ""
+    """The hint on the command line, when it differs from the editor's."""
 
-    def user_message(self) -> str:
-        """Returns the one line shown to the user, with every known key removed."""
-        return _shown(_with_hint(str(self), self.hint))
+    def user_message(self, *, cli: bool = False) -> str:
+        """Returns the one line shown to the user (in the editor, or with `cli` in a
+        terminal), with every known key removed."""
+        return _shown(_with_hint(str(self), self._hint(cli)))
+
+    def _hint(self, cli: bool) -> str:
+        return self.cli_hint if cli and self.cli_hint else self.hint
 
 
 class SettingsError(GptLspError):
@@ -151,16 +126,16 @@ class RelayError(GptLspError):
 
     def where(self) -> str:
         """Names the relay and host for messages."""
-        host = _host_of(self.url)
+        host = host_of(self.url)
         if self.relay and host:
             return _("relay '{relay}' ({host})").format(relay=self.relay, host=host)
         if self.relay:
             return _("relay '{relay}'").format(relay=self.relay)
         return host or _("relay")
 
-    def user_message(self) -> str:
+    def user_message(self, *, cli: bool = False) -> str:
         text = _("{where}: {detail}").format(where=self.where(), detail=self.detail)
-        return _shown(_with_hint(text, self.hint))
+        return _shown(_with_hint(text, self._hint(cli)))
 
 
 class RelayConnectError(RelayError):
@@ -184,7 +159,7 @@ class RelayTimeout(RelayError):
 class RelayStatusError(RelayError):
     """The relay answered with an error; its own message is kept verbatim."""
 
-    hint = N_("See the relay's message above.")
+    hint = N_("Those are the relay's own words: try again, or ask its operator if it persists.")
 
     def __init__(
         self,
@@ -200,6 +175,10 @@ class RelayStatusError(RelayError):
         self.relay_message = relay_message
         self.code = code
         self.retry_after = retry_after
+        if not relay_message and type(self).hint == RelayStatusError.hint:
+            self.hint = N_(
+                "The relay gave no reason: try again, or ask its operator if it persists."
+            )
         head = f"HTTP {status}" if status else "error"
         super().__init__(
             f"{head}: {relay_message}" if relay_message else head, relay=relay, url=url
@@ -222,15 +201,20 @@ class ModelDeniedError(RelayStatusError):
     """The key may not use this model, or no channel serves it."""
 
     hint = N_(
+        "Pick a model this relay serves for this key with the editor's model picker "
+        "(VS Code: GPT LSP: Select Model; Neovim: :GptModel; Emacs: M-x gpt-lsp-select-model), "
+        "or set `model` in the settings."
+    )
+    cli_hint = N_(
         "Choose a model this relay serves for this key: `model` in the settings, "
         "GPT_LSP_MODEL, or `gpt-lsp check --model NAME` to try one (`gpt-lsp check` lists them)."
     )
     models: list[str] | None = None
     """The relay's model list, when known (`gpt-lsp check` fetches it)."""
 
-    def user_message(self) -> str:
+    def user_message(self, *, cli: bool = False) -> str:
         """Returns the one line, naming the models the relay lists when they are known."""
-        text = super().user_message()
+        text = super().user_message(cli=cli)
         if not self.models:
             return text
         shown = ", ".join(self.models[:20]) + (", ..." if len(self.models) > 20 else "")
@@ -250,45 +234,28 @@ class GatewayError(RelayStatusError):
     hint = N_("The relay's origin did not answer: try again, or add its backup host to backupUrls.")
 
 
+class ConnectionsBusy(RelayError):
+    """Every connection gpt-lsp keeps to the relay stayed taken by its other requests."""
+
+    hint = N_("Too many AI requests at once: let some finish (or cancel some), then try again.")
+
+
 class RelayProtocolError(RelayError):
     """The relay's answer is not a chat-completions stream."""
 
     hint = N_("Check that baseUrl points at an OpenAI-compatible API.")
 
 
+class StreamTooLarge(RelayProtocolError):
+    """A line or event of the stream grew past its limit: one that never ends, or a bomb."""
+
+    hint = N_("The relay (or a proxy before it) sent a broken stream: try again.")
+
+
 class TruncatedAnswer(RelayError):
     """The stream ended without a finish_reason: the answer is incomplete."""
 
     hint = N_("The relay dropped the answer: try again.")
-
-
-def classify_status(
-    status: int,
-    relay_message: str,
-    *,
-    relay: str = "",
-    url: str = "",
-    code: str | None = None,
-    error_type: str | None = None,
-    retry_after: float | None = None,
-    html: bool = False,
-) -> RelayStatusError:
-    """Builds the right RelayStatusError subclass from status and message."""
-    probe = " ".join(filter(None, (relay_message, code, error_type))).lower()
-    cls: type[RelayStatusError]
-    if any(m.lower() in probe for m in _QUOTA_MARKERS):
-        cls = QuotaError
-    elif any(m.lower() in probe for m in _AUTH_MARKERS) or status == 401:
-        cls = AuthError
-    elif any(m.lower() in probe for m in _MODEL_MARKERS):
-        cls = ModelDeniedError
-    elif status == 429 or any(m.lower() in probe for m in _RATE_MARKERS):
-        cls = RateLimitError
-    elif html or (status in GATEWAY_STATUSES and not relay_message):
-        cls = GatewayError
-    else:
-        cls = RelayStatusError
-    return cls(status, relay_message, relay=relay, url=url, code=code, retry_after=retry_after)
 
 
 def _shown(text: str) -> str:
@@ -305,43 +272,3 @@ def _with_hint(text: str, hint: str) -> str:
     if text.endswith((".", "!", "?", "。", "！", "？")):
         return _("{message} {hint}").format(message=text, hint=_(hint))
     return _("{message}. {hint}").format(message=text, hint=_(hint))
-
-
-def _host_of(url: str) -> str:
-    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)", url)
-    if not match:
-        return ""
-    return match.group(1).rsplit("@", 1)[-1]
-
-
-_KEY_PATTERNS = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-~+/=*]{6,})", re.IGNORECASE
-)
-# A key inside a logged settings object: "apiKey": "...", 'api_key': '...', apiKey=...
-_KEY_FIELDS = re.compile(
-    r"""(["']?api_?key["']?\s*[:=]\s*)(["'])(?:(?!\2).){1,500}\2""", re.IGNORECASE
-)
-# Every API key the process has seen; user messages and log lines are scrubbed of them.
-_SECRETS: set[str] = set()
-
-
-def register_secret(secret: str) -> None:
-    """Remembers a key so that `redact` removes it (and pieces of it) everywhere."""
-    if secret and len(secret) >= 4:
-        _SECRETS.add(secret)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Removes API keys, and any 6+ character piece of a known key, from text."""
-    for secret in (*secrets, *_SECRETS):
-        if not secret:
-            continue
-        text = text.replace(secret, "[redacted]")
-        # Relays echo keys in part ("sk-abc***xyz"): drop every 6-char window too.
-        if len(secret) >= 12:
-            for start in range(0, len(secret) - 5):
-                piece = secret[start : start + 6]
-                if piece in text:
-                    text = text.replace(piece, "[redacted]")
-    text = _KEY_FIELDS.sub(r"\1\2[redacted]\2", text)
-    return _KEY_PATTERNS.sub("[redacted]", text)

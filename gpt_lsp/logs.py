@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from gpt_lsp.errors import redact
+from gpt_lsp.redaction import redact
 
 # pygls logs whole JSON-RPC messages at DEBUG: document text and the model's answers.
 _CONTENT_LOGGERS = ("pygls", "pygls.protocol", "pygls.server", "pygls.feature_manager")

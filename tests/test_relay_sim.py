@@ -540,6 +540,32 @@ def test_hang_after_goes_silent(relay_sim: RelaySim) -> None:
     assert relay_sim.requests[-1].client_disconnected
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_stream_decodes_to_the_same_events(relay_sim: RelaySim, encoding: Any) -> None:
+    relay_sim.default = Scenario(content_encoding=encoding)
+    resp = post(relay_sim)
+    assert resp.headers["content-encoding"] == encoding
+    assert content_of(sse_json(resp.content)) == Scenario().text
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_endless_line_sends_its_size_then_goes_silent(relay_sim: RelaySim, encoding: Any) -> None:
+    relay_sim.default = Scenario(endless_line=1024 * 1024, content_encoding=encoding)
+    got = b""
+    with (
+        pytest.raises(httpx.ReadTimeout),
+        httpx.stream(
+            "POST", relay_sim.chat_url, json=chat_body(), headers=AUTH, timeout=httpx.Timeout(1)
+        ) as resp,
+    ):
+        for part in resp.iter_bytes():
+            got += part
+    head, _, line = got.rpartition(b"\n\n")
+    assert content_of(sse_json(head + b"\n\n")) == Scenario().text[:4]
+    assert line.startswith(b'data: {"choices"') and line.endswith(b"a" * 1024 * 1024)
+    assert relay_sim.wait_for_disconnect(timeout=2.0) is not None
+
+
 def test_hang_seconds_bounds_the_hang(relay_sim: RelaySim) -> None:
     relay_sim.default = Scenario(hang_after=0, hang_seconds=0.1)
     events = sse_json(post(relay_sim).content)

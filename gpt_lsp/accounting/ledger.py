@@ -134,14 +134,17 @@ class Ledger:
         try:
             with closing(self._connect()) as db, db:
                 db.execute(f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES ({marks})", values)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OverflowError, ValueError, TypeError) as exc:
+            # OverflowError: an int past SQLite's 64 bits (a relay's usage of 2**63).
             raise LedgerError(f"usage ledger {self.path}: {exc}") from exc
 
     def totals(self, start: float) -> Spend:
         """Returns the totals of the records from `start` on (one aggregate query)."""
+        # A negative record (written before relays' usage was checked) never lowers a total.
         query = (
-            "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd),"
-            " SUM(quota), SUM(cost_usd IS NULL) FROM records WHERE at >= ?"
+            "SELECT COUNT(*), SUM(MAX(prompt_tokens, 0)), SUM(MAX(completion_tokens, 0)),"
+            " SUM(MAX(cost_usd, 0)), SUM(MAX(quota, 0)), SUM(cost_usd IS NULL)"
+            " FROM records WHERE at >= ?"
         )
         try:
             with closing(self._connect()) as db:
@@ -178,11 +181,11 @@ class Ledger:
                 str(relay),
                 str(model),
                 str(action),
-                int(prompt),
-                int(completion),
+                max(int(prompt), 0),
+                max(int(completion), 0),
                 bool(estimated),
-                None if cost is None else float(cost),
-                None if quota is None else int(quota),
+                None if cost is None else max(float(cost), 0.0),
+                None if quota is None else max(int(quota), 0),
                 str(status),
             )
 

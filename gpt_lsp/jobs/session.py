@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpt_lsp.errors import RequestRefused, SettingsError, register_secret
+from gpt_lsp.errors import RequestRefused, SettingsError
 from gpt_lsp.i18n import set_language
 from gpt_lsp.jobs.controls import JobCommands
 from gpt_lsp.jobs.port import ClientFeatures, ClientPort
 from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
+from gpt_lsp.redaction import register_secret
 from gpt_lsp.text.documents import DocumentStore
 from gpt_lsp.text.regions import Span
 

@@ -1,6 +1,7 @@
 """What jobs spend: each finished job appended to the usage ledger, and the spending cap
 checked before a request starts. Without a ledger (a broken state dir) gpt-lsp works on,
-says so once, and keeps no budget."""
+says so once, and keeps no budget. Recording never raises: a job ends whatever the ledger
+does (a write that fails for another reason is logged and said once too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.errors import RequestRefused
+from gpt_lsp.i18n import _
 from gpt_lsp.jobs.port import ClientPort
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class Spending:
         self._environ = environ
         self._ledger: Ledger | None = None
         self._failed = False
+        self._write_failed = False  # a write failed for another reason: said once
         self._warned: set[tuple[str, float]] = set()  # budget warnings shown, per day
 
     def ledger(self) -> Ledger | None:
@@ -58,7 +61,7 @@ class Spending:
         )
 
     def record(self, job: Job) -> None:
-        """Appends a finished job's usage to the ledger."""
+        """Appends a finished job's usage to the ledger; never raises."""
         if job.usage is None:
             return
         self.record_usage(
@@ -82,29 +85,41 @@ class Spending:
         price: Price | None,
         status: str,
     ) -> None:
-        """Appends one request's usage (a job's, or a completion's) to the ledger."""
+        """Appends one request's usage (a job's, or a completion's) to the ledger; never
+        raises (the caller is ending a job)."""
         from gpt_lsp.accounting.ledger import LedgerError, Record
 
-        ledger = self.ledger()
-        if ledger is None:
-            return
-        prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        record = Record(
-            at=time.time(),
-            relay=relay,
-            model=model,
-            action=action,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            estimated=estimated,
-            cost_usd=price.cost_usd(prompt, completion) if price else None,
-            quota=price.quota(prompt, completion) if price else None,
-            status=status,
-        )
         try:
+            ledger = self.ledger()
+            if ledger is None:
+                return
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+            record = Record(
+                at=time.time(),
+                relay=relay,
+                model=model,
+                action=action,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                estimated=estimated,
+                cost_usd=price.cost_usd(prompt, completion) if price else None,
+                quota=price.quota(prompt, completion) if price else None,
+                status=status,
+            )
             ledger.append(record)
         except LedgerError as exc:
             self._unavailable(exc)
+        except Exception as exc:  # whatever it is, the job must still end
+            if self._write_failed:
+                return
+            self._write_failed = True
+            log.warning("usage not recorded: %s", exc, exc_info=True)
+            self._port.show_message(
+                "warning",
+                _("gpt-lsp works on, but a request's usage was not recorded: {problem}").format(
+                    problem=f"{type(exc).__name__}: {exc}"
+                ),
+            )
 
     def spend(self) -> tuple[Spend, Spend] | None:
         """Returns what was spent today and this month (every server, from the ledger)."""

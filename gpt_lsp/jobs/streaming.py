@@ -29,7 +29,7 @@ async def stream_answer(
     attempt = Attempt()
     # Checked once per job, not per chunk: logContent changes take effect at the next job.
     log_answer = content_logger().isEnabledFor(logging.DEBUG)
-    stream = spec.client.stream_batches(spec.request, attempt)
+    stream = spec.client.stream_batches(spec.request, attempt, answer_chars=spec.max_answer_chars)
     tail_until: float | None = None  # after the closing fence: only usage is still wanted
     try:
         for _batch in itertools.count():

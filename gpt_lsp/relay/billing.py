@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from gpt_lsp.relay.reads import byte_chunks
 from gpt_lsp.relay.urls import billing_urls, models_url
 from gpt_lsp.settings import QUOTA_PER_USD
 
@@ -91,10 +93,13 @@ async def _read_body(http: httpx.AsyncClient, url: str, limit: int) -> bytes | N
         if declared.isdigit() and int(declared) > limit:
             return None
         body = bytearray()
-        # Decoded bytes are counted, so a compressed body cannot expand past the limit.
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limit:
-                log.debug("GET %s: body over %d bytes, dropped", url, limit)
-                return None
+        # Decoded bytes are counted, a bounded piece at a time: a compressed body cannot
+        # expand past the limit, nor a piece of it balloon on the way.
+        chunks = byte_chunks(response)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > limit:
+                    log.debug("GET %s: body over %d bytes, dropped", url, limit)
+                    return None
         return bytes(body)

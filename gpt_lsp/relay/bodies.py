@@ -6,6 +6,7 @@
 * An HTML page (a CDN or gateway: Cloudflare 52x) becomes one line: its title and error code.
 * Retry-After is delta-seconds or an HTTP date; anything else is ignored.
 * Bodies are read up to 64 KiB and messages clipped, so a huge page cannot flood the editor.
+* A redirect is an error naming its target (never followed: the key would go along).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import html
 import json
+import math
 import re
 import time
 from contextlib import aclosing
@@ -21,7 +23,9 @@ from typing import Any, Final
 
 import httpx
 
-from gpt_lsp.errors import RelayStatusError, classify_status
+from gpt_lsp.errors import GatewayError, RelayError, RelayStatusError
+from gpt_lsp.redaction import redact
+from gpt_lsp.relay.classify import GATEWAY_STATUSES, classify_status
 from gpt_lsp.relay.reads import byte_chunks, read_bounded
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "media_type",
     "parse_retry_after",
     "read_error",
+    "status_error",
     "summarize_html",
     "url_of",
 ]
@@ -58,6 +63,30 @@ async def read_error(response: httpx.Response, relay: str = "", url: str = "") -
         url=url,
         retry_after=retry_after,
     )
+
+
+async def status_error(response: httpx.Response, *, relay: str, url: str) -> RelayError:
+    """Returns the error for a non-2xx answer (or a redirect, which is never followed)."""
+    if 300 <= response.status_code < 400:
+        await response.aclose()
+        target = response.headers.get("location", "")
+        return RelayStatusError(
+            response.status_code,
+            f"the relay redirects to {redact(target)}; "
+            "set baseUrl to the new address (redirects are not followed, "
+            "so the key is never sent to another host)",
+            relay=relay,
+            url=url,
+        )
+    try:
+        error = await read_error(response, relay=relay, url=url)
+    finally:
+        await response.aclose()
+    is_html = "html" in response.headers.get("content-type", "")
+    gateway = response.status_code in GATEWAY_STATUSES and is_html
+    if gateway and not isinstance(error, GatewayError):
+        error = GatewayError(error.status, error.relay_message, relay=relay, url=url)
+    return error
 
 
 def error_from_body(
@@ -176,14 +205,14 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def as_int(value: Any) -> int | None:
-    """Returns an int from a JSON number or digit string; None for anything else."""
+    """Returns an int from a JSON number or digit string; None for anything else (NaN too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
         return int(value.strip())
     return None
 

@@ -16,17 +16,24 @@
   `reasoning_content`/`reasoning` deltas, content as a list of text parts, tool-call deltas
   without `index` (an unseen id starts a new call, anything else continues the last one),
   arguments as an object, usage under OpenAI or Anthropic names, with zero usage ignored.
+* Usage numbers are believed only as whole numbers from 0 to `MAX_TOKENS` (floats that are
+  whole included): anything else (2**63, NaN, -5, "12k") makes that usage object count as
+  missing, so the job's tokens are estimated; the log says so once per stream.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from gpt_lsp.errors import RelayProtocolError, classify_status
-from gpt_lsp.relay.bodies import as_int, error_fields, error_from_body, excerpt
+from gpt_lsp.errors import RelayProtocolError
+from gpt_lsp.relay.bodies import error_fields, error_from_body, excerpt
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.events import (
     Finish,
     ReasoningDelta,
@@ -46,6 +53,12 @@ __all__ = [
 ]
 
 _KEEPALIVE_WORDS: Final = frozenset({"ping", "pong", "keep-alive", "keepalive", "heartbeat"})
+MAX_TOKENS: Final = 10**9
+"""The most tokens one usage field may claim; a larger one is a broken or hostile relay."""
+
+_DIGITS: Final = re.compile(r"[0-9]{1,12}")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -66,6 +79,8 @@ class ChunkState:
     payloads: int = 0
     """Data payloads decoded, keep-alives included."""
     last_usage: Usage | None = None
+    bad_usage: str | None = None
+    """Why a usage object was not believed (logged once)."""
     tool_ids: dict[int, str] = field(default_factory=dict)
     last_tool_index: int | None = None
 
@@ -155,7 +170,7 @@ def decode_obj(obj: dict[str, Any], state: ChunkState) -> list[StreamEvent]:
     choices = obj.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         _decode_choice(choices[0], state, out)
-    usage = _usage(obj["usage"]) if "usage" in obj else None
+    usage = _usage(obj["usage"], state) if "usage" in obj else None
     if usage is not None and usage != state.last_usage:
         state.last_usage = usage
         out.append(usage)
@@ -253,20 +268,54 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _usage(obj: Any) -> Usage | None:
-    """Returns Usage from a usage object, tolerating missing and null fields."""
+def _usage(obj: Any, state: ChunkState) -> Usage | None:
+    """Returns Usage from a usage object, tolerating missing and null fields; None when it
+    says nothing, or says something no relay could mean."""
     if not isinstance(obj, dict):
         return None
-    prompt = as_int(obj.get("prompt_tokens"))
-    if prompt is None:
-        prompt = as_int(obj.get("input_tokens"))
-    completion = as_int(obj.get("completion_tokens"))
-    if completion is None:
-        completion = as_int(obj.get("output_tokens"))
-    if completion is None:
-        total = as_int(obj.get("total_tokens"))
-        if total is not None:
-            completion = max(total - (prompt or 0), 0)
+    try:
+        prompt = _count(obj, "prompt_tokens", "input_tokens")
+        completion = _count(obj, "completion_tokens", "output_tokens")
+        if completion is None:
+            total = _count(obj, "total_tokens")
+            if total is not None:
+                completion = max(total - (prompt or 0), 0)
+    except ValueError as exc:
+        if state.bad_usage is None:
+            state.bad_usage = str(exc)
+            log.warning(
+                "relay %s sent unusable usage (%s): its tokens are estimated instead",
+                state.relay or "?",
+                exc,
+            )
+        return None
     if not prompt and not completion:
         return None  # relays put zero/null usage on every chunk; it says nothing
     return Usage(prompt_tokens=prompt or 0, completion_tokens=completion or 0)
+
+
+def _count(obj: dict[str, Any], *names: str) -> int | None:
+    """Returns the first of the named token counts that is there (null is not there);
+    raises ValueError naming one that is no count."""
+    for name in names:
+        value = obj.get(name)
+        if value is None:
+            continue
+        number = _whole(value)
+        if number is None or not 0 <= number <= MAX_TOKENS:
+            raise ValueError(f"{name} = {excerpt(repr(value), 40)}")
+        return number
+    return None
+
+
+def _whole(value: Any) -> int | None:
+    """Returns a whole number from an int, a whole finite float or a digit string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    return None

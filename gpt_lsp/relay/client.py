@@ -8,13 +8,12 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
 from gpt_lsp import __version__
 from gpt_lsp.errors import (
-    GATEWAY_STATUSES,
     GatewayError,
     ModelDeniedError,
     RateLimitError,
@@ -23,17 +22,18 @@ from gpt_lsp.errors import (
     RelayProtocolError,
     RelayStatusError,
     RelayTimeout,
-    redact,
-    register_secret,
 )
 from gpt_lsp.i18n import _
-from gpt_lsp.relay.bodies import read_error
+from gpt_lsp.redaction import register_secret
+from gpt_lsp.relay.bodies import status_error
 from gpt_lsp.relay.events import StreamEvent
 from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
+from gpt_lsp.relay.reads import ACCEPT_ENCODING
 from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
-from gpt_lsp.relay.stream import iter_batches
+from gpt_lsp.relay.slots import EXTRA_CONNECTIONS, MAX_STREAMS, Slot, Slots
+from gpt_lsp.relay.stream import event_limit, iter_batches
 from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.relay.urls import chat_completions_url, host_of
 from gpt_lsp.relay.watchdog import Watchdog
@@ -47,6 +47,15 @@ MAX_RETRY_WAIT = 20.0
 SERVER_ERROR_RETRY_STATUSES = frozenset({500, 502, 503})
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class _Opened(NamedTuple):
+    """A stream that gave its first batch, and the connection slot it holds until closed."""
+
+    response: httpx.Response
+    batches: AsyncGenerator[list[StreamEvent], None]
+    first: list[StreamEvent]
+    slot: Slot
 
 
 class RelayClient:
@@ -77,6 +86,9 @@ class RelayClient:
         urls = config.urls
         self._preferred = urls.index(known.preferred_url) if known.preferred_url in urls else 0
         self.picked_model = known.model
+        # Streams wait for a connection in self.slots, each within its own budget; httpx's
+        # pool has room for all of them and the extras, so its timeout is a safety net only.
+        self.slots = Slots(MAX_STREAMS)
         timeout = httpx.Timeout(
             connect=config.connect_timeout,
             read=max(config.idle_timeout, config.first_byte_timeout),
@@ -86,6 +98,8 @@ class RelayClient:
         headers = {
             "Authorization": f"Bearer {api_key}",
             "User-Agent": f"gpt-lsp/{__version__}",
+            # What reads.py decodes in bounded pieces (never br or zstd, even if installed).
+            "Accept-Encoding": ACCEPT_ENCODING,
             **config.headers,
         }
         self.http = httpx.AsyncClient(
@@ -96,7 +110,9 @@ class RelayClient:
             trust_env=config.proxy is None,
             # A redirect could carry the key to another host: never follow one.
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            limits=httpx.Limits(
+                max_connections=MAX_STREAMS + EXTRA_CONNECTIONS, max_keepalive_connections=10
+            ),
         )
 
     @property
@@ -179,20 +195,26 @@ class RelayClient:
         return body
 
     async def stream_batches(
-        self, request: ChatRequest, attempt: Attempt | None = None
+        self,
+        request: ChatRequest,
+        attempt: Attempt | None = None,
+        *,
+        answer_chars: int | None = None,
     ) -> AsyncGenerator[list[StreamEvent], None]:
         """Yields the answer's events a network read at a time; retries only before the first.
 
+        `answer_chars` (a job's maxAnswerChars) bounds the stream's lines and events.
         Close the generator (or cancel its consumer) to close the HTTP response at once.
         """
         attempt = attempt or Attempt()
         deadline = attempt.started + self.config.timeout
+        limit = event_limit(answer_chars)
         try:
-            response, batches, first = await self._open(request, attempt, deadline)
+            response, batches, first, slot = await self._open(request, attempt, deadline, limit)
         except ModelDeniedError as error:
             if not await self._choose_model(error, request):
                 raise
-            response, batches, first = await self._open(request, attempt, deadline)
+            response, batches, first, slot = await self._open(request, attempt, deadline, limit)
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
         # comments reset it: a watchdog bounds the silence between reads and the total
         # budget. (asyncio.wait_for per read would cost a task and a timer each.)
@@ -221,8 +243,11 @@ class RelayClient:
                 yield batch
         finally:
             watchdog.stop()
-            await batches.aclose()
-            await response.aclose()
+            try:
+                await batches.aclose()
+                await response.aclose()
+            finally:
+                slot.release()  # the connection is back in the pool: the next request's
 
     async def stream_chat(
         self, request: ChatRequest, attempt: Attempt | None = None
@@ -253,15 +278,15 @@ class RelayClient:
         )
 
     async def _open(
-        self, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
+        self, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+    ) -> _Opened:
         """Sends the request until some host yields a first batch, or raises the last error."""
         last_error: RelayError | None = None
         urls = self.urls
         for offset, base in enumerate(urls):
             attempt.failovers = offset
             try:
-                opened = await self._open_on_host(base, request, attempt, deadline)
+                opened = await self._open_on_host(base, request, attempt, deadline, limit)
             except (RelayConnectError, GatewayError) as exc:
                 last_error = exc
             except RelayTimeout as exc:
@@ -289,8 +314,8 @@ class RelayClient:
         raise last_error
 
     async def _open_on_host(
-        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
+        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+    ) -> _Opened:
         """Opens the stream on one host, with the bounded retries that status codes allow."""
         url = chat_completions_url(base)
         attempt.url = url
@@ -299,7 +324,7 @@ class RelayClient:
         adapted: set[str] = set()
         for _try in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
             try:
-                return await self._first_event(url, request, attempt, deadline)
+                return await self._first_event(url, request, attempt, deadline, limit)
             except RateLimitError as exc:
                 if rate_retries >= MAX_RATE_LIMIT_RETRIES:
                     raise
@@ -344,13 +369,15 @@ class RelayClient:
         return learned is not None
 
     async def _first_event(
-        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float
-    ) -> tuple[httpx.Response, AsyncGenerator[list[StreamEvent], None], list[StreamEvent]]:
-        """Sends once and waits for the first batch of events within the first-byte timeout."""
+        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+    ) -> _Opened:
+        """Sends once (when a connection is free) and waits for the first batch of events
+        within the first-byte timeout."""
         body = self.build_body(request)
         http_request = self.http.build_request(
             "POST", url, json=body, headers={"Accept": "text/event-stream"}
         )
+        slot = await self.slots.take(deadline - time.monotonic(), relay=self.name, url=url)
         sent_at = time.monotonic()
         budget = min(self.config.first_byte_timeout, max(0.0, deadline - sent_at))
         response: httpx.Response | None = None
@@ -358,8 +385,8 @@ class RelayClient:
         try:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), budget)
             if response.status_code >= 300:
-                raise await self._status_error(response, url)
-            events = iter_batches(response, relay=self.name, url=url)
+                raise await status_error(response, relay=self.name, url=url)
+            events = iter_batches(response, relay=self.name, url=url, frame_limit=limit)
             remaining = max(0.0, budget - (time.monotonic() - sent_at))
             first = await asyncio.wait_for(events.__anext__(), remaining or 0.001)
         except StopAsyncIteration:
@@ -381,31 +408,11 @@ class RelayClient:
         except BaseException:
             await _close(events, response)
             raise
-        attempt.first_token_at = time.monotonic()
-        return response, events, first
-
-    async def _status_error(self, response: httpx.Response, url: str) -> RelayError:
-        """Returns the error for a non-2xx answer (or a redirect, which is never followed)."""
-        if 300 <= response.status_code < 400:
-            await response.aclose()
-            target = response.headers.get("location", "")
-            return RelayStatusError(
-                response.status_code,
-                f"the relay redirects to {redact(target)}; "
-                "set baseUrl to the new address (redirects are not followed, "
-                "so the key is never sent to another host)",
-                relay=self.name,
-                url=url,
-            )
-        try:
-            error = await read_error(response, relay=self.name, url=url)
         finally:
-            await response.aclose()
-        is_html = "html" in response.headers.get("content-type", "")
-        gateway = response.status_code in GATEWAY_STATUSES and is_html
-        if gateway and not isinstance(error, GatewayError):
-            error = GatewayError(error.status, error.relay_message, relay=self.name, url=url)
-        return error
+            if events is None or response is None or response.is_closed:
+                slot.release()  # failed (a retry waits in line again)
+        attempt.first_token_at = time.monotonic()
+        return _Opened(response, events, first, slot)
 
     def _translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
         """Translates an httpx error; the only place that does."""

@@ -9,6 +9,8 @@
   event; an event whose data is empty is dropped.
 * At the end of the body, a last line without its line ending and a last event without its
   blank line still count; the caller is told which event was cut off that way.
+* Bounded: a line, or the data of one event, longer than `limit` characters raises
+  `FrameTooLarge` as soon as a read makes it so: a line that never ends cannot grow in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from __future__ import annotations
 import codecs
 from typing import Final
 
-__all__ = ["SSEFramer", "SseEvent"]
+__all__ = ["FRAME_LIMIT", "FrameTooLarge", "SSEFramer", "SseEvent"]
+
+FRAME_LIMIT: Final = 4 * 1024 * 1024
+"""Characters one line or event may have by default (one chunk is rarely over a few KB)."""
+
+
+class FrameTooLarge(ValueError):
+    """A line or an event passed the framer's limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an SSE line or event over {limit} characters")
+        self.limit = limit
+
 
 SseEvent = tuple[str, str]
 """(event name, data) of one SSE event; the name is "" when the event had none."""
@@ -27,9 +41,10 @@ _HEAD_LIMIT: Final = 200
 class SSEFramer:
     """Turns the reads of an SSE body into complete events, keeping what a read left open."""
 
-    __slots__ = ("_data", "_event", "_lines", "_text", "head")
+    __slots__ = ("_data", "_event", "_lines", "_text", "head", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = FRAME_LIMIT) -> None:
+        self.limit = limit
         self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._lines = _LineSplitter()
         self._event = ""
@@ -43,7 +58,14 @@ class SSEFramer:
             return []
         if len(self.head) < _HEAD_LIMIT:
             self.head += text[:_HEAD_LIMIT]
-        return self._events(self._lines.feed(text))
+        lines = self._lines.feed(text)
+        if len(text) > self.limit and any(len(line) > self.limit for line in lines):
+            raise FrameTooLarge(self.limit)
+        events = self._events(lines)
+        # What stays open: the unfinished line, and the data of the unfinished event.
+        if self._lines.size + sum(map(len, self._data)) > self.limit:
+            raise FrameTooLarge(self.limit)
+        return events
 
     def finish(self) -> tuple[list[SseEvent], SseEvent | None]:
         """Returns the events completed at the end of the body, and a last one cut off."""
@@ -61,6 +83,8 @@ class SSEFramer:
             if not line:
                 if data:
                     payload = data[0] if len(data) == 1 else "\n".join(data)
+                    if len(payload) > self.limit:
+                        raise FrameTooLarge(self.limit)
                     if payload:
                         out.append((self._event, payload))
                     data = []
@@ -82,11 +106,13 @@ class SSEFramer:
 class _LineSplitter:
     """Splits text into SSE lines at LF, CRLF or CR, in O(read) per read."""
 
-    __slots__ = ("_buffer", "_skip_lf")
+    __slots__ = ("_buffer", "_skip_lf", "size")
 
     def __init__(self) -> None:
         self._buffer: list[str] = []
         self._skip_lf = False
+        self.size = 0
+        """Characters of the unfinished line."""
 
     def feed(self, text: str) -> list[str]:
         """Returns the lines completed by text."""
@@ -107,8 +133,10 @@ class _LineSplitter:
         if lines and self._buffer:
             lines[0] = "".join(self._buffer) + lines[0]
             self._buffer = []
+            self.size = 0
         if rest:
             self._buffer.append(rest)
+            self.size += len(rest)
         return lines
 
     def flush(self) -> list[str]:
@@ -117,4 +145,5 @@ class _LineSplitter:
             return []
         line = "".join(self._buffer)
         self._buffer = []
+        self.size = 0
         return [line]

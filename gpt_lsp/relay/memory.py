@@ -41,8 +41,9 @@ class Learned:
             or self.model is not None
         )
 
-    def describe(self) -> list[str]:
-        """Returns what is known, one phrase each (for `gpt-lsp check`)."""
+    def describe(self, *, picked: bool = True) -> list[str]:
+        """Returns what is known, one phrase each (for `gpt-lsp check`); `picked=False` leaves
+        out the model picked for the user (they named one)."""
         out = []
         if self.no_system_role:
             out.append(_("rejects the system role (its text goes into the first user message)"))
@@ -52,7 +53,7 @@ class Learned:
             out.append(_("wants max_completion_tokens instead of max_tokens"))
         if self.preferred_url is not None:
             out.append(_("answered last on {url}").format(url=self.preferred_url))
-        if self.model is not None:
+        if self.model is not None and picked:
             out.append(
                 _("model {model} picked from its list (no model configured)").format(
                     model=self.model

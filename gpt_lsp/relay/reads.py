@@ -4,17 +4,27 @@ httpx hands out one piece per HTTP chunk, and relays (Go's one-api and new-api, 
 every SSE event as its own chunk, so a 64 KiB network read arrives as hundreds of pieces. A
 `BodyReader` pulls them in a task of its own and hands over, per `read()`, everything that has
 arrived: the parser and the job above it wake once per network read, not once per event.
+
+Bodies are decompressed here, not by httpx, in pieces of at most `PIECE` bytes: httpx inflates
+a whole network read at once, and 64 KiB of a gzip bomb is 64 MiB (a 2 MB gzip stream took
+the server past 4 GB). Only gzip and deflate are asked for (Accept-Encoding); a body in
+another encoding is an error, never passed on as if it were text.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Final, cast
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import Final
 
 import httpx
 
-__all__ = ["BodyReader", "byte_chunks", "read_bounded"]
+__all__ = ["ACCEPT_ENCODING", "PIECE", "BodyReader", "byte_chunks", "read_bounded"]
+
+ACCEPT_ENCODING: Final = "gzip, deflate"
+PIECE: Final = 64 * 1024
+"""The most decompressed bytes handed on at once."""
 
 _READ_AHEAD: Final = 1024 * 1024
 """Bytes the reader task buffers before it waits for the consumer."""
@@ -24,9 +34,90 @@ _GATHER_SECONDS: Final = 0.002
 _DRAIN_SECONDS: Final = 0.05
 
 
-def byte_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    """Returns the body's byte iterator, typed as the async generator it is (for aclosing)."""
-    return cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+async def byte_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """Yields the body decoded (Content-Encoding), at most `PIECE` bytes at a time."""
+    if response.is_stream_consumed:
+        # Read whole already (a response built from bytes, as test transports make them).
+        content = response.content
+        for start in range(0, len(content), PIECE):
+            yield content[start : start + PIECE]
+        return
+    decoders = [_decoder(name) for name in _encodings(response)]
+    async for raw in response.aiter_raw():
+        pieces: Iterator[bytes] = iter((raw,))
+        for decoder in reversed(decoders):  # the last encoding applied is undone first
+            pieces = _through(decoder, pieces)
+        for piece in pieces:
+            yield piece
+    pieces = iter(())
+    for decoder in reversed(decoders):
+        pieces = _through(decoder, pieces, last=True)
+    for piece in pieces:
+        yield piece
+
+
+class _Inflate:
+    """zlib, gzip or raw deflate, inflated a bounded piece at a time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # deflate is meant to be zlib-wrapped, but servers send raw deflate too (as httpx).
+        self._wbits = zlib.MAX_WBITS | 16 if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(self._wbits)
+        self._started = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """Yields what data inflates to, PIECE bytes at most each."""
+        # Each round consumes input or hands on a whole PIECE: it ends with the input.
+        while True:
+            out = self._inflate(data)
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < PIECE:
+                return
+
+    def _inflate(self, data: bytes) -> bytes:
+        if self._started or not data:
+            return self._zlib.decompress(data, PIECE)
+        self._started = True
+        try:
+            return self._zlib.decompress(data, PIECE)
+        except zlib.error:
+            if self.name != "deflate":
+                raise
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self._zlib.decompress(data, PIECE)
+
+    def flush(self) -> Iterator[bytes]:
+        """Yields what is left at the end of the body."""
+        yield from self.decode(b"")
+        rest = self._zlib.flush()
+        if rest:
+            yield rest
+
+
+def _encodings(response: httpx.Response) -> list[str]:
+    names = response.headers.get("content-encoding", "").lower().split(",")
+    return [n.strip() for n in names if n.strip() and n.strip() != "identity"]
+
+
+def _decoder(name: str) -> _Inflate:
+    if name in ("gzip", "x-gzip", "deflate"):
+        return _Inflate(name)
+    raise httpx.DecodingError(
+        f"the relay sent a body encoded as {name[:40]!r}, which gpt-lsp did not ask for"
+    )
+
+
+def _through(decoder: _Inflate, pieces: Iterator[bytes], *, last: bool = False) -> Iterator[bytes]:
+    try:
+        for piece in pieces:
+            yield from decoder.decode(piece)
+        if last:
+            yield from decoder.flush()
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"the relay's {decoder.name} body is corrupt ({exc})") from exc
 
 
 async def read_bounded(prefix: bytes, chunks: AsyncIterator[bytes], limit: int) -> bytes:

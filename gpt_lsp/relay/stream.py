@@ -11,6 +11,10 @@
   ignored (some relays keep the connection open after it).
 * End of body: a last event cut off mid-JSON raises `TruncatedAnswer`; a body without a finish
   (see chunks.py) raises `TruncatedAnswer`, or `RelayProtocolError` if it held no SSE at all.
+* Bounded: a line or event longer than `frame_limit` characters (a line that never ends, a
+  decompression bomb) raises `StreamTooLarge` as soon as it is that long; `event_limit` sizes
+  it for a job (never more than its maxAnswerChars allows). Whitespace before the first byte
+  that decides is read up to a bound too.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Final
 
 import httpx
 
-from gpt_lsp.errors import GptLspError, RelayProtocolError, TruncatedAnswer, classify_status
+from gpt_lsp.errors import GptLspError, RelayProtocolError, StreamTooLarge, TruncatedAnswer
+from gpt_lsp.i18n import _
 from gpt_lsp.relay.bodies import (
     ERROR_BODY_LIMIT,
     decode_body,
@@ -35,15 +40,28 @@ from gpt_lsp.relay.bodies import (
     url_of,
 )
 from gpt_lsp.relay.chunks import ChunkState, decode_events, decode_obj, finish_stream
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.events import Finish, StreamEvent
-from gpt_lsp.relay.framing import SSEFramer
+from gpt_lsp.relay.framing import FRAME_LIMIT, FrameTooLarge, SSEFramer
 from gpt_lsp.relay.reads import BodyReader
 from gpt_lsp.relay.think import ThinkSplitter
 
-__all__ = ["iter_batches", "iter_events"]
+__all__ = ["event_limit", "iter_batches", "iter_events"]
 
 _JSON_BODY_LIMIT: Final = 8 * 1024 * 1024
 _SSE_STARTS: Final = (b"data:", b":", b"event:", b"id:", b"retry:")
+_SNIFF_LIMIT: Final = 64 * 1024
+_ESCAPED: Final = 12
+"""Characters one answer character may take in a chunk's JSON (an astral one as two \\u)."""
+_ENVELOPE: Final = 64 * 1024
+
+
+def event_limit(max_answer_chars: int | None) -> int:
+    """Returns the longest line or event a stream may send for an answer of at most that many
+    characters: all of them in one chunk, JSON-escaped, and the chunk around them."""
+    if max_answer_chars is None:
+        return FRAME_LIMIT
+    return min(FRAME_LIMIT, _ESCAPED * max_answer_chars + _ENVELOPE)
 
 
 async def iter_batches(
@@ -52,6 +70,7 @@ async def iter_batches(
     relay: str = "",
     url: str = "",
     think_tags: bool = True,
+    frame_limit: int = FRAME_LIMIT,
 ) -> AsyncGenerator[list[StreamEvent], None]:
     """Yields the events of a streamed response, a network read at a time; raises gpt_lsp.errors."""
     url = url or url_of(response)
@@ -62,7 +81,7 @@ async def iter_batches(
     ended = False
     try:
         prefix = b""
-        while len(prefix.lstrip()) < 8:
+        while len(prefix.lstrip()) < 8 and len(prefix) < _SNIFF_LIMIT:
             data = await reader.read()
             if not data:
                 break
@@ -88,7 +107,7 @@ async def iter_batches(
             if events:
                 yield events
             return
-        sse = _sse_batches(prefix, reader, state)
+        sse = _sse_batches(prefix, reader, state, frame_limit)
         async with aclosing(sse):
             async for batch in sse:
                 yield batch
@@ -103,9 +122,12 @@ async def iter_events(
     relay: str = "",
     url: str = "",
     think_tags: bool = True,
+    frame_limit: int = FRAME_LIMIT,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Yields the events of a streamed response one by one (iter_batches, flattened)."""
-    batches = iter_batches(response, relay=relay, url=url, think_tags=think_tags)
+    batches = iter_batches(
+        response, relay=relay, url=url, think_tags=think_tags, frame_limit=frame_limit
+    )
     async with aclosing(batches):
         async for batch in batches:
             for event in batch:
@@ -113,16 +135,16 @@ async def iter_events(
 
 
 async def _sse_batches(
-    prefix: bytes, reader: BodyReader, state: ChunkState
+    prefix: bytes, reader: BodyReader, state: ChunkState, limit: int
 ) -> AsyncGenerator[list[StreamEvent], None]:
     """Yields the events of an SSE body per read; stops reading at `[DONE]`."""
-    framer = SSEFramer()
+    framer = SSEFramer(limit)
     data = prefix
     while True:
         if data:
             out: list[StreamEvent] = []
             try:
-                decode_events(framer.feed(data), state, out)
+                decode_events(_framed(framer, data, state), state, out)
             except GptLspError:
                 if out:
                     yield out
@@ -157,6 +179,20 @@ async def _sse_batches(
         yield out
     if not state.complete:
         raise _incomplete(state, framer.head)
+
+
+def _framed(framer: SSEFramer, data: bytes, state: ChunkState) -> list[tuple[str, str]]:
+    """Returns the events data completes; a line or event past the limit is an error."""
+    try:
+        return framer.feed(data)
+    except FrameTooLarge as exc:
+        text = _(
+            "the relay sent a stream line or event of more than {limit} characters "
+            "(no answer needs one that long), so reading stopped"
+        )
+        raise StreamTooLarge(
+            text.format(limit=f"{exc.limit:,}"), relay=state.relay, url=state.url
+        ) from None
 
 
 async def _read_up_to(prefix: bytes, reader: BodyReader, limit: int) -> bytes:

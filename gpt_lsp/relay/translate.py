@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from gpt_lsp.errors import (
+    ConnectionsBusy,
     RelayConnectError,
     RelayError,
     RelayProtocolError,
@@ -24,6 +25,10 @@ def translate_httpx_error(
         phase = "silence" if started else "first_byte"
         what = _("the relay went silent mid-answer") if started else _("no answer from the relay")
         return RelayTimeout(what, phase=phase, relay=relay, url=url)
+    if isinstance(exc, httpx.PoolTimeout):
+        # Local: every connection was taken by this process's own requests.
+        text = _("no connection to the relay came free: this editor's other requests had them all")
+        return ConnectionsBusy(text, relay=relay, url=url)
     if isinstance(exc, httpx.TimeoutException):
         return RelayTimeout(_("the request timed out"), phase="connect", relay=relay, url=url)
     if isinstance(exc, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):

@@ -247,6 +247,28 @@ model = "gpt-4"
     assert_no_key(proc)
 
 
+def test_check_with_a_named_model_the_relay_accepts_but_does_not_list(
+    tmp_path: Path, sim: RelaySim
+) -> None:
+    env = env_for(tmp_path, sim)
+    picked = rows(run_cli(env, "check").stdout)  # no model anywhere: one is picked and kept
+    assert picked["model"] == "gpt-3.5-turbo  (picked from the relay's list: set `model` to choose)"
+    proc = run_cli(env, "check", "--model", "nonexist")
+    assert proc.returncode == 0, proc.stderr
+    report = rows(proc.stdout)
+    assert report["model"] == "nonexist  (named with --model; the relay accepted it)"
+    assert report["warning"] == (
+        "the relay's model list does not name nonexist: it took the name, but may answer "
+        "(and bill) with another model"
+    )
+    assert "picked" not in proc.stdout  # the user named the model
+    assert [r.json["model"] for r in sim.requests if r.json][-1] == "nonexist"
+    listed = rows(run_cli(env, "check", "--model", "gpt-4").stdout)
+    assert listed["model"] == "gpt-4  (named with --model; the relay accepted it)"
+    assert "warning" not in listed
+    assert_no_key(proc)
+
+
 def test_check_without_models_or_billing_endpoints(tmp_path: Path, sim: RelaySim) -> None:
     sim.models = None
     sim.balance_usd = None

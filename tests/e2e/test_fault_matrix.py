@@ -129,7 +129,7 @@ CASES = [
     Case(
         "503-no-channel-not-retried",
         (NO_CHANNEL,),
-        ("HTTP 503", MSG_NO_CHANNEL.replace("{model}", "gpt-4"), "model"),
+        ("HTTP 503", MSG_NO_CHANNEL.replace("{model}", "gpt-4"), "model picker", ":GptModel"),
     ),
     Case(
         "504-json",
@@ -242,7 +242,11 @@ CASES = [
     Case("401-invalid-token", (INVALID_TOKEN,), ("HTTP 401", MSG_INVALID_TOKEN, "API key")),
     Case("401-quota", (QUOTA_EXHAUSTED,), ("HTTP 401", MSG_QUOTA_EXHAUSTED, "Top up")),
     Case("401-expired", (TOKEN_EXPIRED,), ("HTTP 401", MSG_TOKEN_EXPIRED, "API key")),
-    Case("403-model", (MODEL_DENIED,), ("HTTP 403", "该令牌无权使用模型：gpt-4", "model")),
+    Case(
+        "403-model",
+        (MODEL_DENIED,),
+        ("HTTP 403", "该令牌无权使用模型：gpt-4", "model picker", "Select Model"),
+    ),
     Case("403-user-quota", (USER_QUOTA,), ("HTTP 403", MSG_USER_QUOTA, "Top up")),
     Case(
         "429-retried-twice",
@@ -339,6 +343,8 @@ async def run_case(
             assert words in message, (words, message)
         assert finished["message"] == message
         assert "Traceback" not in message and 'File "' not in message
+        assert "--model" not in message  # the command line's advice; the editor has a picker
+        assert "above" not in message  # one line: nothing is above it
 
     # The server is alive and the next job works.
     relay_sim.default = GOOD

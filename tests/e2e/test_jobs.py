@@ -82,18 +82,15 @@ async def test_cancel_restores_and_closes_upstream(editor: Editor, relay_sim: Re
         "gptLsp.run", {"action": "refactor", "uri": uri, "range": range_json(r)}
     )
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
-    loop = asyncio.get_running_loop()
-    sent = loop.time()
-    import time
-
-    cancel_at = time.monotonic()
     await editor.command("gptLsp.cancel", {"jobId": result["jobId"]})
     finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "cancelled"
+    # The answer takes 8 s to stream: the request ends well before, hung up on by the server.
     ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 5.0)
-    assert ended is not None and ended - cancel_at < 0.5
+    assert ended is not None
+    record = relay_sim.requests[-1]
+    assert record.client_disconnected and record.chunks_sent < 400
     await editor.wait_until(lambda: editor.text(uri) == SOURCE)
-    assert loop.time() - sent < 10
 
 
 async def test_failure_mid_stream_restores_and_reports(editor: Editor, relay_sim: RelaySim) -> None:
@@ -150,9 +147,19 @@ async def test_typing_inside_is_a_conflict_that_keeps_user_text(
     finished = await editor.wait_finished(result["jobId"])
     assert finished["status"] == "conflict"
     final = editor.text(uri)
+    edits = editor.edits_received
     assert "USER" in final
-    await asyncio.sleep(0.3)
-    assert editor.text(uri) == final  # nothing more was written or restored
+    # Nothing more is written or restored: the job's region is let go, no edit is in flight.
+    async with asyncio.timeout(10):
+        while True:
+            status = await editor.command("gptLsp.status")
+            internal = status["internal"]
+            if internal["trackedRegions"] == 0 and internal["requestFutures"] == 1:
+                break
+            await asyncio.sleep(0.02)
+    assert [job["review"] for job in status["jobs"]] == ["ended"]
+    assert editor.edits_received == edits
+    assert editor.text(uri) == final
 
 
 async def test_two_jobs_at_once(editor: Editor, relay_sim: RelaySim) -> None:

@@ -3,6 +3,7 @@ not followed, excluded documents are never sent, secrets in a selection are mask
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,31 @@ def test_check_with_a_relay_that_echoes_the_key(
     for proc in (failed, failed_later, ok):
         assert_no_key("check stdout", proc.stdout)
         assert_no_key("check stderr", proc.stderr)
+
+
+def test_check_with_a_relay_that_echoes_the_key_encoded_or_in_pieces(
+    tmp_path: Path, relay_sim_factory: RelaySimFactory
+) -> None:
+    sim = relay_sim_factory(api_key=CANARY, name="main")
+    env = isolated_env(
+        tmp_path, GPT_LSP_BASE_URL=sim.base_url, GPT_LSP_API_KEY=CANARY, GPT_LSP_CONFIG=os.devnull
+    )
+    encoded = base64.b64encode(CANARY.encode()).decode()
+    bearer = base64.urlsafe_b64encode(f"Bearer {CANARY}".encode()).decode()
+    echoes = {
+        "base64": encoded,
+        "base64 of the header": bearer,
+        "lower case": CANARY.lower(),
+        "split": f"{CANARY[:16]} / {CANARY[16:]}",
+        "split, upper case": f"{CANARY[:20]}, {CANARY[20:]}".upper(),
+    }
+    for name, echo in echoes.items():
+        sim.enqueue(Scenario.error(401, f"无效的令牌 {echo}"))
+        failed = run_cli(env, "check")
+        assert failed.returncode == 1 and "[redacted]" in failed.stderr, name
+        assert echo not in failed.stderr and encoded[:-4] not in failed.stderr, name
+        assert_no_key(name, failed.stderr.lower().replace(CANARY.lower(), CANARY))
+        assert_no_key(name, failed.stderr)
 
 
 # ---------------------------------------------------------------- redirects

@@ -24,6 +24,11 @@ async def chat(editor, uri: str) -> dict:  # type: ignore[no-untyped-def]
     return await editor.wait_finished(job["jobId"])  # type: ignore[no-any-return]
 
 
+async def model_of(editor) -> str:  # type: ignore[no-untyped-def]
+    status = await editor.command("gptLsp.status")
+    return str(status["relays"][0]["model"])
+
+
 async def test_client_section_beats_init_options_and_reloads(
     make_editor: EditorFactory, relay_sim: RelaySim
 ) -> None:
@@ -36,7 +41,10 @@ async def test_client_section_beats_init_options_and_reloads(
     editor.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
     )
-    await asyncio.sleep(0.3)
+    # The server asks for the section and takes it: wait for that, not for a moment.
+    async with asyncio.timeout(10):
+        while await model_of(editor) != "from-section":  # noqa: ASYNC110 - the server's state
+            await asyncio.sleep(0.02)
     assert (await chat(editor, uri))["status"] == "done"
     body = relay_sim.requests[-1].json
     assert body["model"] == "from-section" and body["temperature"] == 0.3

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TEST_API_KEY as KEY
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import REPO, server_env
@@ -85,7 +87,10 @@ async def test_a_reached_cap_refuses_and_the_relay_sees_nothing(
 def test_usage_without_a_ledger_says_so(tmp_path: Path) -> None:
     report = usage_cli(tmp_path, "--days", "7")
     assert report.returncode == 0
-    assert "no requests recorded" in report.stdout
+    assert report.stdout.startswith("No usage yet: no relay request recorded since ")
+    assert report.stdout.endswith(" (7 days).\n")
+    assert report.stdout.count("\n") == 1  # one line, not an empty table per grouping
+    assert json.loads(usage_cli(tmp_path, "--json").stdout)[0]["total"]["requests"] == 0
     assert usage_cli(tmp_path, "--days", "0").returncode == 2
 
 
@@ -114,3 +119,43 @@ async def test_a_second_server_uses_what_the_first_learned(
     assert "forgotten; learning default afresh" in relearn.stdout
     chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 5  # one each: the check's prompt has no system role
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [2**63, 10**30, float("nan"), float("inf"), -1_000_000],
+    ids=["2**63", "10**30", "NaN", "Infinity", "negative"],
+)
+async def test_usage_a_relay_cannot_mean_is_estimated_and_the_job_ends_whole(
+    make_editor: EditorFactory,
+    relay_sim: RelaySim,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prompt: float,
+) -> None:
+    log_file = tmp_path / "server.log"
+    monkeypatch.setenv("GPT_LSP_TEST_SERVER_ARGS", f"--log-file {log_file}")
+    editor = await make_editor(relay_options(relay_sim, relays=PRICES))
+    relay_sim.default = Scenario(
+        text="def add(a, b):\n    return a + b\n", prompt_tokens=prompt, completion_tokens=20
+    )
+    uri = editor.open("h.py", SOURCE)
+    job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": WHOLE})
+    finished = await editor.wait_finished(job["jobId"], timeout=15)
+    assert finished["status"] == "done", finished
+    assert editor.text(uri) != SOURCE
+    usage = finished["usage"]
+    assert usage["estimated"] is True
+    assert 0 < usage["promptTokens"] < 10_000, usage
+    # The job wrote text and ended: the user's decision works.
+    assert (await editor.command("gptLsp.reject", {"jobId": job["jobId"]}))["ok"]
+    await editor.wait_until(lambda: editor.text(uri) == SOURCE, timeout=5)
+    today = (await editor.command("gptLsp.status"))["usage"]["today"]
+    assert today["requests"] == 1 and 0 < today["tokens"] < 10_000, today
+    assert 0 < today["costUsd"] < 100, today  # 10,000 USD per 1M tokens: ~$1.5
+    report = json.loads(usage_cli(tmp_path, "--json", "--by", "model").stdout)
+    assert 0 < report["total"]["promptTokens"] < 10_000, report
+    await editor.shutdown()
+    log = log_file.read_text(encoding="utf-8")
+    assert "sent unusable usage (prompt_tokens = " in log and "estimated instead" in log, log
+    assert "Traceback" not in log

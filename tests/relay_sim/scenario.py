@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 LineEnding = Literal["\n", "\r\n", "\r"]
 UsageMode = Literal["auto", "always", "never"]
+ContentEncoding = Literal["gzip", "deflate"]
 
 # one-api's messages, verbatim (full-width punctuation included); "{model}" is filled in.
 MSG_INVALID_TOKEN = "无效的令牌"
@@ -41,8 +42,9 @@ class Scenario:
     first_byte_delay: float = 0.0  # seconds before the status line (any response)
     model: str | None = None  # model to report; None echoes the request's
     usage: UsageMode = "auto"  # auto: usage chunk only if stream_options.include_usage
-    prompt_tokens: int | None = None  # None: characters of all messages // 4
-    completion_tokens: int | None = None  # None: number of content-bearing chunks
+    # Any JSON number for a hostile relay: 2**63, float("nan") (sent as NaN), -5.
+    prompt_tokens: int | float | None = None  # None: characters of all messages // 4
+    completion_tokens: int | float | None = None  # None: number of content-bearing chunks
     # Framing quirks.
     line_ending: LineEnding = "\n"
     space_after_data: bool = True  # "data: {...}" rather than "data:{...}"
@@ -54,6 +56,8 @@ class Scenario:
     empty_choices_chunk: bool = False  # an extra chunk with choices: [] mid-stream
     missing_delta_chunk: bool = False  # an extra chunk whose choice has no delta
     content_type: str = "text/event-stream"
+    # The stream compressed (Content-Encoding), flushed at every write so that it still streams.
+    content_encoding: ContentEncoding | None = None
     # Endings.
     finish_reason: str | None = "stop"  # "" as Claude through one-api; None: no finish chunk
     send_done: bool = True  # data: [DONE]
@@ -76,6 +80,10 @@ class Scenario:
     drop_with_reset: bool = False  # drop with a RST instead of a FIN
     malformed_after: int | None = None  # a data: line that is not JSON after N chunks, then end
     malformed_data: str = '{"id": "chatcmpl-x", "choices": [{"delta": {"content": oops'
+    # After the first piece, one data: line of this many bytes that never ends (sent in 64 KiB
+    # writes, the answer's text as far as a parser can tell), then silence until the client
+    # leaves. With content_encoding, a decompression bomb.
+    endless_line: int | None = None
     hang_after: int | None = None  # go silent after N chunks until the client leaves
     hang_seconds: float = HANG_CAP  # ...or this long, then end the body normally
     retry_after: str | None = None  # Retry-After header on the error response

@@ -12,6 +12,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from types import TracebackType
@@ -118,6 +119,28 @@ def _cf_page(status: int, host: str) -> str:
         f'<span class="cf-footer-item">Cloudflare Ray ID: <strong>{random.getrandbits(64):016x}'
         "</strong></span></div></body></html>\n"
     )
+
+
+class _Body:
+    """A stream's body writer: compresses each write (and flushes it) when the scenario asks."""
+
+    def __init__(self, resp: web.StreamResponse, encoding: str | None) -> None:
+        self.resp = resp
+        self._packer = None
+        if encoding is not None:
+            wbits = 31 if encoding == "gzip" else 15  # gzip header, or zlib's
+            self._packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+
+    async def write(self, data: bytes) -> None:
+        """Writes data, compressed and flushed so that it reaches the client now."""
+        if self._packer is not None:
+            data = self._packer.compress(data) + self._packer.flush(zlib.Z_SYNC_FLUSH)
+        await self.resp.write(data)
+
+    async def end(self) -> None:
+        """Writes the compressed stream's end."""
+        if self._packer is not None:
+            await self.resp.write(self._packer.flush())
 
 
 class _Dropped(Exception):
@@ -594,7 +617,7 @@ class RelaySim:
             return await self._stream(request, rec, sc, body, model)
         return await self._complete(request, rec, sc, body, model)
 
-    def _usage_obj(self, sc: Scenario, body: dict[str, Any], n_pieces: int) -> dict[str, int]:
+    def _usage_obj(self, sc: Scenario, body: dict[str, Any], n_pieces: int) -> dict[str, Any]:
         """Token counts: the scenario's or rough guesses."""
         prompt = sc.prompt_tokens if sc.prompt_tokens is not None else _prompt_chars(body) // 4
         completion = sc.completion_tokens if sc.completion_tokens is not None else n_pieces
@@ -728,7 +751,7 @@ class RelaySim:
             cuts.add(len(data) - 3)  # between the \r and \n that end the last data line
         return sorted(c for c in cuts if 0 < c < len(data))
 
-    async def _write(self, resp: web.StreamResponse, sc: Scenario, data: bytes) -> None:
+    async def _write(self, resp: _Body, sc: Scenario, data: bytes) -> None:
         """Write one event, in several TCP writes when the scenario splits them."""
         if sc.split_writes:
             start = 0
@@ -767,36 +790,56 @@ class RelaySim:
         model: str,
     ) -> web.StreamResponse:
         """Streamed answer."""
-        resp = web.StreamResponse(
-            headers={
-                "Content-Type": sc.content_type,
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-                "X-Oneapi-Request-Id": _request_id(),
-            }
-        )
+        headers = {
+            "Content-Type": sc.content_type,
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "X-Oneapi-Request-Id": _request_id(),
+        }
+        if sc.content_encoding is not None:
+            headers["Content-Encoding"] = sc.content_encoding
+        resp = web.StreamResponse(headers=headers)
         await resp.prepare(request)  # a StreamResponse sends its headers right away
         self._update(rec, status=resp.status, first_byte_at=time.monotonic())
+        out = _Body(resp, sc.content_encoding)
+        await self._stream_events(request, rec, sc, out, self._events(sc, body, model), model)
+        await out.end()
+        return resp
+
+    async def _stream_events(
+        self,
+        request: web.Request,
+        rec: RecordedRequest,
+        sc: Scenario,
+        resp: _Body,
+        events: Iterator[tuple[str, Any]],
+        model: str,
+    ) -> None:
+        """Writes a stream's events with the scenario's faults."""
         sent = 0
         pieces_sent = 0
-        for n, (kind, payload) in enumerate(self._events(sc, body, model)):
+        for n, (kind, payload) in enumerate(events):
             if n > 0:
                 if sc.keepalive_comments:
                     await resp.write(f": PING{sc.line_ending}{sc.line_ending}".encode())
                 if sc.pace > 0:
                     await asyncio.sleep(sc.pace)
             if kind != "role":
+                if sc.endless_line is not None and pieces_sent >= 1:
+                    await self._endless_line(resp, sc.endless_line)
+                    await self._hang(sc)
+                    return
                 if sc.drop_after is not None and pieces_sent >= sc.drop_after:
                     self._drop(request, sc)
-                    raise _Dropped(resp)
+                    raise _Dropped(resp.resp)
                 if sc.hang_after is not None and pieces_sent >= sc.hang_after:
                     await self._hang(sc)
-                    return resp
+                    return
                 if sc.malformed_after is not None and pieces_sent >= sc.malformed_after:
                     await self._write(resp, sc, self._encode(sc, sc.malformed_data))
                     sent += 1
                     self._update(rec, chunks_sent=sent)
-                    return resp
+                    return
                 if sc.error_event_after is not None and pieces_sent >= sc.error_event_after:
                     err = {"error": self._scenario_error(sc, 500, model)}
                     await self._write(resp, sc, self._encode(sc, err))
@@ -806,10 +849,17 @@ class RelaySim:
                         await self._write(resp, sc, self._encode(sc, "[DONE]"))
                         sent += 1
                         self._update(rec, chunks_sent=sent)
-                    return resp
+                    return
             await self._write(resp, sc, self._encode(sc, payload))
             sent += 1
             if kind == "piece":
                 pieces_sent += 1
             self._update(rec, chunks_sent=sent)
-        return resp
+
+    @staticmethod
+    async def _endless_line(resp: _Body, size: int) -> None:
+        """Writes the start of a chunk, then `size` bytes of its text, and never ends it."""
+        await resp.write(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+        block = b"a" * 65536
+        for _ in range(size // len(block)):
+            await resp.write(block)

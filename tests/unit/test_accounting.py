@@ -11,6 +11,9 @@ import pytest
 
 from gpt_lsp.accounting.budget import Caps, decide
 from gpt_lsp.accounting.ledger import Ledger, LedgerError, Record, Spend, day_start, month_start
+from gpt_lsp.jobs.spending import Spending
+from gpt_lsp.relay.events import Usage
+from gpt_lsp.settings import Price
 
 
 def record(at: float, cost: float | None = 0.01, quota: int | None = 5000, **kw: object) -> Record:
@@ -112,3 +115,63 @@ def test_eighty_percent_warns_and_unpriced_requests_are_named() -> None:
     assert "85% of budget.dailyUsd" in message
     assert "not counting 2 requests to models without a price" in message
     assert decide(Caps(daily_usd=1.0), Spend(cost_usd=0.5), Spend()).warnings == []
+
+
+def test_a_number_sqlite_cannot_hold_is_a_ledger_error(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "usage.sqlite3")
+    with pytest.raises(LedgerError, match="usage ledger"):
+        ledger.append(record(time.time(), prompt_tokens=2**63))
+    assert ledger.totals(0).requests == 0
+
+
+def test_negative_records_never_lower_the_totals(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "usage.sqlite3")
+    now = time.time()
+    ledger.append(record(now))
+    # Written by a version that believed a relay's negative usage.
+    ledger.append(record(now, prompt_tokens=-(10**6), completion_tokens=-5, cost=-3.0, quota=-9))
+    assert ledger.totals(0) == Spend(2, 100, 20, 0.01, 5000, 0)
+    assert [r.prompt_tokens for r in ledger.since(0)] == [100, 0]
+
+
+class _Port:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def show_message(self, kind: str, text: str) -> None:
+        self.messages.append((kind, text))
+
+
+def spend_once(spending: Spending, usage: Usage) -> None:
+    spending.record_usage(
+        relay="r",
+        model="gpt-4",
+        action="refactor",
+        usage=usage,
+        estimated=False,
+        price=Price(input=1.0, output=2.0),
+        status="done",
+    )
+
+
+def test_recording_never_raises_and_says_a_failure_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = _Port()
+    spending = Spending(port, tmp_path / "usage.sqlite3")  # type: ignore[arg-type]
+
+    def broken(self: Ledger, record: Record) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Ledger, "append", broken)
+    for _ in range(3):
+        spend_once(spending, Usage(10, 2))
+    assert len(port.messages) == 1 and "disk on fire" in port.messages[0][1]
+    assert len([r for r in caplog.records if "disk on fire" in r.getMessage()]) == 1
+
+
+def test_a_usage_sqlite_cannot_hold_leaves_the_job_and_the_totals_alone(tmp_path: Path) -> None:
+    port = _Port()
+    spending = Spending(port, tmp_path / "usage.sqlite3")  # type: ignore[arg-type]
+    spend_once(spending, Usage(2**63, 1))  # a caller that did not check: still no raise
+    assert len(port.messages) == 1 and "usage is not recorded" in port.messages[0][1]

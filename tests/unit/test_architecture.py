@@ -10,7 +10,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "gpt_lsp"
 
 # What each layer may import from gpt_lsp (besides itself, and the shared leaf modules).
-SHARED = {"gpt_lsp", "gpt_lsp.errors", "gpt_lsp.i18n", "gpt_lsp.logs", "gpt_lsp.paths"}
+SHARED = {
+    "gpt_lsp",
+    "gpt_lsp.errors",
+    "gpt_lsp.i18n",
+    "gpt_lsp.logs",
+    "gpt_lsp.paths",
+    "gpt_lsp.redaction",
+}
 ALLOWED = {
     "gpt_lsp.text": set(),
     "gpt_lsp.accounting": set(),

@@ -1,5 +1,6 @@
 """Error classification and redaction."""
 
+import httpx
 import pytest
 
 from gpt_lsp.errors import (
@@ -10,10 +11,9 @@ from gpt_lsp.errors import (
     QuotaError,
     RateLimitError,
     RelayStatusError,
-    classify_status,
-    redact,
-    register_secret,
 )
+from gpt_lsp.redaction import redact, register_secret
+from gpt_lsp.relay.classify import classify_status
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,33 @@ def test_user_message_is_redacted() -> None:
     register_secret("zz-private-key-value-42")
     error = classify_status(401, "bad key zz-private-key-value-42")
     assert "zz-private-key-value-42" not in error.user_message()
+
+
+def test_a_model_refusal_names_the_picker_in_the_editor_and_the_flag_on_the_command_line() -> None:
+    error = ModelDeniedError(403, "该令牌无权使用模型：gpt-4", relay="r")
+    in_editor = error.user_message()
+    assert "model picker" in in_editor and ":GptModel" in in_editor
+    assert "gpt-lsp-select-model" in in_editor and "Select Model" in in_editor
+    assert "--model" not in in_editor
+    assert "gpt-lsp check --model NAME" in error.user_message(cli=True)
+
+
+def test_a_status_error_never_points_above_a_one_line_message() -> None:
+    for message in ("I'm a teapot", ""):
+        text = RelayStatusError(418, message, relay="r").user_message()
+        assert "above" not in text
+        assert text.endswith("ask its operator if it persists.")
+    assert "gave no reason" in RelayStatusError(500, "", relay="r").user_message()
+
+
+def test_a_local_pool_timeout_is_not_blamed_on_the_relay() -> None:
+    from gpt_lsp.errors import ConnectionsBusy
+    from gpt_lsp.relay.translate import translate_httpx_error
+
+    error = translate_httpx_error(
+        httpx.PoolTimeout("pool"), relay="r", url="https://h.example/v1", started=False
+    )
+    assert type(error) is ConnectionsBusy
+    text = error.user_message()
+    assert "this editor's other requests" in text and "Too many AI requests at once" in text
+    assert "overloaded" not in text

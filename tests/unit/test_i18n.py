@@ -15,10 +15,11 @@ from gpt_lsp import i18n
 from gpt_lsp.accounting.budget import Caps, decide
 from gpt_lsp.accounting.ledger import Record, Spend
 from gpt_lsp.accounting.report import group, render_table
-from gpt_lsp.errors import AuthError, MissingKeyError, RelayConnectError, classify_status
+from gpt_lsp.errors import AuthError, MissingKeyError, RelayConnectError
 from gpt_lsp.prompting.actions import BUILTIN_ACTIONS, all_actions
 from gpt_lsp.prompting.definitions import Definition
 from gpt_lsp.prompting.offers import list_offers
+from gpt_lsp.relay.classify import classify_status
 from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.settings import ActionConfig, Settings, load_settings
 from gpt_lsp.text.documents import TextDoc

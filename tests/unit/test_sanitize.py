@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpt_lsp.check import run_check
-from gpt_lsp.errors import AuthError, RelayStatusError, register_secret
+from gpt_lsp.errors import AuthError, RelayStatusError
+from gpt_lsp.redaction import register_secret
 from gpt_lsp.text.sanitize import sanitize
 
 ESC = "\x1b"
