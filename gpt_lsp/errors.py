@@ -60,7 +60,7 @@ class SettingsError(GptLspError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("gpt-lsp settings: " + "; ".join(problems))
+        super().__init__(_("gpt-lsp settings: {problems}").format(problems=_("; ").join(problems)))
 
     hint = N_("Using defaults for those keys.")
 
@@ -70,10 +70,11 @@ class ProjectSettingsIgnored(GptLspError):
 
     def __init__(self, keys: Iterable[str]) -> None:
         self.keys = tuple(keys)
-        super().__init__(
-            "gpt-lsp ignored " + ", ".join(self.keys) + " from the workspace/project settings "
-            "(the gptLsp section of this project, e.g. .vscode/settings.json or .dir-locals.el)"
+        text = _(
+            "gpt-lsp ignored {keys} from the workspace/project settings (the gptLsp section of "
+            "this project, e.g. .vscode/settings.json or .dir-locals.el)"
         )
+        super().__init__(text.format(keys=", ".join(self.keys)))
 
     hint = N_(
         "Where requests go, the credentials they carry and the privacy switches are taken only "
