@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,16 @@ async def test_cancel_by_progress(make_editor: EditorFactory, relay_sim: RelaySi
     uri = editor.open("cp.py", SOURCE)
     job = await run(editor, uri)
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
-    cancelled_at = time.monotonic()
     editor.client.window_work_done_progress_cancel(
         types.WorkDoneProgressCancelParams(token=f"gpt-lsp/{job}")
     )
     finished = await editor.wait_finished(job)
     assert finished["status"] == "cancelled"
-    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 5.0)
-    assert ended is not None and ended - cancelled_at < 0.5
-    assert relay_sim.requests[-1].client_disconnected
+    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 10.0)
+    assert ended is not None
+    record = relay_sim.requests[-1]
+    # Closed by the cancel: the 900-chunk answer was far from its end.
+    assert record.client_disconnected and record.chunks_sent < 900
     await editor.wait_until(lambda: editor.text(uri) == SOURCE)
 
 
@@ -298,11 +298,11 @@ async def test_shutdown_during_a_job_exits_promptly(
     uri = editor.open("s.py", SOURCE)
     await run(editor, uri)
     await editor.wait_until(lambda: editor.text(uri) != SOURCE)
-    started = time.monotonic()
-    await editor.shutdown()
-    assert time.monotonic() - started < 5
-    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 5.0)
+    await asyncio.wait_for(editor.shutdown(), 30.0)  # the answer alone would take 45 s
+    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 10.0)
     assert ended is not None
+    record = relay_sim.requests[-1]
+    assert record.client_disconnected and record.chunks_sent < 900
 
 
 async def test_notification_futures_are_not_kept(editor: Editor, relay_sim: RelaySim) -> None:
