@@ -279,10 +279,7 @@ TOTAL = (
 )
 FLOW_SOURCE = f"import os\n\n\n{TOTAL}\n\nprint(total([1, 2, 3]))\n"
 SUM = "def total(items: list[int]) -> int:\n    return sum(items)\n"
-LOOP = (
-    "def total(items: list[int]) -> int:\n"
-    "    return sum(item for item in items)\n"
-)
+LOOP = "def total(items: list[int]) -> int:\n    return sum(item for item in items)\n"
 EXPLANATION = "It adds the items one by one and returns the sum."
 
 
