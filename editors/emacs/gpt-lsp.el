@@ -133,7 +133,7 @@ changing relays or keys without restarting eglot."
   "Apply the server's edits without a y-or-n-p each, and without messages.
 A job's edits (LABEL \"gpt-lsp job-N\") become one undo step when it stops
 streaming."
-  (if (and (stringp label) (string-prefix-p "gpt-lsp " label)
+  (if (and (stringp label) (string-match-p "\\`gpt-lsp\\(?: \\|\\'\\)" label)
            (gpt-lsp--apply-quietly edit (gpt-lsp--label-job label)))
       (list :applied t)
     ;; A job sends an edit every few hundred ms; eglot 1.9 would ask to confirm every one.
