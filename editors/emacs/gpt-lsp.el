@@ -22,6 +22,7 @@
 (require 'diff-mode)  ; the faces of a pending edit inherit its
 (require 'seq)
 (require 'subr-x)
+(require 'gpt-lsp-undo)
 
 (defgroup gpt-lsp nil
   "AI code actions and inline chat through the gpt-lsp language server."
@@ -125,15 +126,137 @@ changing relays or keys without restarting eglot."
              eglot--servers-by-project)
     (delete-dups found)))
 
+;;; The server's edits: quiet, and one undo step per job.
+
 (cl-defmethod eglot-handle-request
   ((_server gpt-lsp-server) (_method (eql workspace/applyEdit)) &key edit label &allow-other-keys)
-  "Apply streamed edits without a y-or-n-p each, and without echoing each one.
-A job's edits (LABEL \"gpt-lsp job-N\") join one change group: one undo."
-  ;; A job sends an edit every few hundred ms; eglot 1.9 would ask to confirm every one.
-  (gpt-lsp--open-undo-group edit label)
-  (let ((eglot-confirm-server-initiated-edits nil)
-        (inhibit-message t))
-    (cl-call-next-method)))
+  "Apply the server's edits without a y-or-n-p each, and without messages.
+A job's edits (LABEL \"gpt-lsp job-N\") become one undo step when it stops
+streaming."
+  (if (and (stringp label) (string-match-p "\\`gpt-lsp\\(?: \\|\\'\\)" label)
+           (gpt-lsp--apply-quietly edit (gpt-lsp--label-job label)))
+      (list :applied t)
+    ;; A job sends an edit every few hundred ms; eglot 1.9 would ask to confirm every one.
+    (let ((eglot-confirm-server-initiated-edits nil))
+      (cl-call-next-method))))
+
+(defun gpt-lsp--label-job (label)
+  "The job id an edit's LABEL names, or nil.
+\"gpt-lsp job-3\" and \"gpt-lsp job-3 restore\" name job-3."
+  (when (string-match "\\`gpt-lsp \\(job-[0-9]+\\)\\(?: restore\\)?\\'" label)
+    (match-string 1 label)))
+
+(defun gpt-lsp--apply-quietly (edit job-id)
+  "Apply EDIT's versioned document changes as eglot 1.9 does, but without messages.
+Eglot's \"Edit successful!\" (and its progress reporter) would clear the echo
+area at every streamed batch.  JOB-ID's edit is noted for its undo step.
+Returns nil, having done nothing, when a document is not open: eglot then asks."
+  (let ((prepared
+         (mapcar (lambda (change)
+                   (let ((doc (plist-get change :textDocument)))
+                     (list (find-buffer-visiting (eglot--uri-to-path (plist-get doc :uri)))
+                           (plist-get doc :version)
+                           (append (plist-get change :edits) nil))))
+                 (append (plist-get edit :documentChanges) nil))))
+    (when (and prepared (null (plist-get edit :changes)) (cl-every #'car prepared))
+      (pcase-dolist (`(,buffer ,version ,_) prepared)
+        (with-current-buffer buffer
+          (unless (or (null version) (equal version eglot--versioned-identifier))
+            (jsonrpc-error "Edits on `%s' require version %d, you have %d"
+                           buffer version eglot--versioned-identifier))))
+      (pcase-dolist (`(,buffer ,_ ,edits) prepared)
+        (with-current-buffer buffer
+          (gpt-lsp--apply-text-edits edits job-id)))
+      t)))
+
+(defun gpt-lsp--apply-text-edits (edits job-id)
+  "Apply the TextEdits EDITS to this buffer; note JOB-ID's edit.
+A job sends one TextEdit at a time."
+  (let ((tail buffer-undo-list)
+        (noted (and job-id (= (length edits) 1)))
+        replaced beg new-text)
+    (dolist (edit (reverse edits))
+      (pcase-let ((`(,from . ,to) (eglot--range-region (plist-get edit :range) 'markers))
+                  (text (plist-get edit :newText)))
+        (when noted
+          (setq replaced (buffer-substring-no-properties from to)
+                beg (marker-position from)
+                new-text text))
+        (gpt-lsp--replace from to text)
+        (set-marker from nil)
+        (set-marker to nil)))
+    (when noted
+      (gpt-lsp-undo-job-edited job-id tail replaced beg new-text))))
+
+(defun gpt-lsp--replace (from to text)
+  "Replace FROM..TO (markers) with TEXT, keeping point and marks where they are.
+The change hooks run once for the whole range, as in eglot 1.9's own edits, so
+didChange reports the edit as one change."
+  (let ((source (current-buffer)))
+    (with-temp-buffer
+      (insert text)
+      (let ((temp (current-buffer)))
+        (with-current-buffer source
+          (save-excursion
+            (save-restriction
+              (widen)
+              (narrow-to-region from to)
+              (let ((inhibit-modification-hooks t)
+                    (length (- to from))
+                    (beg (marker-position from))
+                    (end (marker-position to)))
+                (run-hook-with-args 'before-change-functions beg end)
+                (replace-buffer-contents temp)
+                (run-hook-with-args 'after-change-functions
+                                    beg (+ beg (length text)) length)))))))))
+
+;;; Notes documents (explain): shown by the server with window/showDocument.
+
+(cl-defmethod eglot-client-capabilities ((_server gpt-lsp-server))
+  "Eglot's capabilities, and window/showDocument, which this shim handles."
+  (let ((capabilities (cl-call-next-method)))
+    (plist-put capabilities :window
+               (plist-put (copy-sequence (plist-get capabilities :window))
+                          :showDocument (list :support t)))))
+
+(cl-defmethod eglot-handle-request
+  ((server gpt-lsp-server) (_method (eql window/showDocument))
+   &key uri external takeFocus &allow-other-keys)
+  "Show URI (a notes document) in another window, served by SERVER."
+  (cond
+   ((eq external t) (browse-url uri) (list :success t))
+   ((not (file-readable-p (eglot--uri-to-path uri))) (list :success :json-false))
+   (t (let ((buffer (gpt-lsp--attached-buffer (eglot--uri-to-path uri) server)))
+        (if (eq takeFocus t)
+            (pop-to-buffer buffer)
+          (display-buffer buffer '(nil (inhibit-same-window . t))))
+        (list :success t)))))
+
+(defun gpt-lsp--attached-buffer (path server)
+  "A buffer visiting PATH, managed by SERVER.
+A notes document lives in the cache directory, outside the source's project:
+eglot would give it no server, or start another, so it is attached to SERVER,
+the one that wrote it.  It is Markdown, whatever the buffer's mode."
+  (let ((buffer (let ((find-file-hook
+                       (remq #'eglot--maybe-activate-editing-mode find-file-hook))
+                      (after-change-major-mode-hook
+                       (remq #'eglot--maybe-activate-editing-mode
+                             after-change-major-mode-hook)))
+                  (find-file-noselect path))))
+    (with-current-buffer buffer
+      (unless eglot--managed-mode
+        (setq eglot--cached-server server)
+        (eglot--managed-mode 1)
+        (setq eglot--recent-changes nil eglot--versioned-identifier 0)
+        (jsonrpc-notify server :textDocument/didOpen
+                        (list :textDocument
+                              (append (eglot--VersionedTextDocumentIdentifier)
+                                      (list :languageId "markdown"
+                                            :text (save-restriction
+                                                    (widen)
+                                                    (buffer-substring-no-properties
+                                                     (point-min) (point-max)))))))))
+    buffer))
 
 ;;; Jobs under review: the original shown above the region, accept / reject at point.
 
@@ -153,30 +276,6 @@ A job's edits (LABEL \"gpt-lsp job-N\") join one change group: one undo."
 (defvar-local gpt-lsp--reviews nil
   "Overlays of this buffer's jobs under review: an alist (JOB-ID . OVERLAY).")
 
-(defvar-local gpt-lsp--undo-groups nil
-  "Change groups of this buffer's running jobs: an alist (LABEL . HANDLE).")
-
-(defun gpt-lsp--open-undo-group (edit label)
-  "Start a change group for the job LABEL names, at its first EDIT in a buffer."
-  (when (and (stringp label) (string-match-p "\\`gpt-lsp job-[0-9]+\\'" label))
-    (seq-doseq (change (plist-get edit :documentChanges))
-      (let* ((uri (plist-get (plist-get change :textDocument) :uri))
-             (buffer (and uri (find-buffer-visiting (eglot--uri-to-path uri)))))
-        (when buffer
-          (with-current-buffer buffer
-            (unless (assoc label gpt-lsp--undo-groups)
-              (let ((group (prepare-change-group)))
-                (activate-change-group group)
-                (push (cons label group) gpt-lsp--undo-groups)))))))))
-
-(defun gpt-lsp--close-undo-group (job-id)
-  "Make JOB-ID's edits one undo step: no boundary is left between them."
-  (let ((entry (assoc (concat "gpt-lsp " job-id) gpt-lsp--undo-groups)))
-    (when entry
-      (setq gpt-lsp--undo-groups (delq entry gpt-lsp--undo-groups))
-      (undo-amalgamate-change-group (cdr entry))
-      (accept-change-group (cdr entry)))))
-
 (defun gpt-lsp--draw-review (job-id status range original)
   "Show JOB-ID's region (RANGE) with ORIGINAL above it, or forget it once ended."
   (let ((old (assoc job-id gpt-lsp--reviews)))
@@ -184,14 +283,17 @@ A job's edits (LABEL \"gpt-lsp job-N\") join one change group: one undo."
       (delete-overlay (cdr old))
       (setq gpt-lsp--reviews (delq old gpt-lsp--reviews))))
   (unless (equal status "running")
-    (gpt-lsp--close-undo-group job-id))
+    ;; The job stopped streaming: its edits (every turn's) become one undo step.
+    (gpt-lsp-undo-job-done job-id (equal status "ended")))
   (unless (equal status "ended")
     (pcase-let* ((`(,beg . ,end) (eglot--range-region range))
                  (overlay (make-overlay beg end nil t nil)))
       (overlay-put overlay 'gpt-lsp-job job-id)
+      (overlay-put overlay 'gpt-lsp-status status)
       (overlay-put overlay 'face 'gpt-lsp-new)
       (overlay-put overlay 'keymap gpt-lsp-review-map)
-      (overlay-put overlay 'help-echo "AI edit: C-c C-c accept, C-c C-k reject")
+      (overlay-put overlay 'help-echo
+                   (format "%s (C-c C-c / C-c C-k)" (gpt-lsp--string 'pending)))
       (unless (string-empty-p original)
         (overlay-put overlay 'before-string
                      (propertize (if (string-suffix-p "\n" original) original (concat original "\n"))
@@ -209,10 +311,15 @@ A job's edits (LABEL \"gpt-lsp job-N\") join one change group: one undo."
 
 (cl-defmethod eglot-handle-notification
   ((_server gpt-lsp-server) (_method (eql gptLsp/jobFinished))
-   &key status message summary &allow-other-keys)
-  "Echo the server's one-line summary as is; errors already came as showMessage."
+   &key jobId status message summary notesUri &allow-other-keys)
+  "Echo the server's one-line summary as is; a failure's reason goes with it.
+The reason came as eglot's \"Server reports\" message too, but the summary
+would replace it at once in the echo area."
+  (let ((buffer (and notesUri (find-buffer-visiting (eglot--uri-to-path notesUri)))))
+    (when buffer
+      (with-current-buffer buffer (gpt-lsp-undo-job-done jobId t))))
   (message "%s%s" (or summary (format "AI: %s" status))
-           (if (and message (not (equal status "failed"))) (format " (%s)" message) "")))
+           (if message (format " (%s)" message) "")))
 
 (defun gpt-lsp--exec (command argument &optional then)
   "Send COMMAND with ARGUMENT to this buffer's server; call THEN with the result.
@@ -220,6 +327,9 @@ Asynchronous on purpose: reject and cancel answer once their edit shows in a
 didChange, and eglot sends didChange only while Emacs is idle, never while a
 synchronous request blocks it."
   (let ((server (eglot--current-server-or-lose)))
+    ;; The job's region is what it works on now: an active region left behind would
+    ;; make the next `undo' an undo in region, taking back only part of the job.
+    (deactivate-mark)
     ;; Flush pending changes first, so the server sees the text the range refers to.
     (eglot--signal-textDocument/didChange)
     (jsonrpc-async-request
@@ -233,6 +343,7 @@ synchronous request blocks it."
   "Run a code action's COMMAND with ARGUMENTS without blocking Emacs.
 eglot waits for the answer synchronously, and sends no didChange meanwhile; the
 server answers a reject once the restored text shows in a didChange."
+  (deactivate-mark)  ; as for `gpt-lsp--exec': a plain undo must take the whole job back
   (eglot--signal-textDocument/didChange)
   (jsonrpc-async-request
    server :workspace/executeCommand
@@ -241,13 +352,46 @@ server answers a reject once the restored text shows in a didChange."
    :error-fn (lambda (err)
                (message "gpt-lsp: %s failed: %s" command (plist-get err :message)))))
 
+(defconst gpt-lsp--english
+  '((chatPrompt . "AI: ")
+    (refinePrompt . "AI (follow-up): ")
+    (actionPrompt . "AI action")
+    (modelInput . "Model (now {current}): ")
+    (modelSet . "{relay} relay: {model}")
+    (noJobAccept . "no AI job to accept at the cursor or in this buffer")
+    (noJobReject . "no AI job to reject at the cursor or in this buffer")
+    (noJobCancel . "no AI job to cancel at the cursor or in this buffer")
+    (pending . "AI edit pending: accept or reject"))
+  "The shim's own words, unless the server gives them (`gptLsp.status' strings).")
+
+(defvar gpt-lsp--strings nil
+  "The shim's own words in the UI language, from the last `gptLsp.status': a plist.")
+
+(defun gpt-lsp--status ()
+  "The server's `gptLsp.status' (asked each time: it answers at once).
+It also keeps the shim's own words in the UI language (`gpt-lsp--string')."
+  (let ((status (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                 (list :command "gptLsp.status" :arguments []))))
+    (when (plist-get status :strings)
+      (setq gpt-lsp--strings (plist-get status :strings)))
+    status))
+
+(defun gpt-lsp--string (key &rest fields)
+  "The shim's word KEY in the UI language, with FIELDS (NAME VALUE ...) filled in.
+The server translates them; English until it has answered a `gptLsp.status'."
+  (let ((text (or (plist-get gpt-lsp--strings (intern (format ":%s" key)))
+                  (alist-get key gpt-lsp--english))))
+    (while fields
+      (setq text (replace-regexp-in-string (regexp-quote (format "{%s}" (car fields)))
+                                           (format "%s" (cadr fields)) text t t)
+            fields (cddr fields)))
+    text))
+
 (defun gpt-lsp--actions ()
   "The server's actions, from gptLsp.status: a list of (:id :title :kind :output).
 Asked each time (the server answers at once), so a settings change that adds
 actions shows at the next call."
-  (let ((status (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
-                                 (list :command "gptLsp.status" :arguments []))))
-    (append (plist-get status :actions) nil)))
+  (append (plist-get (gpt-lsp--status) :actions) nil))
 
 (defun gpt-lsp--range (beg end)
   "LSP range of BEG..END in the current buffer."
@@ -260,6 +404,25 @@ actions shows at the next call."
       (list (region-beginning) (region-end))
     (list (line-beginning-position) (line-beginning-position 2))))
 
+(defun gpt-lsp--region-or-point ()
+  "The active region, else point: the server takes the definition around it."
+  (if (use-region-p)
+      (list (region-beginning) (region-end))
+    (list (point) (point))))
+
+(defun gpt-lsp--code-action-bounds (bounds &rest args)
+  "Without a region, ask gpt-lsp's code actions at point: an empty range.
+Eglot 1.9 sends the sexp at point (the word `result'), which makes the server
+offer actions on that word instead of on the definition around point.  BOUNDS
+is eglot's function and ARGS its arguments."
+  (if (and (not (use-region-p)) (cl-typep (eglot-current-server) 'gpt-lsp-server))
+      (list (point) (point))
+    (apply bounds args)))
+
+(advice-add 'eglot--region-bounds :around #'gpt-lsp--code-action-bounds)
+(when (fboundp 'eglot--code-action-bounds)  ; the eglot of Emacs 29+
+  (advice-add 'eglot--code-action-bounds :around #'gpt-lsp--code-action-bounds))
+
 ;;;###autoload
 (defun gpt-lsp-chat (beg end instruction &optional follow-up)
   "Rewrite BEG..END (region, else the line) following INSTRUCTION.
@@ -268,8 +431,10 @@ FOLLOW-UP turn of that job: the server rewrites the job's region, knowing the
 conversation so far."
   (interactive
    (let ((follow-up (and (not (use-region-p)) (gpt-lsp--job-at (point)) t)))
+     (ignore-errors (gpt-lsp--status))  ; the prompt in the UI language
      (append (gpt-lsp--region-or-line)
-             (list (read-string (if follow-up "AI (refine): " "AI: ")) follow-up))))
+             (list (read-string (gpt-lsp--string (if follow-up 'refinePrompt 'chatPrompt)))
+                   follow-up))))
   (unless (string-empty-p instruction)
     (gpt-lsp--exec "gptLsp.chat"
                    (if follow-up
@@ -287,23 +452,26 @@ conversation so far."
 ;;;###autoload
 (defun gpt-lsp-action (beg end action)
   "Run the server's ACTION (an id such as refactor) on BEG..END.
-Interactively, pick it by title from the actions the server lists."
+Interactively, pick it by title from the actions the server lists; it works on
+the region, else on the definition around point (the server finds it)."
   (interactive
-   (append (gpt-lsp--region-or-line)
+   (append (gpt-lsp--region-or-point)
            (let* ((actions (gpt-lsp--actions))
                   (titles (mapcar (lambda (a) (cons (plist-get a :title) (plist-get a :id)))
                                   actions))
-                  (picked (completing-read "AI action: " titles nil nil)))
+                  (picked (completing-read (format "%s: " (gpt-lsp--string 'actionPrompt))
+                                           titles nil nil)))
              ;; A title picked from the list, or an id typed as is.
              (list (or (cdr (assoc picked titles)) picked)))))
-  (gpt-lsp--exec "gptLsp.run" (list :action action
-                                    :uri (eglot--path-to-uri (buffer-file-name))
-                                    :range (gpt-lsp--range beg end))))
+  (unless (string-empty-p action)
+    (gpt-lsp--exec "gptLsp.run" (list :action action
+                                      :uri (eglot--path-to-uri (buffer-file-name))
+                                      :range (gpt-lsp--range beg end)))))
 
-(defun gpt-lsp--job-command (command verb job-id)
+(defun gpt-lsp--job-command (command none job-id)
   "Run COMMAND on JOB-ID, else on the job at point.
 Without an id the server picks: the job whose region holds point, else the
-buffer's most recent job.  VERB names the command in the message."
+buffer's most recent job.  NONE is the key of the message when there is none."
   (gpt-lsp--exec command
                  (if job-id
                      (list :jobId job-id)
@@ -312,28 +480,28 @@ buffer's most recent job.  VERB names the command in the message."
                            :position (plist-get at :position))))
                  (lambda (result)
                    (unless (eq (plist-get result :ok) t)
-                     (message "gpt-lsp: no job to %s at point or in this buffer" verb)))))
+                     (message "gpt-lsp: %s" (gpt-lsp--string none))))))
 
 ;;;###autoload
 (defun gpt-lsp-accept (&optional job-id)
   "Keep the text of the job at point, or of JOB-ID.
 Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.accept" "accept" job-id))
+  (gpt-lsp--job-command "gptLsp.accept" 'noJobAccept job-id))
 
 ;;;###autoload
 (defun gpt-lsp-reject (&optional job-id)
   "Put back the original text of the job at point, or of JOB-ID.
 Without JOB-ID: the job whose region holds point, else the buffer's most recent."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.reject" "reject" job-id))
+  (gpt-lsp--job-command "gptLsp.reject" 'noJobReject job-id))
 
 ;;;###autoload
 (defun gpt-lsp-cancel (&optional job-id)
   "Stop the running job at point (else the buffer's most recent running job).
 Its original text comes back.  With JOB-ID, stop that job."
   (interactive)
-  (gpt-lsp--job-command "gptLsp.cancel" "cancel" job-id))
+  (gpt-lsp--job-command "gptLsp.cancel" 'noJobCancel job-id))
 
 ;;;###autoload
 (defun gpt-lsp-select-model (model)
@@ -346,55 +514,24 @@ Interactively, pick from the models the relay lists (any name can be typed)."
           (current (plist-get listed :current)))
      (when (plist-get listed :message)
        (message "gpt-lsp: %s" (plist-get listed :message)))
-     (list (completing-read (format "Model (now %s): " current) models nil nil nil nil current))))
+     (ignore-errors (gpt-lsp--status))  ; the prompt in the UI language
+     (list (completing-read (gpt-lsp--string 'modelInput "current" current)
+                            models nil nil nil nil current))))
   (unless (string-empty-p model)
     (gpt-lsp--exec "gptLsp.selectModel" (list :model model)
                    (lambda (result)
-                     (message "gpt-lsp: %s relay: %s" (plist-get result :relay)
-                              (plist-get result :current))))))
+                     (message "gpt-lsp: %s"
+                              (gpt-lsp--string 'modelSet "relay" (plist-get result :relay)
+                                               "model" (plist-get result :current)))))))
 
 ;;; Status
 
-(defun gpt-lsp--spend-line (label spend)
-  "One line under LABEL for SPEND, gptLsp.status's usage.today or usage.month."
-  (if (not spend)
-      (format "%s: unknown (no usage ledger)" label)
-    (let ((requests (or (plist-get spend :requests) 0))
-          (quota (or (plist-get spend :quota) 0))
-          (unpriced (or (plist-get spend :unpriced) 0)))
-      (format "%s: $%.4f%s, %d request%s, %d tokens%s" label
-              (or (plist-get spend :costUsd) 0)
-              (if (> quota 0) (format " (%d quota)" quota) "")
-              requests (if (= requests 1) "" "s")
-              (or (plist-get spend :tokens) 0)
-              (if (> unpriced 0)
-                  (format ", %d without a price (not in the cost)" unpriced)
-                "")))))
-
 ;;;###autoload
 (defun gpt-lsp-status ()
-  "Show the relays and models, the running jobs, and today's and this month's spend."
+  "Show the relays and models, the running jobs, today's and this month's spend.
+The server writes the lines, in the UI language."
   (interactive)
-  (let* ((status (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
-                                  (list :command "gptLsp.status" :arguments [])))
-         (usage (plist-get status :usage))
-         (running (seq-filter (lambda (job) (equal (plist-get job :status) "running"))
-                              (plist-get status :jobs)))
-         (lines (list (format "gpt-lsp %s" (plist-get status :version)))))
-    (seq-doseq (relay (plist-get status :relays))
-      (push (format "relay %s%s: %s, model %s" (plist-get relay :name)
-                    (if (eq (plist-get relay :default) t) " (default)" "")
-                    (plist-get relay :url) (plist-get relay :model))
-            lines))
-    (if (seq-empty-p running)
-        (push "jobs: none running" lines)
-      (seq-doseq (job running)
-        (push (format "job %s %s running (%s tokens)" (plist-get job :jobId)
-                      (plist-get job :action) (plist-get job :tokens))
-              lines)))
-    (push (gpt-lsp--spend-line "today" (plist-get usage :today)) lines)
-    (push (gpt-lsp--spend-line "this month" (plist-get usage :month)) lines)
-    (message "%s" (string-join (nreverse lines) "\n"))))
+  (message "%s" (string-join (append (plist-get (gpt-lsp--status) :lines) nil) "\n")))
 
 (provide 'gpt-lsp)
 ;;; gpt-lsp.el ends here

@@ -124,7 +124,7 @@ def test_refactor_chat_and_action_by_position(
         "result": {"ok": True},
     }
     assert result["reject_again"]["result"] == {"ok": False}
-    assert "no job to reject" in result["reject_again_message"]
+    assert "no AI job to reject" in result["reject_again_message"]
     assert result["after_accept"] == chatted
     # M-x gpt-lsp-action offers the server's titles and sends the picked action's id.
     assert result["action_titles"] == ["AI: Refactor", "AI: Fix", "AI: Document", "AI: Explain"]
@@ -227,12 +227,23 @@ def test_pending_edit_one_undo_and_reject_at_point(
     assert result["face"] == "gpt-lsp-new" and result["keys"] == "C-c C-k"
     assert result["offered"][:2] == ["AI: Accept edit", "AI: Reject edit"], result["offered"]
     assert result["after_undo"] == SOURCE, describe(run)
-    assert result["refine_prompt"] == "AI (refine): "
+    assert result["refine_prompt"] == "AI (follow-up): "
     assert set(result["refine"]["argument"]) == {"uri", "position", "instruction"}
     messages = relay_sim.requests[2].json["messages"]
     assert messages[-2] == {"role": "assistant", "content": NEW_FUNC}
     assert "make it shorter" in messages[-1]["content"]
     assert result["rejected"] == SOURCE
+
+
+def test_one_undo_step_per_job_keeps_the_users_typing(emacs: str, tmp_path: Path) -> None:
+    # gpt-lsp-undo.el without a server: job edits and typing interleaved, one undo step per
+    # job (every turn), the user's changes kept and still undoable, two jobs at once.
+    out = tmp_path / "result.json"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"shim_dir": str(REPO / "editors" / "emacs"), "out": str(out)}))
+    argv = [emacs, "--batch", "-Q", "-l", str(HERE / "emacs" / "undo.el"), str(config)]
+    run = run_editor(argv, tmp_path, out, tmp_path / "no-server.log", timeout=60)
+    assert run.result == {"ok": True, "total": 5, "failed": 0}, describe(run)
 
 
 def test_the_ai_suggestion_is_a_completion_candidate_in_eglot(
@@ -255,3 +266,156 @@ def test_the_ai_suggestion_is_a_completion_candidate_in_eglot(
     assert "AI: a + b" in result["candidates"], describe(run)
     assert result["final"] == "def add(a, b):\n    return a + b\n", describe(run)
     assert len([r for r in relay_sim.requests if r.path.endswith("/chat/completions")]) == 1
+
+
+# The flow matrix (issue 18): each flow drives Emacs as a user does, through the command loop.
+
+TOTAL = (
+    "def total(items: list[int]) -> int:\n"
+    "    result = 0\n"
+    "    for item in items:\n"
+    "        result = result + item\n"
+    "    return result\n"
+)
+FLOW_SOURCE = f"import os\n\n\n{TOTAL}\n\nprint(total([1, 2, 3]))\n"
+SUM = "def total(items: list[int]) -> int:\n    return sum(items)\n"
+LOOP = "def total(items: list[int]) -> int:\n    return sum(item for item in items)\n"
+EXPLANATION = "It adds the items one by one and returns the sum."
+
+
+def run_flow(
+    emacs: str,
+    tmp_path: Path,
+    relay_sim: RelaySim,
+    flow: str,
+    *,
+    git: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Runs flows.el's FLOW on FLOW_SOURCE in app.py; returns the result, checked OK."""
+    work = tmp_path / "work"
+    work.mkdir()
+    if git:
+        (work / ".git").mkdir()  # a project.el (VC) project rooted here
+    (work / "app.py").write_text(FLOW_SOURCE, "utf-8")
+    run = run_emacs(
+        emacs,
+        "flows.el",
+        tmp_path,
+        {**relay_settings(relay_sim), **(settings or {})},
+        flow=flow,
+        file="app.py",
+        source=FLOW_SOURCE,
+        func=TOTAL,
+        answer=EXPLANATION,
+        instruction="make it shorter",
+        follow_up="use a generator",
+    )
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    assert result["prompts"] == [], result["prompts"]  # no y-or-n-p on the way
+    result["describe"] = describe(run)
+    return result
+
+
+@pytest.mark.parametrize("git", [True, False], ids=["root-marker", "no-root-marker"])
+def test_flow_explain_opens_the_notes_beside_the_code(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim, git: bool
+) -> None:
+    relay_sim.default = Scenario(text=EXPLANATION, chunk_size=6, pace=0.02)
+    result = run_flow(emacs, tmp_path, relay_sim, "explain", git=git)
+    assert result["status"] == "done", result["describe"]
+    assert result["notes_uri"], result["describe"]
+    # The notes document opened in another window, the code's window still selected; the
+    # same server serves it (no second server, no prompt), and the answer is in it.
+    assert result["notes_shown"] is True and result["source_window_selected"] is True
+    assert result["notes_managed"] is True and result["notes_same_server"] is True
+    assert result["servers"] == 1, result["describe"]
+    assert EXPLANATION in result["notes_text"], result["describe"]
+    assert result["finished_text"] is None  # not only a message that flashes by
+    assert EXPLANATION not in (result["echo"] or ""), result["echo"]
+    assert result["source_text"] == FLOW_SOURCE
+
+
+def test_flow_typing_above_and_below_a_running_job_then_one_undo(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # About 3 s of answer: the user types while it streams.
+    relay_sim.default = Scenario(text=SUM, chunk_size=1, pace=0.05)
+    result = run_flow(emacs, tmp_path, relay_sim, "typing")
+    typed = FLOW_SOURCE.replace("import os\n\n", "import os\nx = 0\n", 1) + "y = 1\n"
+    assert result["typed_while_running"] is True, result["describe"]
+    assert result["pending_text"] == typed.replace(TOTAL, SUM), result["describe"]
+    # One undo: the function as it was, the typed lines kept; the server ends it undone.
+    assert result["after_undo"] == typed, result["describe"]
+    assert result["outcome"] == "undone", result["describe"]
+    assert result["final"] == typed
+    # No eglot message at each streamed batch (each one clears the echo area).
+    assert result["eglot_messages"] == [], result["eglot_messages"]
+
+
+def test_flow_chat_on_an_active_region_then_one_undo(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text=SUM, chunk_size=3, pace=0.02)
+    result = run_flow(emacs, tmp_path, relay_sim, "region")
+    assert result["pending_text"] == FLOW_SOURCE.replace(TOTAL, SUM), result["describe"]
+    assert not result["region_active"]  # a plain undo, not an undo in region
+    assert result["after_undo"] == FLOW_SOURCE, result["describe"]
+    assert result["outcome"] == "undone", result["describe"]
+
+
+def test_flow_follow_up_then_one_undo(emacs: str, tmp_path: Path, relay_sim: RelaySim) -> None:
+    relay_sim.enqueue(
+        Scenario(text=SUM, chunk_size=3, pace=0.02),
+        Scenario(text=LOOP, chunk_size=3, pace=0.02),
+    )
+    result = run_flow(emacs, tmp_path, relay_sim, "follow_up")
+    assert result["first_text"] == FLOW_SOURCE.replace(TOTAL, SUM), result["describe"]
+    assert result["follow_up_prompt"] == "AI (follow-up): "
+    assert result["pending_text"] == FLOW_SOURCE.replace(TOTAL, LOOP), result["describe"]
+    # One undo takes back both turns: the text from before the first.
+    assert result["after_undo"] == FLOW_SOURCE, result["describe"]
+    assert result["outcome"] == "undone", result["describe"]
+
+
+def test_flow_bare_cursor_on_code_works_on_the_function(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text=SUM, chunk_size=3, pace=0.02)
+    result = run_flow(emacs, tmp_path, relay_sim, "bare_cursor")
+    assert "AI: Refactor total" in result["offered"], result["offered"]
+    assert "AI: Refactor" not in result["offered"], result["offered"]  # no selection actions
+    assert result["pending_text"] == FLOW_SOURCE.replace(TOTAL, SUM), result["describe"]
+    # M-x gpt-lsp-action sends the cursor (an empty range); the server takes the function.
+    cursor = result["action_run"]["argument"]["range"]
+    assert cursor["start"] == cursor["end"] == {"line": 6, "character": 10}, cursor
+    assert result["action_text"] == FLOW_SOURCE.replace(TOTAL, SUM), result["describe"]
+
+
+def test_flow_a_failed_job_keeps_its_reason_readable(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    reason = "model gpt-4 is not available on this channel"
+    relay_sim.default = Scenario(status=400, error_message=reason, one_api_request_id=False)
+    result = run_flow(emacs, tmp_path, relay_sim, "failed", settings={"language": "zh"})
+    assert result["status"] == "failed", result["describe"]
+    assert result["final"] == FLOW_SOURCE
+    # The last thing the echo area shows names the relay's reason, with the summary.
+    assert reason in result["echo"], result["messages"]
+    assert result["summary"] in result["echo"], result["messages"]
+
+
+def test_the_shims_own_words_follow_the_ui_language(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text=SUM, chunk_size=3, pace=0.02)
+    result = run_flow(emacs, tmp_path, relay_sim, "chinese", settings={"language": "zh"})
+    assert result["chat_prompt"] == "AI：", result["describe"]
+    assert result["refine_prompt"] == "AI（追问）："
+    assert result["action_prompt"] == "AI 操作: "
+    assert result["model_prompt"] == "模型（当前 gpt-4）："
+    assert result["model_echo"] == "gpt-lsp: 中转站 default：gpt-4"
+    status = result["status_echo"].splitlines()
+    assert status[1].startswith("中转站 default"), status
+    assert "光标处和这个缓冲区里都没有可拒绝的 AI 任务" in result["no_job_echo"]

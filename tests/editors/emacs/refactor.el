@@ -67,9 +67,13 @@
       (test-record 'reject_again_message (test-last-message))
       (test-record 'after_accept (test-text))
 
-      ;; 3. M-x gpt-lsp-action on the chat line, picked by title from the server's list; a
-      ;; cancel with point on line 1 stops it (the buffer's most recent running job).
+      ;; 3. M-x gpt-lsp-action on the chat line (selected: it is outside any definition),
+      ;; picked by title from the server's list; a cancel with point on line 1 stops it (the
+      ;; buffer's most recent running job).
+      (transient-mark-mode 1)
       (test-goto (cfg 'chat_line))
+      (push-mark (point) t t)
+      (forward-line 1)
       (let ((before (test-text)))
         (cl-letf (((symbol-function 'completing-read)
                    (lambda (_prompt items &rest _)
