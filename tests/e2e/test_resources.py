@@ -84,7 +84,9 @@ async def test_many_jobs_leave_nothing_behind(
     assert len(chats) == JOBS + PARALLEL
     ports = {r.peer_port for r in chats}
     assert None not in ports
-    assert len(ports) <= 2 * PARALLEL, len(ports)  # httpx max_connections is 20
+    # Kept alive and reused: far fewer connections than requests. Not an exact count: a
+    # connection the pool let go (10 kept alive for 10 parallel jobs) is reopened under load.
+    assert len(ports) <= max(4 * PARALLEL, (JOBS + PARALLEL) // 10), len(ports)
     print(f"{JOBS} jobs in {elapsed:.1f} s over {len(ports)} connections")
 
 
