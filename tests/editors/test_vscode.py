@@ -5,8 +5,10 @@ a function, Ctrl+. → "AI: Refactor" and watch the answer stream in, accept it;
 from F1 on a line and reject it. The relay is the simulator, started here with a paced answer.
 
 Tools come from .ci/install-editors-vscode.sh (tools folder: $GPT_LSP_EDITOR_TOOLS, default
-.cache/editor-tools). Without them the test is skipped, or fails when CI is set.
-Screenshots go to test-artifacts/vscode/.
+.cache/editor-tools). Without them the test is skipped, or fails when CI is set. The extension is
+the .vsix scripts/build-vsix.sh packs (built again here when older than editors/vscode), installed
+with `code-server --install-extension` as a user installs it. Screenshots go to
+test-artifacts/vscode/.
 """
 
 from __future__ import annotations
@@ -105,26 +107,87 @@ def _missing_tools() -> str | None:
         if (TOOLS / "node_modules" / "playwright-core").exists()
         else None,
         "chromium": CHROMIUM if CHROMIUM.exists() else None,
-        "editors/vscode/node_modules": EXTENSION / "node_modules"
-        if (EXTENSION / "node_modules" / "vscode-languageclient").exists()
-        else None,
     }
     missing = [name for name, found in needed.items() if found is None]
     return ", ".join(missing) if missing else None
 
 
 @pytest.fixture(scope="module")
-def tools() -> None:
-    """Skips without the editor tools; fails under CI, which must install them."""
+def tools(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips without the editor tools (fails under CI, which must install them); installs the
+    extension's .vsix into an extensions folder the code-server runs share."""
     missing = _missing_tools()
-    if missing is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(
-            f"code-server not installed: .ci/run must install it "
-            f"(bash .ci/install-editors-vscode.sh); missing: {missing}"
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"code-server not installed: .ci/run must install it "
+                f"(bash .ci/install-editors-vscode.sh); missing: {missing}"
+            )
+        pytest.skip(f"VS Code test tools missing ({missing}): run .ci/install-editors-vscode.sh")
+    vsix = _vsix()
+    stamp = (vsix, vsix.stat().st_mtime_ns)
+    if _INSTALLED.get("stamp") != stamp:
+        _INSTALLED["dir"] = _install(vsix, tmp_path_factory.mktemp("vscode-extensions"))
+        _INSTALLED["stamp"] = stamp
+
+
+# The extensions folder holding the installed .vsix, and which .vsix it was (one install per
+# test session; code-server runs only read it).
+_INSTALLED: dict[str, Any] = {}
+
+
+def _vsix() -> Path:
+    """The packaged extension, packed again (scripts/build-vsix.sh) when older than a source."""
+    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
+    vsix = REPO / "dist" / f"gpt-lsp-{version}.vsix"
+    sources = [p for p in EXTENSION.rglob("*") if p.is_file() and "node_modules" not in p.parts]
+    newest = max(p.stat().st_mtime_ns for p in sources)
+    if not vsix.exists() or vsix.stat().st_mtime_ns < newest:
+        node = _node()
+        assert node is not None
+        env = {**os.environ, "GPT_LSP_NODE": str(node)}
+        run = subprocess.run(
+            ["bash", str(REPO / "scripts" / "build-vsix.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
-    pytest.skip(f"VS Code test tools missing ({missing}): run .ci/install-editors-vscode.sh")
+        assert run.returncode == 0, f"scripts/build-vsix.sh failed:\n{run.stderr[-3000:]}"
+        assert run.stdout.strip() == str(vsix), run.stdout
+    return vsix
+
+
+def _install(vsix: Path, tmp_path: Path) -> Path:
+    """`code-server --install-extension` of the .vsix; returns the extensions folder."""
+    node = _node()
+    assert node is not None
+    extensions, home = tmp_path / "extensions", tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSCODE_", "ELECTRON_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    run = subprocess.run(
+        [
+            str(node),
+            str(TOOLS / "node_modules" / "code-server" / "out" / "node" / "entry.js"),
+            "--user-data-dir",
+            str(tmp_path / "user-data"),
+            "--extensions-dir",
+            str(extensions),
+            "--install-extension",
+            str(vsix),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0 and "successfully installed" in run.stdout, (
+        f"code-server --install-extension {vsix} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    )
+    return extensions
 
 
 def _free_port() -> int:
@@ -175,15 +238,13 @@ def _code_server(
     home = tmp_path / "home"
     workspace = tmp_path / "workspace"
     user_data = tmp_path / "user-data"
-    extensions = tmp_path / "extensions"
-    for folder in (home, workspace, user_data / "User", extensions):
+    extensions = _INSTALLED["dir"]  # the .vsix, installed by the tools fixture
+    for folder in (home, workspace, user_data / "User"):
         folder.mkdir(parents=True)
     (workspace / "sample.py").write_text(ORIGINAL, "utf-8")
     for name, text in workspace_files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text(text, "utf-8")
-    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
-    (extensions / f"gpt-lsp.gpt-lsp-{version}").symlink_to(EXTENSION, target_is_directory=True)
 
     artifacts.mkdir(parents=True, exist_ok=True)
     server_log = artifacts / "server.log"
@@ -394,8 +455,9 @@ def test_refactor_chat_and_cancel_in_vscode(
     tooltip = by_name["spend tooltip"]["text"]
     cost = re.search(r"\$\d+\.\d{4}", done["summary"])
     assert cost, done
-    assert f"Today: {cost[0]}" in tooltip and ", 1 request, " in tooltip, tooltip
-    assert f"This month: {cost[0]}" in tooltip, tooltip
+    # The server's own spend lines (gptLsp.status spendLines), shown as they are.
+    assert f"today: {cost[0]}" in tooltip and ", 1 request, " in tooltip, tooltip
+    assert f"this month: {cost[0]}" in tooltip, tooltip
     assert "today: " in by_name["status"]["text"], by_name["status"]
     assert done["model"] == MODEL and cancelled["model"] == CHANGED_MODEL, (done, cancelled)
 

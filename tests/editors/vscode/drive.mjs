@@ -276,7 +276,7 @@ try {
   step("refactor done", shown);
 
   // Today's and this month's spend in the status bar's tooltip, asked after the job ended.
-  const tooltip = await statusTooltip("Today: ");
+  const tooltip = await statusTooltip("today: ");
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-spend-tooltip.png") });
   await page.mouse.move(0, 0);
   step("spend tooltip", { text: tooltip });
