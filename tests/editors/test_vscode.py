@@ -14,6 +14,7 @@ test-artifacts/vscode/.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,7 +129,7 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> None:
     vsix = _vsix()
     stamp = (vsix, vsix.stat().st_mtime_ns)
     if _INSTALLED.get("stamp") != stamp:
-        _INSTALLED["dir"] = _install(vsix, tmp_path_factory.mktemp("vscode-extensions"))
+        _INSTALLED["dir"] = _install([vsix], tmp_path_factory.mktemp("vscode-extensions"))
         _INSTALLED["stamp"] = stamp
 
 
@@ -159,12 +161,12 @@ def _vsix() -> Path:
     return vsix
 
 
-def _install(vsix: Path, tmp_path: Path) -> Path:
-    """`code-server --install-extension` of the .vsix; returns the extensions folder."""
+def _install(vsixes: list[Path], tmp_path: Path) -> Path:
+    """`code-server --install-extension` of each .vsix; returns the extensions folder."""
     node = _node()
     assert node is not None
     extensions, home = tmp_path / "extensions", tmp_path / "home"
-    home.mkdir()
+    home.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VSCODE_", "ELECTRON_"))}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
     run = subprocess.run(
@@ -175,8 +177,7 @@ def _install(vsix: Path, tmp_path: Path) -> Path:
             str(tmp_path / "user-data"),
             "--extensions-dir",
             str(extensions),
-            "--install-extension",
-            str(vsix),
+            *[arg for vsix in vsixes for arg in ("--install-extension", str(vsix))],
         ],
         env=env,
         capture_output=True,
@@ -184,9 +185,55 @@ def _install(vsix: Path, tmp_path: Path) -> Path:
         timeout=120,
         check=False,
     )
-    assert run.returncode == 0 and "successfully installed" in run.stdout, (
-        f"code-server --install-extension {vsix} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    installed = run.stdout.count("successfully installed")
+    assert run.returncode == 0 and installed == len(vsixes), (
+        f"installing {vsixes} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
     )
+    return extensions
+
+
+LANGUAGE_PACK = "gpt-lsp-tests.zh-hans-test-pack"
+
+
+def _chinese(tmp_path: Path, user_data: Path) -> Path:
+    """An extensions folder with gpt-lsp and a Chinese language pack, which code-server needs
+    for `--locale zh-cn` (the marketplace's pack is out of reach here: this one translates no
+    VS Code string, so VS Code's own UI stays English and the extension's words show alone).
+    Writes the user data's languagepacks.json, as VS Code does once a pack is installed."""
+    name, version = LANGUAGE_PACK.split(".", 1)[1], "1.0.0"
+    manifest = {
+        "name": name,
+        "publisher": LANGUAGE_PACK.split(".")[0],
+        "version": version,
+        "engines": {"vscode": "^1.91.0"},
+        "categories": ["Language Packs"],
+        "contributes": {
+            "localizations": [
+                {
+                    "languageId": "zh-cn",
+                    "languageName": "Chinese Simplified",
+                    "localizedLanguageName": "中文(简体)",
+                    "translations": [{"id": "vscode", "path": "./translations/main.i18n.json"}],
+                }
+            ]
+        },
+    }
+    pack = tmp_path / "zh-pack.vsix"
+    with zipfile.ZipFile(pack, "w") as archive:
+        archive.writestr("extension/package.json", json.dumps(manifest))
+        archive.writestr("extension/translations/main.i18n.json", '{"contents": {}}')
+    extensions = _install([_INSTALLED["stamp"][0], pack], tmp_path / "zh")
+    translations = extensions / f"{LANGUAGE_PACK}-{version}" / "translations" / "main.i18n.json"
+    assert translations.exists(), sorted(p.name for p in extensions.iterdir())
+    packs = {
+        "zh-cn": {
+            "hash": hashlib.md5((LANGUAGE_PACK + version).encode()).hexdigest(),
+            "extensions": [{"extensionIdentifier": {"id": LANGUAGE_PACK}, "version": version}],
+            "translations": {"vscode": str(translations)},
+            "label": "中文(简体)",
+        }
+    }
+    (user_data / "languagepacks.json").write_text(json.dumps(packs, ensure_ascii=False), "utf-8")
     return extensions
 
 
@@ -231,8 +278,13 @@ def _code_server(
     workspace_files: dict[str, str],
     extra_env: dict[str, str],
     artifacts: Path = ARTIFACTS,
+    *,
+    locale: str | None = None,
+    server_path_in: str = "machine",
 ) -> Iterator[dict[str, object]]:
-    """Runs code-server on a workspace holding sample.py and `workspace_files`."""
+    """Runs code-server on a workspace holding sample.py and `workspace_files`, in `locale`;
+    gptLsp.serverPath goes in the machine's settings (where a remote window reads it), or
+    nowhere with `server_path_in="none"`."""
     node = _node()
     assert node is not None
     home = tmp_path / "home"
@@ -241,6 +293,8 @@ def _code_server(
     extensions = _INSTALLED["dir"]  # the .vsix, installed by the tools fixture
     for folder in (home, workspace, user_data / "User"):
         folder.mkdir(parents=True)
+    if locale == "zh-cn":
+        extensions = _chinese(tmp_path, user_data)
     (workspace / "sample.py").write_text(ORIGINAL, "utf-8")
     for name, text in workspace_files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
@@ -280,9 +334,8 @@ def _code_server(
     # serverPath is machine-scoped: in code-server (a remote window) it belongs in the machine's
     # settings, where VS Code Remote users put it too.
     (user_data / "Machine").mkdir()
-    (user_data / "Machine" / "settings.json").write_text(
-        json.dumps({"gptLsp.serverPath": str(wrapper)}), "utf-8"
-    )
+    machine = {"gptLsp.serverPath": str(wrapper)} if server_path_in == "machine" else {}
+    (user_data / "Machine" / "settings.json").write_text(json.dumps(machine), "utf-8")
     config = tmp_path / "code-server.yaml"
     config.write_text("auth: none\ncert: false\n", "utf-8")
 
@@ -297,7 +350,15 @@ def _code_server(
         XDG_DATA_HOME=str(home / ".local" / "share"),
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_STATE_HOME=str(home / ".local" / "state"),
-        PATH=f"{node.parent}:{env.get('PATH', '')}",
+        # No `gpt-lsp` on PATH (an active venv has one): the extension runs serverPath's.
+        PATH=os.pathsep.join(
+            [str(node.parent)]
+            + [
+                d
+                for d in env.get("PATH", "").split(os.pathsep)
+                if not (Path(d) / "gpt-lsp").exists()
+            ]
+        ),
         **extra_env,
     )
     port = _free_port()
@@ -321,6 +382,7 @@ def _code_server(
                 str(extensions),
                 "--config",
                 str(config),
+                *(["--locale", locale] if locale else []),
                 str(workspace),
             ],
             env=env,
@@ -338,6 +400,7 @@ def _code_server(
             "env": env,
             "node": node,
             "server_log": server_log,
+            "wrapper": wrapper,
         }
     finally:
         _kill_group(proc)
@@ -529,6 +592,38 @@ def executed_commands(trace: str) -> list[tuple[str, Any, Any]]:
         argument = params["arguments"][0] if params.get("arguments") else None
         out.append((params["command"], argument, results.get(m[1])))
     return out
+
+
+def run_driver(
+    running: dict[str, object], script: str, driver: dict[str, Any], artifacts: Path
+) -> dict[str, dict[str, Any]]:
+    """Runs a driver (tests/editors/vscode/<script>) on a running code-server with `driver` as
+    its argument; returns its steps by name, failing with its log and the server's."""
+    argument = {
+        "url": running["url"],
+        "playwright": str(TOOLS / "node_modules" / "playwright-core"),
+        "chromium": str(CHROMIUM),
+        "artifacts": str(artifacts),
+        **driver,
+    }
+    try:
+        run = subprocess.run(
+            [str(running["node"]), str(DRIVER.parent / script), json.dumps(argument)],
+            env=dict(running["env"]),  # type: ignore[call-overload]
+            capture_output=True,
+            text=True,
+            timeout=150,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{script} hung past 150 s; output so far: {exc.stdout!r}")
+    steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
+    (artifacts / "drive.log").write_text(report, "utf-8")
+    assert run.returncode == 0 and steps and steps[-1].get("ok"), (
+        f"{script} failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+    )
+    return {s["step"]: s for s in steps if "step" in s}
 
 
 def _tail(path: object, size: int = 4000) -> str:
