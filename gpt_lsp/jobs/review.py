@@ -59,6 +59,7 @@ class ReviewBoard:
             and not channel.closed
             and job.id in channel.regions
             and not job.region.conflict
+            and job.region.refused == "no"  # the editor would not take a restore either
             and job.cancel_reason != "closed"
         )
         wrote = job.region.replaced and not job.region.restored
