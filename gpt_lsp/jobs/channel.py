@@ -20,13 +20,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from gpt_lsp.i18n import N_
-from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit
+from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit, Verdict
+from gpt_lsp.jobs.verdict import knows, review_verdict
 from gpt_lsp.text.changes import (
     follow_in_review,
     matching_prefix,
-    original_around,
+    slide_into,
     slide_out,
 )
 from gpt_lsp.text.documents import TextDoc
@@ -183,26 +185,18 @@ class DocumentChannel:
         self._settle_reviews()
 
     def _settle_reviews(self) -> None:
-        """Tells each pending job the user's changes reached whether its region is back to the
-        original (an undo) or now holds the user's edits."""
+        """Tells each pending job the user's changes reached what its region shows now: the
+        original (an undo), a text the job wrote earlier (an undo landing between its states),
+        or the user's own edits."""
         for tracked in [t for t in self.regions.values() if t.touched or t.abutted]:
             touched, tracked.touched, tracked.abutted = tracked.touched, False, False
-            undone = self.back_to_original(tracked)
-            if undone or touched:
-                tracked.on_review_change(undone)
+            verdict = self.review_verdict(tracked)
+            if verdict in ("original", "earlier") or (touched and verdict == "other"):
+                tracked.on_review_change(verdict)
 
-    def back_to_original(self, tracked: JobRegion) -> bool:
-        """True when the document shows a pending job's original where its region is (the
-        region then covers it exactly)."""
-        if not tracked.lost_track and self.doc.text_in(tracked.span, self.encoding) == (
-            tracked.original
-        ):
-            return True
-        around = original_around(self.doc, tracked.span, tracked.original, self.encoding)
-        if around is None:
-            return False
-        tracked.span = around
-        return True
+    def review_verdict(self, tracked: JobRegion) -> Verdict:
+        """What a pending job's region shows now (see jobs/verdict.py)."""
+        return review_verdict(self.doc, tracked, self.encoding)
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
         for span, text in changes:
@@ -249,8 +243,15 @@ class DocumentChannel:
             if tracked.reviewing and edge:
                 tracked.abutted = True  # maybe an undo putting the original back at the edge
             if isinstance(mapped, Conflict) and tracked.reviewing:
+                inside = slide_into(self.doc, span, text, tracked.span, self.encoding)
+                change, change_text = inside or (span, text)
                 followed = follow_in_review(
-                    self.doc, tracked.span, tracked.original, span, text, self.encoding
+                    self.doc,
+                    tracked.span,
+                    partial(knows, tracked),
+                    change,
+                    change_text,
+                    self.encoding,
                 )
                 tracked.touched = True
                 if followed is None:

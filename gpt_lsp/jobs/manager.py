@@ -16,7 +16,7 @@ from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
 from gpt_lsp.jobs.output import CodeOutputFilter, Output, Rewrite
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
-from gpt_lsp.jobs.restore import fail_refused, restore_original
+from gpt_lsp.jobs.restore import fail_refused, restore_original, take_back
 from gpt_lsp.jobs.review import ReviewBoard, holds
 from gpt_lsp.jobs.streaming import stream_answer
 from gpt_lsp.jobs.turns import reset_for_turn
@@ -52,6 +52,8 @@ class JobManager:
         self.progress = progress
         self.board = ReviewBoard(port, lens_refresh=lens_refresh)
         self.board.on_ended = self._forget_job
+        self.board.undo_between = self._undo_between
+        self._taking_back: set[asyncio.Future[bool]] = set()  # restores after an undo
         self.ended: dict[str, str] = {}  # how reviewed jobs ended, by id, the newest kept
         self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
         # Writes an answer without code to a notes document; returns its URI (the session's).
@@ -83,7 +85,7 @@ class JobManager:
         tracked = JobRegion(job_id, region or empty, original, replaced=notes)
         job = Job(job_id, spec, tracked, channel)
         tracked.on_conflict = lambda: self._conflict(job)
-        tracked.on_review_change = lambda undone: self.board.user_changed(job, undone)
+        tracked.on_review_change = lambda verdict: self.board.user_changed(job, verdict)
         job.history = list(spec.messages)
         if channel is not None:
             channel.add(tracked)
@@ -373,12 +375,15 @@ class JobManager:
             return job.status == "cancelled" and job.region.restored
         if job.review != "pending" or job.channel is None:
             return False
-        job.region.reviewing = False
-        job.region.restore_text = None
-        await restore_original(job)
-        restored = job.region.restored
-        self.board.end(job, "rejected" if restored else "edited")
-        return restored
+        return await take_back(job, self.board, "rejected")
+
+    def _undo_between(self, job: Job) -> None:
+        """An undo left a pending job's region showing text the job wrote earlier (between two
+        of its states): the original goes back, and the job ends as undone."""
+        log.info("job %s: an undo landed between the job's states: restoring", job.id)
+        task = asyncio.ensure_future(take_back(job, self.board, "undone"))
+        self._taking_back.add(task)
+        task.add_done_callback(self._taking_back.discard)
 
     def find(
         self, uri: str, pos: Pos | None = None, *, want: Literal["any", "running", "done"] = "any"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gpt_lsp.jobs.history import WrittenStates
 from gpt_lsp.text.regions import Encoding, Span, end_after_insert
 
 EditKind = Literal["first", "append", "rewrite", "restore", "repair"]
@@ -14,6 +15,8 @@ EditKind = Literal["first", "append", "rewrite", "restore", "repair"]
 # document, a version the server never saw): "edits" stops the job's text (a restore is still
 # tried), "all" stops the restore too.
 Refused = Literal["no", "edits", "all"]
+# What a pending job's region shows after the user's change (DocumentChannel.review_verdict).
+Verdict = Literal["original", "earlier", "current", "other"]
 
 
 @dataclass
@@ -42,8 +45,9 @@ class JobRegion:
     touched: bool = False  # a user change reached the region in the current didChange
     abutted: bool = False  # ... or only its edges
     lost_track: bool = False  # a user change over the region that cannot be followed
-    on_review_change: Callable[[bool], None] = lambda undone: None
+    on_review_change: Callable[[Verdict], None] = lambda verdict: None
     restore_text: str | None = None  # what a failed follow-up turn puts back (else original)
+    written: WrittenStates = field(default_factory=WrittenStates)  # every state it showed
 
     def write(self, text: str) -> None:
         """Queues text to append to the job's region."""
@@ -106,12 +110,13 @@ class JobRegion:
         end = end_after_insert(span.start, text, encoding)
         if kind == "first":
             self.replaced = True
-            self.span = Span(self.span.start, end)
-        elif kind in ("append", "rewrite"):
-            self.span = Span(self.span.start, end)
-        else:
+        elif kind == "restore":
             self.restored = True
-            self.span = Span(self.span.start, end)
+        self.span = Span(self.span.start, end)
+        if kind == "append":
+            self.written.appended(text)
+        else:
+            self.written.replaced(text)
 
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""

@@ -1,5 +1,5 @@
-"""Taking a job's text back: the original put back after a failure, a cancel or a reject, and
-the ending of a job whose edits the editor refused."""
+"""Taking a job's text back: the original put back after a failure, a cancel, a reject or an
+undo that landed between the job's states, and the ending of a job the editor refused."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from gpt_lsp.errors import GptLspError
 from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.job import Job
 from gpt_lsp.jobs.port import ClientPort
+from gpt_lsp.jobs.review import ReviewBoard
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +53,14 @@ async def fail_refused(job: Job, port: ClientPort) -> None:
     kept = job.region.replaced and not job.region.restored
     job.message = _(REFUSED_KEPT_MESSAGE if kept else REFUSED_MESSAGE)
     port.show_message("error", GptLspError(job.message).user_message())
+
+
+async def take_back(job: Job, board: ReviewBoard, outcome: str) -> bool:
+    """Puts a pending job's original (from before its first turn) back and ends its review
+    with `outcome`; "edited" when the user's typing inside the region stopped the restore."""
+    job.region.reviewing = False
+    job.region.restore_text = None
+    await restore_original(job)
+    restored = job.region.restored
+    board.end(job, outcome if restored else "edited")
+    return restored
