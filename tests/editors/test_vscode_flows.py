@@ -195,10 +195,28 @@ def outcome(flows: dict[str, Any], name: str, timeout: float = 10.0) -> str | No
 
 def reviews(user_data: Path) -> list[dict[str, Any]]:
     """The gptLsp/review notifications in the "GPT LSP" output channels' traces."""
+    return traced(user_data, r"Received notification 'gptLsp/review'")
+
+
+def restores(flows: dict[str, Any], name: str) -> list[str]:
+    """The labels of the server's restore edits (it put the original back itself) in `name`."""
+    edits = traced(
+        Path(str(flows["user_data"])), r"Received request 'workspace/applyEdit - \(.*?\)'"
+    )
+    return [
+        e["label"]
+        for e in edits
+        if e.get("label", "").endswith(" restore")
+        and e["edit"]["documentChanges"][0]["textDocument"]["uri"].endswith(f"/{name}")
+    ]
+
+
+def traced(user_data: Path, message: str) -> list[dict[str, Any]]:
+    """The params of each `message` in the "GPT LSP" output channels' traces."""
     found = []
     for path in sorted(user_data.joinpath("logs").rglob("*GPT LSP*")):
         text = path.read_text("utf-8", errors="replace")
-        pattern = r"Received notification 'gptLsp/review'\.\nParams: (\{.*?\n\})"
+        pattern = message + r"\.\nParams: (\{.*?\n\})"
         found += [json.loads(m[1]) for m in re.finditer(pattern, text, re.S)]
     return found
 
@@ -235,7 +253,8 @@ def test_explain_opens_its_notes_beside_the_code(flows: dict[str, Any], folder: 
 
 def test_typing_above_and_below_a_running_job_then_one_undo(flows: dict[str, Any]) -> None:
     """One Ctrl+Z after the job: the function as it was, both typed lines kept; ends `undone`."""
-    answer = Scenario(text=REFACTORED_CODE, chunk_size=3, pace=0.05)
+    # Slow enough (about 6 s) that the typing ends while the answer still streams.
+    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.06)
     result = run_flow(
         flows,
         "typing",
@@ -256,6 +275,7 @@ def test_a_job_on_a_selection_then_one_undo(flows: dict[str, Any]) -> None:
     result = run_flow(flows, "selection", answer, **lines_args("selection"), expected=AFTER)
     assert result["text"] == SOURCE.rstrip(), result
     assert outcome(flows, "flow_selection.py") == "undone"
+    assert restores(flows, "flow_selection.py") == []  # VS Code's one undo step did it all
 
 
 @pytest.mark.parametrize("moved", [False, True], ids=["on-the-selection", "cursor-moved"])
@@ -279,6 +299,9 @@ def test_a_follow_up_turn_then_one_undo(flows: dict[str, Any], moved: bool) -> N
     )
     assert result["text"] == SOURCE.rstrip(), result
     assert outcome(flows, f"flow_{name}.py") == "undone"
+    # On the selection VS Code's own undo brought the original back (one undo step for both
+    # turns); after a cursor move the server had to put it back.
+    assert len(restores(flows, f"flow_{name}.py")) == (1 if moved else 0)
 
 
 def test_a_bare_cursor_on_code_offers_the_function_actions(flows: dict[str, Any]) -> None:
