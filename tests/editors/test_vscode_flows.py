@@ -336,7 +336,11 @@ def test_a_failed_job_keeps_the_relay_reason_readable(flows: dict[str, Any]) -> 
 
 
 def test_the_cancel_lens_shows_while_the_answer_streams(flows: dict[str, Any]) -> None:
-    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.08)
+    """VS Code asks for lenses again only after a pause in the document's changes (its request
+    is put off by every change), so they must arrive before the first streamed edit: a relay's
+    first byte takes a moment (1 s here; real relays take 0.3-2 s), and the lenses the server
+    gives at the job's start, Cancel among them, stay drawn while the answer streams in."""
+    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.08, first_byte_delay=1.0)
     result = run_flow(flows, "lenses", answer, **lines_args("lenses"), expected=AFTER)
     assert {"AI: Accept", "AI: Reject", "AI: Cancel"} <= set(result["mid"]["titles"]), result
     assert result["text"] == SOURCE.rstrip() and result["lenses"] == [], result
