@@ -42,8 +42,8 @@ function installHint() {
   const hint = t("Install it from a checkout of gpt-lsp (`pipx install .`, see the README), or set gptLsp.serverPath to its full path.");
   if (!isRemoteWindow()) return hint;
   // A remote window reads machine-scoped settings from the remote machine's settings
-  // (Machine/settings.json), never from the user settings.
-  return `${hint} ${t("This is a remote window ({0}): gptLsp.serverPath is read from the Remote settings (Preferences: Open Remote Settings (JSON), the machine's Machine/settings.json), not from your User settings.", remoteName())}`;
+  // (Machine/settings.json); over SSH or WSL it ignores them in the user settings.
+  return `${hint} ${t("This is a remote window ({0}): set gptLsp.serverPath in the Remote settings (Preferences: Open Remote Settings (JSON), the machine's Machine/settings.json), where the server runs; VS Code over SSH or WSL ignores it in your User settings.", remoteName())}`;
 }
 
 /** True in a window whose extensions run on another machine (SSH, WSL, containers, code-server). */
