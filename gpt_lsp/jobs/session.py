@@ -22,7 +22,7 @@ from gpt_lsp.jobs.port import ClientFeatures, ClientPort
 from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.redaction import register_secret
-from gpt_lsp.text.documents import DocumentStore
+from gpt_lsp.text.documents import DocumentStore, change_problem
 from gpt_lsp.text.regions import Span
 
 if TYPE_CHECKING:
@@ -245,6 +245,9 @@ class Session(JobCommands):
         doc = self.documents.get(uri)
         if doc is None:
             return
+        if (problem := change_problem(doc, changes, version)) is not None:
+            log.warning("didChange ignored (%s): %s", problem, os.path.basename(uri))
+            return  # the server's copy stays: jobs then see their edits refused, and end
         channel = self.channels.get(uri)
         if channel is not None and (channel.regions or channel.in_flight is not None):
             channel.apply_changes(changes, version)

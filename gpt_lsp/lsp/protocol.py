@@ -6,6 +6,8 @@
   `$/cancelRequest` of that request cancels the job it started (pygls cannot).
 - `shutdown` with requests in flight no longer changes a dict while iterating it.
 - Progress tokens are dropped when their progress ends.
+- A request whose params do not parse is answered with an error (pygls drops it unanswered);
+  a cancel for a request already answered is normal (coc.nvim sends many): logged at debug.
 """
 
 from __future__ import annotations
@@ -16,12 +18,24 @@ import logging
 import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, Protocol
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from lsprotocol.types import ResponseErrorMessage
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+)
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+)
 from pygls.protocol.language_server import lsp_method
 
 from gpt_lsp.errors import GptLspError
@@ -40,6 +54,13 @@ class _RawNotification:
     params: Any = None
 
 
+@attrs.define
+class _Refused:
+    """A message that could not be read; its error (if it was a request) is already sent."""
+
+    method: str
+
+
 class DocumentHooks(Protocol):
     """Where the protocol sends document events and request cancellations."""
 
@@ -56,12 +77,66 @@ class GptProtocol(LanguageServerProtocol):
         super().__init__(server, converter)
         self.hooks: DocumentHooks | None = None
         self.raw_params: set[str] = set()  # methods whose params stay plain JSON
+        self.on_exit: Callable[[int], None] | None = None  # else `exit` raises SystemExit
+        self._shutdown_id: Any = None
 
     def get_message_type(self, method: str) -> Any:  # type: ignore[override]  # lru_cache in pygls
         """Returns the message type of a method; our own notifications keep plain JSON."""
         if method in self.raw_params:
             return _RawNotification
         return super().get_message_type(method)
+
+    # ------------------------------------------------------------ malformed messages
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Reads one message; a request that does not parse gets its error answer here."""
+        if "jsonrpc" not in data:
+            return data  # a value inside params (json.loads calls this for every object)
+        method, msg_id = data.get("method"), data.get("id")
+        try:
+            return self._structure(data)
+        except Exception as exc:  # noqa: BLE001 - anything a client sends must not escape
+            name = type(exc).__name__
+            if isinstance(method, str) and isinstance(msg_id, (int, str)):
+                log.warning("%s: params that do not parse (%s): an error answers", method, name)
+                error = JsonRpcInvalidParams(message=f"{method}: invalid params")
+                self._send_response(msg_id, None, error.to_response_error())
+            else:
+                log.warning("a message that does not parse was dropped (%s)", name)
+            return _Refused(str(method))
+
+    def _structure(self, data: dict[str, Any]) -> Any:
+        """pygls's reading of a message, without its traceback in the log."""
+        converter = self._converter
+        if "id" in data:
+            if "error" in data:
+                return converter.structure(data, ResponseErrorMessage)
+            if "method" in data:
+                request_type = self.get_message_type(data["method"]) or JsonRPCRequestMessage
+                return converter.structure(data, request_type)
+            response_type = self._result_types.pop(data["id"], None) or JsonRPCResponseMessage
+            return converter.structure(data, response_type)
+        notification_type = self.get_message_type(data.get("method", "")) or JsonRPCNotification
+        return converter.structure(data, notification_type)
+
+    def handle_message(self, message: Any) -> None:
+        """Handles a message; a request that cannot be served gets an error, never silence."""
+        if isinstance(message, _Refused):
+            return
+        get = message.get if isinstance(message, dict) else partial(getattr, message)
+        method, msg_id = get("method", None), get("id", None)
+        refusal = None
+        if get("jsonrpc", None) != "2.0":
+            refusal = "not a JSON-RPC 2.0 request"  # not an object, or no "jsonrpc": "2.0"
+        elif self._shutdown and method != types.EXIT:
+            refusal = "the server is shutting down"  # LSP: InvalidRequest after shutdown
+        if refusal is None:
+            super().handle_message(message)
+        elif isinstance(method, str) and isinstance(msg_id, (int, str)):
+            error = JsonRpcInvalidRequest(message=f"{method}: {refusal}")
+            self._send_response(msg_id, None, error.to_response_error())
+        else:
+            log.warning("message dropped: %s", refusal)
 
     # ------------------------------------------------------------ documents
 
@@ -122,9 +197,25 @@ class GptProtocol(LanguageServerProtocol):
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         if self.hooks is not None:
             self.hooks.request_cancelled(msg_id)
+        if msg_id not in self._request_futures:
+            # Clients cancel requests already answered (coc.nvim does, dozens per session).
+            log.debug("cancel of a request already answered: %s", msg_id)
+            return
         super()._handle_cancel_notification(msg_id)
 
     # ------------------------------------------------------------ handler futures
+
+    def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
+        """Answers a request; a refusal (a JSON-RPC error we raised on purpose) is logged in
+        one line, not as a traceback (pygls logs every refusal as an exception)."""
+        if not future.cancelled() and isinstance(future.exception(), JsonRpcException):
+            self._request_futures.pop(msg_id, None)
+            error = future.exception()
+            assert isinstance(error, JsonRpcException)
+            log.info("request %s refused: %s", msg_id, error.message)
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
 
     def _execute_handler(
         self,
@@ -152,11 +243,14 @@ class GptProtocol(LanguageServerProtocol):
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> None:  # type: ignore[override]
-        """Exits once requests in flight (shutdown above all) are answered, within 2 s.
+        """Exits once the shutdown answer is out (within 2 s), never waiting for anything else.
 
         pygls exits at once: a client that sends exit right behind shutdown lost the answer.
+        Other requests in flight (a reject restoring, an edit to a client that never answers)
+        must not hold the process: the client is leaving.
         """
-        pending = [f for f in self._request_futures.values() if not f.done()]
+        shutdown = self._request_futures.get(self._shutdown_id)
+        pending = [shutdown] if shutdown is not None and not shutdown.done() else []
 
         async def finish() -> None:
             waiting = [asyncio.wrap_future(f) if isinstance(f, Future) else f for f in pending]
@@ -169,16 +263,18 @@ class GptProtocol(LanguageServerProtocol):
                 closed = self.writer.close()
                 if inspect.isawaitable(closed):
                     await closed
-            sys.exit(code)
+            if self.on_exit is None:
+                sys.exit(code)
+            self.on_exit(code)
 
         self._exit_task = asyncio.ensure_future(finish())
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
         """Cancels running work, then lets the client exit."""
+        current_id = self._shutdown_id = self.msg_id
         if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
             yield user_handler, args, None
-        current_id = self.msg_id
         for msg_id, future in list(self._request_futures.items()):
             if msg_id != current_id and not future.done():
                 future.cancel()

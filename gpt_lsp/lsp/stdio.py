@@ -6,8 +6,10 @@ What the event loop cannot watch (/dev/null, a regular file) and terminals (a pi
 would make the terminal non-blocking for the shell too) are read by a daemon thread into the
 same StreamReader: a thread blocked on a read never holds up the exit.
 
-The session ends on end of input, on a closed stdout and on SIGTERM, SIGHUP or SIGINT: jobs
-are cancelled (closing their HTTP requests), the relays' pools closed, and the exit code is 0.
+The session ends on `exit`, end of input, a closed stdout and on SIGTERM, SIGHUP or SIGINT:
+jobs are cancelled (closing their HTTP requests), the relays' pools closed, and the exit code
+is 0 (1 for an `exit` without `shutdown`, as LSP says). Whatever a job waits for (an editor
+that never answers an edit), the process ends within about a second of its client.
 """
 
 from __future__ import annotations
@@ -82,8 +84,15 @@ async def _serve(server: GptLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -
         if not ended.done():
             ended.set_result(cause)
 
+    codes: list[int] = []
+
+    def exited(code: int) -> None:
+        codes.append(code)
+        end("exit")
+
     writer = _Writer(stdout, lambda: end("stdout closed"))
     server.protocol.set_writer(writer)
+    server.gpt_protocol.on_exit = exited
     reader, release_stdin = await _open_stdin(stdin, stdout)
     server._stop_event = stop = threading.Event()
     reading = asyncio.ensure_future(
@@ -108,13 +117,11 @@ async def _serve(server: GptLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -
             log.error("reading stdin failed: %s", reading.exception())
         exiting: asyncio.Future[None] | None = getattr(server.protocol, "_exit_task", None)
         if exiting is not None and cause == "end of input":
-            # The client sent exit and closed the pipe: exit raises SystemExit with its code.
+            # The client sent exit and closed the pipe: the exit (its code) comes first.
             await asyncio.wait([exiting], timeout=EXIT_TIMEOUT)
-            if exiting.done():
-                exiting.result()
         log.info("%s: ending the session", cause)
-        await _end_session(server, client_gone=cause in ("end of input", "stdout closed"))
-        return 0
+        await _end_session(server, client_gone=cause in ("exit", "end of input", "stdout closed"))
+        return codes[0] if codes else 0
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -163,11 +170,12 @@ class _Writer:
             self._gone()
 
     def close(self) -> None:
-        """Closes stdout."""
+        """Closes stdout; later frames (a job ending after `exit`) are dropped."""
         try:
             self._stdout.close()
         except ConnectionError:  # BrokenPipeError from a pipe, a reset from a socket
             self._gone()
+        self.closed = True
 
     def _gone(self) -> None:
         if self.closed:

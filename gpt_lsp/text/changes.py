@@ -8,7 +8,7 @@ equivalent form of an insertion or deletion over repeated text that lies outside
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import (
@@ -82,6 +82,35 @@ def slide_out(
 ) -> tuple[Span, str] | None:
     """Returns an equivalent form of a pure insertion or deletion that lies outside `region`
     (inserting "a" before "a" is the same change one character later), or None."""
+
+    def outside(start: int, end: int, region_start: int, region_end: int) -> bool:
+        return end <= region_start or start >= region_end
+
+    return _slide(doc, span, text, region, encoding, outside)
+
+
+def slide_into(
+    doc: TextDoc, span: Span, text: str, region: Span, encoding: Encoding
+) -> tuple[Span, str] | None:
+    """Returns an equivalent form of a pure insertion or deletion that lies inside `region`,
+    or None: a minimal diff may put an undo of the region's last lines one line lower, over
+    the region's end, when the line after it repeats the break."""
+
+    def inside(start: int, end: int, region_start: int, region_end: int) -> bool:
+        return region_start <= start and end <= region_end
+
+    return _slide(doc, span, text, region, encoding, inside)
+
+
+def _slide(
+    doc: TextDoc,
+    span: Span,
+    text: str,
+    region: Span,
+    encoding: Encoding,
+    fits: Callable[[int, int, int, int], bool],
+) -> tuple[Span, str] | None:
+    """The first equivalent form (nearest first, leftwards then rightwards) that `fits`."""
     if bool(text) == (not span.is_empty):
         return None  # a replacement has one form only
     first = max(0, min(span.start.line, region.start.line) - 1)
@@ -97,56 +126,67 @@ def slide_out(
 
     region_start, region_end = to_offset(region.start), to_offset(region.end)
     start, end = to_offset(span.start), to_offset(span.end)
-    if text:  # an insertion of `text` at `start`
+    for form_start, form_end, form_text in _forms(window, start, end, text):
+        if fits(form_start, form_end, region_start, region_end):
+            return Span(to_pos(form_start), to_pos(form_end)), form_text
+    return None
+
+
+def _forms(window: str, start: int, end: int, text: str) -> Iterator[tuple[int, int, str]]:
+    """The other forms of inserting `text` at `start` (or deleting [start, end)) that leave
+    the same text: the change slid over repeated text, leftwards, then rightwards."""
+    if text:
         size = len(text)
         for k in range(1, min(size, start, MAX_SLIDE) + 1):
             if window[start - k : start] != text[size - k :]:
                 break
-            if start - k <= region_start:
-                point = to_pos(start - k)
-                return Span(point, point), window[start - k : start] + text[: size - k]
+            yield start - k, start - k, window[start - k : start] + text[: size - k]
         for k in range(1, min(size, len(window) - start, MAX_SLIDE) + 1):
             if window[start : start + k] != text[:k]:
                 break
-            if start + k >= region_end:
-                point = to_pos(start + k)
-                return Span(point, point), text[k:] + window[start : start + k]
-        return None
-    for k in range(1, min(start, MAX_SLIDE) + 1):  # a deletion of [start, end)
+            yield start + k, start + k, text[k:] + window[start : start + k]
+        return
+    for k in range(1, min(start, MAX_SLIDE) + 1):
         if window[start - k] != window[end - k]:
             break
-        if end - k <= region_start:
-            return Span(to_pos(start - k), to_pos(end - k)), ""
+        yield start - k, end - k, ""
     for k in range(1, min(len(window) - end, MAX_SLIDE) + 1):
         if window[start + k - 1] != window[end + k - 1]:
             break
-        if start + k >= region_end:
-            return Span(to_pos(start + k), to_pos(end + k)), ""
-    return None
+        yield start + k, end + k, ""
 
 
 def follow_in_review(
-    doc: TextDoc, region: Span, original: str, change: Span, text: str, encoding: Encoding
+    doc: TextDoc,
+    region: Span,
+    known: Callable[[str], bool],
+    change: Span,
+    text: str,
+    encoding: Encoding,
 ) -> Span | None:
     """Returns where a pending job's region is after a user change that touches it: a change
-    inside it moves its end; one over it that puts the original back (an undo reported as a
-    wider diff) leaves the original's span. None when the region cannot be followed."""
+    inside it moves its end; one over it that leaves a text `known` there (the original, or a
+    state the job wrote: an undo reported as a wider diff) leaves that text's span. None when
+    the region cannot be followed."""
     if region.start <= change.start and change.end <= region.end:
         new_end = end_after_insert(change.start, text, encoding)
         return Span(region.start, shift_after(region.end, change.end, new_end))
     if change.start <= region.start and region.end <= change.end:
         before = doc.text_in(Span(change.start, region.start), encoding)
         after = doc.text_in(Span(region.end, change.end), encoding)
-        if text == before + original + after:
+        if len(text) < len(before) + len(after):
+            return None
+        inside = text[len(before) : len(text) - len(after)]
+        if text.startswith(before) and text.endswith(after) and known(inside):
             start = end_after_insert(change.start, before, encoding)
-            return Span(start, end_after_insert(start, original, encoding))
+            return Span(start, end_after_insert(start, inside, encoding))
     return None
 
 
-def original_around(doc: TextDoc, region: Span, original: str, encoding: Encoding) -> Span | None:
-    """Returns the span of `original` in the document where it covers the region, or None: an
-    undo reported as changes at the region's edges (an insertion right at its end) leaves the
-    original there while the region proper holds only part of it."""
+def text_around(doc: TextDoc, region: Span, original: str, encoding: Encoding) -> Span | None:
+    """Returns the span of `original` (the job's original, or a text it wrote) in the document
+    where it covers the region, or None: an undo reported as changes at the region's edges (an
+    insertion right at its end) leaves that text there while the region holds only part of it."""
     if not original:
         return None
     breaks = _breaks(original) + 1

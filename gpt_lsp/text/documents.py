@@ -7,6 +7,7 @@ splits on Unicode line separators that LSP does not count; gpt-lsp keeps its own
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gpt_lsp.text.regions import Encoding, Pos, Span, chars_for_units, text_units
@@ -136,6 +137,32 @@ class TextDoc:
             # The edited text ended with a break: the next line follows it, not an empty line.
             replacement.pop()
         self.lines[first:last] = replacement
+
+
+def change_problem(
+    doc: TextDoc, changes: Sequence[tuple[Span | None, str]], version: int
+) -> str | None:
+    """Returns why a didChange cannot be applied to `doc` as it is (None: it can). A change
+    past the end, backwards or negative, or a version going back, says the client's copy is
+    not the server's: applying it would corrupt the server's copy."""
+    if version < doc.version:
+        return f"version {version} after {doc.version}"
+    lines = len(doc.lines)
+    for span, text in changes:
+        if span is None:
+            lines = len(split_lines(text))
+            continue
+        start, end = span.start, span.end
+        if min(start.line, start.character, end.line, end.character) < 0:
+            return "a negative position"
+        if end < start:
+            return "a range that ends before it starts"
+        # One line past the last is where some clients put the document's end.
+        if end.line > lines:
+            return f"a range past the end (line {end.line} of {lines})"
+        lines += text.count("\n") + text.count("\r") - text.count("\r\n")
+        lines -= end.line - start.line
+    return None
 
 
 class DocumentStore:

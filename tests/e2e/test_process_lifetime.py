@@ -13,10 +13,8 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,232 +22,18 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import TEST_API_KEY
-from tests.e2e.editor import REPO, position_of, server_env
-from tests.fakes import editor as fake
-from tests.relay_sim import RelaySim, Scenario
-
-EXIT_WITHIN = 5.0  # generous for a loaded 2-core CI; the target is 1 s
-ANSWER_WITHIN = 15.0
-SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
-FUNC = "def add(a, b):\n    return a+b\n"
-# Streams for about 9 s: still streaming whenever a test ends the client.
-SLOW_ANSWER = Scenario(text="y = 2\n" * 300, chunk_size=2, pace=0.02)
-SERVER = [sys.executable, "-m", "gpt_lsp"]
-
-
-def frame(message: dict[str, Any]) -> bytes:
-    """One LSP base-protocol frame."""
-    body = json.dumps(message).encode("utf-8")
-    return f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
-
-
-def initialize(msg_id: int = 1, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An initialize request of a client without optional capabilities."""
-    params: dict[str, Any] = {"processId": None, "rootUri": None, "capabilities": {}}
-    if options is not None:
-        params["initializationOptions"] = options
-    return {"jsonrpc": "2.0", "id": msg_id, "method": "initialize", "params": params}
-
-
-def assert_clean(stderr: str) -> None:
-    """Nothing on stderr says something went wrong."""
-    assert "Traceback" not in stderr, stderr
-    assert "Exception ignored" not in stderr, stderr
-
-
-class Client:
-    """A minimal LSP client on the server's pipes; it applies edits as an editor would."""
-
-    def __init__(
-        self,
-        proc: asyncio.subprocess.Process,
-        stdout: asyncio.StreamReader,
-        stdout_pipe: asyncio.ReadTransport,
-        stderr: Path,
-    ) -> None:
-        self.proc = proc
-        self.stdout = stdout
-        self.stdout_pipe = stdout_pipe
-        self.stderr_path = stderr
-        self.stdin_closed = False
-        self.docs: dict[str, fake.FakeDocument] = {}
-        self.edits = 0
-        self._next_id = 100
-        self._answers: dict[Any, asyncio.Future[Any]] = {}
-        self._reading = asyncio.ensure_future(self._read())
-
-    @classmethod
-    async def start(cls, tmp: Path, options: dict[str, Any] | None = None) -> Client:
-        """Starts the server and initializes it."""
-        stderr = tmp / "stderr.txt"
-        # stdout on a pipe of our own, so that the test can close its reading end.
-        out_r, out_w = os.pipe()
-        try:
-            with stderr.open("wb") as err:
-                proc = await asyncio.create_subprocess_exec(
-                    *SERVER,
-                    stdin=subprocess.PIPE,
-                    stdout=out_w,
-                    stderr=err,
-                    env=server_env(tmp),
-                    cwd=REPO,
-                )
-        finally:
-            os.close(out_w)
-        reader = asyncio.StreamReader()
-        pipe, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(out_r, "rb", buffering=0)
-        )
-        client = cls(proc, reader, pipe, stderr)
-        try:
-            await client.request("initialize", initialize(options=options)["params"])
-        except BaseException:
-            await client.kill()
-            raise
-        client.notify("initialized", {})
-        return client
-
-    def send(self, message: dict[str, Any]) -> None:
-        """Writes one message to the server's stdin."""
-        assert self.proc.stdin is not None
-        if self.stdin_closed:
-            return
-        self.proc.stdin.write(frame(message))
-
-    def notify(self, method: str, params: Any) -> None:
-        """Sends a notification."""
-        self.send({"jsonrpc": "2.0", "method": method, "params": params})
-
-    async def request(self, method: str, params: Any) -> Any:
-        """Sends a request and waits for its answer."""
-        self._next_id += 1
-        msg_id = self._next_id
-        answer = self._answers[msg_id] = asyncio.get_running_loop().create_future()
-        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-        return await asyncio.wait_for(answer, ANSWER_WITHIN)
-
-    async def _read(self) -> None:
-        stdout = self.stdout
-        for _ in range(1_000_000):  # bounded; a test ends far sooner
-            header = await stdout.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in header.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            message = json.loads(await stdout.readexactly(length))
-            if "method" in message and "id" in message:
-                self._answer(message)
-            elif "id" in message:
-                future = self._answers.pop(message["id"], None)
-                if future is not None and not future.done():
-                    future.set_result(message.get("result", message.get("error")))
-
-    def _answer(self, message: dict[str, Any]) -> None:
-        result: Any = None
-        if message["method"] == "workspace/applyEdit":
-            result = self._apply(message["params"]["edit"])
-        self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-
-    def _report(self, uri: str, version: int, changes: list[fake.Change]) -> None:
-        content = [
-            {
-                "range": {
-                    "start": {"line": start[0], "character": start[1]},
-                    "end": {"line": end[0], "character": end[1]},
-                },
-                "text": text,
-            }
-            for start, end, text in changes
-        ]
-        self.notify(
-            "textDocument/didChange",
-            {"textDocument": {"uri": uri, "version": version}, "contentChanges": content},
-        )
-
-    def _apply(self, edit: dict[str, Any]) -> dict[str, Any]:
-        for change in edit.get("documentChanges", []):
-            doc = self.docs[change["textDocument"]["uri"]]
-            edits = [
-                (
-                    (e["range"]["start"]["line"], e["range"]["start"]["character"]),
-                    (e["range"]["end"]["line"], e["range"]["end"]["character"]),
-                    e["newText"],
-                )
-                for e in change["edits"]
-            ]
-            if not doc.apply_edit(change["textDocument"].get("version"), edits):
-                return {"applied": False, "failureReason": "version"}
-            self.edits += 1
-        return {"applied": True}
-
-    def open(self, name: str, text: str) -> str:
-        """Opens a document; returns its URI."""
-        uri = (Path("/tmp/gpt-lsp-e2e") / name).as_uri()
-        self.docs[uri] = fake.FakeDocument(uri, text, fake.PROFILES["vscode"], self._report)
-        item = {"uri": uri, "languageId": "python", "version": 1, "text": text}
-        self.notify("textDocument/didOpen", {"textDocument": item})
-        return uri
-
-    async def start_streaming_job(self, sim: RelaySim) -> str:
-        """Runs a refactor that streams from the simulator; returns once edits arrive."""
-        sim.default = SLOW_ANSWER
-        uri = self.open("life.py", SOURCE)
-        start = SOURCE.index(FUNC)
-        a, b = (position_of(SOURCE, x, "utf-16") for x in (start, start + len(FUNC)))
-        rng = {
-            "start": {"line": a.line, "character": a.character},
-            "end": {"line": b.line, "character": b.character},
-        }
-        argument = {"action": "refactor", "uri": uri, "range": rng}
-        result = await self.request(
-            "workspace/executeCommand", {"command": "gptLsp.run", "arguments": [argument]}
-        )
-        assert "jobId" in result, result
-        for _ in range(int(ANSWER_WITHIN / 0.01)):
-            if self.edits >= 2:  # counted by the reader task
-                break
-            await asyncio.sleep(0.01)
-        assert self.edits >= 2, "no edits streamed in"
-        assert sim.requests[-1].ended_at is None  # still streaming
-        return uri
-
-    def close_stdin(self) -> None:
-        """The client closes the server's input."""
-        assert self.proc.stdin is not None
-        self.stdin_closed = True
-        self.proc.stdin.close()
-
-    def close_stdout(self) -> None:
-        """The client stops reading: the server's stdout has no reader any more."""
-        self._reading.cancel()
-        self.stdout_pipe.close()
-
-    async def wait_exit(self, since: float) -> tuple[int, float, str]:
-        """Waits for the server to exit; returns its code, the seconds it took and stderr."""
-        done, _ = await asyncio.wait([asyncio.ensure_future(self.proc.wait())], timeout=EXIT_WITHIN)
-        took = time.monotonic() - since
-        if not done:
-            self.proc.kill()
-        await self.proc.wait()
-        self._reading.cancel()
-        with suppress(asyncio.CancelledError, Exception):
-            await self._reading
-        self.stdout_pipe.close()
-        stderr = self.stderr_path.read_text(encoding="utf-8", errors="replace")
-        if not done:
-            pytest.fail(f"no exit within {EXIT_WITHIN} s; stderr ends:\n{stderr[-3000:]}")
-        assert self.proc.returncode is not None
-        return self.proc.returncode, took, stderr
-
-    async def kill(self) -> None:
-        """Ends a server a failed test left running."""
-        if self.proc.returncode is None:
-            self.proc.kill()
-            await asyncio.wait_for(self.proc.wait(), EXIT_WITHIN)
-        self._reading.cancel()
-        self.stdout_pipe.close()
-
+from tests.e2e.editor import REPO, server_env
+from tests.e2e.raw_client import (
+    ANSWER_WITHIN,
+    EXIT_WITHIN,
+    SERVER,
+    SOURCE,
+    Client,
+    assert_clean,
+    frame,
+    initialize,
+)
+from tests.relay_sim import RelaySim
 
 StartClient = Callable[..., Awaitable[Client]]
 

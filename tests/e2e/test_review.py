@@ -101,3 +101,54 @@ async def test_undo_back_to_the_original_ends_the_pending_job(
     assert await editor.code_lenses(uri) == []
     assert await editor.command("gptLsp.reject", {"jobId": job_id}) == {"ok": False}
     assert editor.text(uri) == SOURCE
+
+
+def outcome(editor: Editor, job_id: str) -> str | None:
+    review = editor.review_of(job_id)
+    return None if review is None else review.get("outcome")
+
+
+async def test_one_undo_after_a_follow_up_turn_restores_the_first_original(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    uri, job_id = await pending(editor, relay_sim, "undo_turn.py")
+    first = editor.text(uri)
+    relay_sim.enqueue(Scenario(text=SHORT, chunk_size=3))
+    where = {"line": 3, "character": 4}
+    await editor.command("gptLsp.chat", {"uri": uri, "position": where, "instruction": "shorter"})
+    await editor.wait_until(lambda: len([f for f in editor.finished if f["jobId"] == job_id]) == 2)
+    await editor.wait_until(lambda: (editor.review_of(job_id) or {}).get("turn") == 2)
+    await editor.wait_until(lambda: (editor.review_of(job_id) or {}).get("status") == "pending")
+    editor.flush(uri)
+    # VS Code's and Emacs's first undo takes back the follow-up turn only: the first turn's
+    # answer, which the user never typed, is back. The server puts the original back.
+    editor.undo_to(uri, first)
+    editor.flush(uri)
+    await editor.wait_until(lambda: outcome(editor, job_id) is not None)
+    assert outcome(editor, job_id) == "undone"
+    await editor.wait_until(lambda: editor.text(uri) == SOURCE)
+    assert not any("accepted" in m.message for m in editor.client.messages)
+
+
+async def test_one_undo_after_typing_during_the_stream_restores_the_original(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    relay_sim.enqueue(Scenario(text="".join(f"    y{i} = {i}\r\n" for i in range(40)), pace=0.01))
+    uri = editor.open("undo_typing.py", SOURCE)
+    argument = {"action": "refactor", "uri": uri, "range": lsp_range(editor, SOURCE, FUNC)}
+    job_id = str((await editor.command("gptLsp.run", argument))["jobId"])
+    await editor.wait_until(lambda: "y3 = 3" in editor.text(uri))
+    typed = "x = total([4, 5])\r\n"
+    editor.type_at(uri, len(editor.text(uri)), typed)  # a line at the end, mid-stream
+    typed_at = editor.text(uri)
+    assert (await editor.wait_finished(job_id))["status"] == "done"
+    await editor.wait_until(lambda: (editor.review_of(job_id) or {}).get("status") == "pending")
+    editor.flush(uri)
+    assert editor.text(uri).endswith(typed) and "y39 = 39" in editor.text(uri)
+    # Neovim's one `u` takes back the job's edits made after the typing only.
+    editor.undo_to(uri, typed_at)
+    editor.flush(uri)
+    await editor.wait_until(lambda: outcome(editor, job_id) is not None)
+    assert outcome(editor, job_id) == "undone"
+    await editor.wait_until(lambda: editor.text(uri) == SOURCE + typed)
+    assert not any("accepted" in m.message for m in editor.client.messages)

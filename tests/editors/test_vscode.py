@@ -5,13 +5,16 @@ a function, Ctrl+. → "AI: Refactor" and watch the answer stream in, accept it;
 from F1 on a line and reject it. The relay is the simulator, started here with a paced answer.
 
 Tools come from .ci/install-editors-vscode.sh (tools folder: $GPT_LSP_EDITOR_TOOLS, default
-.cache/editor-tools). Without them the test is skipped, or fails when CI is set.
-Screenshots go to test-artifacts/vscode/.
+.cache/editor-tools). Without them the test is skipped, or fails when CI is set. The extension is
+the .vsix scripts/build-vsix.sh packs (built again here when older than editors/vscode), installed
+with `code-server --install-extension` as a user installs it. Screenshots go to
+test-artifacts/vscode/.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,26 +109,132 @@ def _missing_tools() -> str | None:
         if (TOOLS / "node_modules" / "playwright-core").exists()
         else None,
         "chromium": CHROMIUM if CHROMIUM.exists() else None,
-        "editors/vscode/node_modules": EXTENSION / "node_modules"
-        if (EXTENSION / "node_modules" / "vscode-languageclient").exists()
-        else None,
     }
     missing = [name for name, found in needed.items() if found is None]
     return ", ".join(missing) if missing else None
 
 
 @pytest.fixture(scope="module")
-def tools() -> None:
-    """Skips without the editor tools; fails under CI, which must install them."""
+def tools(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips without the editor tools (fails under CI, which must install them); installs the
+    extension's .vsix into an extensions folder the code-server runs share."""
     missing = _missing_tools()
-    if missing is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(
-            f"code-server not installed: .ci/run must install it "
-            f"(bash .ci/install-editors-vscode.sh); missing: {missing}"
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"code-server not installed: .ci/run must install it "
+                f"(bash .ci/install-editors-vscode.sh); missing: {missing}"
+            )
+        pytest.skip(f"VS Code test tools missing ({missing}): run .ci/install-editors-vscode.sh")
+    vsix = _vsix()
+    stamp = (vsix, vsix.stat().st_mtime_ns)
+    if _INSTALLED.get("stamp") != stamp:
+        _INSTALLED["dir"] = _install([vsix], tmp_path_factory.mktemp("vscode-extensions"))
+        _INSTALLED["stamp"] = stamp
+
+
+# The extensions folder holding the installed .vsix, and which .vsix it was (one install per
+# test session; code-server runs only read it).
+_INSTALLED: dict[str, Any] = {}
+
+
+def _vsix() -> Path:
+    """The packaged extension, packed again (scripts/build-vsix.sh) when older than a source."""
+    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
+    vsix = REPO / "dist" / f"gpt-lsp-{version}.vsix"
+    sources = [p for p in EXTENSION.rglob("*") if p.is_file() and "node_modules" not in p.parts]
+    newest = max(p.stat().st_mtime_ns for p in sources)
+    if not vsix.exists() or vsix.stat().st_mtime_ns < newest:
+        node = _node()
+        assert node is not None
+        env = {**os.environ, "GPT_LSP_NODE": str(node)}
+        run = subprocess.run(
+            ["bash", str(REPO / "scripts" / "build-vsix.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
-    pytest.skip(f"VS Code test tools missing ({missing}): run .ci/install-editors-vscode.sh")
+        assert run.returncode == 0, f"scripts/build-vsix.sh failed:\n{run.stderr[-3000:]}"
+        assert run.stdout.strip() == str(vsix), run.stdout
+    return vsix
+
+
+def _install(vsixes: list[Path], tmp_path: Path) -> Path:
+    """`code-server --install-extension` of each .vsix; returns the extensions folder."""
+    node = _node()
+    assert node is not None
+    extensions, home = tmp_path / "extensions", tmp_path / "home"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSCODE_", "ELECTRON_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    run = subprocess.run(
+        [
+            str(node),
+            str(TOOLS / "node_modules" / "code-server" / "out" / "node" / "entry.js"),
+            "--user-data-dir",
+            str(tmp_path / "user-data"),
+            "--extensions-dir",
+            str(extensions),
+            *[arg for vsix in vsixes for arg in ("--install-extension", str(vsix))],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    installed = run.stdout.count("successfully installed")
+    assert run.returncode == 0 and installed == len(vsixes), (
+        f"installing {vsixes} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    )
+    return extensions
+
+
+LANGUAGE_PACK = "gpt-lsp-tests.zh-hans-test-pack"
+
+
+def _chinese(tmp_path: Path, user_data: Path) -> Path:
+    """An extensions folder with gpt-lsp and a Chinese language pack, which code-server needs
+    for `--locale zh-cn` (the marketplace's pack is out of reach here: this one translates no
+    VS Code string, so VS Code's own UI stays English and the extension's words show alone).
+    Writes the user data's languagepacks.json, as VS Code does once a pack is installed."""
+    name, version = LANGUAGE_PACK.split(".", 1)[1], "1.0.0"
+    manifest = {
+        "name": name,
+        "publisher": LANGUAGE_PACK.split(".")[0],
+        "version": version,
+        "engines": {"vscode": "^1.91.0"},
+        "categories": ["Language Packs"],
+        "contributes": {
+            "localizations": [
+                {
+                    "languageId": "zh-cn",
+                    "languageName": "Chinese Simplified",
+                    "localizedLanguageName": "中文(简体)",
+                    "translations": [{"id": "vscode", "path": "./translations/main.i18n.json"}],
+                }
+            ]
+        },
+    }
+    pack = tmp_path / "zh-pack.vsix"
+    with zipfile.ZipFile(pack, "w") as archive:
+        archive.writestr("extension/package.json", json.dumps(manifest))
+        archive.writestr("extension/translations/main.i18n.json", '{"contents": {}}')
+    extensions = _install([_INSTALLED["stamp"][0], pack], tmp_path / "zh")
+    translations = extensions / f"{LANGUAGE_PACK}-{version}" / "translations" / "main.i18n.json"
+    assert translations.exists(), sorted(p.name for p in extensions.iterdir())
+    packs = {
+        "zh-cn": {
+            "hash": hashlib.md5((LANGUAGE_PACK + version).encode()).hexdigest(),
+            "extensions": [{"extensionIdentifier": {"id": LANGUAGE_PACK}, "version": version}],
+            "translations": {"vscode": str(translations)},
+            "label": "中文(简体)",
+        }
+    }
+    (user_data / "languagepacks.json").write_text(json.dumps(packs, ensure_ascii=False), "utf-8")
+    return extensions
 
 
 def _free_port() -> int:
@@ -168,22 +278,27 @@ def _code_server(
     workspace_files: dict[str, str],
     extra_env: dict[str, str],
     artifacts: Path = ARTIFACTS,
+    *,
+    locale: str | None = None,
+    server_path_in: str = "machine",
 ) -> Iterator[dict[str, object]]:
-    """Runs code-server on a workspace holding sample.py and `workspace_files`."""
+    """Runs code-server on a workspace holding sample.py and `workspace_files`, in `locale`;
+    gptLsp.serverPath goes in the machine's settings (where a remote window reads it), or
+    nowhere with `server_path_in="none"`."""
     node = _node()
     assert node is not None
     home = tmp_path / "home"
     workspace = tmp_path / "workspace"
     user_data = tmp_path / "user-data"
-    extensions = tmp_path / "extensions"
-    for folder in (home, workspace, user_data / "User", extensions):
+    extensions = _INSTALLED["dir"]  # the .vsix, installed by the tools fixture
+    for folder in (home, workspace, user_data / "User"):
         folder.mkdir(parents=True)
+    if locale == "zh-cn":
+        extensions = _chinese(tmp_path, user_data)
     (workspace / "sample.py").write_text(ORIGINAL, "utf-8")
     for name, text in workspace_files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text(text, "utf-8")
-    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
-    (extensions / f"gpt-lsp.gpt-lsp-{version}").symlink_to(EXTENSION, target_is_directory=True)
 
     artifacts.mkdir(parents=True, exist_ok=True)
     server_log = artifacts / "server.log"
@@ -219,9 +334,8 @@ def _code_server(
     # serverPath is machine-scoped: in code-server (a remote window) it belongs in the machine's
     # settings, where VS Code Remote users put it too.
     (user_data / "Machine").mkdir()
-    (user_data / "Machine" / "settings.json").write_text(
-        json.dumps({"gptLsp.serverPath": str(wrapper)}), "utf-8"
-    )
+    machine = {"gptLsp.serverPath": str(wrapper)} if server_path_in == "machine" else {}
+    (user_data / "Machine" / "settings.json").write_text(json.dumps(machine), "utf-8")
     config = tmp_path / "code-server.yaml"
     config.write_text("auth: none\ncert: false\n", "utf-8")
 
@@ -236,7 +350,15 @@ def _code_server(
         XDG_DATA_HOME=str(home / ".local" / "share"),
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_STATE_HOME=str(home / ".local" / "state"),
-        PATH=f"{node.parent}:{env.get('PATH', '')}",
+        # No `gpt-lsp` on PATH (an active venv has one): the extension runs serverPath's.
+        PATH=os.pathsep.join(
+            [str(node.parent)]
+            + [
+                d
+                for d in env.get("PATH", "").split(os.pathsep)
+                if not (Path(d) / "gpt-lsp").exists()
+            ]
+        ),
         **extra_env,
     )
     port = _free_port()
@@ -260,6 +382,7 @@ def _code_server(
                 str(extensions),
                 "--config",
                 str(config),
+                *(["--locale", locale] if locale else []),
                 str(workspace),
             ],
             env=env,
@@ -277,6 +400,7 @@ def _code_server(
             "env": env,
             "node": node,
             "server_log": server_log,
+            "wrapper": wrapper,
         }
     finally:
         _kill_group(proc)
@@ -394,8 +518,9 @@ def test_refactor_chat_and_cancel_in_vscode(
     tooltip = by_name["spend tooltip"]["text"]
     cost = re.search(r"\$\d+\.\d{4}", done["summary"])
     assert cost, done
-    assert f"Today: {cost[0]}" in tooltip and ", 1 request, " in tooltip, tooltip
-    assert f"This month: {cost[0]}" in tooltip, tooltip
+    # The server's own spend lines (gptLsp.status spendLines), shown as they are.
+    assert f"today: {cost[0]}" in tooltip and ", 1 request, " in tooltip, tooltip
+    assert f"this month: {cost[0]}" in tooltip, tooltip
     assert "today: " in by_name["status"]["text"], by_name["status"]
     assert done["model"] == MODEL and cancelled["model"] == CHANGED_MODEL, (done, cancelled)
 
@@ -467,6 +592,38 @@ def executed_commands(trace: str) -> list[tuple[str, Any, Any]]:
         argument = params["arguments"][0] if params.get("arguments") else None
         out.append((params["command"], argument, results.get(m[1])))
     return out
+
+
+def run_driver(
+    running: dict[str, object], script: str, driver: dict[str, Any], artifacts: Path
+) -> dict[str, dict[str, Any]]:
+    """Runs a driver (tests/editors/vscode/<script>) on a running code-server with `driver` as
+    its argument; returns its steps by name, failing with its log and the server's."""
+    argument = {
+        "url": running["url"],
+        "playwright": str(TOOLS / "node_modules" / "playwright-core"),
+        "chromium": str(CHROMIUM),
+        "artifacts": str(artifacts),
+        **driver,
+    }
+    try:
+        run = subprocess.run(
+            [str(running["node"]), str(DRIVER.parent / script), json.dumps(argument)],
+            env=dict(running["env"]),  # type: ignore[call-overload]
+            capture_output=True,
+            text=True,
+            timeout=150,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{script} hung past 150 s; output so far: {exc.stdout!r}")
+    steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
+    (artifacts / "drive.log").write_text(report, "utf-8")
+    assert run.returncode == 0 and steps and steps[-1].get("ok"), (
+        f"{script} failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+    )
+    return {s["step"]: s for s in steps if "step" in s}
 
 
 def _tail(path: object, size: int = 4000) -> str:

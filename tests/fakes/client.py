@@ -31,6 +31,7 @@ class FakeClient:
         self.shown: list[str] = []
         self.lens_refreshes = 0
         self.labels: list[str] = []  # of the edits the server sent
+        self.refuse_edits = False  # answers every edit `applied: false` (a read-only document)
         self._never: list[asyncio.Future[bool]] = []
 
     def connect(self, session: Session, init_options: dict[str, Any]) -> None:
@@ -72,7 +73,7 @@ class FakeClient:
         self.labels.append(label)
         await asyncio.sleep(0)  # the round trip
         doc = self.docs.get(uri)
-        if doc is None:
+        if doc is None or self.refuse_edits:
             return False
         start = (span.start.line, span.start.character)
         end = (span.end.line, span.end.character)

@@ -378,14 +378,14 @@ def test_diff_change_applies_and_maps(data: st.DataObject) -> None:
             assert mapped == Span(pos_at(new, rs + delta, enc), pos_at(new, re_ + delta, enc))
 
 
-def test_original_around_finds_the_original_covering_the_region() -> None:
-    from gpt_lsp.text.changes import original_around
+def test_text_around_finds_the_original_covering_the_region() -> None:
+    from gpt_lsp.text.changes import text_around
     from gpt_lsp.text.documents import TextDoc
 
     doc = TextDoc("file:///a.py", "x = 1\ndef f():\n    return 1\ny = 2\n")
     region = Span(Pos(1, 0), Pos(2, 0))  # only "def f():\n" is the region now
-    found = original_around(doc, region, "def f():\n    return 1\n", "utf-16")
+    found = text_around(doc, region, "def f():\n    return 1\n", "utf-16")
     assert found == Span(Pos(1, 0), Pos(3, 0))
-    assert original_around(doc, region, "def g():\n", "utf-16") is None
+    assert text_around(doc, region, "def g():\n", "utf-16") is None
     # The original must cover the whole region, not sit beside it.
-    assert original_around(doc, Span(Pos(0, 0), Pos(1, 0)), "y = 2\n", "utf-16") is None
+    assert text_around(doc, Span(Pos(0, 0), Pos(1, 0)), "y = 2\n", "utf-16") is None

@@ -3,78 +3,20 @@
 //   {url, playwright, chromium, artifacts, apiKey, file, refactor: {expected}, chat: {...}}
 // Prints one JSON line per step ({"step": ..., ...}) and a final {"ok": true}; exits non-zero with
 // {"error": ...} on the first failure, after a screenshot of the page at that moment.
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
+import { STEP_TIMEOUT, norm, sleep, start } from "./page.mjs";
+
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(import.meta.url);
-const { chromium } = require(cfg.playwright);
-const STEP_TIMEOUT = cfg.stepTimeoutMs ?? 15000;
-
-mkdirSync(cfg.artifacts, { recursive: true });
-const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-const started = Date.now();
-const step = (name, extra = {}) => log({ step: name, ms: Date.now() - started, ...extra });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const norm = (s) => s.replace(/\u00a0/g, " ");
-
-const browser = await chromium.launch({
-  executablePath: cfg.chromium,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-page.setDefaultTimeout(STEP_TIMEOUT);
+const {
+  browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, openWorkbench, openFile,
+  gotoLine, selectLines, codeAction,
+} = await start(cfg);
 const consoleErrors = [];
 page.on("console", (m) => {
   if (m.type() === "error") consoleErrors.push(m.text().slice(0, 300));
 });
-
-/** Returns the editor's visible lines in document order, spaces normalised. */
-async function editorLines() {
-  return page.evaluate(() => {
-    const editor = document.querySelector(".editor-instance .monaco-editor .view-lines");
-    if (!editor) return [];
-    const rows = [...editor.querySelectorAll(".view-line")].map((el) => ({
-      top: parseFloat(el.style.top || "0"),
-      text: el.textContent.replace(/\u00a0/g, " "),
-    }));
-    rows.sort((a, b) => a.top - b.top);
-    return rows.map((r) => r.text);
-  });
-}
-
-const editorText = async () => (await editorLines()).join("\n").replace(/\s+$/, "");
-
-async function waitFor(what, predicate, timeout = STEP_TIMEOUT, interval = 50) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(interval);
-  }
-}
-
-/** Returns the GPT LSP status bar item's text, with "(spin)" while its spinner turns. */
-async function statusText() {
-  return page.evaluate(() => {
-    const item = document.getElementById("gpt-lsp.gpt-lsp.gpt-lsp.status") ||
-      [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").endsWith("gpt-lsp.status"));
-    if (!item) return "";
-    const spin = item.querySelector(".codicon-modifier-spin") ? "(spin) " : "";
-    return spin + (item.textContent || "").trim();
-  });
-}
 
 /** Hovers the GPT LSP status bar item until its tooltip holds `wanted`; returns the tooltip. */
 async function statusTooltip(wanted) {
@@ -83,34 +25,14 @@ async function statusTooltip(wanted) {
   return waitFor(`the status bar tooltip with ${wanted}`, async () => {
     await item.hover();
     const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
-    const text = await hover.innerText({ timeout: 2000 }).catch(() => "");
-    if (!norm(text).includes(wanted)) {
+    const text = norm(await hover.innerText({ timeout: 2000 }).catch(() => ""));
+    if (!text.includes(wanted)) {
       await page.mouse.move(0, 0); // the hover is built once per showing: leave and come back
       await sleep(300);
       return "";
     }
-    return norm(text);
+    return text;
   }, 15000);
-}
-
-/** Runs a command from the command palette (F1) by its title. */
-async function runCommand(title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(`>${title}`);
-  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
-  await row.waitFor({ state: "visible" });
-  await page.keyboard.press("Enter");
-}
-
-/** Types into the quick input box a command opened, and submits it. */
-async function answerInputBox(text, promptText) {
-  const widget = page.locator(".quick-input-widget", { hasText: promptText });
-  await widget.waitFor({ state: "visible" });
-  await page.keyboard.type(text, { delay: 5 });
-  await page.keyboard.press("Enter");
-  await widget.waitFor({ state: "hidden" });
 }
 
 async function notification(text, timeout = STEP_TIMEOUT) {
@@ -145,7 +67,6 @@ async function watchStream(expected, before, shotName, shotWhen, timeout) {
       return text === expected && !(await statusText()).includes("(spin)");
     },
     timeout,
-    30,
   );
   return { states: states.length, screenshot: shot };
 }
@@ -190,37 +111,12 @@ async function summaryShown(n) {
   });
 }
 
-/** Puts the cursor at the start of a line (Ctrl+G), in the focused editor. */
-async function gotoLine(line) {
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
-  await page.keyboard.press("Control+G");
-  await page.keyboard.type(String(line));
-  await page.keyboard.press("Enter");
-}
-
-async function selectLines(first, count) {
-  // Ctrl+G, line number: cursor at the start of the line; then extend by whole lines.
-  await page.keyboard.press("Control+G");
-  await page.keyboard.type(String(first));
-  await page.keyboard.press("Enter");
-  await page.keyboard.press("Home");
-  await page.keyboard.press("Home");
-  for (let i = 0; i < count; i++) await page.keyboard.press("Shift+ArrowDown");
-}
-
 try {
-  await page.goto(cfg.url, { timeout: 30000 });
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
+  await openWorkbench(cfg.url);
   step("workbench");
 
   // 1. Open the file (a language: the extension activates).
-  await page.keyboard.press("Control+P");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-  await page.keyboard.type(cfg.file, { delay: 5 });
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
-  await page.keyboard.press("Enter");
-  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.replace(/\s+$/, ""));
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  await openFile(cfg.file, cfg.original);
   step("file open");
 
   // The extension is active once its status bar item shows.
@@ -232,40 +128,11 @@ try {
   await answerInputBox(cfg.apiKey, "API key for the default relay");
   await notification("API key for the default relay saved");
   await clearNotifications();
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
   step("api key set");
 
   // 3. Select the function, Ctrl+. then "AI: Refactor": the answer streams in.
-  const action = page.locator(".action-widget .monaco-list-row", { hasText: "AI: Refactor" }).first();
-  // The selection change starts an automatic (light bulb) code-action request; if it lands
-  // after Ctrl+.'s own request it supersedes it and no menu opens. So: select, wait for the
-  // light bulb, then press; and retry (Escape clears the selection, hence the reselect).
-  for (let attempt = 0; ; attempt++) {
-    await selectLines(cfg.refactor.firstLine, cfg.refactor.lineCount);
-    await page.locator(".lightBulbWidget").first().waitFor({ state: "visible", timeout: 5000 }).catch(() => {});
-    await sleep(200);
-    await page.keyboard.press("Control+.");
-    try {
-      await action.waitFor({ state: "visible", timeout: 4000 });
-      break;
-    } catch (error) {
-      await page.screenshot({ path: path.join(cfg.artifacts, `code-actions-${attempt}.png`) });
-      const probe = await page.evaluate(() => ({
-        widgets: [...document.querySelectorAll(".action-widget")].map((el) => {
-          const r = el.getBoundingClientRect();
-          return { text: (el.textContent || "").slice(0, 80), w: r.width, h: r.height, x: r.x, y: r.y };
-        }),
-        contextViews: [...document.querySelectorAll(".context-view")].map((el) => ({ cls: el.className, display: getComputedStyle(el).display, text: (el.textContent || "").slice(0, 60) })),
-        active: document.activeElement ? `${document.activeElement.tagName}.${document.activeElement.className}`.slice(0, 120) : "",
-      }));
-      step("code actions retry", { attempt, probe });
-      if (attempt >= 2) throw error;
-      await page.keyboard.press("Escape");
-    }
-  }
-  const menu = await page.locator(".action-widget .monaco-list-row").allTextContents();
-  step("code actions", { menu: menu.map((t) => norm(t).trim()) });
-  await action.click();
+  const menu = await codeAction("AI: Refactor", () => selectLines(cfg.refactor.firstLine, cfg.refactor.lineCount));
+  step("code actions", { menu });
   const before = await editorText();
   const refactor = await watchStream(cfg.refactor.expected, before, "vscode-streaming.png", cfg.refactor.shotWhen, cfg.streamTimeoutMs ?? 20000);
   step("refactor streamed", refactor);
@@ -276,7 +143,7 @@ try {
   step("refactor done", shown);
 
   // Today's and this month's spend in the status bar's tooltip, asked after the job ended.
-  const tooltip = await statusTooltip("Today: ");
+  const tooltip = await statusTooltip("today: ");
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-spend-tooltip.png") });
   await page.mouse.move(0, 0);
   step("spend tooltip", { text: tooltip });
@@ -305,7 +172,6 @@ try {
   await page.keyboard.press("Control+W"); // close the Settings editor: back to sample.py
   await page.locator(".settings-editor").first().waitFor({ state: "hidden" });
   await page.locator(".tab.active", { hasText: cfg.file }).waitFor({ state: "visible" });
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
   step("settings changed");
 
   // 5. Inline chat from F1 on a selected line, then reject: the original comes back.
@@ -339,7 +205,7 @@ try {
   const status = await notification("GPT LSP 0.");
   step("status", { text: norm(await status.innerText()).replace(/\s+/g, " ") });
   await clearNotifications();
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
+  await gotoLine(1);
 
   // 7. Save, so the test can compare the file on disk too.
   await page.keyboard.press("Control+S");
@@ -375,7 +241,7 @@ try {
   log({ ok: true, ms: Date.now() - started, consoleErrors: consoleErrors.slice(0, 10) });
 } catch (error) {
   await page.screenshot({ path: path.join(cfg.artifacts, "failure.png") }).catch(() => {});
-  writeFileSync(path.join(cfg.artifacts, "failure-lines.txt"), (await editorLines().catch(() => [])).join("\n"));
+  writeFileSync(path.join(cfg.artifacts, "failure-lines.txt"), await editorText().catch(() => ""));
   log({ error: String(error && error.stack ? error.stack : error), ms: Date.now() - started, status: await statusText().catch(() => ""), consoleErrors: consoleErrors.slice(0, 10) });
   process.exitCode = 1;
 } finally {

@@ -7,58 +7,18 @@ import path from "node:path";
 import { sleep, start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const { browser, page, started, log, step, editorText, waitFor, runCommand } = await start(cfg);
-
-/** The code lens titles shown in the editor. */
-const lensTitles = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .codelens-decoration a, .editor-instance .codelens-decoration span")].map((el) => (el.textContent || "").trim()).filter(Boolean));
-
-/** The text of the status bar item saying how many AI edits are pending ("" when hidden). */
-const pendingItem = () => page.evaluate(() => {
-  const item = [...document.querySelectorAll(".statusbar-item")].find((el) => (el.id || "").includes("gpt-lsp.review"));
-  return item && item.offsetParent !== null ? (item.textContent || "").trim() : "";
-});
+const {
+  browser, page, started, log, step, editorText, waitFor, runCommand, openWorkbench, openFile, focusEditor, gotoLine,
+  selectLines, codeAction, lensTitles, pendingItem, waitPending,
+} = await start(cfg);
 
 /** The decorations' after-text on the region's first line ("AI edit pending: ..."). */
 const headerText = () => page.evaluate(() => [...document.querySelectorAll(".editor-instance .view-lines span")].map((el) => getComputedStyle(el, "::after").content + (el.textContent || "")).join(" "));
 
-async function focusEditor() {
-  // A click on the text: with EditContext (Code 1.139) the hidden textarea is not the input.
-  await page.locator(".editor-instance .monaco-editor .view-line").last().click();
-}
-
-async function gotoLine(line) {
-  await focusEditor();
-  await page.keyboard.press("Control+G");
-  await page.keyboard.type(String(line));
-  await page.keyboard.press("Enter");
-}
-
-async function refactorLines(first, count) {
-  const action = page.locator(".action-widget .monaco-list-row", { hasText: "AI: Refactor" }).first();
-  for (let attempt = 0; ; attempt++) {
-    await gotoLine(first);
-    await page.keyboard.press("Home");
-    for (let i = 0; i < count; i++) await page.keyboard.press("Shift+ArrowDown");
-    await page.locator(".lightBulbWidget").first().waitFor({ state: "visible", timeout: 5000 }).catch(() => {});
-    await sleep(200);
-    await page.keyboard.press("Control+.");
-    try {
-      await action.waitFor({ state: "visible", timeout: 4000 });
-      break;
-    } catch (error) {
-      if (attempt >= 2) throw error;
-      await page.keyboard.press("Escape");
-    }
-  }
-  await action.click();
-}
+const refactorLines = (first, count) => codeAction("AI: Refactor", () => selectLines(first, count));
 
 async function pending(expected, shot) {
-  await waitFor("the answer streamed in", async () => (await editorText()) === expected, 20000);
-  await waitFor("the Accept and Reject lenses", async () => {
-    const titles = await lensTitles();
-    return titles.includes("AI: Accept") && titles.includes("AI: Reject") && !titles.includes("AI: Cancel");
-  });
+  await waitPending(expected);
   const item = await waitFor("the pending status item", pendingItem);
   await sleep(300);
   if (shot) await page.screenshot({ path: path.join(cfg.artifacts, shot) });
@@ -66,14 +26,8 @@ async function pending(expected, shot) {
 }
 
 try {
-  await page.goto(cfg.url, { timeout: 30000 });
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
-  await page.keyboard.press("Control+P");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-  await page.keyboard.type(cfg.file, { delay: 5 });
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
-  await page.keyboard.press("Enter");
-  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.trimEnd());
+  await openWorkbench(cfg.url);
+  await openFile(cfg.file, cfg.original);
   await waitFor("the GPT LSP status bar item", () => page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].some((el) => (el.id || "").includes("gpt-lsp.status"))), 30000);
   step("file open");
 
