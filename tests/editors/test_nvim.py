@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -516,3 +517,119 @@ def test_inline_completion_ghost_text_is_shown_and_accepted(
     assert len(relay_sim.requests) == 1, describe(run)
     prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
     assert "    return <FILL>" in prompt
+
+
+TYPED = {"below": SOURCE + "# below\n", "above": "# above\n" + SOURCE}
+# A function whose answer streams for about 4 s: time to type a line at a user's pace.
+LONG_FUNC = (
+    'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b\n'
+)
+AFTER_UNDO_SERVER = (
+    "server: an undo landing between a job's states restores the original and ends the job "
+    "undone, never accepted (channel helper's fix)"
+)
+
+
+def undo_flow(nvim: str, tmp: Path, sim: RelaySim, flow: str) -> Run:
+    """Runs undo.lua's `flow` (see there) and returns its record."""
+    sim.enqueue(
+        Scenario(text=LONG_FUNC, chunk_size=1, pace=0.05),
+        Scenario(text="def add(a, b):\n    return 0\n", chunk_size=2, pace=0.02),
+    )
+    expected = TYPED.get(flow, SOURCE)
+    run = run_nvim(
+        nvim,
+        "undo.lua",
+        tmp,
+        relay_settings(sim),
+        mainloop=True,
+        source=SOURCE,
+        flow=flow,
+        expected=expected,
+    )
+    result = run.result
+    assert result["status"] == "done", describe(run)
+    if flow in TYPED:
+        assert result["typed_while"] == "running", describe(run)  # typed mid-stream...
+        typed = "# below" if flow == "below" else "# above"
+        # ... and the job's edits landed between the keystrokes.
+        grew = result["after_typing"].replace(typed, "") != result["before_typing"]
+        assert grew, describe(run)
+        assert result["done"] == expected.replace(FUNC, LONG_FUNC), describe(run)
+    return run
+
+
+@pytest.mark.parametrize("flow", ["visual", "followup"])
+def test_one_u_after_a_job_restores_the_original(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim, flow: str
+) -> None:
+    run = undo_flow(nvim, tmp_path, relay_sim, flow)
+    # One `u`: the text from before the first turn; the server ended the job as undone.
+    assert run.result["after_u"] == SOURCE, describe(run)
+    assert run.result["outcome"] == "undone", describe(run)
+
+
+@pytest.mark.parametrize("flow", ["below", "above"])
+def test_one_u_after_typing_during_a_job_keeps_the_typed_line(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim, flow: str
+) -> None:
+    # The job's edits after the typing used to join the user's Insert-mode undo block: `u`
+    # took the typed line and half the function away together.
+    run = undo_flow(nvim, tmp_path, relay_sim, flow)
+    after_u = run.result["after_u"]
+    typed = "# below\n" if flow == "below" else "# above\n"
+    assert typed in after_u, describe(run)
+    # Only the job's text was undone: what is around the function is as the user left it.
+    head, tail = TYPED[flow].split(FUNC)
+    assert after_u.startswith(head) and after_u.endswith(tail), describe(run)
+    # Every further `u` takes back either the user's typing or the job's text, never both
+    # in one step, down to the text from before the job.
+    steps = run.result["undo_steps"]
+    parts = [split_typed(text, flow) for text in steps]
+    for (typed_a, rest_a), (typed_b, rest_b) in itertools.pairwise(parts):
+        assert typed_a == typed_b or rest_a == rest_b, (typed_a, rest_a, typed_b, rest_b)
+    assert parts[-1] == ("", SOURCE), describe(run)
+
+
+def split_typed(text: str, flow: str) -> tuple[str, str]:
+    """The text typed above the first line or below the last line, and the rest."""
+    if flow == "above":
+        typed, sep, rest = text.partition("import os\n")
+        return typed, sep + rest
+    rest, sep, typed = text.rpartition("print(add(1, 2))\n")
+    return typed, rest + sep
+
+
+@pytest.mark.xfail(reason=AFTER_UNDO_SERVER)
+@pytest.mark.parametrize("flow", ["below", "above"])
+def test_one_u_after_typing_during_a_job_restores_the_original(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim, flow: str
+) -> None:
+    run = undo_flow(nvim, tmp_path, relay_sim, flow)
+    # The text from before the job with the user's typed line, and the job ended as undone.
+    assert run.result["final"] == TYPED[flow], describe(run)
+    assert run.result["outcome"] == "undone", describe(run)
+
+
+def test_lenses_and_the_highlight_while_streaming(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.default = Scenario(text=NEW_FUNC, chunk_size=1, pace=0.04)
+    run = run_nvim(
+        nvim, "lenses.lua", tmp_path, relay_settings(relay_sim), mainloop=True, source=SOURCE
+    )
+    result = run.result
+    samples = result["samples"]
+    assert len(samples) >= 10 and result["status"] == "done", describe(run)
+    # AI: Cancel is there while it streams: once drawn, the lenses never vanish mid-stream.
+    running = ["AI: Accept", "AI: Reject", "AI: Cancel"]
+    shown = [i for i, s in enumerate(samples) if s["lenses"] == running]
+    assert shown, describe(run)
+    assert all(s["lenses"] == running for s in samples[shown[0] :]), describe(run)
+    # Each line written so far is highlighted as new text the moment it is there.
+    for sample in samples:
+        lines = sample["lines"]
+        end = next(i for i, line in enumerate(lines) if line.startswith("print("))
+        written = [row for row in range(2, end) if lines[row]]
+        assert set(written) <= set(sample["highlighted"]), (sample, describe(run))
+    assert result["pending"] == {"lenses": ["AI: Accept", "AI: Reject"], "highlighted": [2, 3]}
