@@ -231,6 +231,16 @@ function H.wait_outcome(job_id, ms)
   return outcome
 end
 
+-- A round trip to the server: whatever it sent before its answer (an edit) has been handled.
+function H.round_trip()
+  local client = assert(vim.lsp.get_client_by_id(H.client_id))
+  local done = false
+  client:request("workspace/executeCommand", { command = "gptLsp.status", arguments = {} }, function()
+    done = true
+  end)
+  H.wait(5000, function() return done end, "the server's answer")
+end
+
 -- Waits up to `ms` for cond without failing: the caller records what it then sees.
 function H.settle(ms, cond)
   pcall(H.wait, ms, cond, "")

@@ -66,6 +66,8 @@ H.run_async(function()
   H.result.outcome = H.wait_outcome(job.id, 5000)
   -- What the server may still write after it ended the job (a restore), then nothing more.
   H.settle(3000, function() return H.text(bufnr) == H.cfg.expected end)
+  H.pause(600) -- past the server's 0.5 s verdict grace: any restore it decides on is sent
+  H.round_trip()
   H.result.final = H.text(bufnr)
   if TYPED[flow] then
     -- Then `u` again and again, back to before the job: each step as the user sees it.
