@@ -19,6 +19,7 @@ SHIM_STRINGS = {
     "modelPrompt": N_("Model for the {relay} relay"),
     "modelInput": N_("Model (now {current}): "),
     "modelSet": N_("{relay} relay: {model}"),
+    "modelCurrent": N_("{model} (current)"),
     "noClient": N_("no gpt-lsp client attached to this buffer"),
     "noJobAccept": N_("no AI job to accept at the cursor or in this buffer"),
     "noJobReject": N_("no AI job to reject at the cursor or in this buffer"),

@@ -50,7 +50,7 @@ function M.check()
     local exe = vim.fn.exepath(cmd[1])
     if exe == "" then
       health.error("`" .. cmd[1] .. "` not found", {
-        "pip install gpt-lsp (or pipx install gpt-lsp)",
+        "in your checkout of gpt-lsp: pipx install . (it is not on PyPI yet)",
         'or name it in setup({ cmd = { "/path/to/gpt-lsp" } })',
       })
       return

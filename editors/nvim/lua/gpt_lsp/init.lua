@@ -2,13 +2,17 @@
 -- Prompts, defaults and all job logic live in the server; this file only forwards.
 local M = {}
 
+local attach = require("gpt_lsp.attach")
 local review = require("gpt_lsp.review")
+local targets = require("gpt_lsp.targets")
+local words = require("gpt_lsp.words")
 local NAME = "gpt_lsp"
 
 --- Options given to setup(), kept for :checkhealth.
 M.options = {}
---- The server's actions ({ id, title, kind, output }) by client id, from gptLsp.status.
-local actions_by_client = {}
+--- The server's gptLsp.status answer by client id, asked once (again after a settings
+--- change): its actions ({ id, title, kind, output }) and the plugin's words.
+local status_by_client = {}
 
 local function notify(msg, level)
   vim.notify("gpt-lsp: " .. msg, level or vim.log.levels.INFO)
@@ -31,77 +35,92 @@ function M.exec(client, bufnr, command, argument, on_result)
   end, bufnr)
 end
 
---- The server's actions, asked once per client (again after a settings change).
-function M.actions(client)
-  local cached = actions_by_client[client.id]
+-- The server's status, asked once per client (again after a settings change); the plugin's
+-- words come with it.
+local function server_status(client)
+  local cached = status_by_client[client.id]
   if cached then
     return cached
   end
   local params = { command = "gptLsp.status", arguments = {} }
   local reply = client:request_sync("workspace/executeCommand", params, 3000)
-  local list = reply and type(reply.result) == "table" and reply.result.actions
-  if type(list) ~= "table" then
+  local status = reply and reply.result
+  if type(status) ~= "table" then
     return {}
   end
-  actions_by_client[client.id] = list
-  return list
+  words.learn(status.strings)
+  status_by_client[client.id] = status
+  return status
 end
 
--- A finished job: the server's one-line summary as is (errors came as showMessage).
+--- The server's actions, asked once per client (again after a settings change).
+function M.actions(client)
+  local list = server_status(client).actions
+  return type(list) == "table" and list or {}
+end
+
+--- The plugin's word for `key` in the client's UI language (see words.lua).
+function M.say(client, key, fields)
+  if client then
+    server_status(client)
+  end
+  return words.say(key, fields)
+end
+
+-- A finished job: the server's one-line summary as is. A failure's reason came just before
+-- as a message; the summary carries it too, so it stays readable (not replaced at once).
 local function on_job_finished(_, params)
   if type(params) ~= "table" or M.options.notify == false then
     return
   end
   local text = params.summary or ("AI: " .. tostring(params.status))
-  if params.message and params.status ~= "failed" then
+  if params.message and params.status == "failed" then
+    text = text .. ": " .. params.message
+  elseif params.message then
     text = text .. " (" .. params.message .. ")"
   end
-  vim.notify(text, params.status == "done" and vim.log.levels.INFO or vim.log.levels.WARN)
+  local level = params.status == "done" and vim.log.levels.INFO
+    or params.status == "failed" and vim.log.levels.ERROR
+    or vim.log.levels.WARN
+  vim.notify(text, level)
 end
 
--- The range a user command covers: whole lines, or the charwise selection on those lines.
-local function command_range(bufnr, opts, encoding)
-  local first, last = opts.line1 - 1, opts.line2 - 1
-  local count = vim.api.nvim_buf_line_count(bufnr)
-  local lines = vim.api.nvim_buf_get_lines(bufnr, first, last + 1, false)
-  local start = { line = first, character = 0 }
-  local finish
-  if last + 1 < count then
-    finish = { line = last + 1, character = 0 }
-  else
-    finish = { line = last, character = vim.lsp.util.character_offset(bufnr, last, #lines[#lines], encoding) }
+-- The buffer's client, waiting for one still starting (just after a file opened); nil, said
+-- to the user, when there is none.
+local function ready_client(bufnr)
+  local client, starting = attach.wait_client(bufnr, 5000)
+  if client then
+    return client
   end
-  if opts.range == 2 and vim.fn.visualmode() == "v" then
-    local a = vim.api.nvim_buf_get_mark(bufnr, "<")
-    local b = vim.api.nvim_buf_get_mark(bufnr, ">")
-    if a[1] - 1 == first and b[1] - 1 == last then
-      start.character = vim.lsp.util.character_offset(bufnr, first, a[2], encoding)
-      local text = lines[#lines]
-      -- '> points at the first byte of the last selected character: include all of it.
-      if b[2] < #text then
-        local stop = b[2] + 1 + vim.str_utf_end(text, b[2] + 1)
-        finish = { line = last, character = vim.lsp.util.character_offset(bufnr, last, stop, encoding) }
-      end
-    end
+  local cmd = M.options.cmd or { "gpt-lsp" }
+  local key = starting and "noActions" or "noClient"
+  if type(cmd) == "table" and vim.fn.executable(cmd[1]) == 0 then
+    key = "serverMissing"
   end
-  return { start = start, ["end"] = finish }
+  notify(words.say(key), vim.log.levels.WARN)
+  return nil
 end
 
 local function with_client(fn)
   return function(opts)
     local bufnr = vim.api.nvim_get_current_buf()
-    local client = M.client(bufnr)
-    if not client then
-      notify("no gpt-lsp client attached to this buffer", vim.log.levels.WARN)
-      return
+    local client = ready_client(bufnr)
+    if client then
+      fn(client, bufnr, opts)
     end
-    fn(client, bufnr, opts)
   end
+end
+
+--- vim.lsp.buf.code_action(opts) once a gpt-lsp client still starting is ready: just after a
+--- file opens, Neovim's own `gra` finds no server for code actions yet.
+function M.code_action(opts)
+  attach.wait_client(vim.api.nvim_get_current_buf(), 5000)
+  vim.lsp.buf.code_action(opts)
 end
 
 -- :GptAccept / :GptReject / :GptCancel [jobId]. Without an id they send the cursor's
 -- position: the server picks the job whose region holds it, else the buffer's most recent job.
-local function job_command(command, verb)
+local function job_command(command, none_key)
   return with_client(function(client, bufnr, opts)
     local arg
     if opts.args ~= "" then
@@ -112,7 +131,7 @@ local function job_command(command, verb)
     end
     M.exec(client, bufnr, command, arg, function(result)
       if type(result) ~= "table" or result.ok ~= true then
-        notify("no job to " .. verb .. " at the cursor or in this buffer", vim.log.levels.WARN)
+        notify(M.say(client, none_key), vim.log.levels.WARN)
       end
     end)
   end)
@@ -142,50 +161,28 @@ local function run_action(client, bufnr, opts, range, action)
   M.exec(client, bufnr, "gptLsp.run", arg)
 end
 
--- One line of spend from gptLsp.status usage.today / usage.month.
-local function spend_line(label, s)
-  if type(s) ~= "table" then
-    return label .. ": unknown (no usage ledger)"
-  end
-  local quota = (s.quota or 0) > 0 and (" (" .. s.quota .. " quota)") or ""
-  local count = s.requests or 0
-  local requests = count .. (count == 1 and " request" or " requests")
-  local unpriced = (s.unpriced or 0) > 0 and (", " .. s.unpriced .. " without a price (not in the cost)") or ""
-  return string.format("%s: $%.4f%s, %s, %d tokens%s", label, s.costUsd or 0, quota, requests, s.tokens or 0, unpriced)
-end
-
---- The lines :GptStatus prints from a gptLsp.status answer: relays and models, running jobs,
---- today's and this month's spend.
+--- The lines :GptStatus prints: the server's own (relays and models, running jobs, today's
+--- and this month's spend), in the UI language.
 function M.status_lines(status)
-  local lines = { "gpt-lsp " .. tostring(status.version) }
-  for _, relay in ipairs(status.relays or {}) do
-    lines[#lines + 1] = string.format("relay %s%s: %s, model %s", relay.name, relay.default and " (default)" or "",
-      relay.url, relay.model)
+  if type(status.lines) == "table" then
+    return status.lines
   end
-  local jobs = vim.tbl_filter(function(job)
-    return job.status == "running"
-  end, status.jobs or {})
-  if #jobs == 0 then
-    lines[#lines + 1] = "jobs: none running"
-  end
-  for _, job in ipairs(jobs) do
-    lines[#lines + 1] = string.format("job %s %s running (%d tokens) %s", job.jobId, job.action, job.tokens or 0,
-      vim.uri_to_fname(job.uri))
-  end
-  local usage = status.usage or {}
-  lines[#lines + 1] = spend_line("today", usage.today)
-  lines[#lines + 1] = spend_line("this month", usage.month)
-  return lines
+  return { "gpt-lsp " .. tostring(status.version) } -- a server older than its plugin
 end
 
 local function create_commands()
   local cmd = vim.api.nvim_create_user_command
   cmd("GptChat", with_client(function(client, bufnr, opts)
-    -- Capture the range now: vim.ui.input may return after the user moved.
-    local range = command_range(bufnr, opts, client.offset_encoding)
     -- Without a range, inside a job under review: a follow-up turn of that job.
     local cursor = vim.lsp.util.make_position_params(0, client.offset_encoding).position
     local refine = opts.range == 0 and review.job_at(bufnr, cursor.line) ~= nil
+    -- Capture the range now: vim.ui.input may return after the user moved.
+    local range
+    if opts.range > 0 then
+      range = targets.lines(bufnr, opts, client.offset_encoding)
+    elseif not refine then
+      range = targets.chat(client, bufnr, opts)
+    end
     local function run(instruction)
       if instruction and instruction ~= "" then
         local arg = { uri = vim.uri_from_bufnr(bufnr), range = range, instruction = instruction }
@@ -198,17 +195,18 @@ local function create_commands()
     if opts.args ~= "" then
       run(opts.args)
     else
-      vim.ui.input({ prompt = refine and "AI (refine): " or "AI: " }, run)
+      vim.ui.input({ prompt = M.say(client, refine and "refinePrompt" or "chatPrompt") }, run)
     end
-  end), { range = true, nargs = "*", desc = "gpt-lsp: rewrite the range following an instruction" })
+  end), { range = true, nargs = "*", desc = "gpt-lsp: rewrite the range (or write code at the cursor) following an instruction" })
 
   cmd("GptAction", with_client(function(client, bufnr, opts)
-    -- Capture the range now: vim.ui.select may return after the user moved.
-    local range = command_range(bufnr, opts, client.offset_encoding)
+    -- Capture the range now: vim.ui.select may return after the user moved. No range: the
+    -- cursor, and the server takes the definition around it, as the code actions there do.
+    local range = opts.range > 0 and targets.lines(bufnr, opts, client.offset_encoding) or targets.cursor(client)
     local actions = M.actions(client)
     if opts.args == "" then
       vim.ui.select(actions, {
-        prompt = "AI action",
+        prompt = M.say(client, "actionPrompt"),
         format_item = function(action)
           return action.title
         end,
@@ -232,7 +230,8 @@ local function create_commands()
     local function set(relay, model)
       if model and model ~= "" then
         M.exec(client, bufnr, "gptLsp.selectModel", { relay = relay, model = model }, function(result)
-          notify(result.relay .. " relay: " .. result.current .. (result.message and (" (" .. result.message .. ")") or ""))
+          local text = M.say(client, "modelSet", { relay = result.relay, model = result.current })
+          notify(text .. (result.message and (" (" .. result.message .. ")") or ""))
         end)
       end
     end
@@ -243,15 +242,16 @@ local function create_commands()
     -- No argument, not {}: an empty Lua table is encoded as a JSON list.
     M.exec(client, bufnr, "gptLsp.selectModel", nil, function(listed)
       if #listed.models == 0 then
-        vim.ui.input({ prompt = "Model (" .. listed.message .. "): ", default = listed.current }, function(model)
+        local prompt = M.say(client, "modelInput", { current = listed.current })
+        vim.ui.input({ prompt = prompt, default = listed.current }, function(model)
           set(listed.relay, model)
         end)
         return
       end
       vim.ui.select(listed.models, {
-        prompt = "Model for the " .. listed.relay .. " relay",
+        prompt = M.say(client, "modelPrompt", { relay = listed.relay }),
         format_item = function(model)
-          return model == listed.current and (model .. " (current)") or model
+          return model == listed.current and M.say(client, "modelCurrent", { model = model }) or model
         end,
       }, function(model)
         set(listed.relay, model)
@@ -266,11 +266,11 @@ local function create_commands()
     end)
   end), { desc = "gpt-lsp: relays, models, running jobs, today's and this month's spend" })
 
-  cmd("GptAccept", job_command("gptLsp.accept", "accept"),
+  cmd("GptAccept", job_command("gptLsp.accept", "noJobAccept"),
     { nargs = "?", desc = "gpt-lsp: keep a job's text" })
-  cmd("GptReject", job_command("gptLsp.reject", "reject"),
+  cmd("GptReject", job_command("gptLsp.reject", "noJobReject"),
     { nargs = "?", desc = "gpt-lsp: put back a job's original text" })
-  cmd("GptCancel", job_command("gptLsp.cancel", "cancel"),
+  cmd("GptCancel", job_command("gptLsp.cancel", "noJobCancel"),
     { nargs = "?", desc = "gpt-lsp: stop a running job" })
 end
 
@@ -300,14 +300,14 @@ local function actions_autocmd()
     callback = function(ev)
       local method = ev.data.method
       if method == "workspace/didChangeConfiguration" or method == "gptLsp/didChangeUserSettings" then
-        actions_by_client[ev.data.client_id] = nil
+        status_by_client[ev.data.client_id] = nil
       end
     end,
   })
   vim.api.nvim_create_autocmd("LspDetach", {
     group = group,
     callback = function(ev)
-      actions_by_client[ev.data.client_id] = nil
+      status_by_client[ev.data.client_id] = nil
     end,
   })
 end
@@ -392,7 +392,7 @@ local function completion_setup(opts)
     for _, client in ipairs(vim.lsp.get_clients({ name = NAME })) do
       sync_completion(client)
     end
-    notify("AI completion " .. (on and "on" or "off"))
+    notify(words.say(on and "completionOn" or "completionOff"))
   end, {
     nargs = "?",
     complete = function()
@@ -414,7 +414,8 @@ function M.setup(opts)
     cmd = opts.cmd or { "gpt-lsp" },
     cmd_env = opts.cmd_env,
     filetypes = opts.filetypes, -- nil: every buffer that has a filetype
-    root_markers = opts.root_markers or { ".git" },
+    -- One server per project root; notes and chat documents go to the client that showed them.
+    root_dir = attach.root_dir(opts.root_markers or { ".git" }),
     -- An empty Lua table would travel as [] : send {} instead.
     -- User-level: only this channel may say where requests go and what they carry.
     init_options = next(settings) and settings or vim.empty_dict(),
@@ -423,6 +424,7 @@ function M.setup(opts)
       ["gptLsp/jobFinished"] = on_job_finished,
       ["gptLsp/review"] = review.handler(M.exec),
       ["workspace/applyEdit"] = review.apply_edit,
+      ["window/showDocument"] = attach.show_document,
     },
     -- Code actions run gptLsp.run through here, so a refusal shows like :GptAction's.
     commands = {

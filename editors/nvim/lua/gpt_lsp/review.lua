@@ -78,11 +78,15 @@ local function draw(bufnr, params)
   local empty = params.range.start.line == params.range["end"].line
     and params.range.start.character == params.range["end"].character
   if not empty then
+    -- The highlight grows with the text streamed in until the next notification: text
+    -- inserted at its start or end goes inside it.
     local ok, id = pcall(vim.api.nvim_buf_set_extmark, bufnr, ns, first, 0, {
       end_row = last,
       end_col = #(vim.api.nvim_buf_get_lines(bufnr, last, last + 1, false)[1] or ""),
       hl_group = "DiffAdd",
       hl_eol = true,
+      right_gravity = false,
+      end_right_gravity = true,
     })
     if ok then
       marks[#marks + 1] = id
@@ -135,6 +139,11 @@ function M.handler(exec)
       draw(bufnr, params)
     end
     update_keys(bufnr, exec)
+    if params.status == "running" then
+      -- Neovim drops a lens whose line changes, and the stream changes the region's first
+      -- line: ask again at each notification (at most every 200 ms while it streams).
+      pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
+    end
     if not before or before.status ~= params.status then
       -- Lenses follow the job's state: ask for them again (this Neovim has no lens refresh).
       pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
@@ -169,22 +178,48 @@ end
 
 M.namespace = ns
 
+-- Neovim drops the lenses of a line that changes, and a job's edits change its region's first
+-- line (where its lenses are): draw the lenses it has again, without asking the server.
+local function redraw_lenses(bufnr, client_id)
+  local ours = vim.tbl_filter(function(lens)
+    return lens.command ~= nil and vim.startswith(lens.command.command or "", "gptLsp.")
+  end, vim.lsp.codelens.get(bufnr))
+  if #ours > 0 then
+    pcall(vim.lsp.codelens.display, ours, bufnr, client_id)
+  end
+end
+
+-- Closes the buffer's open undo block: setting 'undolevels', even to its own value, does
+-- (as CTRL-G u in Insert mode).
+local function close_undo_block(bufnr)
+  vim.api.nvim_buf_call(bufnr, function()
+    vim.bo.undolevels = vim.bo.undolevels
+  end)
+end
+
 --- workspace/applyEdit for gpt-lsp: the edits of one job (one label) with nothing typed in
---- between join the previous undo block, so one `u` takes the whole job back.
+--- between join the job's previous undo block, so one `u` takes the whole job back. Only
+--- the job's own block: an edit after the user's typing starts a new block (joined, or left
+--- open, it would go into the user's Insert-mode block, and the user's `u` would take
+--- the typed text and half the job away together), and each edit closes its block so that
+--- what the user types next never joins it.
 function M.apply_edit(_, params, ctx)
   local label = type(params) == "table" and params.label or nil
-  local buffers = {}
+  local buffers, ticks = {}, {}
   if type(label) == "string" and vim.startswith(label, "gpt-lsp job-") then
     for _, change in ipairs(params.edit and params.edit.documentChanges or {}) do
       local uri = change.textDocument and change.textDocument.uri
       if uri then
         local bufnr = vim.uri_to_bufnr(uri)
         buffers[#buffers + 1] = bufnr
+        ticks[bufnr] = vim.b[bufnr].changedtick
         local previous = last_edit[bufnr]
         if previous and previous.label == label and previous.tick == vim.b[bufnr].changedtick then
           vim.api.nvim_buf_call(bufnr, function()
             pcall(vim.cmd.undojoin)
           end)
+        elseif vim.api.nvim_buf_is_loaded(bufnr) then
+          close_undo_block(bufnr)
         end
       end
     end
@@ -197,7 +232,16 @@ function M.apply_edit(_, params, ctx)
   end
   local ok, failure = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
   for _, bufnr in ipairs(buffers) do
-    last_edit[bufnr] = { label = label, tick = vim.b[bufnr].changedtick }
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      close_undo_block(bufnr)
+      -- Only an edit that changed the buffer makes the last block the job's: Neovim skips an
+      -- edit for an older version (answering applied), and the next edit would then join
+      -- whatever block is last, the user's.
+      if vim.b[bufnr].changedtick ~= ticks[bufnr] then
+        last_edit[bufnr] = { label = label, tick = vim.b[bufnr].changedtick }
+      end
+      redraw_lenses(bufnr, client.id)
+    end
   end
   return { applied = ok, failureReason = not ok and tostring(failure) or nil }
 end
