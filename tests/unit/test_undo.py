@@ -17,7 +17,7 @@ from tests.unit.test_session import Relay, make, run, sse, until, whole
 URI = "file:///work/demo.py"
 SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(total([1]))\n"
 TYPED = "x = total([4, 5])\n"
-PROFILES = ["vscode", "neovim", "eglot"]
+PROFILES = ["vscode", "neovim", "eglot", "coc"]
 
 
 def reviews(client: FakeClient, job_id: str) -> list[dict[str, Any]]:
