@@ -2,16 +2,19 @@
 
 One `DocumentChannel` per document serialises edits: one `workspace/applyEdit` in flight,
 sent with the document version the server last saw, batched every `interval` seconds.
-An edit counts as written only when the client's `didChange` shows it: the first content
-changes after a send either have together the effect of ours (clients report a minimal diff,
-VS Code in several changes) or the first is the user's, and then the client cannot have applied
-ours (its version had moved on), whatever `applied` said. An edit the client said it applied is
-never sent again before a didChange proves it lost. User changes are mapped onto every job's
-region; one that touches a region (in every equivalent form) is a conflict. Neovim applies
-edits to a never-changed buffer (version 0) unchecked: such an edit found after the user's
-change is undone and written again at the right place. An edit refused with no change of the
-editor's to explain it (a read-only document) is tried a few times, then the job stops; the
-sender never loops without awaiting, so nothing a client does can hold the event loop.
+An edit counts as written only when the client's `didChange` shows it (clients report an
+applied edit as the minimal diff, VS Code in several changes). An edit the client said it
+applied is never sent again while it may still show: when the user's change comes first,
+the edit is looked for where it belongs now and where it was sent. coc.nvim reports the
+user's keystrokes first and then our edit, applied on top of them (at its positions as sent:
+stale when the typing was above it); Neovim skips a stale edit yet answers applied, and never
+shows it: it is given up after SUSPECT_WAIT and written again, and undone if it shows after
+all. An edit found at stale positions (Neovim applies version-0 edits unchecked, coc any) is
+undone by a repair and its text written again at the right place. User changes are mapped
+onto every job's region; one that touches a region (in every equivalent form) is a conflict.
+An edit refused with no change of the editor's to explain it (a read-only document) is tried
+a few times, then the job stops; the sender never loops without awaiting, so nothing a
+client does can hold the event loop.
 """
 
 from __future__ import annotations
@@ -20,31 +23,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 
 from gpt_lsp.i18n import N_
+from gpt_lsp.jobs.mapping import move_region
 from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit, Verdict
-from gpt_lsp.jobs.verdict import knows, review_verdict
+from gpt_lsp.jobs.repairs import Repairs
+from gpt_lsp.jobs.verdict import review_verdict
 from gpt_lsp.text.changes import (
-    follow_in_review,
     matching_prefix,
-    slide_into,
-    slide_out,
 )
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import (
-    Conflict,
     Encoding,
     Pos,
     Span,
     diff_change,
-    end_after_insert,
-    map_change,
 )
 
 log = logging.getLogger(__name__)
 
 ApplyEdit = Callable[[str, int, Span, str, str], Awaitable[bool]]
+Change = tuple[Span | None, str]
 
 APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
 # Seconds to wait for the didChange that shows an edit the client said it applied. Never
@@ -52,6 +51,9 @@ APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
 # second copy would land on top of the first. Only a didChange without it proves it lost.
 UNCONFIRMED_TIMEOUT = 30.0
 RESYNC_TIMEOUT = 1.0  # seconds to wait for the user's change after a rejected edit
+# Seconds an edit the client said it applied may still show up after a user change came first.
+SUSPECT_WAIT = 0.25
+MAX_STRAYS = 8
 MAX_LOST_IN_A_ROW = 200  # edits lost to the user's changes in a row (each one explained)
 # Edits refused in a row with no change of the editor's to explain them: the editor will not
 # take them (VS Code: a read-only document, a version it no longer has), so the job stops.
@@ -78,16 +80,15 @@ class DocumentChannel:
         self.in_flight: SentEdit | None = None
         self.edits_sent = 0
         self.closed = False
-        self._changes_since_send = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_send = 0.0
         self._turn = 0
         self._user_change = asyncio.Event()
-        # An edit sent at version 0 that the user's change overtook: Neovim applies version-0
-        # edits unchecked, so it may still show up later in the same batch, misplaced.
-        self._suspect: SentEdit | None = None
-        self._repairs: list[tuple[Span, str]] = []
+        # Edits the client said it applied, given up as lost after a user change came first
+        # (Neovim skips a stale edit yet answers applied): one that shows up after all is undone.
+        self._strays: list[SentEdit] = []
+        self._repairs = Repairs()
         self._repairer = JobRegion("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
 
     # ------------------------------------------------------------ regions
@@ -133,8 +134,9 @@ class DocumentChannel:
         """Takes one didChange: sees each content change, then applies it to `self.doc`.
 
         Clients report an applied edit as the minimal diff, sometimes split in several
-        changes (VS Code) or merged with the user's (Neovim): the first changes after a send
-        that together have the effect of our edit are ours; the rest are the user's.
+        changes (VS Code): the changes that together have the effect of our edit are ours;
+        the others are the user's. The user's may come first: coc.nvim reports the typing it
+        had not yet reported, then our edit applied on top of it.
         """
         index = 0
         for _ in range(len(changes) + 1):  # each round consumes at least one change
@@ -145,44 +147,77 @@ class DocumentChannel:
                 # A client without incremental sync: the whole text becomes one range change.
                 span, text = diff_change(self.doc.source, text, self.encoding)
                 changes = [*changes[:index], (span, text), *changes[index + 1 :]]
-            rest = changes[index:]
+            taken = self._ours(changes[index:])
+            if taken:
+                index += taken
+                continue
             sent = self.in_flight
-            if sent is not None and sent.confirmed is None:
-                first = self._changes_since_send == 0
-                ours = matching_prefix(self.doc, rest, sent.span, sent.text, self.encoding)
-                if first and ours:
-                    log.debug("edit confirmed: %s (%d changes)", sent.kind, ours)
-                    sent.settle(True)
-                    sent.tracked.confirm(sent.kind, sent.span, sent.text, self.encoding)
-                    if sent.kind == "repair" and self._repairs:
-                        self._repairs.pop(0)
-                    # Our edit moves the regions of the document's other jobs like any change.
-                    self._map_others(sent.span, sent.text, skip=sent.tracked)
-                    self._apply(rest[:ours])
-                    self._changes_since_send += ours
-                    index += ours
-                    continue
-                # The user's change came first: the client will not apply ours any more.
-                log.debug("edit lost to a user change (first=%s)", first)
-                self._changes_since_send += 1
-                sent.settle(False)
-                if sent.version == 0 and sent.kind != "repair":
-                    self._suspect = sent
-            elif self._suspect is not None:
-                suspect = self._suspect
-                ours = matching_prefix(self.doc, rest, suspect.span, suspect.text, self.encoding)
-                if ours:
-                    self._misapplied(suspect)
-                    self._apply(rest[:ours])
-                    index += ours
-                    continue
+            if sent is not None and sent.confirmed is None and not sent.overtaken.is_set():
+                # Ours may still come (coc.nvim, on top of this change), or never (Neovim
+                # skipped it as stale, yet answered applied): it is in doubt until then.
+                log.debug("a user change came before the edit (%s)", sent.kind)
+                sent.overtaken.set()
             self._user_change.set()
             self._map_others(span, text, skip=None)
             self._apply([(span, text)])
             index += 1
         self.doc.version = version
-        self._suspect = None  # a suspect edit that did not show up in its batch was not applied
         self._settle_reviews()
+
+    def _ours(self, rest: Sequence[Change]) -> int:
+        """Takes the first changes when they are an edit of ours; returns how many (0: the
+        first change is the user's). An edit a user change overtook is looked for where it
+        belongs now and where it was sent (a client applying it at stale positions); an edit
+        given up as lost that shows up after all is undone (its text was queued again)."""
+        sent = self.in_flight
+        if sent is not None and sent.confirmed is None:
+            now, stale = self._places(sent)
+            if now is not None and (ours := self._shows(rest, now, sent.text)):
+                self._confirm(sent, now, rest[:ours])
+                return ours
+            if stale is not None and (ours := self._shows(rest, stale, sent.text)):
+                sent.settle(False)  # queued again by _send_edit (a repair stays listed)
+                if sent.kind == "repair":
+                    self._repairs.sending = None  # ... and takes its misplaced copy in
+                self._misapplied(sent, stale, rest[:ours])
+                return ours
+        for stray in self._strays:
+            for where in self._places(stray):
+                if where is not None and (ours := self._shows(rest, where, stray.text)):
+                    self._strays.remove(stray)
+                    self._misapplied(stray, where, rest[:ours])
+                    return ours
+        return 0
+
+    def _shows(self, rest: Sequence[Change], span: Span, text: str) -> int:
+        return matching_prefix(self.doc, rest, span, text, self.encoding)
+
+    def _places(self, sent: SentEdit) -> tuple[Span | None, Span | None]:
+        """Where an edit may be: where it was sent until a user change overtakes it; then
+        where it belongs now (its region moved with the change) and where it was sent, when
+        that differs (a stale position)."""
+        if not sent.overtaken.is_set():
+            return sent.span, None
+        now: Span | None = None
+        if sent.kind == "repair":
+            now = self._repairs.sending.target if self._repairs.sending else None
+        elif not sent.tracked.conflict:
+            end = sent.tracked.span.end
+            now = Span(end, end) if sent.kind == "append" else sent.tracked.span
+        stale = None if sent.span == now else sent.span
+        return now, stale
+
+    def _confirm(self, sent: SentEdit, where: Span, changes: Sequence[Change]) -> None:
+        log.debug("edit confirmed: %s (%d changes)", sent.kind, len(changes))
+        sent.settle(True)
+        sent.tracked.confirm(sent.kind, where, sent.text, self.encoding)
+        if sent.kind == "repair" and self._repairs.sending is not None:
+            self._repairs.done(self._repairs.sending)
+        # Our edit moves the regions of the document's other jobs like any change.
+        self._map_others(where, sent.text, skip=sent.tracked, ours=sent.kind == "repair")
+        self._apply(changes)
+        # Clients apply edits in order: an edit given up before this one can no longer show.
+        self._strays.clear()
 
     def _settle_reviews(self) -> None:
         """Tells each pending job the user's changes reached what its region shows now: the
@@ -202,69 +237,38 @@ class DocumentChannel:
         for span, text in changes:
             self.doc.apply(span, text, self.encoding)
 
-    def _misapplied(self, sent: SentEdit) -> None:
-        """Our version-0 edit landed after the user's change, at stale positions: regions move
-        with it like with any change, and an undo (put back what it replaced) goes out first.
-        The job's text was queued again when the user's change overtook the edit."""
-        self._suspect = None
-        replaced = self.doc.text_in(sent.span, self.encoding)
-        end = end_after_insert(sent.span.start, sent.text, self.encoding)
-        log.warning("an edit was applied at a stale position (version 0); undoing it")
-        self._map_others(sent.span, sent.text, skip=None)
+    def _misapplied(self, sent: SentEdit, where: Span, changes: Sequence[Change]) -> None:
+        """Our edit landed where it no longer belongs (at stale positions, after the user's
+        change), or after it was given up: regions move with it like with any change, and an
+        undo (put back what it replaced) goes out first. Its text is queued again already."""
+        # Where the client put it: a stale position past a line's end means the line's end.
+        where = Span(
+            self.doc.clamp(where.start, self.encoding), self.doc.clamp(where.end, self.encoding)
+        )
+        log.warning("an edit landed where it no longer belongs; undoing it")
+        self._repairs.misplaced(self.doc, where, sent.text, self.encoding)
+        self._map_regions(where, sent.text, skip=None, ours=True)
         if sent.tracked.conflict and sent.tracked.conflict_reason is None:
             sent.tracked.conflict_reason = N_(
                 "The editor applied an edit after your typing, at a stale position inside the "
                 "job's region: it was undone and the job stopped."
             )
-        self._repairs.append((Span(sent.span.start, end), replaced))
+        self._apply(changes)
         self.poke()
 
-    def _map_others(self, span: Span, text: str, skip: JobRegion | None) -> None:
-        """Maps a change onto every region but `skip`'s; one it touches is a conflict."""
-        repairs = []
-        for target, replacement in self._repairs:
-            moved = map_change(target, span, text, self.encoding)
-            if isinstance(moved, Conflict):
-                log.warning("the user edited a misplaced edit before it was undone")
-            else:
-                repairs.append((moved, replacement))
-        self._repairs = repairs
+    def _map_others(
+        self, span: Span, text: str, skip: JobRegion | None, *, ours: bool = False
+    ) -> None:
+        """Maps a change onto every repair and every region but `skip`'s."""
+        self._repairs.moved(span, text, self.encoding)
+        self._map_regions(span, text, skip, ours=ours)
+
+    def _map_regions(self, span: Span, text: str, skip: JobRegion | None, *, ours: bool) -> None:
+        """Maps a change onto every region but `skip`'s; one it touches is a conflict, unless
+        it is `ours` (a misplaced edit, or its undo) and inside it: the region follows it."""
         for tracked in list(self.regions.values()):
-            if tracked.conflict or tracked is skip:
-                continue
-            mapped = map_change(tracked.span, span, text, self.encoding)
-            if isinstance(mapped, Conflict):
-                # Clients report the minimal diff, which may put a change made beside the
-                # region inside it when the text there repeats: try the equivalent forms.
-                outside = slide_out(self.doc, span, text, tracked.span, self.encoding)
-                if outside is not None:
-                    mapped = map_change(tracked.span, outside[0], outside[1], self.encoding)
-            edge = span.start == tracked.span.end or span.end == tracked.span.start
-            if tracked.reviewing and edge:
-                tracked.abutted = True  # maybe an undo putting the original back at the edge
-            if isinstance(mapped, Conflict) and tracked.reviewing:
-                inside = slide_into(self.doc, span, text, tracked.span, self.encoding)
-                change, change_text = inside or (span, text)
-                followed = follow_in_review(
-                    self.doc,
-                    tracked.span,
-                    partial(knows, tracked),
-                    change,
-                    change_text,
-                    self.encoding,
-                )
-                tracked.touched = True
-                if followed is None:
-                    tracked.lost_track = True
-                else:
-                    tracked.span = followed
-            elif isinstance(mapped, Conflict):
-                tracked.conflict = True
-                tracked.pending.clear()
-                tracked.update_settled()
-                tracked.on_conflict()
-            else:
-                tracked.span = mapped
+            if not tracked.conflict and tracked is not skip:
+                move_region(self.doc, tracked, span, text, self.encoding, ours=ours)
 
     # ------------------------------------------------------------ sending
 
@@ -311,12 +315,18 @@ class DocumentChannel:
                 quiet = 0
 
     async def _send_repair(self) -> None:
-        # The first repair stays listed (so user changes keep mapping it) until confirmed.
-        span, text = self._repairs[0]
-        confirmed = await self._send_edit(self._repairer, "repair", span, text)
-        if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW and self._repairs:
+        # The repair stays listed (so changes keep mapping its target) until confirmed.
+        repair = self._repairs.first()
+        if repair is None:
+            return
+        self._repairs.sending = repair
+        try:
+            confirmed = await self._send_edit(self._repairer, "repair", repair.target, repair.text)
+        finally:
+            self._repairs.sending = None
+        if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
             log.warning("could not undo a misplaced edit")
-            self._repairs.pop(0)
+            self._repairs.done(repair)
 
     async def _send(self, tracked: JobRegion) -> bool:
         """Sends the region's next edit; False when nothing went to the client."""
@@ -338,7 +348,6 @@ class DocumentChannel:
         sent = SentEdit(tracked, kind, span, text, self.doc.version)
         self.in_flight = sent
         tracked.in_flight = True
-        self._changes_since_send = 0
         self._user_change.clear()
         self._last_send = asyncio.get_running_loop().time()
         self.edits_sent += 1
@@ -360,8 +369,14 @@ class DocumentChannel:
         unknown = unexplained = False
         try:
             if applied:
-                await _wait(sent.done, UNCONFIRMED_TIMEOUT)
-                unknown = sent.confirmed is None
+                await _wait_any([sent.done, sent.overtaken], UNCONFIRMED_TIMEOUT)
+                if sent.confirmed is None and sent.overtaken.is_set():
+                    # A user change came first: ours may follow it at once (coc.nvim), or never
+                    # (Neovim skipped it). Given up, it stays watched: if it shows, it is undone.
+                    await _wait(sent.done, SUSPECT_WAIT)
+                    if sent.confirmed is None:
+                        self._strays = [*self._strays[-MAX_STRAYS + 1 :], sent]
+                unknown = sent.confirmed is None and not sent.overtaken.is_set()
             elif sent.confirmed is None:
                 # Refused: the client has a change we have not seen; wait for it briefly.
                 await _wait(self._user_change, RESYNC_TIMEOUT)
@@ -384,23 +399,14 @@ class DocumentChannel:
         return bool(sent.confirmed)
 
     def _refused(self, tracked: JobRegion, kind: EditKind) -> None:
-        """Counts an edit the editor refused for no reason it showed; a few in a row stop the
-        job's text (the job fails), or, for a restore or a repair, stop trying."""
-        tracked.refusals += 1
-        log.warning("the editor refused an edit (%s, %d in a row)", kind, tracked.refusals)
-        if tracked.refusals < MAX_REFUSED:
+        """An edit refused for no reason the editor showed: a few in a row stop the job's text
+        (the job fails), or, for a restore or a repair, stop trying."""
+        log.warning("the editor refused an edit (%s, %d before)", kind, tracked.refusals)
+        if not tracked.refuse(kind, MAX_REFUSED):
             return
-        tracked.refusals = 0
-        if kind == "repair":
-            if self._repairs:
-                self._repairs.pop(0)
-            return
-        tracked.pending.clear()
-        tracked.rewrite_text = None
-        if kind == "restore" or tracked.refused != "no":
-            tracked.refused = "all"
-        else:
-            tracked.refused = "edits"
+        if kind == "repair" and (repair := self._repairs.first()) is not None:
+            self._repairs.done(repair)
+        elif tracked.refused == "edits":
             tracked.on_conflict()  # stops the job's stream; the job fails and restores
 
     def _give_up(self, tracked: JobRegion, reason: str) -> None:
@@ -423,3 +429,12 @@ def _label(tracked: JobRegion, kind: EditKind) -> str:
 async def _wait(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
+
+
+async def _wait_any(events: Sequence[asyncio.Event], timeout: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

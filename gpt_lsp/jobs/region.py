@@ -130,6 +130,20 @@ class JobRegion:
         elif kind in ("first", "append"):
             self.pending.insert(0, text)
 
+    def refuse(self, kind: EditKind, limit: int) -> bool:
+        """Counts an edit the editor refused for no reason it showed; the `limit`-th in a row
+        stops the job's text ("edits": the job fails, a restore is still tried), or, when the
+        restore is refused too, everything ("all"). True when the limit was reached."""
+        self.refusals += 1
+        if self.refusals < limit:
+            return False
+        self.refusals = 0
+        if kind != "repair":
+            self.pending.clear()
+            self.rewrite_text = None
+            self.refused = "all" if kind == "restore" or self.refused != "no" else "edits"
+        return True
+
     def is_idle(self) -> bool:
         """True when nothing is pending or in flight."""
         return not self.in_flight and self._due() is None
@@ -153,6 +167,7 @@ class SentEdit:
     version: int
     confirmed: bool | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    overtaken: asyncio.Event = field(default_factory=asyncio.Event)  # a user change came first
 
     def settle(self, confirmed: bool) -> None:
         """Marks the edit as shown in the document or not applied."""

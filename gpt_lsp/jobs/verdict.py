@@ -15,24 +15,31 @@ MAX_AROUND = 8  # earlier turns' answers looked for around a pending region (an 
 
 def review_verdict(doc: TextDoc, tracked: JobRegion, encoding: Encoding) -> Verdict:
     """Returns what the region shows; found around the region (an undo reported as an
-    insertion at its edge, Emacs), the region moves onto it."""
+    insertion at its edge, Emacs, or as a minimal diff that leaves the region's common prefix
+    alone, Neovim), the region moves onto it. The original comes first: an undo passes through
+    the job's earlier states on its way back to it."""
     written = tracked.written
-    if not tracked.lost_track:
-        text = doc.text_in(tracked.span, encoding)
-        if text == tracked.original:
-            return "original"
-        if text == written.current:
-            return "current"
-        if written.earlier(text):
+    text = None if tracked.lost_track else doc.text_in(tracked.span, encoding)
+    if text == tracked.original:
+        return "original"
+    if _moved_onto(doc, tracked, tracked.original, encoding):
+        return "original"
+    if text is not None and text == written.current:
+        return "current"
+    if text is not None and written.earlier(text):
+        return "earlier"
+    for state in written.ends()[:MAX_AROUND]:
+        if _moved_onto(doc, tracked, state, encoding):
             return "earlier"
-    candidates: list[tuple[str, Verdict]] = [(tracked.original, "original")]
-    candidates += [(state, "earlier") for state in written.ends()[:MAX_AROUND]]
-    for state, verdict in candidates:
-        around = text_around(doc, tracked.span, state, encoding)
-        if around is not None:
-            tracked.span, tracked.lost_track = around, False
-            return verdict
     return "other"
+
+
+def _moved_onto(doc: TextDoc, tracked: JobRegion, state: str, encoding: Encoding) -> bool:
+    around = text_around(doc, tracked.span, state, encoding)
+    if around is None:
+        return False
+    tracked.span, tracked.lost_track = around, False
+    return True
 
 
 def knows(tracked: JobRegion, text: str) -> bool:

@@ -112,7 +112,9 @@ class GptProtocol(LanguageServerProtocol):
             if "error" in data:
                 return converter.structure(data, ResponseErrorMessage)
             if "method" in data:
-                request_type = self.get_message_type(data["method"]) or JsonRPCRequestMessage
+                request_type = self.get_message_type(data["method"])
+                if request_type is None or request_type is _RawNotification:
+                    request_type = JsonRPCRequestMessage  # a request to a notification: answered
                 return converter.structure(data, request_type)
             response_type = self._result_types.pop(data["id"], None) or JsonRPCResponseMessage
             return converter.structure(data, response_type)

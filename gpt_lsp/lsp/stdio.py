@@ -25,7 +25,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -100,7 +100,7 @@ async def _serve(server: GptLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -
             stop_event=stop,
             reader=_Frames(reader),
             protocol=server.protocol,
-            logger=log,
+            logger=cast(logging.Logger, _OneLine(log, {})),
             error_handler=server.report_server_error,
         )
     )
@@ -149,6 +149,15 @@ async def _end_session(server: GptLanguageServer, *, client_gone: bool) -> None:
         closing.cancel()
     elif not closing.cancelled() and closing.exception() is not None:
         log.error("closing the session failed: %s", type(closing.exception()).__name__)
+
+
+class _OneLine(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """pygls logs a frame it cannot read (bytes that are no JSON) with a traceback: one line
+    says as much, and a client sending garbage cannot fill the log."""
+
+    def exception(self, msg: object, *args: object, **kwargs: object) -> None:
+        error = sys.exc_info()[1]
+        self.logger.warning("%s (%s)", msg, type(error).__name__)
 
 
 class _Writer:

@@ -52,10 +52,11 @@ def matching_prefix(
     expected.apply(_shift_up(span, top), text, encoding)
     wanted = expected.source
     scratch = TextDoc(doc.uri, window)
+    at_end = bottom == len(doc.lines) - 1  # past the window is past the document: clamped
     for count, (change, change_text) in enumerate(candidates, start=1):
         assert change is not None
         local = _shift_up(change, top)
-        if local.start.line < 0 or local.end.line >= len(scratch.lines):
+        if local.start.line < 0 or (local.end.line >= len(scratch.lines) and not at_end):
             return 0
         scratch.apply(local, change_text, encoding)
         if len(scratch.lines) == len(expected.lines) and scratch.source == wanted:

@@ -10,6 +10,10 @@ independent of gpt_lsp. The profiles copy what the real editors do (docs/clients
   is applied unchecked; changes are reported debounced, as the minimal diff of the lines.
 - "eglot" (utf-16): a version mismatch is refused; changes are reported only when the editor
   is idle (after `idle_delay`), merged into the minimal diff.
+- "coc" (coc.nvim in Vim 9, utf-16): an edit is checked against the version of the editor's
+  last report, not its buffer: typing not yet reported passes the check. The typing is then
+  reported first, the edit applied on top of it at its positions as sent (stale, when the
+  typing was above it) and reported at once, then answered `applied: true`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class Profile:
     report: Literal["split", "lines"]  # split: character diff, last first; lines: minimal diff
     delay: float = 0.0  # seconds a change waits before it is reported (debounce, idle)
     version0_unchecked: bool = False
+    lazy_version: bool = False  # edits are checked against the last reported version (coc)
 
 
 PROFILES: dict[str, Profile] = {
@@ -42,6 +47,7 @@ PROFILES: dict[str, Profile] = {
     # Neovim waits 150 ms; shorter keeps the suites fast with the same ordering.
     "neovim": Profile("neovim", "utf-8", "skipped", "lines", delay=0.05, version0_unchecked=True),
     "eglot": Profile("eglot", "utf-16", "refused", "lines", delay=0.1),
+    "coc": Profile("coc", "utf-16", "refused", "lines", delay=0.05, lazy_version=True),
 }
 
 
@@ -74,7 +80,8 @@ def split_keep(text: str) -> list[str]:
 
 
 def offset_of(text: str, pos: Position, encoding: str) -> int:
-    """Returns the offset of a position in text (past a line's end: its end)."""
+    """Returns the offset of a position in text (past a line's end: its end; inside a
+    character, as a stale position may be: that character's start, as VS Code does)."""
     line, character = pos
     lines = split_keep(text)
     if line >= len(lines):
@@ -83,9 +90,9 @@ def offset_of(text: str, pos: Position, encoding: str) -> int:
     body = lines[line].rstrip("\r\n")
     count = 0
     for index, char in enumerate(body):
-        if count >= character:
-            return base + index
         count += units(char, encoding)
+        if count > character:
+            return base + index  # inside a character (a stale position): its start, as the server
     return base + len(body)
 
 
@@ -132,6 +139,7 @@ class FakeDocument:
         self.profile = profile
         self.report = report
         self.version = version
+        self.reported_version = version  # what the server was last told
         self.lines = split_keep(text)
         self.pending: list[Change] = []  # held back (debounce, idle)
         self.edits_applied = 0
@@ -153,6 +161,16 @@ class FakeDocument:
     def apply_edit(self, version: int | None, edits: list[Change]) -> bool:
         """Applies a server's edit to this document; returns what the editor answers."""
         unchecked = self.profile.version0_unchecked and version == 0
+        if self.profile.lazy_version and version is not None:
+            if version != self.reported_version:
+                self.edits_skipped += 1
+                return False
+            self.flush()  # the typing not yet reported goes first ...
+            for start, end, new_text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+                self._replace(start, end, new_text, split=True)  # ... the edit on top of it
+            self.flush()
+            self.edits_applied += 1
+            return True
         if version is not None and version != self.version and not unchecked:
             self.edits_skipped += 1
             return self.profile.stale_edit == "skipped"  # Neovim says applied, did nothing
@@ -188,7 +206,11 @@ class FakeDocument:
             self._timer = None
         if self.pending:
             changes, self.pending = self.pending, []
-            self.report(self.uri, self.version, changes)
+            self._send(self.version, changes)
+
+    def _send(self, version: int, changes: list[Change]) -> None:
+        self.reported_version = version
+        self.report(self.uri, version, changes)
 
     def _replace(self, start: Position, end: Position, new_text: str, *, split: bool) -> None:
         first = min(start[0], len(self.lines) - 1)
@@ -226,4 +248,4 @@ class FakeDocument:
             return
         version = self.version
         # After the applyEdit answer, and in order with the user's own changes.
-        asyncio.get_running_loop().call_soon(self.report, self.uri, version, changes)
+        asyncio.get_running_loop().call_soon(self._send, version, changes)

@@ -1,5 +1,7 @@
 """The edit channel against the shared editor fake (tests/fakes/editor.py): many interleavings
-of streaming and typing, in the VS Code and Neovim profiles."""
+of streaming and typing (above, below and right beside the region), in every profile: VS Code,
+Neovim (a stale edit skipped yet answered applied), eglot and coc.nvim (the user's typing
+reported before an edit applied on top of it), for code jobs and for notes (appends only)."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ class FakeEditor:
         self.channel.apply_changes(spans, version)
 
 
-PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8"), ("eglot", "utf-16")]
+PROFILES = [("vscode", "utf-16"), ("neovim", "utf-8"), ("eglot", "utf-16"), ("coc", "utf-16")]
 words = st.text(alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0, max_size=6)
 
 
@@ -85,6 +87,7 @@ words = st.text(alphabet=st.sampled_from(list("ab \n中文😀é")), min_size=0,
         max_size=8,
     ),
     seed=st.integers(0, 10**6),
+    notes=st.booleans(),
 )
 def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
     profile: str,
@@ -95,13 +98,17 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
     chunks: list[str],
     typing: list[tuple[bool, float, str, str]],
     seed: int,
+    notes: bool,
 ) -> None:
+    if notes:  # an explain job: appends to the end of its notes document
+        prefix, original, suffix = prefix + original + suffix, "", ""
+
     async def scenario() -> None:
         rng = random.Random(seed)
         editor = FakeEditor(prefix + original + suffix, profile, encoding)
         start = position(editor.text, len(prefix), encoding)
         end = position(editor.text, len(prefix) + len(original), encoding)
-        tracked = JobRegion("job", Span(start, end), original)
+        tracked = JobRegion("job", Span(start, end), original, replaced=notes)
         editor.channel.add(tracked)
         above, below = prefix, suffix
         pending_typing = list(typing)
@@ -109,7 +116,9 @@ def test_typing_outside_the_region_is_kept_and_the_answer_lands_whole(
             tracked.write(chunk)
             editor.channel.poke()
             await asyncio.sleep(rng.random() * 0.004)
-            if pending_typing:
+            # While an edit misplaced at a stale position is on screen (until its undo lands),
+            # where the user types in the text around it has no single expected outcome.
+            if pending_typing and not editor.channel._repairs:
                 in_above, where, kind, text = pending_typing.pop()
                 part = above if in_above else below
                 at = int(where * len(part))
@@ -241,3 +250,13 @@ def test_a_version_0_edit_applied_after_typing_is_undone_and_the_job_goes_on() -
         assert editor.doc.text_in(tracked.span, "utf-8") == "NEW\n"
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_an_append_reported_with_an_end_past_the_last_line_is_ours() -> None:
+    # Some clients put the document's end one line past its last line (a notes document).
+    from gpt_lsp.text.changes import matching_prefix
+
+    doc = TextDoc("file:///n.md", "# Notes\n\nfirst", 1, "markdown")
+    ours = Span(Pos(2, 5), Pos(2, 5))
+    reported = [(Span(Pos(2, 0), Pos(3, 0)), "first line\n")]
+    assert matching_prefix(doc, reported, ours, " line\n", "utf-16") == 1

@@ -390,3 +390,31 @@ async def test_an_action_at_a_bare_cursor_outside_definitions_is_refused(tmp_pat
     with pytest.raises(RequestRefused, match="not inside a function"):
         await run(session, "refactor", cursor)
     assert relay.requests == []
+
+
+@pytest.mark.parametrize("profile", ["vscode", "neovim", "eglot", "coc"])
+async def test_typing_below_a_streaming_job_keeps_the_typing_and_each_chunk_once(
+    tmp_path: Path, profile: str
+) -> None:
+    # Issue 18 (coc.nvim): `G`, `o`, a line typed while a refactor streams; coc reports the
+    # keystrokes before the edit it applied on top of them, and the edit used to be sent twice.
+    relay = Relay()
+    relay.delay = 0.01
+    lines = [f"    y{i} = {i}\n" for i in range(30)]
+    relay.answers.append(sse(["def total(items):\n", *lines]))
+    session, client = make(tmp_path, relay, profile)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await until(lambda: "y3 = 3" in doc.text)
+    for char in "x = total([4, 5])\n":  # one keystroke at a time, at the end of the file
+        doc.type_at(len(doc.text), char)
+        await asyncio.sleep(0.003)
+    assert (await client.wait_finished(job_id))["status"] == "done"
+    doc.flush()
+    answer = "def total(items):\n" + "".join(lines)
+    assert (
+        doc.text
+        == SOURCE.replace("def total(items):\n    return sum(items)\n", answer)
+        + "x = total([4, 5])\n"
+    )
+    assert session.documents.get(URI).source == doc.text  # type: ignore[union-attr]

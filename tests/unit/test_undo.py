@@ -17,7 +17,7 @@ from tests.unit.test_session import Relay, make, run, sse, until, whole
 URI = "file:///work/demo.py"
 SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(total([1]))\n"
 TYPED = "x = total([4, 5])\n"
-PROFILES = ["vscode", "neovim", "eglot"]
+PROFILES = ["vscode", "neovim", "eglot", "coc"]
 
 
 def reviews(client: FakeClient, job_id: str) -> list[dict[str, Any]]:
@@ -179,3 +179,34 @@ async def test_typing_in_a_pending_region_is_still_accepted_with_the_users_edits
     assert outcome(client, job_id) == "edited"
     assert "# two and more" in doc.text
     assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_an_undo_that_passes_through_an_earlier_state_to_the_original_just_ends(
+    tmp_path: Path, profile: str
+) -> None:
+    # Neovim undoes a job's joined edits one by one: the region shows the job's first state
+    # (a prefix of the original here), then the rest of the original comes back as an
+    # insertion at the region's end. That is the original, not a state to restore from.
+    relay = Relay()
+    relay.delay = 0.05
+    relay.answers.append(sse(["def total(", "items: list[int]) -> int:\n", "    return 0\n"]))
+    session, client = make(tmp_path, relay, profile)
+    doc = client.open(URI, SOURCE)
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    await pending(client, job_id)
+    doc.flush()
+    func = "def total(items):\n    return sum(items)\n"
+    written = session.jobs.jobs[job_id].region.written
+    answer = written.current
+    assert answer is not None
+    # The job's first state: "def total(", or more of the answer if its pieces came together.
+    first = answer[: written._segments[0].lengths[0]]
+    assert func.startswith(first), first
+    doc.undo_to(SOURCE.replace(func, first))
+    doc.undo_to(SOURCE)
+    doc.flush()
+    await until(lambda: outcome(client, job_id) is not None)
+    assert outcome(client, job_id) == "undone"
+    assert doc.text == SOURCE
+    assert not any(label.endswith("restore") for label in client.labels)

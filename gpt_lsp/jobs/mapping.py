@@ -1,0 +1,49 @@
+"""A job's region moved with one change of the document (pure): shifted by a change before
+it, kept by one after it; a change inside it is a conflict while the job runs, followed while
+its text is pending review, and followed when it is the server's own (a misplaced edit, or its
+undo, which land inside the region and leave again)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.jobs.verdict import knows
+from gpt_lsp.text.changes import follow_in_review, slide_into, slide_out
+from gpt_lsp.text.documents import TextDoc
+from gpt_lsp.text.regions import Conflict, Encoding, Span, end_after_insert, map_change, shift_after
+
+
+def move_region(
+    doc: TextDoc, tracked: JobRegion, span: Span, text: str, encoding: Encoding, *, ours: bool
+) -> None:
+    """Moves `tracked` with the change (span, text) about to be applied to `doc`."""
+    mapped = map_change(tracked.span, span, text, encoding)
+    if isinstance(mapped, Conflict):
+        # Clients report the minimal diff, which may put a change made beside the region
+        # inside it when the text there repeats: try the equivalent forms.
+        outside = slide_out(doc, span, text, tracked.span, encoding)
+        if outside is not None:
+            mapped = map_change(tracked.span, outside[0], outside[1], encoding)
+    edge = span.start == tracked.span.end or span.end == tracked.span.start
+    if tracked.reviewing and edge:
+        tracked.abutted = True  # maybe an undo putting the original back at the edge
+    if not isinstance(mapped, Conflict):
+        tracked.span = mapped
+    elif tracked.reviewing:
+        change, change_text = slide_into(doc, span, text, tracked.span, encoding) or (span, text)
+        known = partial(knows, tracked)
+        followed = follow_in_review(doc, tracked.span, known, change, change_text, encoding)
+        tracked.touched = True
+        if followed is None:
+            tracked.lost_track = True
+        else:
+            tracked.span = followed
+    elif ours and tracked.span.start <= span.start and span.end <= tracked.span.end:
+        new_end = end_after_insert(span.start, text, encoding)
+        tracked.span = Span(tracked.span.start, shift_after(tracked.span.end, span.end, new_end))
+    else:
+        tracked.conflict = True
+        tracked.pending.clear()
+        tracked.update_settled()
+        tracked.on_conflict()
