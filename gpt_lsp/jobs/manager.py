@@ -23,6 +23,7 @@ from gpt_lsp.jobs.turns import reset_for_turn
 from gpt_lsp.jobs.usage import UsageTotals, local_token_count
 from gpt_lsp.prompting.slicing import uri_path
 from gpt_lsp.relay.events import Usage
+from gpt_lsp.text.documents import units_for_chars
 from gpt_lsp.text.regions import Pos, Span
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,14 @@ class JobManager:
             job.collected.clear()
 
     def _append_to(self, job: Job, channel: DocumentChannel) -> None:
-        """Points a notes job's region at the end of its notes document."""
-        end = channel.doc.end(channel.encoding)
+        """Points a notes job's region at the end of its notes document's text, before its
+        last line break: Neovim turns an insertion after a document's last line break into a
+        new line of its own (a line break the server never wrote, then taken for the user's)."""
+        doc = channel.doc
+        end = doc.end(channel.encoding)
+        if len(doc.lines) > 1 and doc.lines[-1] == "":
+            last = len(doc.lines) - 2
+            end = Pos(last, units_for_chars(doc.line_text(last), 10**9, channel.encoding))
         job.region.span = Span(end, end)
         job.channel = channel
         channel.add(job.region)

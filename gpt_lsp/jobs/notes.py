@@ -51,7 +51,8 @@ class NotesDocuments:
         # relay answer decides where a file is written.
         name = os.path.splitext(base)[0] or "notes"
         path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{action_id}.md"
-        path.write_text(f"# {title}: {base}\n\n", "utf-8")
+        # A blank line under the heading, and the line break the answer is written before.
+        path.write_text(f"# {title}: {base}\n\n\n", "utf-8")
         return path.as_uri()
 
     def keep(self, source_uri: str, action_id: str, title: str, text: str) -> str:

@@ -153,8 +153,8 @@ async def test_explain_without_show_document_sends_the_text_in_a_message(
     job = await run(editor, uri, "explain")
     finished = await editor.wait_finished(job)
     assert finished["status"] == "done"
-    assert finished["text"] == "It adds two numbers.\n"
-    assert any(m.message == "It adds two numbers.\n" for m in editor.client.messages)
+    assert finished["text"] == "It adds two numbers."
+    assert any(m.message == "It adds two numbers." for m in editor.client.messages)
     assert editor.text(uri) == SOURCE
 
 

@@ -557,11 +557,6 @@ def test_explain_notes_are_served_by_the_source_client(
     assert "## What it does" in result["notes"], describe(run)
 
 
-@pytest.mark.xfail(
-    reason="server: Neovim makes an insertion after a document's last line break a new line "
-    "(ending it with a line break); the server takes that for a user change and writes the "
-    "notes again and again: it must append before the last line break (channel/notes)"
-)
 @pytest.mark.parametrize("git", [True, False], ids=["root-marker", "no-root-marker"])
 def test_explain_notes_hold_the_answer_once(
     nvim: str, tmp_path: Path, relay_sim: RelaySim, git: bool
@@ -653,10 +648,6 @@ def split_typed(text: str, flow: str) -> tuple[str, str]:
     return typed, rest + sep
 
 
-@pytest.mark.xfail(
-    reason="server: an undo landing between a job's states restores the original and ends "
-    "the job undone, never accepted (on branch channel; passes with it merged)"
-)
 @pytest.mark.parametrize("flow", ["below", "above"])
 def test_one_u_after_typing_during_a_job_restores_the_original(
     nvim: str, tmp_path: Path, relay_sim: RelaySim, flow: str

@@ -327,8 +327,14 @@ def test_trailing_newline_override() -> None:
 def test_prose_filter_normalises_line_endings_only() -> None:
     f = ProseOutputFilter("\r\n")
     parts = [f.feed("# Title\r"), f.feed("\n\n```py\rx\n"), f.feed("```\r"), f.finish()]
-    assert "".join(parts) == "# Title\r\n\r\n```py\r\nx\r\n```\r\n"
+    # The last line break is the notes document's own: the answer's is dropped.
+    assert "".join(parts) == "# Title\r\n\r\n```py\r\nx\r\n```"
     assert parts[0] == "# Title"
+
+
+def test_prose_filter_holds_line_breaks_until_text_follows() -> None:
+    f = ProseOutputFilter("\n")
+    assert [f.feed("a\n"), f.feed("\n"), f.feed("\nb\n\n"), f.finish()] == ["a", "", "\n\n\nb", ""]
 
 
 # --- efficiency ---------------------------------------------------------------------------------

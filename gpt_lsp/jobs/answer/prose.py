@@ -6,7 +6,9 @@ from gpt_lsp.jobs.answer.indent import ANY_BREAK
 
 
 class ProseOutputFilter:
-    """Streams an answer as it is (markdown kept), with line breaks turned into `eol`."""
+    """Streams an answer as it is (markdown kept), with line breaks turned into `eol`. Line
+    breaks at the end are held until more text follows and dropped at the end: the notes
+    document's own last line break ends the answer."""
 
     def __init__(self, eol: str = "\n") -> None:
         """Prepares to write with the document's line ending."""
@@ -14,6 +16,7 @@ class ProseOutputFilter:
             raise ValueError(f"not a line ending: {eol!r}")
         self._eol = eol
         self._cr = False  # a held "\r": the next delta may start with its "\n"
+        self._breaks = 0  # line breaks held at the end of what came so far
 
     def feed(self, delta: str) -> str:
         """Takes the next piece of the answer; returns the text to append now."""
@@ -21,9 +24,17 @@ class ProseOutputFilter:
         self._cr = text.endswith("\r")
         if self._cr:
             text = text[:-1]
-        return ANY_BREAK.sub(self._eol, text)
+        text = ANY_BREAK.sub(self._eol, text)
+        body = text.rstrip("\r\n")
+        trailing = (len(text) - len(body)) // len(self._eol)
+        if not body:
+            self._breaks += trailing
+            return ""
+        out = self._eol * self._breaks + body
+        self._breaks = trailing
+        return out
 
     def finish(self) -> str:
-        """Ends the answer; returns the rest of the text."""
-        held, self._cr = self._cr, False
-        return self._eol if held else ""
+        """Ends the answer; the line breaks still held are dropped."""
+        self._cr, self._breaks = False, 0
+        return ""
