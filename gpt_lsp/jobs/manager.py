@@ -273,6 +273,17 @@ class JobManager:
             await job.channel.wait_idle(job.region)
 
     def _finish(self, job: Job) -> None:
+        """Ends a turn: usage counted and recorded, jobFinished sent, review decided. Whatever
+        fails in there, the turn is over: whoever waits for it (reject, a follow-up) goes on."""
+        try:
+            self._report_end(job)
+        except Exception:  # noqa: BLE001 - the job is over either way; the log says why
+            log.exception("job %s: ending it failed", job.id)
+        finally:
+            job.finished.set()
+            self._trim()
+
+    def _report_end(self, job: Job) -> None:
         job.ended = time.monotonic()
         if job.usage is None and (job.completion_estimate > 0 or job.stream_complete):
             # No usage from the relay (or stopped mid-answer): every token is still counted.
@@ -282,7 +293,10 @@ class JobManager:
         if job.usage is not None:
             self.totals.add(job.spec.request.model, job.usage, job.spec.price)
             if self.record is not None:
-                self.record(job)
+                try:
+                    self.record(job)
+                except Exception:  # noqa: BLE001 - a ledger never keeps a job from ending
+                    log.exception("job %s: recording its usage failed", job.id)
         if job.progress_token is not None:
             self.port.end_progress(job.progress_token, job.end_message())
         params: dict[str, Any] = {
@@ -305,8 +319,6 @@ class JobManager:
             self.port.show_message("info", params["text"])
         self.port.notify(JOB_FINISHED, params)
         self.board.after_turn(job)
-        job.finished.set()
-        self._trim()
 
     def _forget_job(self, job: Job) -> None:
         """A reviewed job ended by the user's decision: only its outcome is kept (for a clear

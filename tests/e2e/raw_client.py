@@ -25,7 +25,7 @@ from tests.e2e.editor import REPO, position_of, server_env
 from tests.fakes import editor as fake
 from tests.relay_sim import RelaySim, Scenario
 
-EXIT_WITHIN = 5.0  # generous for a loaded 2-core CI; the target is 1 s
+EXIT_WITHIN = 15.0  # a stuck process never exits; the target is 1 s, measured at 0.3-0.5 s
 ANSWER_WITHIN = 15.0
 SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
 FUNC = "def add(a, b):\n    return a+b\n"

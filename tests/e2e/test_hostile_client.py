@@ -26,7 +26,7 @@ from tests.e2e.raw_client import (
 from tests.relay_sim import RelaySim, Scenario
 
 # No request may wait longer than this while the server has a stuck job (2 loaded cores).
-ANSWER_BOUND = 5.0
+ANSWER_BOUND = 15.0  # a wedged loop never answers; measured: 1 s (reject), 3.4 s (refused edits)
 # A reject waits for the restore: bounded retries of a refused edit, then it gives up.
 REJECT_BOUND = 15.0
 # A job whose every edit is refused ends (failed) within this.

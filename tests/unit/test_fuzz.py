@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,8 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
 }
 
 
-def parse_seconds(body: bytes) -> float:
+def parse_calls(body: bytes) -> int:
+    """Python calls made parsing a body (work, not seconds: the count does not depend on load)."""
     reads = [body[i : i + 65536] for i in range(0, len(body), 65536)]
 
     async def stream() -> Any:
@@ -156,17 +157,26 @@ def parse_seconds(body: bytes) -> float:
             yield read
 
     resp = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream())
-    started = time.process_time()
-    asyncio.run(drain(resp))
-    return time.process_time() - started
+    count = 0
+
+    def profile(_frame: object, event: str, _arg: object) -> None:
+        nonlocal count
+        count += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        asyncio.run(drain(resp))
+    finally:
+        sys.setprofile(None)
+    return count
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_parsing_time_is_linear(shape: str) -> None:
-    small = min(parse_seconds(SHAPES[shape](MB)) for _ in range(2))
-    large = parse_seconds(SHAPES[shape](10 * MB))
-    # 10x the input may take 10x the time; 20x is slack for a noisy machine, not quadratic.
-    assert large < 20 * max(small, 0.005), (shape, small, large)
+def test_parsing_work_is_linear(shape: str) -> None:
+    # 4x the input may take 4x the calls (plus a constant); quadratic work would take 16x.
+    small = parse_calls(SHAPES[shape](MB // 4))
+    large = parse_calls(SHAPES[shape](MB))
+    assert large <= 4.5 * small + 2000, (shape, small, large)
 
 
 # ---------------------------------------------------------------- didChange shapes

@@ -418,3 +418,23 @@ async def test_typing_below_a_streaming_job_keeps_the_typing_and_each_chunk_once
         + "x = total([4, 5])\n"
     )
     assert session.documents.get(URI).source == doc.text  # type: ignore[union-attr]
+
+
+async def test_a_job_whose_ending_fails_still_ends_and_can_be_rejected(tmp_path: Path) -> None:
+    relay = Relay()
+    relay.answers.append(sse(["def total(items):\n", "    return 0\n"]))
+    session, client = make(tmp_path, relay)
+    doc = client.open(URI, SOURCE)
+
+    def broken_record(_job: object) -> None:
+        raise RuntimeError("the ledger blew up")
+
+    session.jobs.record = broken_record
+    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
+    job = session.jobs.jobs[job_id]
+    async with asyncio.timeout(10):
+        await job.finished.wait()
+    await until(lambda: "return 0" in doc.text)
+    async with asyncio.timeout(10):
+        assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    await until(lambda: doc.text == SOURCE)
