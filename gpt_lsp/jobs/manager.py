@@ -277,7 +277,7 @@ class JobManager:
         fails in there, the turn is over: whoever waits for it (reject, a follow-up) goes on."""
         try:
             self._report_end(job)
-        except Exception:  # noqa: BLE001 - the job is over either way; the log says why
+        except Exception:  # the job is over either way; the log says why
             log.exception("job %s: ending it failed", job.id)
         finally:
             job.finished.set()
@@ -295,7 +295,7 @@ class JobManager:
             if self.record is not None:
                 try:
                     self.record(job)
-                except Exception:  # noqa: BLE001 - a ledger never keeps a job from ending
+                except Exception:  # a ledger never keeps a job from ending
                     log.exception("job %s: recording its usage failed", job.id)
         if job.progress_token is not None:
             self.port.end_progress(job.progress_token, job.end_message())
