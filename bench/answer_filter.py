@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from bench.scenarios import Context, Report
-from gpt_lsp.jobs.output import CodeOutputFilter
+from gpt_lsp.answer.output import CodeOutputFilter
 from tests.unit.test_output import PATHOLOGICAL
 
 CHARS = 200_000  # characters per answer (--quick: a tenth)

@@ -12,9 +12,9 @@ from typing import TextIO
 
 import httpx
 
+from gpt_lsp.accounting.usage import format_cost, local_token_count
 from gpt_lsp.errors import GptLspError, ModelDeniedError
 from gpt_lsp.i18n import _, ljust, pgettext, set_language_from_environ
-from gpt_lsp.jobs.usage import format_cost, local_token_count
 from gpt_lsp.redaction import redact
 from gpt_lsp.relay.billing import Balance, fetch_balance, fetch_models
 from gpt_lsp.relay.client import RelayClient
@@ -23,9 +23,9 @@ from gpt_lsp.relay.memory import RelayMemory, default_path
 from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.pool import RelayPool
 from gpt_lsp.relay.request import Attempt, ChatRequest
-from gpt_lsp.relay.urls import chat_completions_url
 from gpt_lsp.settings import Settings, load_settings
 from gpt_lsp.text.sanitize import sanitize
+from gpt_lsp.urls import chat_completions_url
 
 CHECK_PROMPT = "Reply with the single word: OK"
 EXIT_OK = 0

@@ -35,8 +35,8 @@ from collections.abc import Iterable
 
 from gpt_lsp.i18n import N_, _
 from gpt_lsp.redaction import redact
-from gpt_lsp.relay.urls import host_of
 from gpt_lsp.text.sanitize import sanitize
+from gpt_lsp.urls import host_of
 
 
 class GptLspError(Exception):

@@ -25,8 +25,8 @@ from gpt_lsp.relay.request import Attempt, ChatRequest
 from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.port import ClientFeatures, ClientPort
-    from gpt_lsp.jobs.spending import Spending
+    from gpt_lsp.accounting.spending import Spending
+    from gpt_lsp.port import ClientFeatures, ClientPort
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import CompletionSettings, Settings
     from gpt_lsp.text.documents import DocumentStore
@@ -218,7 +218,7 @@ class CompletionService:
     async def _ask(
         self, ctx: CompletionContext, settings: Settings, config: CompletionSettings
     ) -> str:
-        from gpt_lsp.jobs.usage import local_token_count
+        from gpt_lsp.accounting.usage import local_token_count
         from gpt_lsp.prompting.secrets import SecretMask
 
         relays = self.host.relays
@@ -296,7 +296,7 @@ class CompletionService:
         estimate: int,
         status: str,
     ) -> None:
-        from gpt_lsp.jobs.usage import local_token_count
+        from gpt_lsp.accounting.usage import local_token_count
 
         estimated = usage is None
         if usage is None:

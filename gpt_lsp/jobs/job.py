@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gpt_lsp.accounting.usage import format_cost
+from gpt_lsp.answer.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.edits.channel import DocumentChannel
+from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.i18n import N_, _, ngettext
-from gpt_lsp.jobs.channel import DocumentChannel
-from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
-from gpt_lsp.jobs.region import JobRegion
-from gpt_lsp.jobs.usage import format_cost
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.relay.client import RelayClient

@@ -6,13 +6,13 @@ import logging
 import os
 from dataclasses import dataclass, replace
 
+from gpt_lsp.answer.output import CodeOutputFilter, ProseOutputFilter
+from gpt_lsp.answer.repeats import context_lines
+from gpt_lsp.answer.shape import is_prose_document
+from gpt_lsp.answer.syntax import syntax_check
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _, ngettext
-from gpt_lsp.jobs.answer.repeats import context_lines
-from gpt_lsp.jobs.answer.shape import is_prose_document
-from gpt_lsp.jobs.answer.syntax import syntax_check
 from gpt_lsp.jobs.job import JobSpec
-from gpt_lsp.jobs.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.logs import content_logger
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker

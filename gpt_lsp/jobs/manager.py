@@ -9,18 +9,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from gpt_lsp.accounting.spending import Spending
+from gpt_lsp.accounting.usage import UsageTotals, local_token_count
+from gpt_lsp.answer.output import CodeOutputFilter, Output, Rewrite
+from gpt_lsp.edits.channel import DocumentChannel
+from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.errors import AnswerWithoutCode, GptLspError
 from gpt_lsp.i18n import N_, _
-from gpt_lsp.jobs.channel import DocumentChannel
 from gpt_lsp.jobs.job import Job, JobSpec, tokens_text
-from gpt_lsp.jobs.output import CodeOutputFilter, Output, Rewrite
-from gpt_lsp.jobs.port import ClientPort
-from gpt_lsp.jobs.region import JobRegion
 from gpt_lsp.jobs.restore import fail_refused, restore_original, take_back
 from gpt_lsp.jobs.review import ReviewBoard, holds
 from gpt_lsp.jobs.streaming import stream_answer
 from gpt_lsp.jobs.turns import reset_for_turn
-from gpt_lsp.jobs.usage import UsageTotals, local_token_count
+from gpt_lsp.port import ClientPort
 from gpt_lsp.prompting.slicing import uri_path
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.text.documents import units_for_chars
@@ -45,18 +46,19 @@ class JobManager:
         port: ClientPort,
         channel_for: Callable[[str], DocumentChannel | None],
         *,
+        spending: Spending | None = None,
         progress: bool = False,
         lens_refresh: bool = False,
     ) -> None:
         self.port = port
         self.channel_for = channel_for
+        self.spending = spending  # the usage ledger and budget, when there is one
         self.progress = progress
         self.board = ReviewBoard(port, lens_refresh=lens_refresh)
         self.board.on_ended = self._forget_job
         self.board.undo_between = self._undo_between
         self._taking_back: set[asyncio.Future[bool]] = set()  # restores after an undo
         self.ended: dict[str, str] = {}  # how reviewed jobs ended, by id, the newest kept
-        self.record: Callable[[Job], None] | None = None  # the usage ledger's, when there is one
         # Writes an answer without code to a notes document; returns its URI (the session's).
         self.keep_answer: Callable[[Job, str], str | None] | None = None
         self.jobs: dict[str, Job] = {}
@@ -292,9 +294,17 @@ class JobManager:
             job.usage_estimated = True
         if job.usage is not None:
             self.totals.add(job.spec.request.model, job.usage, job.spec.price)
-            if self.record is not None:
+            if self.spending is not None:
                 try:
-                    self.record(job)
+                    self.spending.record_usage(
+                        relay=job.spec.client.name,
+                        model=job.spec.request.model,
+                        action=job.spec.action.id,
+                        usage=job.usage,
+                        estimated=job.usage_estimated,
+                        price=job.spec.price,
+                        status=job.status,
+                    )
                 except Exception:  # a ledger never keeps a job from ending
                     log.exception("job %s: recording its usage failed", job.id)
         if job.progress_token is not None:

@@ -12,34 +12,35 @@ from gpt_lsp.jobs.review import holds
 from gpt_lsp.prompting.conversation import follow_up
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.settings import Settings
+from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.arguments import JobTarget
     from gpt_lsp.jobs.manager import JobManager
 
 NEW_CHAT = N_("select the code to start a new chat")
 
 
-def refinable(manager: JobManager | None, target: JobTarget) -> Job:
+def refinable(
+    manager: JobManager | None, job_id: str | None, uri: str | None, pos: Pos | None
+) -> Job:
     """Returns the job a follow-up turn continues; raises RequestRefused, changing nothing."""
     jobs = list(manager.jobs.values()) if manager is not None else []
     job: Job | None = None
-    if target.job_id is not None:
-        job = next((j for j in jobs if j.id == target.job_id), None)
-        ended = manager.ended.get(target.job_id) if manager is not None else None
+    if job_id is not None:
+        job = next((j for j in jobs if j.id == job_id), None)
+        ended = manager.ended.get(job_id) if manager is not None else None
         if job is None and ended is not None:
-            raise RequestRefused(_ended(target.job_id, ended))
+            raise RequestRefused(_ended(job_id, ended))
         if job is None:
             text = _("gptLsp.chat: there is no job {job}: {hint}.")
-            raise RequestRefused(text.format(job=target.job_id, hint=_(NEW_CHAT)))
+            raise RequestRefused(text.format(job=job_id, hint=_(NEW_CHAT)))
     else:
-        pos = target.position.pos() if target.position is not None else None
         for candidate in reversed(jobs):
-            if candidate.review in ("running", "pending") and candidate.spec.uri == target.uri:
+            if candidate.review in ("running", "pending") and candidate.spec.uri == uri:
                 if pos is None or holds(candidate.region.span, pos):
                     job = candidate
                     break
-            elif _writes_notes(candidate) and candidate.spec.notes_uri == target.uri:
+            elif _writes_notes(candidate) and candidate.spec.notes_uri == uri:
                 job = candidate
                 break
         if job is None:

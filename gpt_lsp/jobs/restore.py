@@ -9,8 +9,8 @@ import logging
 from gpt_lsp.errors import GptLspError
 from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.job import Job
-from gpt_lsp.jobs.port import ClientPort
 from gpt_lsp.jobs.review import ReviewBoard
+from gpt_lsp.port import ClientPort
 
 log = logging.getLogger(__name__)
 

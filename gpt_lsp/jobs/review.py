@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpt_lsp.edits.region import Verdict
 from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
-from gpt_lsp.jobs.port import ClientPort
-from gpt_lsp.jobs.region import Verdict
+from gpt_lsp.port import ClientPort
 from gpt_lsp.prompting.offers import Offer, kind_matches, range_json
 from gpt_lsp.text.regions import Pos, Span
 

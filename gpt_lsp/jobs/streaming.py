@@ -8,11 +8,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from gpt_lsp.accounting.usage import chunk_tokens
+from gpt_lsp.answer.output import CodeOutputFilter, Output
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
-from gpt_lsp.jobs.output import CodeOutputFilter, Output
-from gpt_lsp.jobs.usage import chunk_tokens
 from gpt_lsp.logs import content_logger
 from gpt_lsp.relay.events import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from gpt_lsp.relay.request import Attempt

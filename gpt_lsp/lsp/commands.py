@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.session import Session
+    from gpt_lsp.session.session import Session
 
 Result = dict[str, Any] | Awaitable[dict[str, Any]]
 
@@ -24,37 +24,37 @@ class Command:
 
 
 def _run(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import RunArgs, parse_args
+    from gpt_lsp.session.arguments import RunArgs, parse_args
 
     return session.run(parse_args(RunArgs, "gptLsp.run", raw), request_id)
 
 
 def _chat(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import ChatArgs, parse_args
+    from gpt_lsp.session.arguments import ChatArgs, parse_args
 
     return session.chat(parse_args(ChatArgs, "gptLsp.chat", raw), request_id)
 
 
 def _accept(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import JobTarget, parse_args
+    from gpt_lsp.session.arguments import JobTarget, parse_args
 
     return session.accept(parse_args(JobTarget, "gptLsp.accept", raw))
 
 
 def _reject(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import JobTarget, parse_args
+    from gpt_lsp.session.arguments import JobTarget, parse_args
 
     return session.reject(parse_args(JobTarget, "gptLsp.reject", raw))
 
 
 def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import CancelArgs, parse_args
+    from gpt_lsp.session.arguments import CancelArgs, parse_args
 
     return session.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
 
 
 def _select_model(session: Session, raw: Any, request_id: Any) -> Result:
-    from gpt_lsp.jobs.arguments import SelectModelArgs, parse_args
+    from gpt_lsp.session.arguments import SelectModelArgs, parse_args
 
     return session.select_model(parse_args(SelectModelArgs, "gptLsp.selectModel", raw))
 

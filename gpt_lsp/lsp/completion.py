@@ -14,7 +14,7 @@ from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
     from gpt_lsp.completion.service import Suggestion
-    from gpt_lsp.jobs.session import Session
+    from gpt_lsp.session.session import Session
 
 
 class Server(Protocol):

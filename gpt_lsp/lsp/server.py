@@ -13,8 +13,6 @@ from pygls.lsp.server import LanguageServer
 
 from gpt_lsp import __version__
 from gpt_lsp.i18n import _
-from gpt_lsp.jobs.port import ClientFeatures, MessageKind
-from gpt_lsp.jobs.session import Session
 from gpt_lsp.lsp.commands import COMMANDS, Command
 from gpt_lsp.lsp.convert import (
     changes_from_lsp,
@@ -25,6 +23,8 @@ from gpt_lsp.lsp.convert import (
     span_to_lsp,
 )
 from gpt_lsp.lsp.protocol import GptProtocol
+from gpt_lsp.port import ClientFeatures, MessageKind
+from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Span
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from gpt_lsp.relay.reads import byte_chunks
-from gpt_lsp.relay.urls import billing_urls, models_url
 from gpt_lsp.settings import QUOTA_PER_USD
+from gpt_lsp.urls import billing_urls, models_url
 
 log = logging.getLogger(__name__)
 _EXTRAS_TIMEOUT = 10.0

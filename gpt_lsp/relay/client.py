@@ -35,9 +35,9 @@ from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
 from gpt_lsp.relay.slots import EXTRA_CONNECTIONS, MAX_STREAMS, Slot, Slots
 from gpt_lsp.relay.stream import event_limit, iter_batches
 from gpt_lsp.relay.translate import translate_httpx_error
-from gpt_lsp.relay.urls import chat_completions_url, host_of
 from gpt_lsp.relay.watchdog import Watchdog
 from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
+from gpt_lsp.urls import chat_completions_url, host_of
 
 log = logging.getLogger(__name__)
 

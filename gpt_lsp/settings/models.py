@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from gpt_lsp.errors import MissingKeyError
-from gpt_lsp.relay.urls import normalize_base_url
+from gpt_lsp.urls import normalize_base_url
 
 if sys.version_info >= (3, 11):
     pass

@@ -776,7 +776,7 @@ def test_the_plugins_own_words_follow_the_ui_language(
     nvim: str, tmp_path: Path, relay_sim: RelaySim, language: str
 ) -> None:
     from gpt_lsp.i18n import set_language
-    from gpt_lsp.jobs.display import shim_strings
+    from gpt_lsp.session.display import shim_strings
 
     relay_sim.models = ["gpt-4", "qwen-max"]
     settings = {**relay_settings(relay_sim), "language": language}

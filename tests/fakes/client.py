@@ -7,8 +7,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from gpt_lsp.jobs.port import ClientFeatures, MessageKind
-from gpt_lsp.jobs.session import Session
+from gpt_lsp.port import ClientFeatures, MessageKind
+from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Pos, Span
 from tests.fakes.editor import PROFILES, Change, FakeDocument
 

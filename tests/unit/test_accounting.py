@@ -11,7 +11,7 @@ import pytest
 
 from gpt_lsp.accounting.budget import Caps, decide
 from gpt_lsp.accounting.ledger import Ledger, LedgerError, Record, Spend, day_start, month_start
-from gpt_lsp.jobs.spending import Spending
+from gpt_lsp.accounting.spending import Spending
 from gpt_lsp.relay.events import Usage
 from gpt_lsp.settings import Price
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.answer.syntax import Parses, syntax_check
-from gpt_lsp.jobs.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
+from gpt_lsp.answer.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
+from gpt_lsp.answer.syntax import Parses, syntax_check
 from gpt_lsp.text.documents import TextDoc
 from tests.unit.answer_corpus import CORPUS, EXPLAIN, Case
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gpt_lsp.jobs.answer.fences import Fence, closing, opening, opening_inside
-from gpt_lsp.jobs.answer.quotes import TripleQuotes
-from gpt_lsp.jobs.answer.repeats import RepeatTrimmer, context_lines
-from gpt_lsp.jobs.answer.shape import LineKind, classify, is_prose_document, starts_like_code
-from gpt_lsp.jobs.usage import chunk_tokens, local_token_count
+from gpt_lsp.accounting.usage import chunk_tokens, local_token_count
+from gpt_lsp.answer.fences import Fence, closing, opening, opening_inside
+from gpt_lsp.answer.quotes import TripleQuotes
+from gpt_lsp.answer.repeats import RepeatTrimmer, context_lines
+from gpt_lsp.answer.shape import LineKind, classify, is_prose_document, starts_like_code
 
 PROSE = [
     "To make the code more idiomatic ... renders the original selection (without repeating "

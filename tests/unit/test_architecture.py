@@ -16,36 +16,54 @@ SHARED = {
     "gpt_lsp.i18n",
     "gpt_lsp.logs",
     "gpt_lsp.paths",
+    "gpt_lsp.port",  # what the application needs of the editor connection
     "gpt_lsp.redaction",
+    "gpt_lsp.urls",  # how a pasted base URL becomes the request URL (pure)
 }
+# One folder per layer, lowest first; a layer imports only the layers listed for it.
 ALLOWED = {
     "gpt_lsp.text": set(),
-    "gpt_lsp.accounting": set(),
+    "gpt_lsp.settings": {"gpt_lsp.text.sanitize"},
     "gpt_lsp.relay": {"gpt_lsp.settings"},
-    "gpt_lsp.settings": {"gpt_lsp.relay.urls", "gpt_lsp.text.sanitize"},
+    "gpt_lsp.accounting": {"gpt_lsp.settings", "gpt_lsp.relay.events"},
     "gpt_lsp.prompting": {"gpt_lsp.text", "gpt_lsp.settings"},
+    "gpt_lsp.answer": {"gpt_lsp.text", "gpt_lsp.prompting"},
+    "gpt_lsp.edits": {"gpt_lsp.text"},
     "gpt_lsp.jobs": {
         "gpt_lsp.text",
         "gpt_lsp.prompting",
         "gpt_lsp.relay",
         "gpt_lsp.settings",
         "gpt_lsp.accounting",
-        "gpt_lsp.completion",
+        "gpt_lsp.answer",
+        "gpt_lsp.edits",
     },
-    # Beside jobs/: the session constructs the completion service and hands it what it owns;
-    # from jobs/ only the leaf modules (the port, token estimates, the spending's type).
     "gpt_lsp.completion": {
         "gpt_lsp.text",
         "gpt_lsp.prompting",
         "gpt_lsp.relay",
         "gpt_lsp.settings",
         "gpt_lsp.accounting",
-        "gpt_lsp.jobs.port",
-        "gpt_lsp.jobs.usage",
-        "gpt_lsp.jobs.spending",
     },
-    "gpt_lsp.lsp": {"gpt_lsp.jobs", "gpt_lsp.text", "gpt_lsp.prompting", "gpt_lsp.completion"},
-    "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.jobs.usage", "gpt_lsp.text"},
+    "gpt_lsp.session": {
+        "gpt_lsp.text",
+        "gpt_lsp.prompting",
+        "gpt_lsp.relay",
+        "gpt_lsp.settings",
+        "gpt_lsp.accounting",
+        "gpt_lsp.answer",
+        "gpt_lsp.edits",
+        "gpt_lsp.jobs",
+        "gpt_lsp.completion",
+    },
+    "gpt_lsp.lsp": {
+        "gpt_lsp.session",
+        "gpt_lsp.jobs",
+        "gpt_lsp.text",
+        "gpt_lsp.prompting",
+        "gpt_lsp.completion",
+    },
+    "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.accounting", "gpt_lsp.text"},
 }
 
 
@@ -114,9 +132,9 @@ def layer_of(module: str) -> str | None:
 
 def test_the_graph_is_read() -> None:
     edges = graph()
-    assert "gpt_lsp.jobs.session" in edges
-    assert "gpt_lsp.jobs.port" in edges["gpt_lsp.jobs.session"]
-    assert "gpt_lsp.jobs.session" in edges["gpt_lsp.lsp.server"]
+    assert "gpt_lsp.session.session" in edges
+    assert "gpt_lsp.port" in edges["gpt_lsp.session.session"]
+    assert "gpt_lsp.session.session" in edges["gpt_lsp.lsp.server"]
 
 
 def test_find_cycle_finds_one() -> None:
@@ -126,6 +144,16 @@ def test_find_cycle_finds_one() -> None:
 
 def test_no_import_cycle() -> None:
     assert find_cycle(graph()) is None
+
+
+def test_no_package_cycle() -> None:
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph().items():
+        source = layer_of(module) or module
+        packages.setdefault(source, set()).update(
+            layer_of(t) or t for t in targets if (layer_of(t) or t) != source
+        )
+    assert find_cycle(packages) is None
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.channel import DocumentChannel
-from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.edits.channel import DocumentChannel
+from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding, Pos, Span
 from tests.fakes import editor as fake

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from gpt_lsp.i18n import set_language
-from gpt_lsp.jobs.display import SHIM_STRINGS, shim_strings, spend_line, status_lines
+from gpt_lsp.session.display import SHIM_STRINGS, shim_strings, spend_line, status_lines
 
 STATUS = {
     "version": "1.2.3",

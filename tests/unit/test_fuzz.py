@@ -196,7 +196,7 @@ def test_a_did_change_of_any_shape_keeps_the_servers_copy_exact(
     changes: list[tuple[tuple[tuple[int, int], tuple[int, int]] | None, str]],
     version: int,
 ) -> None:
-    from gpt_lsp.jobs.session import Session
+    from gpt_lsp.session.session import Session
     from gpt_lsp.text.regions import Pos, Span
     from tests.fakes import editor as fake
     from tests.fakes.client import FakeClient

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs import channel as channel_module
-from gpt_lsp.jobs.arguments import JobTarget
-from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.edits import channel as channel_module
+from gpt_lsp.edits.region import JobRegion
+from gpt_lsp.session.arguments import JobTarget
 from gpt_lsp.text.documents import TextDoc, change_problem
 from gpt_lsp.text.regions import Pos, Span
 from tests.unit.test_session import SOURCE, URI, Relay, make, run, sse, until, whole

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from gpt_lsp.errors import RequestRefused
-from gpt_lsp.jobs.arguments import SelectModelArgs
-from gpt_lsp.jobs.session import Session
+from gpt_lsp.session.arguments import SelectModelArgs
+from gpt_lsp.session.session import Session
 from tests.fakes.client import FakeClient
 from tests.unit.test_session import KEY, SOURCE, URI, run, sse, whole
 

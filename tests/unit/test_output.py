@@ -1,4 +1,4 @@
-"""Tests for gpt_lsp.jobs.output: the streaming filters between an answer and the document."""
+"""Tests for gpt_lsp.answer.output: the streaming filters between an answer and the document."""
 
 # Answers in Chinese use full-width punctuation on purpose.
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
+from gpt_lsp.answer.output import CodeOutputFilter, Output, ProseOutputFilter, Rewrite
 
 
 def apply(parts: Iterable[Output]) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.jobs.region import JobRegion
+from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.text.regions import Encoding, Pos, Span
 from tests.unit.test_channel import PROFILES, FakeEditor, position
 

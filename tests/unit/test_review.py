@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from gpt_lsp.errors import RequestRefused
-from gpt_lsp.jobs.arguments import ChatArgs, JobTarget, RunArgs
-from gpt_lsp.jobs.session import Session
+from gpt_lsp.session.arguments import ChatArgs, JobTarget, RunArgs
+from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Pos, Span
 from tests.fakes.client import FakeClient
 from tests.unit.test_session import URI, Relay, make, run, sse, until, whole

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from gpt_lsp.errors import RequestRefused
-from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
-from gpt_lsp.jobs.session import Session
+from gpt_lsp.session.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
+from gpt_lsp.session.session import Session
 from tests.fakes.client import FakeClient
 
 KEY = "sk-session-test-0123456789"
@@ -426,10 +426,10 @@ async def test_a_job_whose_ending_fails_still_ends_and_can_be_rejected(tmp_path:
     session, client = make(tmp_path, relay)
     doc = client.open(URI, SOURCE)
 
-    def broken_record(_job: object) -> None:
+    def broken_record(**_fields: object) -> None:
         raise RuntimeError("the ledger blew up")
 
-    session.jobs.record = broken_record
+    session.spending.record_usage = broken_record  # type: ignore[method-assign]
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     job = session.jobs.jobs[job_id]
     async with asyncio.timeout(10):

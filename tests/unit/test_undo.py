@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gpt_lsp.jobs.arguments import ChatArgs, JobTarget
+from gpt_lsp.session.arguments import ChatArgs, JobTarget
 from tests.fakes.client import FakeClient
 from tests.unit.test_session import Relay, make, run, sse, until, whole
 

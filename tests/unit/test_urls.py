@@ -2,7 +2,7 @@
 
 import pytest
 
-from gpt_lsp.relay.urls import (
+from gpt_lsp.urls import (
     billing_urls,
     chat_completions_url,
     host_of,

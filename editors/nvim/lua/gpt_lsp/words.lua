@@ -2,7 +2,7 @@
 -- translates them and sends them with gptLsp.status (`strings`); English until it has.
 local M = {}
 
--- What the server's catalog says in English (gpt_lsp/jobs/display.py SHIM_STRINGS).
+-- What the server's catalog says in English (gpt_lsp/session/display.py SHIM_STRINGS).
 local ENGLISH = {
   chatPrompt = "AI: ",
   refinePrompt = "AI (follow-up): ",

@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gpt_lsp.accounting.spending import Spending
 from gpt_lsp.errors import RequestRefused, SettingsError
 from gpt_lsp.i18n import set_language
-from gpt_lsp.jobs.controls import JobCommands
-from gpt_lsp.jobs.port import ClientFeatures, ClientPort
-from gpt_lsp.jobs.spending import Spending
 from gpt_lsp.logs import set_content_logging
+from gpt_lsp.port import ClientFeatures, ClientPort
 from gpt_lsp.redaction import register_secret
+from gpt_lsp.session.controls import JobCommands
 from gpt_lsp.text.documents import DocumentStore, change_problem
 from gpt_lsp.text.regions import Span
 
@@ -29,20 +29,20 @@ if TYPE_CHECKING:
     import httpx
 
     from gpt_lsp.completion.service import CompletionService
-    from gpt_lsp.jobs.arguments import (
-        ChatArgs,
-        RunArgs,
-        SelectModelArgs,
-    )
-    from gpt_lsp.jobs.channel import DocumentChannel
+    from gpt_lsp.edits.channel import DocumentChannel
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
-    from gpt_lsp.jobs.models import ModelChoices
-    from gpt_lsp.jobs.notes import NotesDocuments
     from gpt_lsp.prompting.actions import Action
     from gpt_lsp.prompting.definitions import Definitions
     from gpt_lsp.prompting.offers import Offer
     from gpt_lsp.relay.pool import RelayPool
+    from gpt_lsp.session.arguments import (
+        ChatArgs,
+        RunArgs,
+        SelectModelArgs,
+    )
+    from gpt_lsp.session.models import ModelChoices
+    from gpt_lsp.session.notes import NotesDocuments
     from gpt_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,10 +127,10 @@ class Session(JobCommands):
             self._jobs = JobManager(
                 self.port,
                 self.channel_for,
+                spending=self.spending,
                 progress=self.client.progress,
                 lens_refresh=self.client.code_lens_refresh,
             )
-            self._jobs.record = self.spending.record
             self._jobs.keep_answer = self._keep_answer
         return self._jobs
 
@@ -157,7 +157,7 @@ class Session(JobCommands):
     def notes(self) -> NotesDocuments:
         """Returns the notes documents of explain jobs."""
         if self._notes is None:
-            from gpt_lsp.jobs.notes import NotesDocuments
+            from gpt_lsp.session.notes import NotesDocuments
 
             self._notes = NotesDocuments(self.port, self.channel_for, self.notes_dir)
         return self._notes
@@ -183,7 +183,7 @@ class Session(JobCommands):
     def model_choices(self) -> ModelChoices:
         """Returns the models chosen with gptLsp.selectModel (kept through settings reloads)."""
         if self._models is None:
-            from gpt_lsp.jobs.models import ModelChoices, default_path
+            from gpt_lsp.session.models import ModelChoices, default_path
 
             path = self.state_dir / "models.json" if self.state_dir else default_path(self.environ)
             self._models = ModelChoices(path)
@@ -278,7 +278,7 @@ class Session(JobCommands):
             return None
         channel = self.channels.get(uri)
         if channel is None:
-            from gpt_lsp.jobs.channel import DocumentChannel
+            from gpt_lsp.edits.channel import DocumentChannel
 
             channel = DocumentChannel(doc, self.port.apply_edit, self.client.encoding)
             self.channels[uri] = channel
@@ -409,7 +409,7 @@ class Session(JobCommands):
 
     async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
         """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""
-        from gpt_lsp.jobs.models import select
+        from gpt_lsp.session.models import select
 
         answer = await select(self.model_choices, self.settings, self.relays, args)
         self._settings = self.settings.with_chosen_models(
@@ -419,7 +419,7 @@ class Session(JobCommands):
 
     def status(self) -> dict[str, Any]:
         """gptLsp.status: version, actions, relays, jobs and usage."""
-        from gpt_lsp.jobs.status import status_of
+        from gpt_lsp.session.status import status_of
 
         return status_of(self)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.arguments import CancelArgs, ChatArgs, JobTarget
-    from gpt_lsp.jobs.channel import DocumentChannel
+    from gpt_lsp.accounting.spending import Spending
+    from gpt_lsp.edits.channel import DocumentChannel
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.jobs.review import Lens
-    from gpt_lsp.jobs.spending import Spending
+    from gpt_lsp.session.arguments import CancelArgs, ChatArgs, JobTarget
     from gpt_lsp.settings import Settings
+    from gpt_lsp.text.regions import Pos
 
 
 class JobCommands:
@@ -85,9 +86,9 @@ class JobCommands:
         from gpt_lsp.jobs.refine import follow_up_spec, refinable
         from gpt_lsp.jobs.turns import previous_answer
 
-        job = refinable(self._jobs, args.target())
+        job = refinable(self._jobs, *_where(args.target()))
         self.jobs.board.decide_now(job)  # typed-in text is the user's: it ends the job
-        job = refinable(self._jobs, args.target())
+        job = refinable(self._jobs, *_where(args.target()))
         self.spending.check(self.settings.budget)
         if job.status == "running":
             await self.jobs.stop_turn(job)
@@ -100,3 +101,9 @@ class JobCommands:
         self.jobs.next_turn(job, spec, notes, lead)
         job.request_id = request_id
         return {"jobId": job.id}
+
+
+def _where(target: JobTarget) -> tuple[str | None, str | None, Pos | None]:
+    """A target as what the job layer takes: an id, or a document and a position."""
+    pos = target.position.pos() if target.position is not None else None
+    return target.job_id, target.uri, pos

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpt_lsp.jobs.answer.indent import ANY_BREAK
+from gpt_lsp.answer.indent import ANY_BREAK
 
 
 class ProseOutputFilter:

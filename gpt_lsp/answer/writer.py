@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gpt_lsp.jobs.answer.indent import indent_delta, leading_ws
+from gpt_lsp.answer.indent import indent_delta, leading_ws
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gpt_lsp import __version__
-from gpt_lsp.jobs.display import shim_strings, spend_lines, status_lines
-from gpt_lsp.jobs.spending import Spending, spend_json
+from gpt_lsp.accounting.spending import Spending, spend_json
+from gpt_lsp.session.display import shim_strings, spend_lines, status_lines
 
 if TYPE_CHECKING:
     from gpt_lsp.completion.service import CompletionService

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from gpt_lsp.jobs.region import JobRegion
-from gpt_lsp.jobs.verdict import knows
+from gpt_lsp.edits.region import JobRegion
+from gpt_lsp.edits.verdict import knows
 from gpt_lsp.text.changes import follow_in_review, slide_into, slide_out
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Conflict, Encoding, Span, end_after_insert, map_change, shift_after

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpt_lsp.jobs.port import ClientPort
+from gpt_lsp.port import ClientPort
 from gpt_lsp.prompting.slicing import uri_path
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.channel import DocumentChannel
+    from gpt_lsp.edits.channel import DocumentChannel
 
 log = logging.getLogger(__name__)
 

@@ -36,18 +36,18 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from gpt_lsp.jobs.answer.fences import BARE, Fence, closing, nests, opening, opening_inside
-from gpt_lsp.jobs.answer.indent import ANY_BREAK, first_indent
-from gpt_lsp.jobs.answer.partial import HEAD as _HEAD
-from gpt_lsp.jobs.answer.partial import PartialLine
-from gpt_lsp.jobs.answer.prose import ProseOutputFilter
-from gpt_lsp.jobs.answer.quotes import TripleQuotes
-from gpt_lsp.jobs.answer.repeats import RepeatTrimmer
-from gpt_lsp.jobs.answer.shape import LineKind, classify, starts_like_code
-from gpt_lsp.jobs.answer.writer import CodeWriter, Output, Rewrite
+from gpt_lsp.answer.fences import BARE, Fence, closing, nests, opening, opening_inside
+from gpt_lsp.answer.indent import ANY_BREAK, first_indent
+from gpt_lsp.answer.partial import HEAD as _HEAD
+from gpt_lsp.answer.partial import PartialLine
+from gpt_lsp.answer.prose import ProseOutputFilter
+from gpt_lsp.answer.quotes import TripleQuotes
+from gpt_lsp.answer.repeats import RepeatTrimmer
+from gpt_lsp.answer.shape import LineKind, classify, starts_like_code
+from gpt_lsp.answer.writer import CodeWriter, Output, Rewrite
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.answer.syntax import Parses
+    from gpt_lsp.answer.syntax import Parses
 
 __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
 

@@ -17,9 +17,9 @@ from gpt_lsp.errors import RequestRefused
 from gpt_lsp.paths import read_relay_file, write_relay_file
 
 if TYPE_CHECKING:
-    from gpt_lsp.jobs.arguments import SelectModelArgs
     from gpt_lsp.relay.client import RelayClient
     from gpt_lsp.relay.pool import RelayPool
+    from gpt_lsp.session.arguments import SelectModelArgs
     from gpt_lsp.settings import Settings
 
 log = logging.getLogger(__name__)

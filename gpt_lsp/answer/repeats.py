@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gpt_lsp.jobs.answer.indent import ANY_BREAK
+from gpt_lsp.answer.indent import ANY_BREAK
 
 CONTEXT_LINES = 8  # lines of context looked at on each side
 MIN_CHARS = 6  # non-blank characters a repeat must hold to be dropped

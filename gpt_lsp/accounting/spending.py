@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _
-from gpt_lsp.jobs.port import ClientPort
+from gpt_lsp.port import ClientPort
 
 if TYPE_CHECKING:
     from gpt_lsp.accounting.ledger import Ledger, Spend
-    from gpt_lsp.jobs.job import Job
     from gpt_lsp.relay.events import Usage
     from gpt_lsp.settings import Budget, Price
 
@@ -56,23 +55,8 @@ class Spending:
         log.warning("%s", exc)
         self._failed = True
         self._ledger = None
-        self._port.show_message(
-            "warning", f"gpt-lsp works on, but usage is not recorded (and no budget kept): {exc}"
-        )
-
-    def record(self, job: Job) -> None:
-        """Appends a finished job's usage to the ledger; never raises."""
-        if job.usage is None:
-            return
-        self.record_usage(
-            relay=job.spec.client.name,
-            model=job.spec.request.model,
-            action=job.spec.action.id,
-            usage=job.usage,
-            estimated=job.usage_estimated,
-            price=job.spec.price,
-            status=job.status,
-        )
+        text = _("gpt-lsp works on, but usage is not recorded (and no budget kept): {problem}")
+        self._port.show_message("warning", text.format(problem=exc))
 
     def record_usage(
         self,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gpt_lsp.jobs.history import WrittenStates
+from gpt_lsp.edits.history import WrittenStates
 from gpt_lsp.text.regions import Encoding, Span, end_after_insert
 
 EditKind = Literal["first", "append", "rewrite", "restore", "repair"]

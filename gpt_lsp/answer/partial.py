@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gpt_lsp.jobs.answer.writer import CodeWriter
+from gpt_lsp.answer.writer import CodeWriter
 
 HEAD = 64  # characters of a line looked at before it may stream
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gpt_lsp.jobs.answer.shape import KEYWORDS
+from gpt_lsp.answer.shape import KEYWORDS
 
 _OPEN = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
 BARE = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*")

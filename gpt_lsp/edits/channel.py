@@ -24,11 +24,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from gpt_lsp.edits.mapping import move_region
+from gpt_lsp.edits.region import EditKind, JobRegion, SentEdit, Verdict
+from gpt_lsp.edits.repairs import Repairs
+from gpt_lsp.edits.verdict import review_verdict
 from gpt_lsp.i18n import N_
-from gpt_lsp.jobs.mapping import move_region
-from gpt_lsp.jobs.region import EditKind, JobRegion, SentEdit, Verdict
-from gpt_lsp.jobs.repairs import Repairs
-from gpt_lsp.jobs.verdict import review_verdict
 from gpt_lsp.text.changes import (
     matching_prefix,
 )
@@ -230,7 +230,7 @@ class DocumentChannel:
                 tracked.on_review_change(verdict)
 
     def review_verdict(self, tracked: JobRegion) -> Verdict:
-        """What a pending job's region shows now (see jobs/verdict.py)."""
+        """What a pending job's region shows now (see edits/verdict.py)."""
         return review_verdict(self.doc, tracked, self.encoding)
 
     def _apply(self, changes: Sequence[tuple[Span | None, str]]) -> None:

@@ -5,7 +5,7 @@ text, or other text, which only the user can have typed."""
 
 from __future__ import annotations
 
-from gpt_lsp.jobs.region import JobRegion, Verdict
+from gpt_lsp.edits.region import JobRegion, Verdict
 from gpt_lsp.text.changes import text_around
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding

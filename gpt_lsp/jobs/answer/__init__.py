@@ -1,1 +1,0 @@
-"""Answer hygiene: the pure pieces that turn a model's answer into the code a job writes."""
