@@ -245,6 +245,8 @@ class Session(JobCommands):
         if doc is None:
             return
         channel = self.channels.get(uri)
+        if "completion" in vars(self) or self.settings.completion.enabled:  # ends stale asks
+            self.completion.changed(uri, typing=channel is None or not channel.regions)
         if channel is not None and (channel.regions or channel.in_flight is not None):
             channel.apply_changes(changes, version)
             return
@@ -266,6 +268,8 @@ class Session(JobCommands):
         self.documents.close(uri)
         if self._definitions is not None:
             self._definitions.forget(uri)
+        if "completion" in vars(self):  # its request stops, its suggestions go
+            self.completion.forget(uri)
 
     def channel_for(self, uri: str) -> DocumentChannel | None:
         """Returns the edit channel of an open document."""
