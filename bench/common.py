@@ -71,6 +71,7 @@ class BenchSim(RelaySim):
         self.first_piece_at: dict[int, float] = {}
         self.last_piece_at: dict[int, float] = {}
         self.piece_times: dict[int, list[float]] = {}  # content chunk k written at [k]
+        self.write_times: dict[int, list[float]] = {}  # every data: event written
         # Answers a chat request from its body (a simulated model), when set.
         self.responder: Callable[[dict[str, Any]], Scenario] | None = None
 
@@ -82,6 +83,8 @@ class BenchSim(RelaySim):
 
     def _update(self, rec: Any, **changes: Any) -> None:
         sent = changes.get("chunks_sent")
+        if sent is not None:
+            self.write_times.setdefault(rec.index, []).append(time.monotonic())
         if sent is not None and rec.scenario is not None:
             first = 2 if rec.scenario.role_chunk else 1
             now = time.monotonic()

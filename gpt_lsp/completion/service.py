@@ -9,6 +9,7 @@ shown, typed through or come back to, come from the cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -72,6 +73,7 @@ class CompletionService:
         self._asked: set[asyncio.Task[Suggestion | None]] = set()  # past the wait
         self._errors = Throttle(60.0)
         self._budget_said = False
+        self._warm = False  # the relay's client is built
 
     def enabled(self) -> bool:
         """True when the user turned completion on."""
@@ -91,6 +93,15 @@ class CompletionService:
         """A document changed: its request can no longer be shown, so it stops now."""
         self.rhythm.changed(uri, typing=typing)
         self._stop(uri)
+        if not self._warm:  # while the user types, not at the pause that wants a suggestion
+            self._warm = True
+            asyncio.get_running_loop().call_soon(self._warm_relay)
+
+    def _warm_relay(self) -> None:
+        """Builds the relay's client (HTTP pool, TLS context) ahead of the first request."""
+        relays = self.host.relays
+        with contextlib.suppress(GptLspError):  # said by the request that needs it
+            relays.get(relays.resolve_name(self.host.settings.completion.relay))
 
     async def _complete(self, uri: str, pos: Pos) -> Suggestion | None:
         settings = self.host.settings
