@@ -95,7 +95,7 @@ class CompletionService:
         self._stop(uri)
         if not self._warm:  # while the user types, not at the pause that wants a suggestion
             self._warm = True
-            asyncio.get_running_loop().call_soon(self._warm_relay)
+            self._warm_relay()
 
     def _warm_relay(self) -> None:
         """Builds the relay's client (HTTP pool, TLS context) ahead of the first request."""
