@@ -760,6 +760,7 @@ async def concurrency(ctx: Context) -> Report:
 from bench.answer_filter import answer_filter  # noqa: E402 - it builds on Report and Context
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
 from bench.parse import parse  # noqa: E402 - the same
+from bench.typing_patterns import typing  # noqa: E402 - it builds on Report and Context above
 
 SCENARIOS = {
     "streaming": streaming,
@@ -770,6 +771,7 @@ SCENARIOS = {
     "memory": memory,
     "concurrency": concurrency,
     "completion": completion,
+    "typing": typing,
     "answer_filter": answer_filter,
     "parse": parse,
 }

@@ -249,6 +249,8 @@ class Session(JobCommands):
             log.warning("didChange ignored (%s): %s", problem, os.path.basename(uri))
             return  # the server's copy stays: jobs then see their edits refused, and end
         channel = self.channels.get(uri)
+        if "completion" in vars(self) or self.settings.completion.enabled:  # ends stale asks
+            self.completion.changed(uri, typing=channel is None or not channel.regions)
         if channel is not None and (channel.regions or channel.in_flight is not None):
             channel.apply_changes(changes, version)
             return
@@ -270,6 +272,8 @@ class Session(JobCommands):
         self.documents.close(uri)
         if self._definitions is not None:
             self._definitions.forget(uri)
+        if "completion" in vars(self):  # its request stops, its suggestions go
+            self.completion.forget(uri)
 
     def channel_for(self, uri: str) -> DocumentChannel | None:
         """Returns the edit channel of an open document."""
@@ -319,6 +323,7 @@ class Session(JobCommands):
     def run(self, args: RunArgs, request_id: Any = None) -> dict[str, Any]:
         """gptLsp.run: starts an action's job; answers {jobId} at once."""
         from gpt_lsp.prompting.actions import CHAT_ACTION, all_actions, chat_action, find_action
+        from gpt_lsp.prompting.offers import bare_cursor_target
         from gpt_lsp.prompting.slicing import describe_diagnostics
 
         actions = all_actions(self.settings.actions)
@@ -334,28 +339,14 @@ class Session(JobCommands):
             action = found
         diagnostics = describe_diagnostics(args.diagnostics)
         span = args.range.span()
-        if span.is_empty and not args.marker and action.id != CHAT_ACTION:
-            span = self._definition_at(args.uri, span, bool(diagnostics))
-        job = self._start(
-            action,
-            args.uri,
-            span,
-            args.instruction or "",
-            diagnostics,
-            marker=args.marker,
-        )
+        doc = self.documents.get(args.uri)
+        if span.is_empty and not args.marker and action.id != CHAT_ACTION and doc is not None:
+            around = self.definitions.find(doc, span.start, self.client.encoding)  # a bare cursor
+            span = bare_cursor_target(doc, span, around, bool(diagnostics))
+        instruction = args.instruction or ""
+        job = self._start(action, args.uri, span, instruction, diagnostics, marker=args.marker)
         job.request_id = request_id
         return {"jobId": job.id}
-
-    def _definition_at(self, uri: str, cursor: Span, has_diagnostics: bool) -> Span:
-        """The definition around a bare cursor, as its code action covers."""
-        from gpt_lsp.prompting.offers import bare_cursor_target
-
-        doc = self.documents.get(uri)
-        if doc is None:
-            return cursor  # _start says the document is not open
-        definition = self.definitions.find(doc, cursor.start, self.client.encoding)
-        return bare_cursor_target(doc, cursor, definition, has_diagnostics)
 
     def chat(
         self, args: ChatArgs, request_id: Any = None

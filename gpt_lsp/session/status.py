@@ -10,7 +10,6 @@ from gpt_lsp.accounting.spending import Spending, spend_json
 from gpt_lsp.session.display import shim_strings, spend_lines, status_lines
 
 if TYPE_CHECKING:
-    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
@@ -25,9 +24,6 @@ class Reporting(Protocol):
     def relays(self) -> RelayPool: ...
     @property
     def jobs(self) -> JobManager: ...
-
-    @property
-    def completion(self) -> CompletionService: ...
 
     spending: Spending
     counters: Callable[[], dict[str, int]] | None
@@ -83,7 +79,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "costUsd": round(totals.cost_usd, 6),
         },
     }
-    status["completion"] = session.completion.status()  # counted apart from jobs
+    status["completion"] = completion_status(session)  # counted apart from jobs
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])
@@ -93,3 +89,13 @@ def status_of(session: Reporting) -> dict[str, Any]:
     if session.counters is not None:
         status["internal"] = {**session.counters(), **session.resource_counts()}
     return status
+
+
+def completion_status(session: Reporting) -> dict[str, Any]:
+    """Completion's counts, without building its service (a cached property) to read zeros."""
+    service = vars(session).get("completion")
+    if service is not None:
+        return service.status()  # type: ignore[no-any-return]
+    from gpt_lsp.completion.counts import Counts
+
+    return {"enabled": session.settings.completion.enabled, **Counts().as_json()}

@@ -229,7 +229,7 @@ class CompletionSettings(_Model):
     model: str | None = None
     """Model for completion (a cheap, fast one); default: the relay's model."""
     debounce_ms: int = Field(default=150, ge=0, le=5000)
-    """Quiet time after the last request before one goes to the relay."""
+    """Least quiet time after a change before a request goes to the relay (0: at once)."""
     max_tokens: int = Field(default=64, gt=0, le=1024)
     """Answer token limit of a completion (one-api reserves prompt + this per request)."""
     prefix_chars: int = Field(default=3000, ge=0, le=50_000)
