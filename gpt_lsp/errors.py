@@ -77,8 +77,9 @@ class ProjectSettingsIgnored(GptLspError):
         super().__init__(text.format(keys=", ".join(self.keys)))
 
     hint = N_(
-        "Where requests go, the credentials they carry and the privacy switches are taken only "
-        "from your user settings (config.toml, the environment, your own editor configuration)."
+        "Where requests go, the credentials they carry, what they may cost and the privacy "
+        "switches are taken only from your user settings (config.toml, the environment, your "
+        "own editor configuration)."
     )
 
 
