@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gpt_lsp.edits.mapping import move_region
 from gpt_lsp.edits.region import EditKind, JobRegion, SentEdit, Verdict
-from gpt_lsp.edits.repairs import Repairs
+from gpt_lsp.edits.repairs import Repair, Repairs, put_back_edges
 from gpt_lsp.edits.verdict import review_verdict
 from gpt_lsp.i18n import N_
 from gpt_lsp.text.changes import (
@@ -211,10 +211,13 @@ class DocumentChannel:
         log.debug("edit confirmed: %s (%d changes)", sent.kind, len(changes))
         sent.settle(True)
         sent.tracked.confirm(sent.kind, where, sent.text, self.encoding)
-        if sent.kind == "repair" and self._repairs.sending is not None:
-            self._repairs.done(self._repairs.sending)
+        repair = self._repairs.sending if sent.kind == "repair" else None
+        if repair is not None:
+            self._repairs.done(repair)
         # Our edit moves the regions of the document's other jobs like any change.
         self._map_others(where, sent.text, skip=sent.tracked, ours=sent.kind == "repair")
+        if repair is not None:
+            put_back_edges(repair, where.start, self.encoding)
         self._apply(changes)
         # Clients apply edits in order: an edit given up before this one can no longer show.
         self._strays.clear()
@@ -246,15 +249,20 @@ class DocumentChannel:
             self.doc.clamp(where.start, self.encoding), self.doc.clamp(where.end, self.encoding)
         )
         log.warning("an edit landed where it no longer belongs; undoing it")
-        self._repairs.misplaced(self.doc, where, sent.text, self.encoding)
+        # A region's edge it covers is lost until the undo puts the text back: anchored there.
+        live = [tracked for tracked in self.regions.values() if not tracked.conflict]
+        for tracked in self._repairs.misplaced(self.doc, where, sent.text, self.encoding, live):
+            self._give_up(tracked, N_("The editor kept refusing the job's edits."))
         self._map_regions(where, sent.text, skip=None, ours=True)
-        if sent.tracked.conflict and sent.tracked.conflict_reason is None:
-            sent.tracked.conflict_reason = N_(
-                "The editor applied an edit after your typing, at a stale position inside the "
-                "job's region: it was undone and the job stopped."
-            )
         self._apply(changes)
         self.poke()
+
+    def _drop_repair(self, repair: Repair) -> None:
+        """Gives up a repair: the regions with an edge in it lost their place."""
+        self._repairs.done(repair)
+        for anchor in repair.anchors:
+            if not anchor.region.conflict:
+                self._give_up(anchor.region, N_("The editor kept refusing the job's edits."))
 
     def _map_others(
         self, span: Span, text: str, skip: JobRegion | None, *, ours: bool = False
@@ -264,8 +272,7 @@ class DocumentChannel:
         self._map_regions(span, text, skip, ours=ours)
 
     def _map_regions(self, span: Span, text: str, skip: JobRegion | None, *, ours: bool) -> None:
-        """Maps a change onto every region but `skip`'s; one it touches is a conflict, unless
-        it is `ours` (a misplaced edit, or its undo) and inside it: the region follows it."""
+        """Maps a change onto every region but `skip`'s (edits/mapping.py)."""
         for tracked in list(self.regions.values()):
             if not tracked.conflict and tracked is not skip:
                 move_region(self.doc, tracked, span, text, self.encoding, ours=ours)
@@ -326,7 +333,7 @@ class DocumentChannel:
             self._repairs.sending = None
         if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
             log.warning("could not undo a misplaced edit")
-            self._repairs.done(repair)
+            self._drop_repair(repair)
 
     async def _send(self, tracked: JobRegion) -> bool:
         """Sends the region's next edit; False when nothing went to the client."""
@@ -405,7 +412,7 @@ class DocumentChannel:
         if not tracked.refuse(kind, MAX_REFUSED):
             return
         if kind == "repair" and (repair := self._repairs.first()) is not None:
-            self._repairs.done(repair)
+            self._drop_repair(repair)
         elif tracked.refused == "edits":
             tracked.on_conflict()  # stops the job's stream; the job fails and restores
 

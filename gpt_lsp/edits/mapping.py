@@ -1,7 +1,8 @@
 """A job's region moved with one change of the document (pure): shifted by a change before
 it, kept by one after it; a change inside it is a conflict while the job runs, followed while
-its text is pending review, and followed when it is the server's own (a misplaced edit, or its
-undo, which land inside the region and leave again)."""
+its text is pending review, and covered when it is the server's own (a misplaced edit, or its
+undo): the region then holds the change's text, and an edge the change covered waits in the
+repair's text (edits/repairs.py) until the undo puts it back."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ def move_region(
 ) -> None:
     """Moves `tracked` with the change (span, text) about to be applied to `doc`."""
     mapped = map_change(tracked.span, span, text, encoding)
-    if isinstance(mapped, Conflict):
+    if isinstance(mapped, Conflict) and not ours:
         # Clients report the minimal diff, which may put a change made beside the region
-        # inside it when the text there repeats: try the equivalent forms.
+        # inside it when the text there repeats: try the equivalent forms (ours are exact).
         outside = slide_out(doc, span, text, tracked.span, encoding)
         if outside is not None:
             mapped = map_change(tracked.span, outside[0], outside[1], encoding)
@@ -30,6 +31,13 @@ def move_region(
         tracked.abutted = True  # maybe an undo putting the original back at the edge
     if not isinstance(mapped, Conflict):
         tracked.span = mapped
+    elif ours:
+        # No user touched the region: it covers our change until the undo (or after it).
+        new_end = end_after_insert(span.start, text, encoding)
+        region = tracked.span
+        start = min(region.start, span.start)
+        end = shift_after(region.end, span.end, new_end) if region.end >= span.end else new_end
+        tracked.span = Span(start, end)
     elif tracked.reviewing:
         change, change_text = slide_into(doc, span, text, tracked.span, encoding) or (span, text)
         known = partial(knows, tracked)
@@ -39,9 +47,6 @@ def move_region(
             tracked.lost_track = True
         else:
             tracked.span = followed
-    elif ours and tracked.span.start <= span.start and span.end <= tracked.span.end:
-        new_end = end_after_insert(span.start, text, encoding)
-        tracked.span = Span(tracked.span.start, shift_after(tracked.span.end, span.end, new_end))
     else:
         tracked.conflict = True
         tracked.pending.clear()
