@@ -363,21 +363,24 @@ class DocumentChannel:
         self.edits_sent += 1
         log.debug("send %s v%d %s +%d chars", kind, self.doc.version, span, len(text))
         try:
-            applied = await asyncio.wait_for(
-                self.apply_edit(self.doc.uri, self.doc.version, span, text, tracked.label(kind)),
-                APPLY_TIMEOUT,
+            sent.answer = bool(
+                await asyncio.wait_for(
+                    self.apply_edit(
+                        self.doc.uri, self.doc.version, span, text, tracked.label(kind)
+                    ),
+                    APPLY_TIMEOUT,
+                )
             )
         except asyncio.TimeoutError:
-            applied = False
+            pass  # not known to be applied (nor refused: it may still show)
         except asyncio.CancelledError:
             sent.settle(False)
             raise
         except Exception as exc:  # noqa: BLE001 - a broken client answer means "not applied"
             log.warning("applyEdit failed: %s", type(exc).__name__)
-            applied = False
-        log.debug("applyEdit answered applied=%s", applied)
-        sent.answered = True
-        if not applied and sent.confirmed:
+        applied = bool(sent.answer)
+        log.debug("applyEdit answered applied=%s", sent.answer)
+        if sent.answer is False and sent.confirmed:
             sent.retract(self.encoding)  # a change of the user's was taken for it
         unknown = unexplained = False
         try:

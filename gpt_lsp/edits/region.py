@@ -185,7 +185,7 @@ class SentEdit:
     confirmed: bool | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     overtaken: asyncio.Event = field(default_factory=asyncio.Event)  # a user change came first
-    answered: bool = False  # the client answered the applyEdit
+    answer: bool | None = None  # the client's answer: applied or refused (None: no answer)
     # The region's span before the change taken for this edit, the change's place, and the
     # region's span after it (None: no change was taken for it).
     taken: tuple[Span, Span, Span] | None = None
@@ -197,10 +197,13 @@ class SentEdit:
             self.done.set()
 
     def may_show(self) -> bool:
-        """False when no client can still show the edit: a user change came before it, and the
-        client answered (coc.nvim shows the edit before its answer; VS Code and eglot refuse a
-        stale edit, Neovim skips it but for one sent at version 0, which it applies unchecked)."""
-        return not (self.overtaken.is_set() and self.answered and self.version != 0)
+        """False when no client can still show the edit: it refused it, or a user change came
+        before it and the client answered (coc.nvim shows the edit before its answer; VS Code
+        and eglot refuse a stale edit, Neovim skips it but for one sent at version 0, which it
+        applies unchecked)."""
+        if self.answer is None:
+            return True
+        return self.answer and not (self.overtaken.is_set() and self.version != 0)
 
     def retract(self, encoding: Encoding) -> None:
         """The client refused the edit after a change was taken for it: that was the user's,
