@@ -1,5 +1,6 @@
-"""One completion put to a relay: the request in its shape (the chat prompt today), the
-stream read until the suggestion is settled, its usage counted and written to the ledger.
+"""One completion put to a relay: the hole as a prompt in its request shape (the chat prompt
+today), its answer read until the suggestion is settled, its usage counted and written to
+the ledger. Building and reading the request are the shared way of asking (gpt_lsp/asking/).
 
 The shape is the only part that knows how the relay is asked: the chat prompt here, a
 fill-in-the-middle endpoint later. Reading, stopping, cancelling and billing are the same.
@@ -8,23 +9,20 @@ fill-in-the-middle endpoint later. Reading, stopping, cancelling and billing are
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from gpt_lsp.asking.reading import Reading, Sink
+from gpt_lsp.asking.target import Chat, Params, Shape, Target, build, target
 from gpt_lsp.completion.clean import clean, settled
 from gpt_lsp.completion.context import CompletionContext, Mode, choose_mode
 from gpt_lsp.completion.prompt import build_messages
 from gpt_lsp.errors import GptLspError
-from gpt_lsp.logs import content_logger
-from gpt_lsp.relay.events import ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, Usage
-from gpt_lsp.relay.request import Attempt, ChatRequest
 
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
     from gpt_lsp.completion.counts import Counts
-    from gpt_lsp.relay.client import RelayClient
+    from gpt_lsp.prompting.secrets import SecretMask
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
 
@@ -40,16 +38,6 @@ class Hole:
     prefix: str
     suffix: str
     mode: Mode
-    model: str
-    max_tokens: int
-
-
-@dataclass(frozen=True)
-class Opened:
-    """A request on its way: its events, and the text sent (for the token estimate)."""
-
-    stream: AsyncGenerator[list[StreamEvent], None]
-    sent: tuple[str, ...]
 
 
 class Host(Protocol):
@@ -61,37 +49,51 @@ class Host(Protocol):
     spending: Spending
 
 
-class Shape(Protocol):
-    """How a completion is put to a relay."""
+class Prompter(Protocol):
+    """How a completion is put to a relay: its hole as a prompt in one request shape."""
 
-    def open(self, client: RelayClient, hole: Hole) -> Opened:
-        """Starts the request (nothing is sent before the stream is read)."""
+    def prompt(self, hole: Hole) -> Shape:
+        """Returns the prompt asking for the hole's text."""
         ...
 
 
-class ChatShape:
+class ChatPrompter:
     """The hole described to a chat model (every relay serves it)."""
 
-    def open(self, client: RelayClient, hole: Hole) -> Opened:
-        """Starts a chat request asking for the hole's text."""
-        messages = build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode)
-        if content_logger().isEnabledFor(logging.DEBUG):
-            content_logger().debug("completion prompt: %r", messages)
-        request = ChatRequest(messages=messages, model=hole.model, max_tokens=hole.max_tokens)
-        sent = tuple(m["content"] for m in messages)
-        return Opened(client.stream_batches(request, Attempt()), sent)
+    def prompt(self, hole: Hole) -> Shape:
+        """Returns chat messages asking for the hole's text."""
+        return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode))
+
+
+class _Settle(Sink):
+    """Takes a completion's text until more could no longer change the suggestion."""
+
+    def __init__(self, ctx: CompletionContext, mode: Mode, mask: SecretMask) -> None:
+        self.ctx = ctx
+        self.mode = mode
+        self.mask = mask
+        self.parts: list[str] = []
+
+    def take(self, text: str) -> bool:
+        """True when the suggestion is settled, or the answer longer than any suggestion
+        (the rest would be cut anyway: stop reading, and being billed)."""
+        self.parts.append(text)
+        answer = self.answer()
+        return len(answer) > MAX_ANSWER_CHARS or settled(answer, self.ctx, self.mode)
+
+    def answer(self) -> str:
+        """Returns the text so far, secrets put back."""
+        text = "".join(self.parts)
+        return self.mask.unmask(text) if self.mask.count else text
 
 
 @dataclass
 class Asked:
-    """What one request cost so far (recorded when its stream has closed)."""
+    """One request: where it went, what it sent, its reading (recorded once closed)."""
 
-    relay: str
-    model: str
+    target: Target
     sent: tuple[str, ...]
-    usage: Usage | None = None
-    estimate: int = 0  # tokens counted locally from what streamed
-    opened: bool = False
+    reading: Reading
     status: str = "cancelled"
 
 
@@ -99,46 +101,31 @@ class Asker:
     """Asks relays for completions; closes their streams and records their usage beside
     the answer (neither is on the suggestion's path, and a repeated cancel cannot cut them)."""
 
-    def __init__(self, host: Host, counts: Counts, shape: Shape | None = None) -> None:
+    def __init__(self, host: Host, counts: Counts, prompter: Prompter | None = None) -> None:
         self.host = host
         self.counts = counts
-        self.shape: Shape = shape or ChatShape()
+        self.prompter: Prompter = prompter or ChatPrompter()
         self._finishing: set[asyncio.Task[None]] = set()
 
     async def ask(self, ctx: CompletionContext, settings: Settings) -> str:
         """Returns the cleaned suggestion at the context's cursor ("" for nothing)."""
-        from gpt_lsp.accounting.usage import local_token_count
         from gpt_lsp.prompting.secrets import SecretMask
 
         config = settings.completion
-        relays = self.host.relays
-        name = relays.resolve_name(config.relay)
-        client = relays.get(name)
-        model = config.model or settings.chosen_model(name) or client.default_model
+        where = target(self.host.relays, settings, config.relay, config.model)
         mode = choose_mode(ctx, config.multiline)
         mask = SecretMask()
         prefix, suffix = ctx.prefix, ctx.suffix
         if settings.mask_secrets:
             prefix, suffix = mask.mask(prefix), mask.mask(suffix)
-        opened = self.shape.open(client, Hole(ctx, prefix, suffix, mode, model, config.max_tokens))
-        asked = Asked(name, model, opened.sent)
-        parts: list[str] = []
+        shape = self.prompter.prompt(Hole(ctx, prefix, suffix, mode))
+        request = build(where, shape, Params(max_tokens=config.max_tokens), label=ACTION)
+        reading = Reading(where.client, request, label=ACTION)
+        asked = Asked(where, shape.sent(), reading)
+        sink = _Settle(ctx, mode, mask)
         self.counts.requests += 1
         try:
-            async for batch in opened.stream:
-                asked.opened = True
-                for event in batch:
-                    if isinstance(event, TextDelta):
-                        parts.append(event.text)
-                        asked.estimate += local_token_count(event.text)
-                    elif isinstance(event, (ReasoningDelta, ToolCallDelta)):
-                        piece = event.text if isinstance(event, ReasoningDelta) else event.arguments
-                        asked.estimate += local_token_count(piece)
-                    elif isinstance(event, Usage):
-                        asked.usage = event
-                answer = mask.unmask("".join(parts)) if mask.count else "".join(parts)
-                if len(answer) > MAX_ANSWER_CHARS or settled(answer, ctx, mode):
-                    break  # the rest would be cut anyway: stop reading (and being billed)
+            await reading.read(sink)
             asked.status = "done"
         except GptLspError:
             asked.status = "failed"
@@ -146,46 +133,38 @@ class Asker:
         finally:
             if asked.status == "cancelled":
                 self.counts.cancelled += 1
-            self._finish(opened.stream, asked, settings)
-        answer = mask.unmask("".join(parts)) if mask.count else "".join(parts)
-        if content_logger().isEnabledFor(logging.DEBUG):
-            content_logger().debug("completion answer: %r", answer)
-        return clean(answer, ctx, mode)
+            self._finish(asked)
+        return clean(sink.answer(), ctx, mode)
 
-    def _finish(self, stream: Any, asked: Asked, settings: Settings) -> None:
+    def _finish(self, asked: Asked) -> None:
         """Closes the stream and records what it cost, apart from the asking task."""
 
         async def finish() -> None:
             try:
-                await stream.aclose()
+                await asked.reading.aclose()
             finally:
-                if asked.opened or asked.usage is not None:
-                    self._record(asked, settings)
+                if asked.reading.opened or asked.reading.usage is not None:
+                    self._record(asked)
 
         task = asyncio.ensure_future(finish())
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 
-    def _record(self, asked: Asked, settings: Settings) -> None:
-        from gpt_lsp.accounting.usage import local_token_count
-
-        usage = asked.usage
-        estimated = usage is None
-        if usage is None:
-            usage = Usage(sum(local_token_count(text) for text in asked.sent), asked.estimate)
-        price = settings.relays[asked.relay].price_for(asked.model)
+    def _record(self, asked: Asked) -> None:
+        usage, estimated = asked.reading.billed(asked.sent)
+        where = asked.target
         counts = self.counts
         counts.prompt_tokens += usage.prompt_tokens
         counts.completion_tokens += usage.completion_tokens
-        if price is not None:
-            counts.cost_usd += price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
+        if where.price is not None:
+            counts.cost_usd += where.price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
         self.host.spending.record_usage(
-            relay=asked.relay,
-            model=asked.model,
+            relay=where.relay,
+            model=where.model,
             action=ACTION,
             usage=usage,
             estimated=estimated,
-            price=price,
+            price=where.price,
             status=asked.status,
         )
 
