@@ -53,6 +53,7 @@ class JobSpec:
     unmasker: StreamUnmasker | None = None  # puts masked secrets back into the answer
     mask: SecretMask | None = None  # the secrets masked in the prompt (follow-ups mask the same)
     make_output: Callable[[], CodeOutputFilter | ProseOutputFilter] | None = None  # next turns'
+    given: str | None = None  # the first turn's answer, known already (a chat's code applied)
 
 
 @dataclass

@@ -63,6 +63,26 @@ def _status(session: Session, raw: Any, request_id: Any) -> Result:
     return session.status()
 
 
+def _chat_open(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chat_open(raw)
+
+
+def _chat_reply(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chat_reply(raw)
+
+
+def _chat_cancel(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chat_cancel(raw)
+
+
+def _chat_list(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chat_list(raw)
+
+
+def _chat_apply(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chat_apply(raw)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("gptLsp.run", _run),
     Command("gptLsp.chat", _chat),
@@ -71,4 +91,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("gptLsp.cancel", _cancel),
     Command("gptLsp.status", _status),
     Command("gptLsp.selectModel", _select_model),
+    Command("gptLsp.chatOpen", _chat_open),
+    Command("gptLsp.chatReply", _chat_reply),
+    Command("gptLsp.chatCancel", _chat_cancel),
+    Command("gptLsp.chatList", _chat_list),
+    Command("gptLsp.chatApply", _chat_apply),
 )

@@ -72,7 +72,9 @@ class GptLanguageServer(LanguageServer):
         """Returns the protocol with gpt-lsp's fixes."""
         return cast(GptProtocol, self.protocol)
 
-    def client_features(self, locale: str | None = None) -> ClientFeatures:
+    def client_features(
+        self, locale: str | None = None, roots: tuple[str, ...] = ()
+    ) -> ClientFeatures:
         """Returns what the client declared in its initialize request."""
         caps = self.client_capabilities
         window, workspace = caps.window, caps.workspace
@@ -85,6 +87,7 @@ class GptLanguageServer(LanguageServer):
                 workspace and workspace.code_lens and workspace.code_lens.refresh_support
             ),
             locale=locale,
+            roots=roots,
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -231,7 +234,10 @@ def create_server(
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: GptLanguageServer, params: types.InitializeParams) -> None:
-        ls.session.connect(ls.client_features(params.locale), params.initialization_options)
+        roots = tuple(f.uri for f in params.workspace_folders or ()) or (
+            (params.root_uri,) if params.root_uri else ()
+        )
+        ls.session.connect(ls.client_features(params.locale, roots), params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: GptLanguageServer, params: types.InitializedParams) -> None:

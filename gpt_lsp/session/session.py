@@ -21,7 +21,7 @@ from gpt_lsp.i18n import set_language
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.port import ClientFeatures, ClientPort
 from gpt_lsp.redaction import register_secret
-from gpt_lsp.session.controls import JobCommands
+from gpt_lsp.session.chats import ChatCommands
 from gpt_lsp.text.documents import DocumentStore, change_problem
 from gpt_lsp.text.regions import Span
 
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 Change = tuple[Span | None, str]
 
 
-class Session(JobCommands):
+class Session(ChatCommands):
     """One client's gpt-lsp: what the language server forwards requests to."""
 
     def __init__(
@@ -306,6 +306,8 @@ class Session(JobCommands):
 
         settings = self.settings
         excluded = excluded_by(uri, settings.exclude_globs)
+        if (chat := self.chats.code_actions(doc, span, diagnostics)) is not None:
+            return chat  # a chat document's: Reply, Cancel, Apply, Insert
         definition = None
         if span.is_empty:
             definition = self.definitions.find(doc, span.start, self.client.encoding)
@@ -437,5 +439,7 @@ class Session(JobCommands):
             await self._jobs.shutdown()
         if "completion" in vars(self):  # built on first use (a cached property)
             await self.completion.close()  # its streams closed, its usage recorded
+        if self._chats is not None:
+            await self._chats.close()  # replies stopped, what came billed
         if self._relays is not None:
             await self._relays.aclose()
