@@ -49,7 +49,7 @@ class WorkspaceSources:
             text = _("#file:{path}: no such file (a path is relative to the workspace folder).")
             raise RequestRefused(text.format(path=path))
         check_document(found.as_uri(), self.settings)
-        real = found.resolve()
+        real = found.resolve() if found.exists() else found
         if real != found:
             check_document(real.as_uri(), self.settings)  # a link into an excluded file
         name = self._shown(found)
@@ -103,8 +103,9 @@ class WorkspaceSources:
             bases.append(Path(uri_path(self.source)).parent)
         candidates = [given] if given.is_absolute() else [base / given for base in bases]
         for candidate in candidates:
-            if candidate.is_file():
-                return Path(os.path.normpath(candidate))
+            candidate = Path(os.path.normpath(candidate))
+            if candidate.is_file() or self.open_doc(candidate.as_uri()) is not None:
+                return candidate
         return None
 
     def _shown(self, path: Path) -> str:

@@ -225,7 +225,7 @@ async def test_a_budget_refusal_sends_nothing(
 async def test_references_are_expanded_and_an_excluded_file_is_refused(
     editor: Editor, relay_sim: RelaySim, tmp_path: Path
 ) -> None:
-    (tmp_path / "notes.txt").write_text("the notes file\n", "utf-8")
+    (tmp_path / "notes.txt").write_text("the notes file KEY = sk-abcdefghijklmnopqrstuvwxyz12\n")
     (tmp_path / ".env").write_text("KEY=1\n", "utf-8")
     _uri, chat = await open_chat(editor, "refs.py")
     await ask(editor, chat, f"See #file:{tmp_path / 'notes.txt'} and #selection")
@@ -234,6 +234,7 @@ async def test_references_are_expanded_and_an_excluded_file_is_refused(
     assert (await replied(editor))["status"] == "done"
     last = relay_sim.requests[-1].json["messages"][-1]["content"]
     assert "the notes file" in last and "return sum(items)" in last
+    assert "sk-abcdefghijklmnopqrstuvwxyz12" not in last and "GPT_LSP_SECRET_" in last
     requests = len(relay_sim.requests)
     await ask(editor, chat, f"And #file:{tmp_path / '.env'}")
     try:
@@ -243,3 +244,18 @@ async def test_references_are_expanded_and_an_excluded_file_is_refused(
     else:
         raise AssertionError("an excluded file was sent")
     assert len(relay_sim.requests) == requests
+
+
+async def test_headings_and_messages_in_chinese(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    editor: Editor = await make_editor(relay_options(relay_sim), locale="zh-CN")
+    relay_sim.enqueue(Scenario(text="因为简单。"))
+    _uri, chat = await open_chat(editor, "zh.py", "为什么？")
+    assert (await replied(editor))["status"] == "done"
+    text = editor.text(chat)
+    assert "`zh.py` 第 3-4 行：" in text and text.endswith("## 你\n\n")
+    assert "## AI · gpt-4 · " in text and "秒" in text.split("## AI", 1)[1].split("\n")[0]
+    at = types.Position(line=0, character=0)
+    titles = [a.title for a in await editor.code_actions(chat, types.Range(start=at, end=at))]
+    assert titles == ["AI: 回复"]
