@@ -25,7 +25,8 @@ async def stream_answer(
 ) -> None:
     """Reads the job's answer to its end (or its closing fence): `write` gets the filtered
     text, `streamed` is called after each network read."""
-    spec = job.spec
+    turn = job.turn
+    spec = turn.spec
     attempt = Attempt()
     # Checked once per job, not per chunk: logContent changes take effect at the next job.
     log_answer = content_logger().isEnabledFor(logging.DEBUG)
@@ -47,17 +48,17 @@ async def stream_answer(
             texts: list[str] = []
             for event in batch:
                 if isinstance(event, Usage):
-                    job.usage = event
+                    turn.usage = event
                 elif isinstance(event, Finish):
-                    job.finish_reason = event.reason
+                    turn.finish_reason = event.reason
                 elif tail_until is not None:
                     continue  # after the closing fence: only usage is still wanted
                 elif isinstance(event, TextDelta):
-                    job.answer_chars += len(event.text)
-                    job.completion_estimate += chunk_tokens(event.text)
+                    turn.answer_chars += len(event.text)
+                    turn.completion_estimate += chunk_tokens(event.text)
                     if log_answer:
                         content_logger().debug("%s answer: %r", job.id, event.text)
-                    if job.answer_chars > spec.max_answer_chars:
+                    if turn.answer_chars > spec.max_answer_chars:
                         text = _(
                             "The answer passed maxAnswerChars ({limit}); the job was "
                             "stopped and the document restored."
@@ -66,9 +67,9 @@ async def stream_answer(
                     texts.append(event.text)
                 elif isinstance(event, ToolCallDelta):
                     # Some models answer code through a tool call: treat arguments as text.
-                    job.completion_estimate += chunk_tokens(event.arguments)
+                    turn.completion_estimate += chunk_tokens(event.arguments)
                 elif isinstance(event, ReasoningDelta):
-                    job.completion_estimate += chunk_tokens(event.text)
+                    turn.completion_estimate += chunk_tokens(event.text)
             if texts:
                 joined = "".join(texts)
                 write(
@@ -77,7 +78,7 @@ async def stream_answer(
                 if isinstance(spec.output, CodeOutputFilter) and spec.output.done:
                     # The closing fence came: the rest is prose nobody will see. Read on
                     # briefly for the relay's usage, then close (stopping the billing).
-                    job.finish_reason = job.finish_reason or "stop"
+                    turn.finish_reason = turn.finish_reason or "stop"
                     job.region.stream_ended = True
                     tail_until = time.monotonic() + USAGE_TAIL_SECONDS
             streamed(job)
@@ -89,4 +90,4 @@ async def stream_answer(
     if spec.unmasker is not None:
         write(job, spec.output.feed(spec.unmasker.finish()))
     write(job, spec.output.finish())
-    job.stream_complete = True
+    turn.stream_complete = True

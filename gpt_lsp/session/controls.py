@@ -70,7 +70,7 @@ class JobCommands:
         if self._jobs is None:
             return
         for job in self._jobs.running():
-            if job.request_id is not None and job.request_id == msg_id:
+            if job.turn.request_id is not None and job.turn.request_id == msg_id:
                 self._jobs.cancel(job.id)
 
     def progress_cancelled(self, token: Any) -> None:
@@ -78,28 +78,28 @@ class JobCommands:
         if self._jobs is None:
             return
         for job in self._jobs.running():
-            if job.progress_token == token:
+            if job.turn.progress_token == token:
                 self._jobs.cancel(job.id)
 
     async def _refine(self, args: ChatArgs, request_id: Any) -> dict[str, Any]:
         """A follow-up turn: a running turn stops, the next one carries the conversation."""
-        from gpt_lsp.jobs.refine import follow_up_spec, refinable
-        from gpt_lsp.jobs.turns import previous_answer
+        from gpt_lsp.jobs.refine import check_follow_up, follow_up_spec, refinable
 
-        job = refinable(self._jobs, *_where(args.target()))
-        self.jobs.board.decide_now(job)  # typed-in text is the user's: it ends the job
-        job = refinable(self._jobs, *_where(args.target()))
+        registry = self._jobs.registry if self._jobs is not None else None
+        job = refinable(registry, *_where(args.target()))
+        self.jobs.verdicts.decide_now(job)  # typed-in text is the user's: it ends the job
+        job = refinable(registry, *_where(args.target()))
         self.spending.check(self.settings.budget)
         if job.status == "running":
             await self.jobs.stop_turn(job)
-        spec = follow_up_spec(job, previous_answer(job), args.instruction, self.settings)
+            check_follow_up(job)  # a turn that ended meanwhile may have ended the job
+        spec = follow_up_spec(job, job.last_answer(), args.instruction, self.settings)
         notes, lead = None, ""
         if job.spec.notes_uri is not None:
             notes = self.channel_for(job.spec.notes_uri)  # None once the user closed it
             eol = notes.doc.eol if notes is not None else "\n"
             lead = f"{eol}{eol}## {args.instruction.strip()}{eol}{eol}"
-        self.jobs.next_turn(job, spec, notes, lead)
-        job.request_id = request_id
+        self.jobs.next_turn(job, spec, notes, lead, request_id)
         return {"jobId": job.id}
 
 

@@ -122,16 +122,11 @@ class Session(JobCommands):
     def jobs(self) -> JobManager:
         """Returns the job manager."""
         if self._jobs is None:
-            from gpt_lsp.jobs.manager import JobManager
+            from gpt_lsp.session.setup import job_manager
 
-            self._jobs = JobManager(
-                self.port,
-                self.channel_for,
-                spending=self.spending,
-                progress=self.client.progress,
-                lens_refresh=self.client.code_lens_refresh,
+            self._jobs = job_manager(
+                self.port, self.client, self.channel_for, self.spending, self._keep_answer
             )
-            self._jobs.keep_answer = self._keep_answer
         return self._jobs
 
     def _keep_answer(self, job: Job, answer: str) -> str | None:
@@ -343,8 +338,8 @@ class Session(JobCommands):
             args.instruction or "",
             diagnostics,
             marker=args.marker,
+            request_id=request_id,
         )
-        job.request_id = request_id
         return {"jobId": job.id}
 
     def _definition_at(self, uri: str, cursor: Span, has_diagnostics: bool) -> Span:
@@ -367,8 +362,9 @@ class Session(JobCommands):
             return self._refine(args, request_id)
         assert args.uri is not None and args.range is not None
         action = chat_action(args.instruction)
-        job = self._start(action, args.uri, args.range.span(), args.instruction, [])
-        job.request_id = request_id
+        job = self._start(
+            action, args.uri, args.range.span(), args.instruction, [], request_id=request_id
+        )
         return {"jobId": job.id}
 
     def _start(
@@ -380,6 +376,7 @@ class Session(JobCommands):
         diagnostics: list[str],
         *,
         marker: bool = False,
+        request_id: Any = None,
     ) -> Job:
         from gpt_lsp.jobs.launch import prepare
         from gpt_lsp.prompting.slicing import uri_path
@@ -400,12 +397,12 @@ class Session(JobCommands):
             marker=marker,
         )
         if action.writes_code:
-            return self.jobs.start(launch.spec, launch.region, launch.original)
+            return self.jobs.start(launch.spec, launch.region, launch.original, None, request_id)
         if not self.client.show_document:
-            return self.jobs.start(launch.spec, None, "")
+            return self.jobs.start(launch.spec, None, "", None, request_id)
         notes_uri = self.notes.create(uri, action.id, action.label)
         launch.spec.notes_uri = notes_uri
-        return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
+        return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri), request_id)
 
     async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
         """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""

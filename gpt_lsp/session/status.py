@@ -65,7 +65,7 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "action": job.spec.action.id,
             "status": job.status,
             "review": job.review,  # running, pending (done, awaiting a decision), none
-            "tokens": job.completion_estimate,
+            "tokens": job.turn.completion_estimate,
         }
         for job in session.jobs.jobs.values()
     ]

@@ -433,7 +433,7 @@ async def test_a_job_whose_ending_fails_still_ends_and_can_be_rejected(tmp_path:
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     job = session.jobs.jobs[job_id]
     async with asyncio.timeout(10):
-        await job.finished.wait()
+        await job.turn.finished.wait()
     await until(lambda: "return 0" in doc.text)
     async with asyncio.timeout(10):
         assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}

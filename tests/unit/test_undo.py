@@ -163,7 +163,7 @@ async def _grace_over() -> None:
     """Waits out the review's edit grace (a verdict timer in the server, not a guess here)."""
     import asyncio
 
-    from gpt_lsp.jobs.review import EDIT_GRACE
+    from gpt_lsp.jobs.verdicts import EDIT_GRACE
 
     await asyncio.sleep(EDIT_GRACE + 0.1)
 
