@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from gpt_lsp import __version__
 from gpt_lsp.accounting.spending import Spending, spend_json
@@ -16,31 +15,19 @@ if TYPE_CHECKING:
     from gpt_lsp.settings import Settings
 
 
-class Reporting(Protocol):
-    """What the status is made of (the session has it all)."""
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def relays(self) -> RelayPool: ...
-    @property
-    def jobs(self) -> JobManager: ...
-
-    @property
-    def completion(self) -> CompletionService: ...
-
-    spending: Spending
-    counters: Callable[[], dict[str, int]] | None
-
-    def resource_counts(self) -> dict[str, int]: ...
-
-
-def status_of(session: Reporting) -> dict[str, Any]:
-    """gptLsp.status: version, actions, relays, jobs and session usage."""
+def status_of(
+    settings: Settings,
+    pool: RelayPool,
+    manager: JobManager,
+    completion: CompletionService,
+    spending: Spending,
+    internal: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """gptLsp.status: version, actions, relays, jobs and session usage; `internal`: resource
+    counts (the server runs with --debug)."""
     from gpt_lsp.prompting.actions import all_actions
 
-    settings = session.settings
-    active = session.relays.active()
+    active = pool.active()
     relays = []
     for name, config in settings.relays.items():
         client = active.get(name)
@@ -67,10 +54,10 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "review": job.review,  # running, pending (done, awaiting a decision), none
             "tokens": job.turn.completion_estimate,
         }
-        for job in session.jobs.jobs.values()
+        for job in manager.jobs.values()
     ]
-    totals = session.jobs.totals
-    spent = session.spending.spend()
+    totals = manager.totals
+    spent = spending.spend()
     status: dict[str, Any] = {
         "version": __version__,
         "actions": actions,
@@ -83,13 +70,13 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "costUsd": round(totals.cost_usd, 6),
         },
     }
-    status["completion"] = session.completion.status()  # counted apart from jobs
+    status["completion"] = completion.status()  # counted apart from jobs
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])
     status["lines"] = status_lines(status)  # display-ready, in the UI language
     status["spendLines"] = spend_lines(status["usage"])
     status["strings"] = shim_strings()  # the shims' own prompts and notices, translated
-    if session.counters is not None:
-        status["internal"] = {**session.counters(), **session.resource_counts()}
+    if internal is not None:
+        status["internal"] = internal
     return status
