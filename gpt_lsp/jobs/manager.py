@@ -10,7 +10,7 @@ from typing import Any
 
 from gpt_lsp.accounting.usage import UsageTotals
 from gpt_lsp.edits.channel import DocumentChannel
-from gpt_lsp.edits.region import JobRegion
+from gpt_lsp.edits.region import JobRegion, Verdict
 from gpt_lsp.jobs.job import Job, JobSpec
 from gpt_lsp.jobs.lifecycle import Lifecycle
 from gpt_lsp.jobs.registry import JobList, Want
@@ -73,14 +73,23 @@ class JobManager:
         notes = spec.notes_uri is not None
         channel = self.channel_for(spec.uri) if spec.action.writes_code else None
         empty = Span(Pos(0, 0), Pos(0, 0))
-        tracked = JobRegion(job_id, region or empty, original, replaced=notes)
-        job = self.life.begin(job_id, spec, tracked, channel, request_id)
 
+        # The region's events go to the job it belongs to (made just below, before any event).
         def conflict() -> None:
             self.life.stop(job, "conflict")
 
-        tracked.on_conflict = conflict
-        tracked.on_review_change = lambda verdict: self.verdicts.user_changed(job, verdict)
+        def review_change(verdict: Verdict) -> None:
+            self.verdicts.user_changed(job, verdict)
+
+        tracked = JobRegion(
+            job_id,
+            region or empty,
+            original,
+            replaced=notes,
+            on_conflict=conflict,
+            on_review_change=review_change,
+        )
+        job = self.life.begin(job_id, spec, tracked, channel, request_id)
         if channel is not None:
             channel.add(tracked)
         self.registry.add(job)
