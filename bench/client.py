@@ -244,14 +244,15 @@ def lines_range(first: int, last: int) -> types.Range:
     )
 
 
-def capabilities() -> types.ClientCapabilities:
+def capabilities(inline: bool = True) -> types.ClientCapabilities:
     caps = client_capabilities("visual-studio-code")
     general = caps.general or types.GeneralClientCapabilities()
     general.position_encodings = ["utf-16"]
     caps.general = general
     assert caps.text_document is not None
-    # VS Code 1.91+ declares inline completion (the 1.65 profile predates it).
-    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
+    # VS Code 1.91+ declares inline completion (the 1.65 profile predates it); Helix does not.
+    if inline:
+        caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
     return caps
 
 
@@ -261,6 +262,7 @@ async def start_editor(
     *,
     cmd: list[str] | None = None,
     env_extra: dict[str, str] | None = None,
+    inline: bool = True,
 ) -> Editor:
     """Spawns the server (bench/server_wrapper.py by default) and initializes a session."""
     client = BenchClient()
@@ -292,7 +294,7 @@ async def start_editor(
     async with asyncio.timeout(START_TIMEOUT):
         await client.initialize_session(
             types.InitializeParams(
-                capabilities=capabilities(),
+                capabilities=capabilities(inline),
                 initialization_options=options,
                 client_info=types.ClientInfo(name="gpt-lsp-bench"),
             )

@@ -6,11 +6,12 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.editor import server_env as server_env  # shared with the e2e tests
-from tests.relay_sim import RelaySim
+from tests.relay_sim import RelaySim, Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -70,9 +71,20 @@ class BenchSim(RelaySim):
         self.first_piece_at: dict[int, float] = {}
         self.last_piece_at: dict[int, float] = {}
         self.piece_times: dict[int, list[float]] = {}  # content chunk k written at [k]
+        self.write_times: dict[int, list[float]] = {}  # every data: event written
+        # Answers a chat request from its body (a simulated model), when set.
+        self.responder: Callable[[dict[str, Any]], Scenario] | None = None
+
+    async def _chat(self, request: Any, rec: Any, body: Any) -> Any:
+        # No await between this enqueue and the parent's pop: the answer is this request's.
+        if self.responder is not None and isinstance(body, dict):
+            self.enqueue(self.responder(body))
+        return await super()._chat(request, rec, body)
 
     def _update(self, rec: Any, **changes: Any) -> None:
         sent = changes.get("chunks_sent")
+        if sent is not None:
+            self.write_times.setdefault(rec.index, []).append(time.monotonic())
         if sent is not None and rec.scenario is not None:
             first = 2 if rec.scenario.role_chunk else 1
             now = time.monotonic()

@@ -1,9 +1,11 @@
 """Baseline reader in its own process (as the server is): reads a streamed chat answer with
 plain httpx. Commands on stdin, one JSON line each:
-{"url", "key", "body", "mode": "bytes" | "json"}; answers one JSON line on stdout:
+{"url", "key", "body", "mode": "bytes" | "json" | "urllib"}; answers one JSON line on stdout:
 {"seconds", "bytes", "events"}, timed from sending the request to the last byte.
 `bytes` reads and drops the body; `json` also splits it into lines and json.loads the payload
-of every `data: {` line: the least any client must do with a stream.
+of every `data: {` line: the least any client must do with a stream. `urllib` does the same
+with the standard library alone (`urllib.request`, iterating the response's lines): the
+plainest read there is, and the streaming scenario's baseline.
 """
 
 from __future__ import annotations
@@ -12,11 +14,36 @@ import asyncio
 import json
 import sys
 import time
+import urllib.request
 
 import httpx
 
+# No proxy from the environment (the httpx reader has trust_env=False too).
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def read_urllib(cmd: dict) -> dict:
+    """Iterates the body's lines with urllib and json.loads every `data: {` payload."""
+    started = time.perf_counter()
+    size = 0
+    events = 0
+    request = urllib.request.Request(
+        cmd["url"],
+        data=json.dumps(cmd["body"]).encode(),
+        headers={"Authorization": f"Bearer {cmd['key']}", "Content-Type": "application/json"},
+    )
+    with _OPENER.open(request, timeout=30) as resp:
+        for line in resp:
+            size += len(line)
+            if line.startswith(b"data: {"):
+                json.loads(line[6:])
+                events += 1
+    return {"seconds": time.perf_counter() - started, "bytes": size, "events": events}
+
 
 async def read_once(client: httpx.AsyncClient, cmd: dict) -> dict:
+    if cmd.get("mode") == "urllib":
+        return read_urllib(cmd)  # blocking: this process reads one command at a time
     started = time.perf_counter()
     size = 0
     events = 0

@@ -5,6 +5,7 @@
     ├── ProjectSettingsIgnored    a project-level source set keys only the user may set
     ├── MissingKeyError           no API key for the relay
     ├── RequestRefused            the request cannot be made (document excluded, too large, ...)
+    │   └── AnswerTooLong         the answer passed its limit (maxAnswerChars): reading stopped
     ├── AnswerWithoutCode         a code-writing job's answer held no code (prose, apology)
     └── RelayError                talking to a relay failed
         ├── RelayConnectError     could not connect (DNS, refused, TLS, proxy)
@@ -77,8 +78,9 @@ class ProjectSettingsIgnored(GptLspError):
         super().__init__(text.format(keys=", ".join(self.keys)))
 
     hint = N_(
-        "Where requests go, the credentials they carry and the privacy switches are taken only "
-        "from your user settings (config.toml, the environment, your own editor configuration)."
+        "Where requests go, the credentials they carry, what they may cost and the privacy "
+        "switches are taken only from your user settings (config.toml, the environment, your "
+        "own editor configuration)."
     )
 
 
@@ -99,6 +101,18 @@ class MissingKeyError(GptLspError):
 
 class RequestRefused(GptLspError):
     """gpt-lsp will not send this request (excluded document, bad range, too large)."""
+
+
+class AnswerTooLong(RequestRefused):
+    """The answer passed its limit (a job's maxAnswerChars): its stream was closed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        text = _(
+            "The answer passed maxAnswerChars ({limit}); the job was "
+            "stopped and the document restored."
+        )
+        super().__init__(text.format(limit=limit))
 
 
 class AnswerWithoutCode(GptLspError):

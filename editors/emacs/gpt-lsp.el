@@ -46,18 +46,20 @@ sent as initializationOptions (and by `gpt-lsp-update-settings').  Only the
 global value counts: a directory-local value is ignored, so a project cannot
 choose your relay.  A :gptLsp section in `eglot-workspace-configuration'
 \(dir-locals) is project-level: the server takes model, temperature, exclude,
-actions and the like from it, never relays, hosts, keys, headers, proxies or
-weaker privacy switches."
+actions and the like from it, never relays, hosts, keys, headers, proxies, budgets
+or weaker privacy switches."
   :type 'plist)
 ;; A cloned project's .dir-locals.el must not be able to set it (nor the command).
 (put 'gpt-lsp-settings 'risky-local-variable t)
 (put 'gpt-lsp-command 'risky-local-variable t)
 
+;; BEGIN user-only keys (written by scripts/shim_settings.py from settings/models.py)
 (defconst gpt-lsp--user-only-keys
-  '("baseUrl" "backupUrls" "relays" "relay" "apiKey" "apiKeyEnv" "headers" "proxy"
+  '("baseUrl" "backupUrls" "relays" "relay" "apiKey" "apiKeyEnv" "headers" "proxy" "budget"
     "logContent" "excludeDefaults" "maskSecrets" "completion")
   "Keys the server takes from user-level settings only.
 It ignores them in the gptLsp section, which a project can write.")
+;; END user-only keys
 
 (defun gpt-lsp--user-settings ()
   "The user's settings: the global value of `gpt-lsp-settings', never a local one."

@@ -17,24 +17,17 @@ const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<
 const DEFAULT_RELAY = "default";
 // Settings of the extension itself, not of the server.
 const CLIENT_ONLY = new Set(["serverPath", "serverArgs", "trace.server"]);
-// Keys the server takes from user-level settings only: where requests go, what they carry, and
-// the privacy switches. A workspace can write the gptLsp section (and .vscode/settings.json),
-// so they travel only in initializationOptions and gptLsp/didChangeUserSettings, read from the
-// user's own settings (inspect().globalValue); package.json scopes them application/machine.
+// Keys the server takes from user-level settings only: where requests go, what they carry, what
+// they may cost, and the privacy switches. A workspace can write the gptLsp section (and
+// .vscode/settings.json), so they travel only in initializationOptions and
+// gptLsp/didChangeUserSettings, read from the user's own settings (inspect().globalValue);
+// package.json scopes them application/machine (tests/unit/test_shim_settings.py checks it).
+// BEGIN user-only keys (written by scripts/shim_settings.py from settings/models.py)
 const USER_ONLY = new Set([
-  "baseUrl",
-  "backupUrls",
-  "relays",
-  "relay",
-  "apiKey",
-  "apiKeyEnv",
-  "headers",
-  "proxy",
-  "logContent",
-  "excludeDefaults",
-  "maskSecrets",
-  "completion", // whether it runs, where it goes and what it costs are the user's
+  "baseUrl", "backupUrls", "relays", "relay", "apiKey", "apiKeyEnv", "headers", "proxy",
+  "budget", "logContent", "excludeDefaults", "maskSecrets", "completion",
 ]);
+// END user-only keys
 const USER_SETTINGS = "gptLsp/didChangeUserSettings";
 
 /** How to get the server, and where gptLsp.serverPath is read in this window. */
@@ -376,7 +369,7 @@ async function warnWorkspaceValues() {
   if (warnedSets.has(id)) return;
   warnedSets.add(id);
   const message = `GPT LSP: ${t(
-    "ignored {0} from the workspace settings. The relay, its hosts, keys, headers, proxy, the privacy switches and the server executable are taken only from your user settings.",
+    "ignored {0} from the workspace settings. The relay, its hosts, keys, headers, proxy, the budget, completion, the privacy switches and the server executable are taken only from your user settings.",
     list.join(", "),
   )}`;
   output.appendLine(message);

@@ -1,5 +1,9 @@
 """Suggestions already shown: typing their first characters, or coming back to where they
-were asked, is answered from here without a relay request."""
+were asked, is answered from here without a relay request.
+
+Typing through a suggestion in an editor that closes brackets (Helix, VS Code) puts the
+closer after the cursor: the rest then stops before the bracket the editor already wrote.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gpt_lsp.completion.clean import CLOSERS, OPENERS, cut_at_context_closer
+
 ANCHOR_CHARS = 256  # characters before the cursor that identify where a suggestion was made
 SUFFIX_CHARS = 256  # characters after the cursor that must not have changed
+AUTO_CLOSED = 3  # closing brackets an editor may have added after the cursor meanwhile
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,15 @@ class SuggestionCache:
         """Returns what is still missing of a suggestion at this cursor, or None (ask)."""
         suffix = suffix[:SUFFIX_CHARS]
         for entry in reversed(self._live(uri)):
-            if entry.suffix != suffix:
+            typed = _typed(entry, prefix)
+            if typed is None:
                 continue
-            rest = _rest_after_typing(entry, prefix)
-            if rest is not None:
+            rest = entry.text[typed:]
+            if entry.suffix == suffix:
                 return rest
+            closed = _auto_closed(entry.suffix, suffix, entry.text[:typed])
+            if closed:
+                return cut_at_context_closer(rest, closed)
         return None
 
     def forget(self, uri: str) -> None:
@@ -80,13 +91,36 @@ class SuggestionCache:
         return entries
 
 
-def _rest_after_typing(entry: Entry, prefix: str) -> str | None:
-    """The suggestion's text not yet typed, when the prefix is the entry's plus a start of it."""
+def _auto_closed(before: str, now: str, typed: str) -> str:
+    """The closing brackets an editor put after the cursor for the brackets typed through
+    ("" when the text after the cursor changed otherwise)."""
+    expected = "".join(OPENERS[c] for c in reversed(_open_in(typed)))
+    for count in range(min(len(expected), AUTO_CLOSED), 0, -1):
+        added = now[:count]
+        if added == expected[:count] and now[count:] == before[: len(now) - count]:
+            return added
+    return ""
+
+
+def _open_in(text: str) -> list[str]:
+    """The brackets a text opens and leaves open."""
+    depth: list[str] = []
+    for char in text:
+        if char in OPENERS:
+            depth.append(char)
+        elif char in CLOSERS and depth and depth[-1] == CLOSERS[char]:
+            depth.pop()
+    return depth
+
+
+def _typed(entry: Entry, prefix: str) -> int | None:
+    """How much of the suggestion the prefix has typed after its place (0: at its place),
+    or None when the prefix is elsewhere or typed something else."""
     if _at_anchor(entry, prefix):
-        return entry.text  # the same place (empty: nothing to suggest there)
+        return 0  # the same place (an empty text: nothing to suggest there)
     for typed in range(1, len(entry.text)):
         if prefix.endswith(entry.text[:typed]) and _at_anchor(entry, prefix[: len(prefix) - typed]):
-            return entry.text[typed:]
+            return typed
     return None
 
 

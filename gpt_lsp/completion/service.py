@@ -1,41 +1,38 @@
 """The completion service: from a request at the cursor to a suggestion, at a bounded cost.
 
-Per document only the newest request goes on: a newer one cancels the older at once (its
-relay stream is closed), and a request waits out the debounce before it asks the relay, so a
-burst of keystrokes makes one relay request. Answers already shown come from the cache.
+No request the user never sees: a request waits until its document has stopped changing
+(whatever the editor says triggered it), the document's next change cancels it (its relay
+stream closes at once), and per document only the newest request goes on. Answers already
+shown, typed through or come back to, come from the cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gpt_lsp.completion.asking import Asker
 from gpt_lsp.completion.cache import SuggestionCache
-from gpt_lsp.completion.clean import clean, settled
-from gpt_lsp.completion.context import CompletionContext, choose_mode, cut_context
-from gpt_lsp.completion.policy import Latest, Throttle
-from gpt_lsp.completion.prompt import build_messages
+from gpt_lsp.completion.context import CompletionContext, cut_context
+from gpt_lsp.completion.counts import Counts
+from gpt_lsp.completion.policy import Latest, Rhythm, Throttle
 from gpt_lsp.errors import GptLspError, RequestRefused
 from gpt_lsp.i18n import _
-from gpt_lsp.logs import content_logger
-from gpt_lsp.relay.events import ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from gpt_lsp.relay.request import Attempt, ChatRequest
 from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
     from gpt_lsp.port import ClientFeatures, ClientPort
     from gpt_lsp.relay.pool import RelayPool
-    from gpt_lsp.settings import CompletionSettings, Settings
+    from gpt_lsp.settings import Settings
     from gpt_lsp.text.documents import DocumentStore
 
 log = logging.getLogger(__name__)
 
-ACTION = "completion"  # the ledger's action of completions
 RECANCEL_AFTER = (0.05, 0.5)  # seconds
-MAX_ANSWER_CHARS = 4000  # a completion's answer is read no further (maxTokens bounds it too)
 
 
 class Host(Protocol):
@@ -62,37 +59,6 @@ class Suggestion:
     prefix: str = ""  # the cursor line's text before the position, for filtering
 
 
-@dataclass
-class Counts:
-    """What completion did in this session (gptLsp.status)."""
-
-    requests: int = 0  # relay requests
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    cache_hits: int = 0
-    debounced: int = 0  # requests that gave way to a newer one before asking the relay
-    cancelled: int = 0  # relay requests closed before their end
-    dropped: int = 0  # answers that came after the user moved on
-    errors: int = 0
-    shown: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        """Returns the counts for gptLsp.status."""
-        return {
-            "requests": self.requests,
-            "promptTokens": self.prompt_tokens,
-            "completionTokens": self.completion_tokens,
-            "costUsd": round(self.cost_usd, 6),
-            "cacheHits": self.cache_hits,
-            "debounced": self.debounced,
-            "cancelled": self.cancelled,
-            "dropped": self.dropped,
-            "errors": self.errors,
-            "shown": self.shown,
-        }
-
-
 class CompletionService:
     """Inline completion for one session."""
 
@@ -100,28 +66,44 @@ class CompletionService:
         self.host = host
         self.cache = SuggestionCache()
         self.counts = Counts()
+        self.asker = Asker(host, self.counts)
+        self.rhythm = Rhythm()
         self._latest = Latest()
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
-        self._streaming: set[asyncio.Task[Any]] = set()  # requests past the debounce
-        self._finishing: set[asyncio.Task[None]] = set()  # streams closing, usage recording
+        self._asked: set[asyncio.Task[Suggestion | None]] = set()  # past the wait
         self._errors = Throttle(60.0)
         self._budget_said = False
+        self._warm = False  # the relay's client is built
 
     def enabled(self) -> bool:
         """True when the user turned completion on."""
         return self.host.settings.completion.enabled
 
-    async def complete(self, uri: str, pos: Pos, *, invoked: bool = False) -> Suggestion | None:
+    async def complete(self, uri: str, pos: Pos) -> Suggestion | None:
         """Returns the suggestion at a position, or None (nothing to show)."""
         try:
-            return await self._complete(uri, pos, invoked)
+            return await self._complete(uri, pos)
         except GptLspError as error:  # a settings problem: said once a minute, like relay errors
             self._error(error)
         except Exception:  # the one boundary: a suggestion is never worth a crash or a traceback
             log.exception("inline completion failed unexpectedly")
         return None
 
-    async def _complete(self, uri: str, pos: Pos, invoked: bool) -> Suggestion | None:
+    def changed(self, uri: str, *, typing: bool = True) -> None:
+        """A document changed: its request can no longer be shown, so it stops now."""
+        self.rhythm.changed(uri, typing=typing)
+        self._stop(uri)
+        if not self._warm:  # while the user types, not at the pause that wants a suggestion
+            self._warm = True
+            self._warm_relay()
+
+    def _warm_relay(self) -> None:
+        """Builds the relay's client (HTTP pool, TLS context) ahead of the first request."""
+        relays = self.host.relays
+        with contextlib.suppress(GptLspError):  # said by the request that needs it
+            relays.get(relays.resolve_name(self.host.settings.completion.relay))
+
+    async def _complete(self, uri: str, pos: Pos) -> Suggestion | None:
         settings = self.host.settings
         config = settings.completion
         doc = self.host.documents.get(uri)
@@ -129,16 +111,19 @@ class CompletionService:
             return None
         encoding = self.host.client.encoding
         ctx = cut_context(doc, pos, encoding, config.prefix_chars, config.suffix_chars)
-        self._supersede(uri)
+        if self._stop(uri):  # a request still running: the user is moving (cursor keys)
+            self.rhythm.touched(uri)
         ticket = self._latest.take(uri)
         cached = self.cache.get(uri, ctx.prefix, ctx.suffix)
         if cached is not None:
             self.counts.cache_hits += 1
             self._latest.release(ticket)
             return self._suggest(ctx, cached)
-        delay = 0.0 if invoked else config.debounce_ms / 1000
+        # Still changing (typing): wait until the user stops, whatever the trigger kind.
+        delay = self.rhythm.wait(uri, config.debounce_ms / 1000)
         version = doc.version  # the document object changes in place
         task = asyncio.ensure_future(self._fetch(ctx, delay))
+        task.add_done_callback(self._count_debounced)
         self._running[uri] = task
         try:
             await asyncio.wait({task})
@@ -165,13 +150,14 @@ class CompletionService:
                 "error", _("AI completion: {message}").format(message=error.user_message())
             )
 
-    def _supersede(self, uri: str) -> None:
-        """Cancels the document's older request at once: its relay stream closes now."""
+    def _stop(self, uri: str) -> bool:
+        """Cancels the document's running request at once (its relay stream closes now);
+        True when there was one."""
         older = self._running.pop(uri, None)
-        if older is not None and not older.done():
-            if older not in self._streaming:
-                self.counts.debounced += 1  # it never reached the relay
-            _cancel(older)
+        if older is None or older.done():
+            return False
+        _cancel(older)
+        return True
 
     def _suggest(self, ctx: CompletionContext, text: str) -> Suggestion | None:
         if not text:
@@ -187,11 +173,18 @@ class CompletionService:
             return True
         return excluded_by(uri, [*settings.exclude_globs, *config.exclude]) is not None
 
+    def _count_debounced(self, task: asyncio.Task[Suggestion | None]) -> None:
+        if task.cancelled() and task not in self._asked:
+            self.counts.debounced += 1  # cancelled before it asked (even before it started)
+        self._asked.discard(task)
+
     async def _fetch(self, ctx: CompletionContext, delay: float) -> Suggestion | None:
         if delay:
             await asyncio.sleep(delay)
+        task = asyncio.current_task()
+        assert task is not None
+        self._asked.add(task)
         settings = self.host.settings
-        config = settings.completion
         try:
             self.host.spending.check(settings.budget)
         except RequestRefused as refusal:
@@ -202,127 +195,18 @@ class CompletionService:
                 )
             return None
         self._budget_said = False
-        task = asyncio.current_task()
-        assert task is not None
-        self._streaming.add(task)
         try:
-            text = await self._ask(ctx, settings, config)
+            text = await self.asker.ask(ctx, settings)
         except GptLspError as error:
             self._error(error)
             return None
-        finally:
-            self._streaming.discard(task)
         self.cache.put(ctx.uri, ctx.prefix, ctx.suffix, text)
         return Suggestion(text, ctx.line, ctx.character)
 
-    async def _ask(
-        self, ctx: CompletionContext, settings: Settings, config: CompletionSettings
-    ) -> str:
-        from gpt_lsp.accounting.usage import local_token_count
-        from gpt_lsp.prompting.secrets import SecretMask
-
-        relays = self.host.relays
-        name = relays.resolve_name(config.relay)
-        client = relays.get(name)
-        model = config.model or settings.chosen_model(name) or client.default_model
-        mode = choose_mode(ctx, config.multiline)
-        mask = SecretMask()
-        prefix, suffix = ctx.prefix, ctx.suffix
-        if settings.mask_secrets:
-            prefix, suffix = mask.mask(prefix), mask.mask(suffix)
-        messages = build_messages(ctx, prefix, suffix, mode)
-        logged = content_logger().isEnabledFor(logging.DEBUG)
-        if logged:
-            content_logger().debug("completion prompt: %r", messages)
-        request = ChatRequest(messages=messages, model=model, max_tokens=config.max_tokens)
-        parts: list[str] = []
-        usage: Usage | None = None
-        estimate = 0
-        opened = False
-        status = "cancelled"
-        stream = client.stream_batches(request, Attempt())
-        self.counts.requests += 1
-        try:
-            async for batch in stream:
-                opened = True
-                for event in batch:
-                    if isinstance(event, TextDelta):
-                        parts.append(event.text)
-                        estimate += local_token_count(event.text)
-                    elif isinstance(event, (ReasoningDelta, ToolCallDelta)):
-                        piece = event.text if isinstance(event, ReasoningDelta) else event.arguments
-                        estimate += local_token_count(piece)
-                    elif isinstance(event, Usage):
-                        usage = event
-                answer = mask.unmask("".join(parts)) if mask.count else "".join(parts)
-                if len(answer) > MAX_ANSWER_CHARS or settled(answer, ctx, mode):
-                    break  # the rest would be cut anyway: stop reading (and being billed)
-            status = "done"
-        except GptLspError:
-            status = "failed"
-            raise
-        finally:
-            # Closed apart from this task: a repeated cancel (see _cancel) must not cut it.
-            if status == "cancelled":
-                self.counts.cancelled += 1
-            # The stream closes and the ledger is written beside this task, after the answer
-            # left: neither is on the suggestion's path, and a repeated cancel cannot cut them.
-            record = (name, model, settings, request, usage, estimate, status)
-            self._background(stream, record if opened or usage is not None else None)
-        answer = mask.unmask("".join(parts)) if mask.count else "".join(parts)
-        if logged:
-            content_logger().debug("completion answer: %r", answer)
-        return clean(answer, ctx, mode)
-
-    def _background(self, stream: Any, record: tuple[Any, ...] | None) -> None:
-        async def finish() -> None:
-            try:
-                await stream.aclose()
-            finally:
-                if record is not None:
-                    self._record(*record)
-
-        task = asyncio.ensure_future(finish())
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
-
-    def _record(
-        self,
-        relay: str,
-        model: str,
-        settings: Settings,
-        request: ChatRequest,
-        usage: Usage | None,
-        estimate: int,
-        status: str,
-    ) -> None:
-        from gpt_lsp.accounting.usage import local_token_count
-
-        estimated = usage is None
-        if usage is None:
-            prompt = sum(local_token_count(m["content"]) for m in request.messages)
-            usage = Usage(prompt, estimate)
-        price = settings.relays[relay].price_for(model)
-        counts = self.counts
-        counts.prompt_tokens += usage.prompt_tokens
-        counts.completion_tokens += usage.completion_tokens
-        if price is not None:
-            counts.cost_usd += price.cost_usd(usage.prompt_tokens, usage.completion_tokens)
-        self.host.spending.record_usage(
-            relay=relay,
-            model=model,
-            action=ACTION,
-            usage=usage,
-            estimated=estimated,
-            price=price,
-            status=status,
-        )
-
     def forget(self, uri: str) -> None:
         """A document closed: its request stops, its suggestions go."""
-        task = self._running.pop(uri, None)
-        if task is not None:
-            _cancel(task)
+        self._stop(uri)
+        self.rhythm.forget(uri)
         self.cache.forget(uri)
 
     def status(self) -> dict[str, Any]:
@@ -337,8 +221,7 @@ class CompletionService:
         self._running.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
-        if self._finishing:
-            await asyncio.wait(set(self._finishing), timeout=2.0)
+        await self.asker.close()
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:

@@ -7,8 +7,10 @@ applied edit as the minimal diff, VS Code in several changes). An edit the clien
 applied is never sent again while it may still show: when the user's change comes first,
 the edit is looked for where it belongs now and where it was sent. coc.nvim reports the
 user's keystrokes first and then our edit, applied on top of them (at its positions as sent:
-stale when the typing was above it); Neovim skips a stale edit yet answers applied, and never
-shows it: it is given up after SUSPECT_WAIT and written again, and undone if it shows after
+stale when the typing was above it), all before its answer; after the answer, a change like
+an edit a user change overtook is the user's (VS Code and eglot refuse a stale edit, Neovim
+skips it yet answers applied), but for an edit sent at version 0, which Neovim applies
+unchecked: it is given up after SUSPECT_WAIT and written again, and undone if it shows after
 all. An edit found at stale positions (Neovim applies version-0 edits unchecked, coc any) is
 undone by a repair and its text written again at the right place. User changes are mapped
 onto every job's region; one that touches a region (in every equivalent form) is a conflict.
@@ -24,9 +26,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from gpt_lsp.edits.mapping import move_region
+from gpt_lsp.edits.mapping import Author, move_region
 from gpt_lsp.edits.region import EditKind, JobRegion, SentEdit, Verdict
-from gpt_lsp.edits.repairs import Repairs
+from gpt_lsp.edits.repairs import Repair, Repairs, put_back_edges
 from gpt_lsp.edits.verdict import review_verdict
 from gpt_lsp.i18n import N_
 from gpt_lsp.text.changes import (
@@ -158,7 +160,7 @@ class DocumentChannel:
                 log.debug("a user change came before the edit (%s)", sent.kind)
                 sent.overtaken.set()
             self._user_change.set()
-            self._map_others(span, text, skip=None)
+            self._map_others(span, text, skip=None, by="user")
             self._apply([(span, text)])
             index += 1
         self.doc.version = version
@@ -170,7 +172,7 @@ class DocumentChannel:
         belongs now and where it was sent (a client applying it at stale positions); an edit
         given up as lost that shows up after all is undone (its text was queued again)."""
         sent = self.in_flight
-        if sent is not None and sent.confirmed is None:
+        if sent is not None and sent.confirmed is None and sent.may_show():
             now, stale = self._places(sent)
             if now is not None and (ours := self._shows(rest, now, sent.text)):
                 self._confirm(sent, now, rest[:ours])
@@ -210,11 +212,17 @@ class DocumentChannel:
     def _confirm(self, sent: SentEdit, where: Span, changes: Sequence[Change]) -> None:
         log.debug("edit confirmed: %s (%d changes)", sent.kind, len(changes))
         sent.settle(True)
+        before = sent.tracked.span
         sent.tracked.confirm(sent.kind, where, sent.text, self.encoding)
-        if sent.kind == "repair" and self._repairs.sending is not None:
-            self._repairs.done(self._repairs.sending)
+        sent.taken = before, where, sent.tracked.span
+        repair = self._repairs.sending if sent.kind == "repair" else None
+        if repair is not None:
+            self._repairs.done(repair)
         # Our edit moves the regions of the document's other jobs like any change.
-        self._map_others(where, sent.text, skip=sent.tracked, ours=sent.kind == "repair")
+        by: Author = "misplaced" if sent.kind == "repair" else "job"
+        self._map_others(where, sent.text, skip=sent.tracked, by=by)
+        if repair is not None:
+            put_back_edges(repair, where.start, self.encoding)
         self._apply(changes)
         # Clients apply edits in order: an edit given up before this one can no longer show.
         self._strays.clear()
@@ -246,29 +254,31 @@ class DocumentChannel:
             self.doc.clamp(where.start, self.encoding), self.doc.clamp(where.end, self.encoding)
         )
         log.warning("an edit landed where it no longer belongs; undoing it")
-        self._repairs.misplaced(self.doc, where, sent.text, self.encoding)
-        self._map_regions(where, sent.text, skip=None, ours=True)
-        if sent.tracked.conflict and sent.tracked.conflict_reason is None:
-            sent.tracked.conflict_reason = N_(
-                "The editor applied an edit after your typing, at a stale position inside the "
-                "job's region: it was undone and the job stopped."
-            )
+        # A region's edge it covers is lost until the undo puts the text back: anchored there.
+        live = [tracked for tracked in self.regions.values() if not tracked.conflict]
+        for tracked in self._repairs.misplaced(self.doc, where, sent.text, self.encoding, live):
+            self._give_up(tracked, N_("The editor kept refusing the job's edits."))
+        self._map_regions(where, sent.text, skip=None, by="misplaced")
         self._apply(changes)
         self.poke()
 
-    def _map_others(
-        self, span: Span, text: str, skip: JobRegion | None, *, ours: bool = False
-    ) -> None:
+    def _drop_repair(self, repair: Repair) -> None:
+        """Gives up a repair: the regions with an edge in it lost their place."""
+        self._repairs.done(repair)
+        for anchor in repair.anchors:
+            if not anchor.region.conflict:
+                self._give_up(anchor.region, N_("The editor kept refusing the job's edits."))
+
+    def _map_others(self, span: Span, text: str, skip: JobRegion | None, *, by: Author) -> None:
         """Maps a change onto every repair and every region but `skip`'s."""
         self._repairs.moved(span, text, self.encoding)
-        self._map_regions(span, text, skip, ours=ours)
+        self._map_regions(span, text, skip, by=by)
 
-    def _map_regions(self, span: Span, text: str, skip: JobRegion | None, *, ours: bool) -> None:
-        """Maps a change onto every region but `skip`'s; one it touches is a conflict, unless
-        it is `ours` (a misplaced edit, or its undo) and inside it: the region follows it."""
+    def _map_regions(self, span: Span, text: str, skip: JobRegion | None, *, by: Author) -> None:
+        """Maps a change onto every region but `skip`'s (edits/mapping.py)."""
         for tracked in list(self.regions.values()):
             if not tracked.conflict and tracked is not skip:
-                move_region(self.doc, tracked, span, text, self.encoding, ours=ours)
+                move_region(self.doc, tracked, span, text, self.encoding, by=by)
 
     # ------------------------------------------------------------ sending
 
@@ -326,7 +336,7 @@ class DocumentChannel:
             self._repairs.sending = None
         if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
             log.warning("could not undo a misplaced edit")
-            self._repairs.done(repair)
+            self._drop_repair(repair)
 
     async def _send(self, tracked: JobRegion) -> bool:
         """Sends the region's next edit; False when nothing went to the client."""
@@ -353,26 +363,32 @@ class DocumentChannel:
         self.edits_sent += 1
         log.debug("send %s v%d %s +%d chars", kind, self.doc.version, span, len(text))
         try:
-            applied = await asyncio.wait_for(
-                self.apply_edit(self.doc.uri, self.doc.version, span, text, _label(tracked, kind)),
-                APPLY_TIMEOUT,
+            sent.answer = bool(
+                await asyncio.wait_for(
+                    self.apply_edit(
+                        self.doc.uri, self.doc.version, span, text, tracked.label(kind)
+                    ),
+                    APPLY_TIMEOUT,
+                )
             )
         except asyncio.TimeoutError:
-            applied = False
+            pass  # not known to be applied (nor refused: it may still show)
         except asyncio.CancelledError:
             sent.settle(False)
             raise
         except Exception as exc:  # noqa: BLE001 - a broken client answer means "not applied"
             log.warning("applyEdit failed: %s", type(exc).__name__)
-            applied = False
-        log.debug("applyEdit answered applied=%s", applied)
+        applied = bool(sent.answer)
+        log.debug("applyEdit answered applied=%s", sent.answer)
+        if sent.answer is False and sent.confirmed:
+            sent.retract(self.encoding)  # a change of the user's was taken for it
         unknown = unexplained = False
         try:
             if applied:
                 await _wait_any([sent.done, sent.overtaken], UNCONFIRMED_TIMEOUT)
-                if sent.confirmed is None and sent.overtaken.is_set():
-                    # A user change came first: ours may follow it at once (coc.nvim), or never
-                    # (Neovim skipped it). Given up, it stays watched: if it shows, it is undone.
+                if sent.confirmed is None and sent.overtaken.is_set() and sent.may_show():
+                    # A user change came first, and Neovim may report an edit at version 0
+                    # later. Given up, it stays watched: if it shows, it is undone.
                     await _wait(sent.done, SUSPECT_WAIT)
                     if sent.confirmed is None:
                         self._strays = [*self._strays[-MAX_STRAYS + 1 :], sent]
@@ -405,7 +421,7 @@ class DocumentChannel:
         if not tracked.refuse(kind, MAX_REFUSED):
             return
         if kind == "repair" and (repair := self._repairs.first()) is not None:
-            self._repairs.done(repair)
+            self._drop_repair(repair)
         elif tracked.refused == "edits":
             tracked.on_conflict()  # stops the job's stream; the job fails and restores
 
@@ -415,15 +431,6 @@ class DocumentChannel:
         tracked.conflict_reason = reason
         tracked.pending.clear()
         tracked.on_conflict()
-
-
-def _label(tracked: JobRegion, kind: EditKind) -> str:
-    """The edit's label: one per job for its text, so a shim can join a job's edits into one
-    undo step and keep a restore (or a repair) apart."""
-    if kind == "repair":
-        return "gpt-lsp repair"
-    suffix = " restore" if kind == "restore" else ""
-    return f"gpt-lsp {tracked.job_id}{suffix}"
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -53,6 +53,16 @@ class WrittenStates:
         else:
             self.replaced(text)
 
+    def retract(self) -> None:
+        """Forgets the newest state (its edit was a change of the user's taken for it)."""
+        segment = self._segments[-1]
+        if len(segment.pieces) == 1:
+            self._segments.pop()
+        else:
+            segment.pieces.pop()
+            segment.lengths.pop()
+            segment._text = None
+
     @property
     def current(self) -> str | None:
         """The region's text after the job's last edit (None before any)."""

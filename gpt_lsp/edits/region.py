@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gpt_lsp.edits.history import WrittenStates
-from gpt_lsp.text.regions import Encoding, Span, end_after_insert
+from gpt_lsp.text.regions import Conflict, Encoding, Span, end_after_insert, map_change
 
 EditKind = Literal["first", "append", "rewrite", "restore", "repair"]
 # The editor refused the job's edits with no change of its own to explain it (a read-only
@@ -118,6 +118,15 @@ class JobRegion:
         else:
             self.written.replaced(text)
 
+    def retract(self, kind: EditKind, before: Span, where: Span, text: str, enc: Encoding) -> None:
+        """Takes back an insertion confirmed from the user's same insertion at the same place
+        (the region was `before`): the region moves as with the user's change (before an
+        empty region, after a region's end); `lose` then queues the text again."""
+        mapped = map_change(before, where, text, enc)
+        self.span = before if isinstance(mapped, Conflict) else mapped
+        self.replaced = self.replaced and kind != "first"
+        self.written.retract()
+
     def lose(self, kind: EditKind, text: str) -> None:
         """Puts back an edit the client did not apply, to be sent again."""
         self.lost_in_a_row += 1
@@ -144,6 +153,14 @@ class JobRegion:
             self.refused = "all" if kind == "restore" or self.refused != "no" else "edits"
         return True
 
+    def label(self, kind: EditKind) -> str:
+        """An edit's label: one per job for its text, so a shim can join a job's edits into
+        one undo step and keep a restore (or a repair) apart."""
+        if kind == "repair":
+            return "gpt-lsp repair"
+        suffix = " restore" if kind == "restore" else ""
+        return f"gpt-lsp {self.job_id}{suffix}"
+
     def is_idle(self) -> bool:
         """True when nothing is pending or in flight."""
         return not self.in_flight and self._due() is None
@@ -168,9 +185,32 @@ class SentEdit:
     confirmed: bool | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     overtaken: asyncio.Event = field(default_factory=asyncio.Event)  # a user change came first
+    answer: bool | None = None  # the client's answer: applied or refused (None: no answer)
+    # The region's span before the change taken for this edit, the change's place, and the
+    # region's span after it (None: no change was taken for it).
+    taken: tuple[Span, Span, Span] | None = None
 
     def settle(self, confirmed: bool) -> None:
         """Marks the edit as shown in the document or not applied."""
         if self.confirmed is None:
             self.confirmed = confirmed
             self.done.set()
+
+    def may_show(self) -> bool:
+        """False when no client can still show the edit: it refused it, or a user change came
+        before it and the client answered (coc.nvim shows the edit before its answer; VS Code
+        and eglot refuse a stale edit, Neovim skips it but for one sent at version 0, which it
+        applies unchecked)."""
+        if self.answer is None:
+            return True
+        return self.answer and not (self.overtaken.is_set() and self.version != 0)
+
+    def retract(self, encoding: Encoding) -> None:
+        """The client refused the edit after a change was taken for it: that was the user's,
+        the same text at the same place. An insertion is then taken back, to go out again
+        (the user's text stays theirs); any other edit's text is where it belongs."""
+        tracked, taken = self.tracked, self.taken
+        insertion = self.kind in ("first", "append") and self.span.is_empty
+        if insertion and taken is not None and tracked.span == taken[2] and not tracked.conflict:
+            tracked.retract(self.kind, taken[0], taken[1], self.text, encoding)
+            self.confirmed = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, replace
 
@@ -10,15 +9,14 @@ from gpt_lsp.answer.output import CodeOutputFilter, ProseOutputFilter
 from gpt_lsp.answer.repeats import context_lines
 from gpt_lsp.answer.shape import is_prose_document
 from gpt_lsp.answer.syntax import syntax_check
+from gpt_lsp.asking.target import Chat, Params, build, target
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _, ngettext
 from gpt_lsp.jobs.job import JobSpec
-from gpt_lsp.logs import content_logger
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.prompting.slicing import build_prompt, check_document, cut_slice, doc_eol, uri_path
 from gpt_lsp.relay.pool import RelayPool
-from gpt_lsp.relay.request import ChatRequest
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Encoding, Span
@@ -74,21 +72,16 @@ def prepare(
         # message, a pasted key): the same mask, so the answer's placeholders still resolve.
         instruction = mask.mask(instruction)
         diagnostics = [mask.mask(line) for line in diagnostics or []]
-    relay_name = relays.resolve_name(action.relay)
-    client = relays.get(relay_name)
-    model = action.model or settings.chosen_model(relay_name) or client.default_model
+    where = target(relays, settings, action.relay, action.model)
     messages = build_prompt(
         action, doc, cut, settings, instruction=instruction, diagnostics=diagnostics or []
     )
-    if content_logger().isEnabledFor(logging.DEBUG):
-        content_logger().debug("prompt for %s: %r", action.id, messages)
-    request = ChatRequest(
-        messages=messages,
-        model=model,
+    params = Params(
+        max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         presence_penalty=settings.presence_penalty,
-        max_tokens=settings.max_tokens,
     )
+    request = build(where, Chat(messages), params, label=action.id)
     selection, eol = mask.unmask(cut.selection), doc_eol(doc, cut.region)
     # An insertion at a line's start adds whole lines: end them with a break.
     at_line_start = cut.region.is_empty and cut.region.start.character == 0
@@ -115,8 +108,8 @@ def prepare(
         uri=doc.uri,
         messages=messages,
         request=request,
-        client=client,
-        price=settings.relays[relay_name].price_for(model),
+        client=where.client,
+        price=where.price,
         output=make_output(),
         max_answer_chars=settings.max_answer_chars,
         unmasker=StreamUnmasker(mask) if mask.count else None,

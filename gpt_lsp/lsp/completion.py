@@ -37,9 +37,11 @@ def register(server: LanguageServer) -> None:
     async def inline_completion(
         ls: Server, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
-        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        if not ls.session.settings.completion.enabled:
+            return types.InlineCompletionList(items=[])  # the service is not even built
+        # The trigger kind is not read: whether the user stopped typing is the server's call.
         found = await ls.session.completion.complete(
-            params.text_document.uri, _pos(params.position), invoked=invoked
+            params.text_document.uri, _pos(params.position)
         )
         if found is None:
             return types.InlineCompletionList(items=[])
@@ -55,14 +57,10 @@ def register(server: LanguageServer) -> None:
         document = ls.client_capabilities.text_document
         if document is not None and document.inline_completion is not None:
             return empty  # the client shows ghost text instead
-        if not ls.session.completion.enabled():
-            return empty
-        invoked = (
-            params.context is not None
-            and params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-        )
+        if not ls.session.settings.completion.enabled:
+            return empty  # the service is not even built (Helix asks at every pause)
         found = await ls.session.completion.complete(
-            params.text_document.uri, _pos(params.position), invoked=invoked
+            params.text_document.uri, _pos(params.position)
         )
         if found is None:
             return types.CompletionList(is_incomplete=True, items=[])

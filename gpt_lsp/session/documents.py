@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gpt_lsp.port import ClientFeatures, ClientPort
-from gpt_lsp.text.documents import DocumentStore, change_problem
+from gpt_lsp.text.documents import DocumentStore, TextDoc, change_problem
 from gpt_lsp.text.regions import Span
 
 if TYPE_CHECKING:
@@ -38,15 +38,26 @@ class OpenDocuments:
         if channel is not None:
             channel.doc = doc
 
-    def change(self, uri: str, version: int, changes: Sequence[Change]) -> None:
-        """Applies a didChange, letting running jobs see each change first."""
+    def checked(self, uri: str, version: int, changes: Sequence[Change]) -> TextDoc | None:
+        """Returns the open document a didChange can apply to; None (logged) when it is not
+        open or the change is malformed (the server's copy then stays: jobs see their edits
+        refused, and end)."""
         doc = self.store.get(uri)
         if doc is None:
-            return
+            return None
         if (problem := change_problem(doc, changes, version)) is not None:
             log.warning("didChange ignored (%s): %s", problem, os.path.basename(uri))
-            return  # the server's copy stays: jobs then see their edits refused, and end
+            return None
+        return doc
+
+    def tracking(self, uri: str) -> bool:
+        """True while a job's region in the document follows its changes."""
         channel = self.channels.get(uri)
+        return channel is not None and bool(channel.regions)
+
+    def apply(self, doc: TextDoc, version: int, changes: Sequence[Change]) -> None:
+        """Applies a checked didChange, letting running jobs see each change first."""
+        channel = self.channels.get(doc.uri)
         if channel is not None and (channel.regions or channel.in_flight is not None):
             channel.apply_changes(changes, version)
             return

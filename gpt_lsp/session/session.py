@@ -108,7 +108,14 @@ class Session:
 
     def did_change(self, uri: str, version: int, changes: Sequence[Change]) -> None:
         """Applies a didChange, letting running jobs see each change first."""
-        self.open_documents.change(uri, version, changes)
+        doc = self.open_documents.checked(uri, version, changes)
+        if doc is None:
+            return  # not open, or a change that cannot apply: the server's copy stays
+        completion = self.parts.built().completion
+        if completion is not None or self.settings.completion.enabled:  # ends stale asks
+            typing = not self.open_documents.tracking(uri)  # no job's region sees it
+            self.parts.completion.changed(uri, typing=typing)
+        self.open_documents.apply(doc, version, changes)
 
     def did_close(self, uri: str) -> None:
         """Forgets a document; its jobs stop without editing it."""
@@ -119,6 +126,8 @@ class Session:
         self.open_documents.close(uri, channel)
         if built.definitions is not None:
             built.definitions.forget(uri)
+        if built.completion is not None:  # its request stops, its suggestions go
+            built.completion.forget(uri)
 
     # ------------------------------------------------------------ code actions
 
@@ -256,16 +265,15 @@ class Session:
 
     def status(self) -> dict[str, Any]:
         """gptLsp.status: version, actions, relays, jobs and usage."""
-        from gpt_lsp.session.status import status_of
+        from gpt_lsp.session.status import completion_status, status_of
 
         internal = None
         if self.counters is not None:
             notes = self.parts.built().notes
             opening = {"notesOpening": len(notes) if notes is not None else 0}
             internal = {**self.counters(), **self.open_documents.counts(), **opening}
-        return status_of(
-            self.settings, self.relays, self.jobs, self.completion, self.spending, internal
-        )
+        completion = completion_status(self.parts.built().completion, self.settings)
+        return status_of(self.settings, self.relays, self.jobs, completion, self.spending, internal)
 
     async def close(self) -> None:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""

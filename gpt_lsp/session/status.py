@@ -19,7 +19,7 @@ def status_of(
     settings: Settings,
     pool: RelayPool,
     manager: JobManager,
-    completion: CompletionService,
+    completion: dict[str, Any],
     spending: Spending,
     internal: dict[str, int] | None = None,
 ) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def status_of(
             "costUsd": round(totals.cost_usd, 6),
         },
     }
-    status["completion"] = completion.status()  # counted apart from jobs
+    status["completion"] = completion  # counted apart from jobs
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])
@@ -80,3 +80,12 @@ def status_of(
     if internal is not None:
         status["internal"] = internal
     return status
+
+
+def completion_status(service: CompletionService | None, settings: Settings) -> dict[str, Any]:
+    """Completion's counts, without building its service to read zeros."""
+    if service is not None:
+        return service.status()
+    from gpt_lsp.completion.counts import Counts
+
+    return {"enabled": settings.completion.enabled, **Counts().as_json()}

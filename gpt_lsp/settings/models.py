@@ -71,6 +71,12 @@ COMPLETION_PROJECT_KEYS: Final = ("multiline", "exclude", "excludeLanguages")
 """Keys of `completion` a project-level source may set (its lists add to the user's): whether
 completion runs, where it goes, with which model and how often or how much it asks are the
 user's, as they decide what is sent and what it costs."""
+USER_ONLY_KEYS: Final = (*PROTECTED_KEYS, *PRIVACY_SWITCHES, "completion")
+"""Top-level keys a shim sends only as user settings (initializationOptions,
+gptLsp/didChangeUserSettings), never in the gptLsp section it answers: the server ignores them
+there (a privacy switch but at its private value, `completion` but for COMPLETION_PROJECT_KEYS)
+and says so. The shims' lists are generated from this one (scripts/shim_settings.py), and VS
+Code's package.json scopes them application or machine (checked against this schema)."""
 
 
 class _Model(BaseModel):
@@ -229,7 +235,7 @@ class CompletionSettings(_Model):
     model: str | None = None
     """Model for completion (a cheap, fast one); default: the relay's model."""
     debounce_ms: int = Field(default=150, ge=0, le=5000)
-    """Quiet time after the last request before one goes to the relay."""
+    """Least quiet time after a change before a request goes to the relay (0: at once)."""
     max_tokens: int = Field(default=64, gt=0, le=1024)
     """Answer token limit of a completion (one-api reserves prompt + this per request)."""
     prefix_chars: int = Field(default=3000, ge=0, le=50_000)

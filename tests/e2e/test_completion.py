@@ -64,6 +64,24 @@ async def inline(
     return list(result.items) if result is not None else []
 
 
+async def complete(
+    editor: Editor, uri: str, position: types.Position = CURSOR, *, timeout: float = 10.0
+) -> list[str]:
+    """textDocument/completion as Helix asks it (Invoked, automatic or manual alike): the
+    texts its items insert."""
+    params = types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=position,
+        context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
+    )
+    async with asyncio.timeout(timeout):  # sent at once (as the first step of this task)
+        result = await editor.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_COMPLETION, params
+        )
+    items = result.items if isinstance(result, types.CompletionList) else result or []
+    return [i.text_edit.new_text for i in items if i.text_edit is not None]
+
+
 async def typed(editor: Editor, uri: str, offset: int, text: str) -> None:
     """The user types; the editor reports it (on the next loop turn, as the fake does)."""
     editor.type_at(uri, offset, text)
@@ -123,20 +141,78 @@ async def test_disabled_or_excluded_asks_nothing(
     assert (await status(on))["completion"]["requests"] == 0
 
 
-async def test_a_burst_of_requests_makes_one_relay_request(
+async def test_typing_with_a_request_per_keystroke_makes_one_relay_request(
     make_editor: EditorFactory, relay_sim: RelaySim
 ) -> None:
-    editor = await make_editor(options(relay_sim, debounceMs=200))
-    relay_sim.default = Scenario(text="a + b")
+    """Neovim's pattern: after each keystroke a request, the previous one cancelled."""
+    editor = await make_editor(options(relay_sim, debounceMs=1000))
+    relay_sim.default = Scenario(text=" + 1")
     uri = editor.open("add.py", SOURCE)
+    start = SOURCE.index("return ") + 7
+    burst, previous = [], None
+    for index, char in enumerate("total"):
+        editor.type_at(uri, start + index, char)
+        editor.flush(uri)
+        await asyncio.sleep(0)  # the change is reported first
+        if previous is not None:
+            editor.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=previous))
+        previous = f"inline-{index}"
+        at = types.Position(line=1, character=12 + index)
+        burst.append(asyncio.ensure_future(inline(editor, uri, at, msg_id=previous)))
+        await asyncio.sleep(0.05)
+    answers = await asyncio.gather(*burst, return_exceptions=True)
+    assert [i.insert_text for i in answers[-1]] == [" + 1"]  # type: ignore[union-attr]
+    assert len(relay_sim.requests) == 1
+
+
+async def test_helix_requests_while_the_user_types_wait_and_a_change_ends_them(
+    make_editor: EditorFactory, relay_sim: RelaySim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helix asks with triggerKind Invoked once its idle timer (250 ms) fires, never while a
+    request is pending: while the user still types, no request reaches the relay; the one
+    after the last keystroke does; a manual one after a pause at once."""
+    monkeypatch.undo()  # Helix declares no inline completion
+    editor = await make_editor(options(relay_sim, debounceMs=1000))
+    relay_sim.default = Scenario(text=" + 1")
+    uri = editor.open("add.py", SOURCE)
+    start = SOURCE.index("return ") + 7
+    pending: asyncio.Future[list[str]] | None = None
+    for index, char in enumerate("total"):
+        await typed(editor, uri, start + index, char)
+        if pending is not None:  # none while one is pending: the change ended it
+            assert await asyncio.wait_for(pending, 5) == []
+        pending = asyncio.ensure_future(
+            complete(editor, uri, types.Position(line=1, character=12 + index))
+        )
+        await asyncio.sleep(0)  # sent, then a round trip: the server has taken it before
+        await status(editor)  # the next keystroke (their handlers start in order)
+    assert pending is not None and await pending == [" + 1"]
+    assert len(relay_sim.requests) == 1
+    counts = (await status(editor))["completion"]
+    assert (counts["debounced"], counts["cancelled"]) == (4, 0)
+    await asyncio.sleep(1.2)  # the user pauses (longer than the wait), then asks elsewhere
+    assert await complete(editor, uri, types.Position(line=2, character=0)) == [" + 1"]
+    assert len(relay_sim.requests) == 2
+    assert (await status(editor))["completion"]["debounced"] == 4
+
+
+async def test_requests_at_a_moving_cursor_wait_until_it_stops(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    """Requests without a change (cursor keys): one that comes while the older still runs
+    holds the wait, so a burst asks the relay for its first (cancelled) and last only."""
+    editor = await make_editor(options(relay_sim, debounceMs=500))
+    relay_sim.default = Scenario(text="a + b", first_byte_delay=0.3)
+    uri = editor.open("add.py", SOURCE)
+    assert await inline(editor, uri, types.Position(line=3, character=0)) != []  # warm
     burst = []
-    for _ in range(5):
-        burst.append(asyncio.ensure_future(inline(editor, uri)))
-        await asyncio.sleep(0.03)
+    for character in (11, 10, 9, 8, 7):
+        at = types.Position(line=1, character=character)
+        burst.append(asyncio.ensure_future(inline(editor, uri, at)))
+        await asyncio.sleep(0.08)  # each reaches the relay if it does not wait
     answers = await asyncio.gather(*burst)
     assert [len(a) for a in answers] == [0, 0, 0, 0, 1]
-    assert len(relay_sim.requests) == 1
-    assert (await status(editor))["completion"]["debounced"] == 4
+    assert len(relay_sim.requests) <= 1 + 2
 
 
 async def test_a_newer_request_closes_the_older_stream(
@@ -267,18 +343,63 @@ async def test_secrets_are_masked_and_a_huge_file_sends_its_window(
     assert key not in body and len(body) < 6000
 
 
-async def test_an_answer_after_the_user_moved_on_is_dropped(
+async def test_a_change_closes_the_stream_of_the_request_it_makes_stale(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(HANG)  # one token, then silence
+    uri = editor.open("add.py", SOURCE)
+    pending = asyncio.ensure_future(inline(editor, uri))
+    async with asyncio.timeout(5):
+        while not relay_sim.requests or relay_sim.requests[0].chunks_sent < 2:  # noqa: ASYNC110 - the simulator's thread counts
+            await asyncio.sleep(0.01)
+    await typed(editor, uri, 0, "#")
+    ended = await asyncio.to_thread(relay_sim.wait_for_disconnect, 0, 5.0)
+    assert ended is not None and relay_sim.requests[0].client_disconnected
+    assert await pending == []
+    assert await counted(editor, "completionTokens") == 1  # what streamed, and no more
+    counts = (await status(editor))["completion"]
+    assert (counts["cancelled"], counts["dropped"], counts["requests"]) == (1, 0, 1)
+    assert counts["promptTokens"] > 0
+    assert editor.text(uri) == "#" + SOURCE
+
+
+async def test_helix_typing_through_and_coming_back_is_answered_from_the_cache(
+    make_editor: EditorFactory, relay_sim: RelaySim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # textDocument/completion, as Helix
+    editor = await make_editor(options(relay_sim, debounceMs=0))
+    relay_sim.enqueue(Scenario(text="max(abs(a), b)"))
+    uri = editor.open("add.py", SOURCE)
+    start = SOURCE.index("return ") + 7
+    assert await complete(editor, uri) == ["max(abs(a), b)"]
+    await typed(editor, uri, start, "max")
+    assert await complete(editor, uri, types.Position(line=1, character=14)) == ["(abs(a), b)"]
+    await typed(editor, uri, start + 3, "()")  # Helix closes the bracket it types
+    at = types.Position(line=1, character=15)
+    assert await complete(editor, uri, at) == ["abs(a), b"]
+    editor.type_at(uri, start, "", removed=5)  # back where it was asked
+    editor.flush(uri)
+    await asyncio.sleep(0.05)
+    assert await complete(editor, uri) == ["max(abs(a), b)"]
+    assert len(relay_sim.requests) == 1
+    assert (await status(editor))["completion"]["cacheHits"] == 3
+
+
+async def test_inline_coming_back_to_a_place_is_answered_from_the_cache(
     make_editor: EditorFactory, relay_sim: RelaySim
 ) -> None:
     editor = await make_editor(options(relay_sim, debounceMs=0))
-    relay_sim.enqueue(Scenario(text="a + b", chunk_size=1, pace=0.1))
+    relay_sim.enqueue(Scenario(text="a + b"))
     uri = editor.open("add.py", SOURCE)
-    pending = asyncio.ensure_future(inline(editor, uri))
-    assert await asyncio.to_thread(relay_sim.wait_for_requests, 1)
-    await typed(editor, uri, 0, "#")
-    assert await pending == []
-    assert (await status(editor))["completion"]["dropped"] == 1
-    assert editor.text(uri) == "#" + SOURCE
+    assert [i.insert_text for i in await inline(editor, uri)] == ["a + b"]
+    await typed(editor, uri, 0, "# x\n")
+    await typed(editor, uri, 0, "")
+    editor.type_at(uri, 0, "", removed=4)  # the line taken back
+    editor.flush(uri)
+    await asyncio.sleep(0.05)
+    assert [i.insert_text for i in await inline(editor, uri)] == ["a + b"]
+    assert len(relay_sim.requests) == 1
 
 
 async def test_bad_positions_and_documents_do_no_harm(

@@ -200,6 +200,35 @@ def test_dir_locals_cannot_choose_the_relay(
     assert "apiKeyEnv, baseUrl, relays from the workspace/project settings" in warnings[0]
 
 
+def test_a_user_budget_is_user_level_and_holds(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # $1.20 for the first job (100 + 20 tokens at $10,000 per 1M): over the $1 cap.
+    relay_sim.default = Scenario(
+        text=f"```python\n{NEW_FUNC}```\n", prompt_tokens=100, completion_tokens=20
+    )
+    prices = {"gpt-4": {"input": 10000, "output": 10000}}
+    user = {
+        **relay_settings(relay_sim),
+        "relays": {"default": {"baseUrl": relay_sim.base_url, "prices": prices}},
+        "budget": {"dailyUsd": 1.0},
+    }
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "app.py").write_text(SOURCE, "utf-8")
+    run = run_emacs(emacs, "budget.el", tmp_path, user, func=FUNC, new_func=NEW_FUNC)
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    assert result["first"] == "done", describe(run)
+    # The section leaves the budget out: the server has nothing to ignore, and says nothing.
+    assert "budget" not in result["section"], describe(run)
+    assert not [m for m in result["messages"] if "ignored" in m], describe(run)
+    # The user's cap holds: the second job is refused and the relay sees nothing of it.
+    assert "Spending cap reached" in result["refused"], describe(run)
+    assert "budget.dailyUsd" in result["refused"], describe(run)
+    assert result["started"] == 1, describe(run)
+    assert len([r for r in relay_sim.requests if r.path.endswith("/chat/completions")]) == 1
+
+
 def test_pending_edit_one_undo_and_reject_at_point(
     emacs: str, tmp_path: Path, relay_sim: RelaySim
 ) -> None:

@@ -387,6 +387,32 @@ def test_user_settings_stay_user_level(
     assert len(chats) == 1 and chats[0].json["model"] == "second-model", describe(run)
 
 
+def test_a_user_budget_is_user_level_and_holds(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    # $1.20 for the first job (100 + 20 tokens at $10,000 per 1M): over the $1 cap.
+    relay_sim.default = Scenario(
+        text=f"```python\n{NEW_FUNC}```\n", prompt_tokens=100, completion_tokens=20
+    )
+    prices = {"gpt-4": {"input": 10000, "output": 10000}}
+    user = {
+        **relay_settings(relay_sim),
+        "relays": {"default": {"baseUrl": relay_sim.base_url, "prices": prices}},
+        "budget": {"dailyUsd": 1.0},
+    }
+    run = run_nvim(nvim, "budget.lua", tmp_path, user, source=SOURCE)
+    result = run.result
+    assert result["first"] == "done", describe(run)
+    # The section leaves the budget out: the server has nothing to ignore, and says nothing.
+    assert "budget" not in result["section"], describe(run)
+    assert not [n for n in result["notices"] if "ignored" in n["msg"]], describe(run)
+    # The user's cap holds: the second job is refused and the relay sees nothing of it.
+    assert "Spending cap reached" in (result["refused"] or ""), describe(run)
+    assert "budget.dailyUsd" in result["refused"], describe(run)
+    assert result["started"] == 1, describe(run)
+    assert len([r for r in relay_sim.requests if r.path.endswith("/chat/completions")]) == 1
+
+
 def test_gpt_model_picks_from_the_relays_list(
     nvim: str, tmp_path: Path, relay_sim: RelaySim
 ) -> None:

@@ -314,12 +314,13 @@ end
 
 -- Keys the server takes from user-level settings only: it ignores (and warns about) them in
 -- the gptLsp configuration section, which a project can write.
+-- BEGIN user-only keys (written by scripts/shim_settings.py from settings/models.py)
 local USER_ONLY = {
   baseUrl = true, backupUrls = true, relays = true, relay = true, apiKey = true,
-  apiKeyEnv = true, headers = true, proxy = true,
-  logContent = true, excludeDefaults = true, maskSecrets = true,
-  completion = true, -- whether it runs, where it goes and what it costs are the user's
+  apiKeyEnv = true, headers = true, proxy = true, budget = true, logContent = true,
+  excludeDefaults = true, maskSecrets = true, completion = true,
 }
+-- END user-only keys
 
 --- The settings without the user-only keys: the gptLsp section's answer.
 local function section_settings(settings)
