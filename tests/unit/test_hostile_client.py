@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.edits import channel as channel_module
+from gpt_lsp.edits import sender as sender_module
 from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.text.documents import TextDoc, change_problem
 from gpt_lsp.text.regions import Pos, Span
@@ -52,7 +52,7 @@ def test_a_region_offers_only_work_it_can_take(
 @pytest.fixture
 def quick_resync(monkeypatch: pytest.MonkeyPatch) -> None:
     """A refused edit waits this long for a change of the editor's (1 s in real use)."""
-    monkeypatch.setattr(channel_module, "RESYNC_TIMEOUT", 0.05)
+    monkeypatch.setattr(sender_module, "RESYNC_TIMEOUT", 0.05)
 
 
 @pytest.mark.usefixtures("quick_resync")
@@ -66,7 +66,7 @@ async def test_an_editor_that_refuses_every_edit_fails_the_job(tmp_path: Path) -
     finished = await client.wait_finished(job_id)
     assert finished["status"] == "failed", finished
     assert "refused" in finished["message"]
-    assert len(client.labels) == channel_module.MAX_REFUSED  # a few tries, no loop
+    assert len(client.labels) == sender_module.MAX_REFUSED  # a few tries, no loop
     assert doc.text == SOURCE
     assert session.controls.code_lenses(URI) == []  # nothing pending: nothing of it is in the file
     assert any(kind == "error" and "refused" in text for kind, text in client.messages)
