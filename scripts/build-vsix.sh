@@ -51,7 +51,7 @@ say "node $("$node" --version), npm $(npm --version)"
 cd "$ext"
 if [ ! -x node_modules/.bin/vsce ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "npm ci in editors/vscode"
-    npm ci --loglevel=error
+    npm ci --loglevel=error >&2  # its "added N packages" is not the path this prints
 fi
 version="$("$node" -p 'require("./package.json").version')"
 mkdir -p "$repo/dist"

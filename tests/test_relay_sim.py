@@ -573,6 +573,26 @@ def test_hang_seconds_bounds_the_hang(relay_sim: RelaySim) -> None:
     assert len(events) == 1  # just the role chunk, then the stream ends
 
 
+def test_hold_after_waits_for_the_release_then_sends_the_rest(relay_sim: RelaySim) -> None:
+    """The stream stops after N pieces until the test says so, then ends normally."""
+    release = threading.Event()
+    relay_sim.default = Scenario(chunk_size=4, hold_after=2, release=release)
+    got = b""
+    with httpx.stream(
+        "POST", relay_sim.chat_url, json=chat_body(), headers=AUTH, timeout=httpx.Timeout(10)
+    ) as resp:
+        parts = resp.iter_raw()
+        while content_of(sse_json(got)) != Scenario().text[:8]:
+            got += next(parts)  # the role chunk and two pieces (read timeout: 10 s)
+        # Held: the request has not ended (bounded look; it would end at once without the hold).
+        assert relay_sim.wait_for_disconnect(timeout=0.3) is None
+        release.set()
+        for part in parts:
+            got += part
+    assert content_of(sse_json(got)) == Scenario().text
+    assert sse_data(got)[-1] == "[DONE]"
+
+
 # ------------------------------------------------------------- request checks
 
 

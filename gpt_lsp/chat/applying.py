@@ -43,52 +43,52 @@ async def apply_block(
         raise RequestRefused(_("This chat was opened from no file: use Insert at cursor."))
     uri, cursor = target
     doc = await _opened(host, uri)
-    encoding = host.client.encoding
+    encoding = host.client().encoding
     given: str | None = fenced(block.code, block.info)
     if insert:
         at = doc.clamp(cursor, encoding)
         span, instruction = Span(at, at), REPLACE
     else:
         found = selection_span(chat, doc, encoding) or definition_span(
-            block.code, doc, host.definitions, encoding
+            block.code, doc, host.parts.definitions, encoding
         )
         if found is not None:
             span, instruction = found, REPLACE
         else:  # nowhere known: the model makes the change in the whole file
             span = Span(Pos(0, 0), doc.end(encoding))
             instruction, given = CHANGE.format(block=given), None
-            host.spending.check(host.settings.budget)
+            host.spending.check(host.config.settings.budget)
     action = replace(chat_action(instruction), title=TITLE, translated=True)
     launch = prepare(
         action,
         doc,
         span,
-        settings=host.settings,
-        relays=host.relays,
+        settings=host.config.settings,
+        relays=host.config.relays,
         encoding=encoding,
         instruction=instruction,
     )
     launch.spec.given = given
-    job = host.jobs.start(launch.spec, launch.region, launch.original)
+    job = host.parts.jobs.start(launch.spec, launch.region, launch.original)
     return {"jobId": job.id}
 
 
 async def _opened(host: Host, uri: str) -> TextDoc:
     """Returns the target document, asking the editor to show it when it is not open."""
-    doc = host.documents.get(uri)
+    doc = host.documents.store.get(uri)
     if doc is not None:
         return doc
     name = os.path.basename(uri_path(uri))
-    opened = host.notes.expect(uri)
+    opened = host.parts.notes.expect(uri)
     try:
-        if host.client.show_document:
+        if host.client().show_document:
             await asyncio.wait_for(host.port.show_document(uri), OPEN_WAIT)
             await asyncio.wait_for(opened.wait(), OPEN_WAIT)
     except Exception:  # noqa: BLE001 - not shown: said below
         pass
     finally:
-        host.notes.forget(uri)
-    doc = host.documents.get(uri)
+        host.parts.notes.forget(uri)
+    doc = host.documents.store.get(uri)
     if doc is None:
         raise RequestRefused(_("Open {file} in the editor, then apply again.").format(file=name))
     return doc

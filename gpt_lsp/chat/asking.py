@@ -38,7 +38,7 @@ def start_reply(
 ) -> Reply:
     """Builds the request (raising RequestRefused before anything is sent) and starts the
     reply; its text goes at the end of the document. `diagnostics`: the source's, last seen."""
-    settings = host.settings
+    settings = host.config.settings
     host.spending.check(settings.budget)  # a budget reached sends nothing
     meta = chat.meta
     source = meta.source if meta is not None else None
@@ -48,11 +48,11 @@ def start_reply(
         selection = Span(Pos(l1, c1), Pos(l2, c2))
     sources = WorkspaceSources(
         settings,
-        roots=host.client.roots,
-        open_doc=host.documents.get,
+        roots=host.client().roots,
+        open_doc=host.documents.store.get,
         source=source,
         selection=selection,
-        encoding=host.client.encoding,
+        encoding=host.client().encoding,
         diagnostics=diagnostics,
     )
     said = messages(chat.turns)
@@ -69,14 +69,18 @@ def start_reply(
     if prose:
         system += f" Write your explanations in {prose}."
     sent = [{"role": "system", "content": system}, *kept.messages]
-    where = target(host.relays, settings)
+    where = target(host.config.relays, settings)
     params = Params(max_tokens=settings.max_tokens, temperature=settings.temperature)
     request = build(where, Chat(sent), params, label=ACTION)
-    channel = host.channel_for(doc.uri)
+    channel = host.documents.channel_for(doc.uri)
     if channel is None:
         raise RequestRefused(_("The chat document is not open in the editor."))
-    span, original = _end_of(doc, host.client.encoding)
-    region = JobRegion(reply_id, span, original)
+    span, original = _end_of(doc, host.client().encoding)
+
+    def conflict() -> None:  # the user's edit went over the reply: it stops, kept as it is
+        _stop(reply)
+
+    region = JobRegion(reply_id, span, original, on_conflict=conflict)
     reply = Reply(
         id=reply_id,
         uri=doc.uri,
@@ -98,7 +102,6 @@ def start_reply(
             mask.count,
         )
         reply.notices.append(notice.format(count=mask.count))
-    region.on_conflict = lambda: _stop(reply)
     channel.add(region)
     reply.task = asyncio.ensure_future(run(reply, host.port, host.spending))
     return reply

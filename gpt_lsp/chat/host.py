@@ -1,8 +1,11 @@
-"""What the chat service uses of the session (a protocol: the session is above this layer)."""
+"""What the chat service works with, as the session's parts give it (protocols: the session
+is above this layer)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gpt_lsp.port import ClientFeatures, ClientPort
@@ -24,22 +27,46 @@ class Opener(Protocol):
     def forget(self, uri: str) -> None: ...
 
 
-class Host(Protocol):
-    """What the chat service uses of the session."""
+class Documents(Protocol):
+    """The open documents: the server's copies and their edit channels."""
 
-    port: ClientPort
-    client: ClientFeatures
-    documents: DocumentStore
-    spending: Spending
+    @property
+    def store(self) -> DocumentStore: ...
+    def channel_for(self, uri: str) -> DocumentChannel | None: ...
+
+
+class Config(Protocol):
+    """The settings and the relay clients (loaded on first use)."""
 
     @property
     def settings(self) -> Settings: ...
     @property
     def relays(self) -> RelayPool: ...
+
+
+class Machinery(Protocol):
+    """The other parts a chat uses, each built on first use: jobs take an applied block."""
+
     @property
     def jobs(self) -> JobManager: ...
     @property
     def definitions(self) -> Definitions: ...
     @property
     def notes(self) -> Opener: ...
-    def channel_for(self, uri: str) -> DocumentChannel | None: ...
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the chat service works with."""
+
+    port: ClientPort
+    client: Callable[[], ClientFeatures]  # what the client declared, once connected
+    documents: Documents
+    spending: Spending
+    config: Config
+    parts: Machinery
+
+    def refresh_lenses(self) -> None:
+        """Asks the client to fetch lenses again (Cancel while a reply runs, else Reply)."""
+        if self.client().code_lens_refresh:
+            self.port.refresh_code_lenses()

@@ -58,7 +58,7 @@ class ChatService:
         """Returns this workspace's chat folder."""
         from gpt_lsp.chat.folder import default_base, workspace_folder
 
-        return workspace_folder(self.base or default_base(), self.host.client.roots)
+        return workspace_folder(self.base or default_base(), self.host.client().roots)
 
     # ------------------------------------------------------------ commands
 
@@ -73,11 +73,11 @@ class ChatService:
         it; with a question the first reply starts once the editor opened it."""
         from gpt_lsp.chat.folder import create
 
-        host, settings = self.host, self.host.settings
+        host, settings = self.host, self.host.config.settings
         selection, meta = "", Meta()
         if source is not None:
             check_document(source, settings)  # an excluded file never goes into a chat
-            doc = host.documents.get(source)
+            doc = host.documents.store.get(source)
             if doc is None:
                 name = os.path.basename(uri_path(source))
                 raise RequestRefused(_("{file} is not open in the editor.").format(file=name))
@@ -92,12 +92,14 @@ class ChatService:
             self.last_source = (source, span.start if span is not None else Pos(0, 0))
         path = create(self.folder, source, new_document(meta, selection, question or ""))
         uri = path.as_uri()
-        opened = host.notes.expect(uri)  # before the editor is asked: its didOpen may be quick
+        opened = host.parts.notes.expect(
+            uri
+        )  # before the editor is asked: its didOpen may be quick
         self._spawn(self._show(uri, opened, bool(question and question.strip())))
         return {"uri": uri}
 
     def _selection(self, doc: TextDoc, span: Span, limit: int) -> str:
-        encoding = self.host.client.encoding
+        encoding = self.host.client().encoding
         text = doc.text_in(span, encoding)
         if len(text) > limit:
             message = _(
@@ -118,14 +120,14 @@ class ChatService:
         """Shows a new chat; replies once it is open when it came with a question."""
         host = self.host
         try:
-            if host.client.show_document:
+            if host.client().show_document:
                 try:
                     await asyncio.wait_for(host.port.show_document(uri), SHOW_TIMEOUT)
                 except Exception as exc:  # noqa: BLE001 - the shim opens it itself then
                     log.info("chat document not shown: %s", type(exc).__name__)
             if not reply:
                 return
-            if host.documents.get(uri) is None:
+            if host.documents.store.get(uri) is None:
                 await asyncio.wait_for(opened.wait(), OPEN_WAIT)
             self.reply(uri)
         except asyncio.TimeoutError:
@@ -133,7 +135,7 @@ class ChatService:
         except GptLspError as error:
             host.port.show_message("error", error.user_message())
         finally:
-            host.notes.forget(uri)
+            host.parts.notes.forget(uri)
 
     def reply(self, uri: str, diagnostics: Sequence[Any] | None = None) -> dict[str, Any]:
         """gptLsp.chatReply: sends the conversation and streams the answer into it."""
@@ -155,13 +157,13 @@ class ChatService:
         self.replies[uri] = reply
         assert reply.task is not None
         reply.task.add_done_callback(lambda _task: self._ended(uri, reply))
-        self.host.jobs.board.changed()  # the lenses: Cancel instead of Reply
+        self.host.refresh_lenses()  # the lenses: Cancel instead of Reply
         return {"replyId": reply.id}
 
     def _ended(self, uri: str, reply: Reply) -> None:
         if self.replies.get(uri) is reply:
             del self.replies[uri]
-        self.host.jobs.board.changed()
+        self.host.refresh_lenses()
 
     def cancel(self, uri: str | None) -> dict[str, Any]:
         """gptLsp.chatCancel: stops a chat's reply (every chat's without a uri), keeping
@@ -233,7 +235,7 @@ class ChatService:
         """`AI: Cancel` on a running reply's heading; `AI: Reply` on the last question."""
         from gpt_lsp.jobs.review import Lens
 
-        doc = self.host.documents.get(uri)
+        doc = self.host.documents.store.get(uri)
         if doc is None or not doc.lines or not is_chat(doc.lines[0]):
             return []
         argument = {"uri": uri}
@@ -251,7 +253,7 @@ class ChatService:
     # ------------------------------------------------------------ helpers
 
     def _chat_doc(self, uri: str) -> TextDoc:
-        doc = self.host.documents.get(uri)
+        doc = self.host.documents.store.get(uri)
         name = os.path.basename(uri_path(uri))
         if doc is None:
             raise RequestRefused(_("{file} is not open in the editor.").format(file=name))

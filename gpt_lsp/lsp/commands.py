@@ -38,19 +38,19 @@ def _chat(session: Session, raw: Any, request_id: Any) -> Result:
 def _accept(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import JobTarget, parse_args
 
-    return session.accept(parse_args(JobTarget, "gptLsp.accept", raw))
+    return session.controls.accept(parse_args(JobTarget, "gptLsp.accept", raw))
 
 
 def _reject(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import JobTarget, parse_args
 
-    return session.reject(parse_args(JobTarget, "gptLsp.reject", raw))
+    return session.controls.reject(parse_args(JobTarget, "gptLsp.reject", raw))
 
 
 def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import CancelArgs, parse_args
 
-    return session.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
+    return session.controls.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
 
 
 def _select_model(session: Session, raw: Any, request_id: Any) -> Result:
@@ -64,23 +64,31 @@ def _status(session: Session, raw: Any, request_id: Any) -> Result:
 
 
 def _chat_open(session: Session, raw: Any, request_id: Any) -> Result:
-    return session.chat_open(raw)
+    from gpt_lsp.session.arguments import ChatOpenArgs, parse_args
+
+    return session.chats.open(parse_args(ChatOpenArgs, "gptLsp.chatOpen", raw))
 
 
 def _chat_reply(session: Session, raw: Any, request_id: Any) -> Result:
-    return session.chat_reply(raw)
+    from gpt_lsp.session.arguments import ChatReplyArgs, parse_args
+
+    return session.chats.reply(parse_args(ChatReplyArgs, "gptLsp.chatReply", raw))
 
 
 def _chat_cancel(session: Session, raw: Any, request_id: Any) -> Result:
-    return session.chat_cancel(raw)
+    from gpt_lsp.session.arguments import ChatCancelArgs, parse_args
+
+    return session.chats.cancel(parse_args(ChatCancelArgs, "gptLsp.chatCancel", raw))
 
 
 def _chat_list(session: Session, raw: Any, request_id: Any) -> Result:
-    return session.chat_list(raw)
+    return session.chats.recent()
 
 
 def _chat_apply(session: Session, raw: Any, request_id: Any) -> Result:
-    return session.chat_apply(raw)
+    from gpt_lsp.session.arguments import ChatApplyArgs, parse_args
+
+    return session.chats.apply(parse_args(ChatApplyArgs, "gptLsp.chatApply", raw))
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -1,96 +1,58 @@
 """The chat commands of a session (gptLsp.chatOpen, chatReply, chatCancel, chatList,
-chatApply): their arguments validated, the chat service built on first use, its lenses
-beside the jobs' (mixed into Session)."""
+chatApply), their arguments checked by lsp/commands.py: the chat service (a part, built on
+first use) does them; its code actions and lenses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from gpt_lsp.session.arguments import PositionArg, RangeArg, _Args, parse_args
-from gpt_lsp.session.controls import JobCommands
+from gpt_lsp.session.setup import Parts
 
 if TYPE_CHECKING:
-    from gpt_lsp.chat.service import ChatService
     from gpt_lsp.jobs.review import Lens
+    from gpt_lsp.prompting.offers import Offer
+    from gpt_lsp.session.arguments import ChatApplyArgs, ChatCancelArgs, ChatOpenArgs, ChatReplyArgs
+    from gpt_lsp.text.documents import TextDoc
+    from gpt_lsp.text.regions import Span
 
 
-class ChatOpenArgs(_Args):
-    """`gptLsp.chatOpen` argument: all optional."""
+class ChatCommands:
+    """What a session does with chat documents: the commands' arguments checked, then the
+    chat service (a part built on first use) does it."""
 
-    uri: str | None = Field(default=None, min_length=1)
-    range: RangeArg | None = None
-    position: PositionArg | None = None
-    instruction: str | None = None
-    diagnostics: list[Any] | None = None
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
 
+    def open(self, args: ChatOpenArgs) -> dict[str, Any]:
+        """gptLsp.chatOpen: a new chat (the selection in it), shown; with a question, replied."""
+        return self.parts.chat.open(args.uri, args.span(), args.instruction, args.diagnostics)
 
-class ChatArgs(_Args):
-    """`gptLsp.chatReply` / `gptLsp.chatCancel` argument: the chat document."""
+    def reply(self, args: ChatReplyArgs) -> dict[str, Any]:
+        """gptLsp.chatReply: the conversation sent, the answer streamed into it."""
+        return self.parts.chat.reply(args.uri, args.diagnostics)
 
-    uri: str = Field(min_length=1)
-    diagnostics: list[Any] | None = None  # the source document's, for #diagnostics
+    def cancel(self, args: ChatCancelArgs) -> dict[str, Any]:
+        """gptLsp.chatCancel: a chat's reply stopped (every chat's without a uri)."""
+        chat = self.parts.built().chat
+        return chat.cancel(args.uri) if chat is not None else {"ok": False}
 
+    def recent(self) -> dict[str, Any]:
+        """gptLsp.chatList: this workspace's chats, newest first."""
+        return self.parts.chat.recent()
 
-class ChatCancelArgs(_Args):
-    """`gptLsp.chatCancel` argument: a chat document, or nothing for every chat."""
+    def apply(self, args: ChatApplyArgs) -> Awaitable[dict[str, Any]]:
+        """gptLsp.chatApply: an answer's code block as a pending job in its source."""
+        return self.parts.chat.apply(args.uri, args.line, args.insert)
 
-    uri: str | None = Field(default=None, min_length=1)
-
-
-class ChatApplyArgs(_Args):
-    """`gptLsp.chatApply` argument: the chat and a line of the code block; `insert` puts it
-    at the last cursor in a source document instead."""
-
-    uri: str = Field(min_length=1)
-    line: int = Field(ge=0)
-    insert: bool = False
-
-
-class ChatCommands(JobCommands):
-    """What a session does with chat documents."""
-
-    _chats: ChatService | None = None
-
-    @property
-    def chats(self) -> ChatService:
-        """Returns the chat service (built on first use)."""
-        if self._chats is None:
-            from gpt_lsp.chat.service import ChatService
-
-            self._chats = ChatService(self)  # type: ignore[arg-type]
-        return self._chats
-
-    def chat_open(self, raw: Any) -> dict[str, Any]:
-        """gptLsp.chatOpen."""
-        args = parse_args(ChatOpenArgs, "gptLsp.chatOpen", {} if raw is None else raw)
-        span = args.range.span() if args.range is not None else None
-        if span is None and args.position is not None:
-            span = RangeArg(start=args.position, end=args.position).span()
-        return self.chats.open(args.uri, span, args.instruction, args.diagnostics)
-
-    def chat_reply(self, raw: Any) -> dict[str, Any]:
-        """gptLsp.chatReply."""
-        args = parse_args(ChatArgs, "gptLsp.chatReply", raw)
-        return self.chats.reply(args.uri, args.diagnostics)
-
-    def chat_cancel(self, raw: Any) -> dict[str, Any]:
-        """gptLsp.chatCancel."""
-        args = parse_args(ChatCancelArgs, "gptLsp.chatCancel", {} if raw is None else raw)
-        return self.chats.cancel(args.uri) if self._chats is not None else {"ok": False}
-
-    def chat_list(self, raw: Any) -> dict[str, Any]:
-        """gptLsp.chatList."""
-        return self.chats.recent()
-
-    def chat_apply(self, raw: Any) -> Awaitable[dict[str, Any]]:
-        """gptLsp.chatApply."""
-        args = parse_args(ChatApplyArgs, "gptLsp.chatApply", raw)
-        return self.chats.apply(args.uri, args.line, args.insert)
+    def code_actions(
+        self, doc: TextDoc, span: Span, diagnostics: Sequence[Any]
+    ) -> list[Offer] | None:
+        """A chat document's actions (Reply, Cancel, Apply, Insert); None for any other
+        document, whose cursor and diagnostics the chats keep (Insert at cursor, #diagnostics)."""
+        return self.parts.chat.code_actions(doc, span, diagnostics)
 
     def code_lenses(self, uri: str) -> list[Lens]:
-        """The jobs' lenses, and a chat document's (Reply, or Cancel while it replies)."""
-        found = super().code_lenses(uri)
-        return found + self.chats.lenses(uri)
+        """A chat document's lenses (Reply, or Cancel while it replies)."""
+        chat = self.parts.built().chat
+        return chat.lenses(uri) if chat is not None else []

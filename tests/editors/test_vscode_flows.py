@@ -18,7 +18,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,15 @@ class Flows:
             self.lines.put(line)
         self.lines.put(None)
 
-    def run(self, flow: str, timeout: float = 90, **args: Any) -> dict[str, Any]:
-        """Runs one flow; returns its result line (steps are logged, not returned)."""
+    def run(
+        self,
+        flow: str,
+        timeout: float = 120,
+        on_step: dict[str, Callable[[], None]] | None = None,
+        **args: Any,
+    ) -> dict[str, Any]:
+        """Runs one flow; returns its result line (steps are logged, not returned; a step named
+        in `on_step` calls its function, which lets a relay's held answer go on)."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"flow": flow, **args}) + "\n")
         self.proc.stdin.flush()
@@ -105,6 +112,8 @@ class Flows:
                 if not line.startswith("{"):
                     continue
                 out = json.loads(line)
+                if out.get("step") in (on_step or {}):
+                    on_step[out["step"]]()  # type: ignore[index]
                 if out.get("flow") == flow and out.get("done"):
                     return out  # type: ignore[no-any-return]
 
@@ -162,7 +171,12 @@ def flows(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 
 def run_flow(
-    flows: dict[str, Any], flow: str, *scenarios: Scenario, folder: str = "git", **args: Any
+    flows: dict[str, Any],
+    flow: str,
+    *scenarios: Scenario,
+    folder: str = "git",
+    on_step: dict[str, Callable[[], None]] | None = None,
+    **args: Any,
 ) -> dict[str, Any]:
     """Answers the flow's requests with `scenarios`, in `folder`'s window; runs the flow."""
     relay: RelaySim = flows["relay"]
@@ -174,14 +188,14 @@ def run_flow(
         opened = driver.run("open", url=flows["urls"][folder])
         assert "error" not in opened, opened
         driver.folder = folder
-    result = driver.run(flow, **args)
+    result = driver.run(flow, on_step=on_step, **args)
     assert "error" not in result, (
         f"{flow} failed: {result}\nserver log tail:\n{_tail(flows['server_log'])}"
     )
     return result
 
 
-def outcome(flows: dict[str, Any], name: str, timeout: float = 10.0) -> str | None:
+def outcome(flows: dict[str, Any], name: str, timeout: float = 30.0) -> str | None:
     """How the server ended the review of the job in `name` (gptLsp/review in the LSP trace)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -253,18 +267,24 @@ def test_explain_opens_its_notes_beside_the_code(flows: dict[str, Any], folder: 
 
 def test_typing_above_and_below_a_running_job_then_one_undo(flows: dict[str, Any]) -> None:
     """One Ctrl+Z after the job: the function as it was, both typed lines kept; ends `undone`."""
-    # Slow enough (about 6 s) that the typing ends while the answer still streams.
-    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.06)
-    result = run_flow(
-        flows,
-        "typing",
-        answer,
-        **lines_args("typing"),
-        startedWhen='"""Returns the sum',
-        above=ABOVE,
-        below=BELOW,
-        expected=f"{ABOVE}\n{AFTER}{BELOW}",
-    )
+    # The relay holds the answer after its docstring until the user has typed: the typing
+    # surely happens while the job runs, however slow the machine.
+    typed = threading.Event()
+    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.02, hold_after=30, release=typed)
+    try:
+        result = run_flow(
+            flows,
+            "typing",
+            answer,
+            on_step={"typed": typed.set},
+            **lines_args("typing"),
+            startedWhen='"""Returns the sum',
+            above=ABOVE,
+            below=BELOW,
+            expected=f"{ABOVE}\n{AFTER}{BELOW}",
+        )
+    finally:
+        typed.set()  # a failed flow leaves no answer held
     assert result["streamingAfterTyping"], result  # the typing really happened mid-stream
     assert result["text"] == f"{ABOVE}\n{SOURCE}{BELOW}", result
     assert outcome(flows, "flow_typing.py") == "undone"
@@ -339,10 +359,18 @@ def test_the_cancel_lens_shows_while_the_answer_streams(flows: dict[str, Any]) -
     """VS Code asks for lenses again only after a pause in the document's changes (its request
     is put off by every change), so they must arrive before the first streamed edit: a relay's
     first byte takes a moment (1 s here; real relays take 0.3-2 s), and the lenses the server
-    gives at the job's start, Cancel among them, stay drawn while the answer streams in."""
-    answer = Scenario(text=REFACTORED_CODE, chunk_size=2, pace=0.08, first_byte_delay=1.0)
+    gives at the job's start, Cancel among them, stay drawn while the answer streams in. The
+    relay goes silent before the end (until the cancel closes the request), so the click lands
+    on a running job however slow the machine."""
+    answer = Scenario(
+        text=REFACTORED_CODE, chunk_size=2, pace=0.04, first_byte_delay=1.0, hang_after=90
+    )
     result = run_flow(flows, "lenses", answer, **lines_args("lenses"), expected=AFTER)
     assert {"AI: Accept", "AI: Reject", "AI: Cancel"} <= set(result["mid"]["titles"]), result
+    relay: RelaySim = flows["relay"]
+    chat = [r for r in relay.requests if r.path.endswith("/chat/completions")][-1]
+    assert relay.wait_for_disconnect(chat.index, timeout=30) is not None
+    assert relay.requests[chat.index].client_disconnected  # the cancel closed the request
     assert result["text"] == SOURCE.rstrip() and result["lenses"] == [], result
     assert outcome(flows, "flow_lenses.py") == "cancelled"
 

@@ -71,11 +71,11 @@ def review_session(
                     env=dict(running["env"]),  # type: ignore[call-overload]
                     capture_output=True,
                     text=True,
-                    timeout=150,
+                    timeout=240,
                     check=False,
                 )
             except subprocess.TimeoutExpired as exc:
-                pytest.fail(f"the driver hung past 150 s; output so far: {exc.stdout!r}")
+                pytest.fail(f"the driver hung past 240 s; output so far: {exc.stdout!r}")
             steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
             report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
             (artifacts / "drive.log").write_text(report, "utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -86,6 +87,10 @@ class Scenario:
     endless_line: int | None = None
     hang_after: int | None = None  # go silent after N chunks until the client leaves
     hang_seconds: float = HANG_CAP  # ...or this long, then end the body normally
+    # A pause the test ends: after N pieces, wait until `release` is set (or the client leaves,
+    # or HANG_CAP), then send the rest. For a test that acts while a job surely still runs.
+    hold_after: int | None = None
+    release: threading.Event | None = None
     retry_after: str | None = None  # Retry-After header on the error response
     redirect_to: str | None = None  # answer redirect_status with this Location instead
     redirect_status: int = 302

@@ -781,6 +781,15 @@ class RelaySim:
         # stop() and a client disconnect both end this by cancelling the handler.
         await asyncio.sleep(min(sc.hang_seconds, HANG_CAP))
 
+    @staticmethod
+    async def _hold(sc: Scenario) -> None:
+        """Wait until the test sets sc.release (a threading.Event: polled), at most HANG_CAP; a
+        client leaving or stop() cancels the handler."""
+        for _ in range(int(HANG_CAP / 0.01)):
+            if sc.release is None or sc.release.is_set():
+                return
+            await asyncio.sleep(0.01)
+
     async def _stream(
         self,
         request: web.Request,
@@ -835,6 +844,8 @@ class RelaySim:
                 if sc.hang_after is not None and pieces_sent >= sc.hang_after:
                     await self._hang(sc)
                     return
+                if sc.hold_after is not None and pieces_sent >= sc.hold_after:
+                    await self._hold(sc)
                 if sc.malformed_after is not None and pieces_sent >= sc.malformed_after:
                     await self._write(resp, sc, self._encode(sc, sc.malformed_data))
                     sent += 1

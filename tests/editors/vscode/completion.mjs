@@ -8,11 +8,10 @@ import path from "node:path";
 import { norm, sleep, start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const { browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, notificationTexts } = await start(cfg);
-
-async function focusEditor() {
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
-}
+const {
+  browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, notificationTexts,
+  openWorkbench, openFile, editorFocused, focusEditor, gotoLine,
+} = await start(cfg);
 
 async function ghostText() {
   return page.evaluate(() =>
@@ -30,33 +29,22 @@ async function completionItemText() {
 }
 
 try {
-  await page.goto(cfg.url, { timeout: 30000 });
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
+  await openWorkbench(cfg.url);
   step("workbench");
 
-  await page.keyboard.press("Control+P");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-  await page.keyboard.type(cfg.file, { delay: 5 });
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
-  await page.keyboard.press("Enter");
-  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.replace(/\s+$/, ""));
-  await focusEditor();
+  await openFile(cfg.file, cfg.original);
   await waitFor("the GPT LSP status bar item", async () => (await statusText()).includes("AI"), 30000);
   step("extension active", { status: await statusText(), completion: await completionItemText() });
 
   await runCommand("GPT LSP: Set API Key");
   await answerInputBox(cfg.apiKey, "API key for the default relay");
   await waitFor("the key saved", async () => (await notificationTexts()).some((t) => t.includes("API key for the default relay saved")));
-  await page.keyboard.press("Escape");
-  await focusEditor();
   step("api key set");
 
-  await page.keyboard.press("Control+G");
-  await page.keyboard.type(String(cfg.line));
-  await page.keyboard.press("Enter");
-  await page.keyboard.press("End");
+  // The cursor at the line's end (Go to Line, checked in the status bar), then the typing.
+  await gotoLine(cfg.line, cfg.original.split("\n")[cfg.line - 1].length + 1);
   await page.keyboard.type(cfg.typed, { delay: 20 });
-  const ghost = await waitFor("the ghost text", async () => norm(await ghostText()), 20000);
+  const ghost = await waitFor("the ghost text", async () => norm(await ghostText()));
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-ghost-text.png") });
   step("ghost text", { text: ghost });
 
@@ -67,7 +55,7 @@ try {
   const before = await completionItemText();
   await page.locator(".statusbar-item[id*='gpt-lsp.completion']").first().click();
   await waitFor("completion off", async () => (await completionItemText()) !== before && (await completionItemText()).length > 0);
-  await focusEditor();
+  if (!(await editorFocused())) await focusEditor();
   await page.keyboard.press("End");
   await page.keyboard.type(cfg.typedAfterOff, { delay: 20 });
   await sleep(1500); // well past the debounce: a request would have been sent

@@ -6,12 +6,12 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { STEP_TIMEOUT, norm, sleep, start } from "./page.mjs";
+import { STEP_TIMEOUT, norm, start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const {
-  browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, openWorkbench, openFile,
-  gotoLine, selectLines, codeAction,
+  browser, page, started, log, step, editorText, waitFor, retry, statusText, runCommand, answerInputBox, openWorkbench,
+  openFile, activeTab, gotoLine, selectLines, codeAction, lensTitles, pendingItem,
 } = await start(cfg);
 const consoleErrors = [];
 page.on("console", (m) => {
@@ -22,17 +22,17 @@ page.on("console", (m) => {
 async function statusTooltip(wanted) {
   // The main item, not the pending-edit item beside it ("gpt-lsp.gpt-lsp.gpt-lsp.review").
   const item = page.locator('.statusbar-item[id="gpt-lsp.gpt-lsp.gpt-lsp.status"]').first();
+  const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
   return waitFor(`the status bar tooltip with ${wanted}`, async () => {
     await item.hover();
-    const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
     const text = norm(await hover.innerText({ timeout: 2000 }).catch(() => ""));
     if (!text.includes(wanted)) {
       await page.mouse.move(0, 0); // the hover is built once per showing: leave and come back
-      await sleep(300);
+      await hover.waitFor({ state: "hidden", timeout: 5000 }).catch(() => {});
       return "";
     }
     return text;
-  }, 15000);
+  });
 }
 
 async function notification(text, timeout = STEP_TIMEOUT) {
@@ -134,11 +134,10 @@ try {
   const menu = await codeAction("AI: Refactor", () => selectLines(cfg.refactor.firstLine, cfg.refactor.lineCount));
   step("code actions", { menu });
   const before = await editorText();
-  const refactor = await watchStream(cfg.refactor.expected, before, "vscode-streaming.png", cfg.refactor.shotWhen, cfg.streamTimeoutMs ?? 20000);
+  const refactor = await watchStream(cfg.refactor.expected, before, "vscode-streaming.png", cfg.refactor.shotWhen, cfg.streamTimeoutMs ?? STEP_TIMEOUT);
   step("refactor streamed", refactor);
   const shown = await summaryShown(1);
   await page.keyboard.press("Escape");
-  await sleep(200);
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-done.png") });
   step("refactor done", shown);
 
@@ -151,7 +150,7 @@ try {
   // Accept with the cursor inside the job's region (the server picks by position).
   await gotoLine(cfg.refactor.acceptLine);
   await runCommand("GPT LSP: Accept AI Edit");
-  await sleep(300);
+  await waitFor("the job accepted (its lenses and pending item gone)", async () => !(await lensTitles()).includes("AI: Accept") && !(await pendingItem()));
   if ((await editorText()) !== cfg.refactor.expected) throw new Error("accept changed the text");
   step("accepted");
 
@@ -159,19 +158,24 @@ try {
   //    then it pulls the section).
   const answered = configurationAnswers();
   await page.keyboard.press("Control+Comma");
-  // The search box has the focus when the Settings editor opens.
-  await page.locator(".settings-editor .settings-header").first().waitFor({ state: "visible" });
-  await sleep(300);
-  await page.keyboard.type(`@id:${cfg.changeSetting.key}`, { delay: 5 });
-  const field = page.locator(`.settings-editor .setting-item-text input`).first();
-  await field.waitFor({ state: "visible" });
+  // The search box has the focus when the Settings editor opens; until the search has run the
+  // list shows other settings (Editor: Font Size first): fill only the setting's own field.
+  const search = page.locator(".settings-editor .settings-header .suggest-input-container").first();
+  const field = page.locator(`.settings-editor .setting-item-contents[data-key="${cfg.changeSetting.key}"] input`).first();
+  await search.waitFor({ state: "visible" });
+  await retry("search the setting", 3, async () => {
+    await search.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(`@id:${cfg.changeSetting.key}`, { delay: 5 });
+    await field.waitFor({ state: "visible", timeout: 10000 });
+  });
   await field.fill(cfg.changeSetting.value);
   await page.keyboard.press("Tab");
   await waitFor("the server to pull the changed settings", async () => configurationAnswers() > answered);
   await page.screenshot({ path: path.join(cfg.artifacts, "settings.png") });
   await page.keyboard.press("Control+W"); // close the Settings editor: back to sample.py
   await page.locator(".settings-editor").first().waitFor({ state: "hidden" });
-  await page.locator(".tab.active", { hasText: cfg.file }).waitFor({ state: "visible" });
+  await waitFor(`${cfg.file} active again`, async () => (await activeTab()) === cfg.file);
   step("settings changed");
 
   // 5. Inline chat from F1 on a selected line, then reject: the original comes back.
@@ -179,7 +183,7 @@ try {
   await runCommand("GPT LSP: Inline Chat");
   await answerInputBox(cfg.chat.instruction, "How should the selection be rewritten?");
   const beforeChat = await editorText();
-  const chat = await watchStream(cfg.chat.expected, beforeChat, "vscode-chat-streaming.png", cfg.chat.shotWhen, cfg.streamTimeoutMs ?? 20000);
+  const chat = await watchStream(cfg.chat.expected, beforeChat, "vscode-chat-streaming.png", cfg.chat.shotWhen, cfg.streamTimeoutMs ?? STEP_TIMEOUT);
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-chat-done.png") });
   step("chat streamed", { ...chat, status: await statusText() });
 
@@ -217,13 +221,10 @@ try {
   await selectLines(cfg.chat.firstLine, cfg.chat.lineCount);
   await runCommand("GPT LSP: Inline Chat");
   await answerInputBox(cfg.split.instruction, "How should the selection be rewritten?");
-  const beforeSplit = await editorText();
-  await waitFor("the split job's end", async () => {
-    const text = await editorText();
-    return text !== beforeSplit && !(await statusText()).includes("(spin)");
-  });
-  await sleep(300);
-  step("split edit", { text: await editorText(), status: await statusText() });
+  // Its end: the server's jobFinished (sent once the client has applied every edit) shown.
+  const split = await summaryShown(4);
+  await waitFor("the split answer drawn", async () => (await editorText()) === cfg.split.expected, 10000).catch(() => {});
+  step("split edit", { text: await editorText(), status: split.status });
 
   // 9. The model picker: the relay's models in a quick pick, one picked, the status bar shows it.
   await runCommand("GPT LSP: Select Model");

@@ -2,8 +2,9 @@
 // asks for, one at a time. Called with one JSON argument {url, playwright, chromium, artifacts};
 // then reads one JSON line per flow from stdin ({"flow": name, ...its arguments}) and answers with
 // step lines and one {"flow": name, "done": true, ...result} or {"flow": name, "done": true,
-// "error": ...} line (after a screenshot). Each flow starts from a window without editors and
-// works on its own file, so one failing flow leaves the next one a clean start.
+// "error": ...} line (after a screenshot). Each flow starts from a clean window (no editor, quick
+// input, menu or notification left by the one before) and works on its own file, so one failing
+// flow leaves the next one a clean start.
 import path from "node:path";
 import readline from "node:readline";
 
@@ -11,15 +12,21 @@ import { norm, start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const {
-  browser, page, log, step, editorText, waitFor, statusText, runCommand, notificationTexts, openWorkbench, openFile,
-  gotoLine, selectLines, codeAction, lensTitles, waitPending, groups, closeAllEditors,
+  browser, page, log, step, editorText, waitFor, retry, statusText, runCommand, answerInputBox, notificationTexts,
+  openWorkbench, openFile, editorFocused, focusEditor, gotoLine, selectLines, codeAction, lensTitles, waitPending, groups, closeAllEditors,
 } = await start(cfg);
 
 const shot = (name) => page.screenshot({ path: path.join(cfg.artifacts, name) });
 
+/** Ctrl+Z in the editor (the focus is there after the steps before; a click gives it back). */
+async function undo() {
+  if (!(await editorFocused())) await focusEditor();
+  await page.keyboard.press("Control+Z");
+}
+
 /** After an undo or a cancel: waits (bounded) for the job's lenses to go, then the text. */
 async function settled() {
-  await waitFor("the job's lenses gone", async () => !(await lensTitles()).some((t) => t.startsWith("AI: ")), 8000).catch(() => {});
+  await waitFor("the job's lenses gone", async () => !(await lensTitles()).some((t) => t.startsWith("AI: "))).catch(() => {});
   return { text: await editorText(), lenses: await lensTitles() };
 }
 
@@ -63,21 +70,26 @@ const FLOWS = {
     return { groups: shown };
   },
 
-  /** Typing above and below the region while the answer streams, then one Ctrl+Z. */
+  /** Typing above and below the region while the answer streams, then one Ctrl+Z. The relay
+   * holds the answer half way until the test, told "typed", lets it go on. */
   async typing(a) {
     await openFile(a.file, a.original);
     await refactor(a);
     await waitFor("the answer to start streaming", async () => (await editorText()).includes(a.startedWhen));
     await gotoLine(1);
-    await page.keyboard.press("Home");
     await page.keyboard.type(a.above, { delay: 5 });
     await page.keyboard.press("Enter");
     await page.keyboard.press("Control+End");
     await page.keyboard.type(a.below, { delay: 5 });
+    await waitFor("the typed lines", async () => {
+      const text = await editorText();
+      return text.startsWith(`${a.above}\n`) && text.endsWith(a.below);
+    });
     // The job still runs (the status bar's spinner; lenses are redrawn after typing).
     const streamingAfterTyping = (await statusText()).includes("(spin)");
+    step("typed");
     await waitPending(a.expected);
-    await page.keyboard.press("Control+Z");
+    await undo();
     const after = await settled();
     await shot("typing-undone.png");
     return { streamingAfterTyping, ...after };
@@ -88,7 +100,7 @@ const FLOWS = {
     await openFile(a.file, a.original);
     await refactor(a);
     await waitPending(a.expected);
-    await page.keyboard.press("Control+Z");
+    await undo();
     return settled();
   },
 
@@ -99,20 +111,23 @@ const FLOWS = {
     await openFile(a.file, a.original);
     await refactor(a);
     await waitPending(a.expected);
+    const box = page.locator(".quick-input-widget", { hasText: "Refine" });
     if (a.moveCursor) {
       await gotoLine(a.firstLine + 1);
       await runCommand("GPT LSP: Inline Chat");
     } else {
-      await page.keyboard.press("Control+Alt+G");
+      // Its keybinding needs the focus in the editor (the menu's click gave it back), and a
+      // press lost to a busy window opened nothing: press again.
+      await retry("Ctrl+Alt+G", 3, async () => {
+        await waitFor("the keyboard focus in the editor", editorFocused, 5000);
+        await page.keyboard.press("Control+Alt+G");
+        await box.waitFor({ state: "visible", timeout: 5000 });
+      });
     }
-    const box = page.locator(".quick-input-widget", { hasText: "Refine" });
-    await box.waitFor({ state: "visible" });
-    await page.keyboard.type(a.instruction, { delay: 5 });
-    await page.keyboard.press("Enter");
-    await box.waitFor({ state: "hidden" });
+    await answerInputBox(a.instruction, "Refine");
     await waitPending(a.refined);
     step("refined");
-    await page.keyboard.press("Control+Z");
+    await undo();
     const after = await settled();
     await shot(`followup-undone${a.moveCursor ? "-moved" : ""}.png`);
     return after;
@@ -137,15 +152,20 @@ const FLOWS = {
     return { toast, later, status: await statusText(), text: await editorText() };
   },
 
-  /** While the answer streams the AI: Cancel lens shows; clicking it restores the original. */
+  /** While the answer streams the AI: Cancel lens shows; clicking it restores the original.
+   * The relay goes silent before the answer's end, so the click lands on a running job; the
+   * lens must show on two different texts, so it was there while the text still changed (in
+   * the silence VS Code asks for lenses again). */
   async lenses(a) {
     await openFile(a.file, a.original);
     await refactor(a);
-    const mid = await waitFor("the AI: Cancel lens mid-stream", async () => {
+    const texts = new Set();
+    const mid = await waitFor("the AI: Cancel lens on two mid-stream texts", async () => {
       const text = await editorText();
       const titles = await lensTitles();
       const midStream = text !== a.original.trimEnd() && text !== a.expected.trimEnd();
-      return midStream && titles.includes("AI: Cancel") ? { titles, text } : undefined;
+      if (midStream && titles.includes("AI: Cancel")) texts.add(text);
+      return texts.size >= 2 ? { titles, text, texts: texts.size } : undefined;
     });
     await shot("streaming-lenses.png");
     await page.locator(".editor-instance .codelens-decoration a", { hasText: "AI: Cancel" }).first().click();

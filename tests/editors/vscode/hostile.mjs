@@ -5,60 +5,45 @@
 // JSON line per step and a final {"ok": true}, or {"error": ...} after a screenshot.
 import path from "node:path";
 
-import { norm, sleep, start } from "./page.mjs";
+import { start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const { browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, notificationTexts } = await start(cfg);
-
-async function focusEditor() {
-  await page.locator(".editor-instance .monaco-editor textarea").first().focus();
-}
+const {
+  browser, page, started, log, step, editorText, waitFor, statusText, runCommand, answerInputBox, notificationTexts,
+  openWorkbench, openFile, selectLines,
+} = await start(cfg);
 
 try {
-  await page.goto(cfg.url, { timeout: 30000 });
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 30000 });
+  await openWorkbench(cfg.url);
   step("workbench");
 
-  await page.keyboard.press("Control+P");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-  await page.keyboard.type(cfg.file, { delay: 5 });
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.file }).first().waitFor();
-  await page.keyboard.press("Enter");
-  await waitFor("the file in the editor", async () => (await editorText()) === cfg.original.replace(/\s+$/, ""));
-  await focusEditor();
+  await openFile(cfg.file, cfg.original);
   await waitFor("the GPT LSP status bar item", async () => (await statusText()).includes("AI"), 30000);
   step("extension active", { status: await statusText() });
 
   // The shim saw the workspace's values: one warning naming them.
-  const warning = await waitFor("the warning", async () => (await notificationTexts()).find((t) => t.includes("ignored")), 20000);
+  const warning = await waitFor("the warning", async () => (await notificationTexts()).find((t) => t.includes("ignored")));
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-hostile-warning.png") });
   step("warning", { text: warning });
 
-  await page.keyboard.press("Escape");
-  await focusEditor();
+  await page.keyboard.press("Escape"); // hides the toasts (the notification center keeps them)
   await runCommand("GPT LSP: Set API Key");
   await answerInputBox(cfg.apiKey, "API key for the default relay");
   await waitFor("the key saved", async () => (await notificationTexts()).some((t) => t.includes("API key for the default relay saved")));
   await page.keyboard.press("Escape");
-  await focusEditor();
   step("api key set");
 
   // Inline chat on the print line: the answer comes from the user's relay.
-  await page.keyboard.press("Control+G");
-  await page.keyboard.type(String(cfg.chat.firstLine));
-  await page.keyboard.press("Enter");
-  await page.keyboard.press("Home");
-  await page.keyboard.press("Home");
-  await page.keyboard.press("Shift+ArrowDown");
+  await selectLines(cfg.chat.firstLine, 1);
   await runCommand("GPT LSP: Inline Chat");
   await answerInputBox(cfg.chat.instruction, "How should the selection be rewritten?");
-  await waitFor("the answer", async () => (await editorText()) === cfg.chat.expected && !(await statusText()).includes("(spin)"), 20000);
+  await waitFor("the answer", async () => (await editorText()) === cfg.chat.expected && !(await statusText()).includes("(spin)"));
   await page.screenshot({ path: path.join(cfg.artifacts, "vscode-hostile-chat.png") });
   step("chat done", { status: await statusText() });
 
   // Every warning the session showed (the server adds none: it never saw a protected key).
   await runCommand("Notifications: Show Notifications");
-  await sleep(300);
+  await page.locator(".notifications-center .notification-list-item").first().waitFor({ state: "visible" });
   step("notifications", { texts: await notificationTexts() });
   log({ ok: true, ms: Date.now() - started });
 } catch (error) {

@@ -8,11 +8,12 @@
 // JSON line per step and a final {"ok": true}, or {"error": ...} after a screenshot.
 import path from "node:path";
 
-import { norm, sleep, start } from "./page.mjs";
+import { norm, start } from "./page.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const {
   browser, page, started, log, step, editorText, waitFor, notificationTexts, openWorkbench, openFile, selectLines,
+  retry, closeQuickInput, runCommand, answerInputBox,
 } = await start(cfg);
 
 /** The main GPT LSP status bar item: its icon (warning while no server runs) and text. */
@@ -26,13 +27,13 @@ const statusItem = () => page.evaluate(() => {
 /** Hovers the status item until its tooltip holds `wanted`; returns the tooltip's text. */
 async function statusTooltip(wanted) {
   const item = page.locator('.statusbar-item[id$="gpt-lsp.status"]').first();
+  const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
   return waitFor(`the status tooltip with ${wanted}`, async () => {
     await item.hover();
-    const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "GPT LSP" }).first();
     const text = norm(await hover.innerText({ timeout: 2000 }).catch(() => ""));
     if (text.includes(wanted)) return text;
     await page.mouse.move(0, 0); // the hover is built once per showing: leave and come back
-    await sleep(300);
+    await hover.waitFor({ state: "hidden", timeout: 5000 }).catch(() => {});
     return "";
   });
 }
@@ -58,35 +59,41 @@ try {
   await text.click();
   await page.keyboard.press("Control+A");
   await page.keyboard.insertText(JSON.stringify({ "gptLsp.serverPath": cfg.serverPath }, null, 2));
-  await page.keyboard.press("Control+S");
+  await page.locator(".monaco-editor .view-line", { hasText: cfg.serverPath }).last().waitFor({ state: "visible" });
+  await page.screenshot({ path: path.join(cfg.artifacts, "vscode-remote-settings.png") });
   step("remote settings", { opened });
 
-  // 3. The extension restarts the server with it.
-  await waitFor("the server running", async () => {
-    const item = await statusItem();
-    return item && !item.icon.includes("codicon-warning");
-  }, 30000);
+  // 3. Saved, the extension restarts the server with it (Ctrl+S again when a save was lost).
+  await retry("save the remote settings", 3, async () => {
+    await page.keyboard.press("Control+S");
+    await waitFor("the server running", async () => {
+      const item = await statusItem();
+      return item && !item.icon.includes("codicon-warning");
+    }, 20000);
+  });
   step("server running", { status: await statusItem() });
   await page.keyboard.press("Escape");
   await page.keyboard.press("Control+W");
 
   // 4. Chinese titles in the palette, Chinese prompt in inline chat.
   await openFile(cfg.file, cfg.original);
-  await selectLines(cfg.chat.firstLine, 1);
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
   await input.waitFor({ state: "visible" });
   await input.fill(">GPT LSP");
-  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ state: "visible" });
-  const palette = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map(norm);
-  await input.fill(`>${cfg.chat.command}`);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: cfg.chat.command }).first().waitFor({ state: "visible" });
-  await page.keyboard.press("Enter");
+  // The list once filtered: every row is gpt-lsp's, the chat's among them.
+  const rows = page.locator(".quick-input-list .monaco-list-row");
+  const palette = await waitFor("gpt-lsp's commands in the palette", async () => {
+    const texts = (await rows.allInnerTexts()).map(norm);
+    return texts.some((t) => t.includes(cfg.chat.command)) && texts.every((t) => t.startsWith("GPT LSP")) ? texts : undefined;
+  });
+  await closeQuickInput();
+  await selectLines(cfg.chat.firstLine, 1);
+  await runCommand(cfg.chat.command);
   const box = page.locator(".quick-input-widget", { hasText: cfg.chat.prompt });
   await box.waitFor({ state: "visible" });
   const prompt = norm(await box.innerText());
-  await page.keyboard.type(cfg.chat.instruction, { delay: 5 });
-  await page.keyboard.press("Enter");
+  await answerInputBox(cfg.chat.instruction, cfg.chat.prompt);
   await waitFor("the answer", async () => (await editorText()) === cfg.chat.expected.trimEnd());
   step("chat", { palette, prompt });
 
