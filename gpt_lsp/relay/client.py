@@ -25,19 +25,19 @@ from gpt_lsp.errors import (
 )
 from gpt_lsp.i18n import _
 from gpt_lsp.redaction import register_secret
+from gpt_lsp.relay import shapes
 from gpt_lsp.relay.bodies import status_error
 from gpt_lsp.relay.events import StreamEvent
-from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
 from gpt_lsp.relay.reads import ACCEPT_ENCODING
-from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
+from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, Request, adapt
 from gpt_lsp.relay.slots import EXTRA_CONNECTIONS, MAX_STREAMS, Slot, Slots
 from gpt_lsp.relay.stream import event_limit, iter_batches
 from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.relay.watchdog import Watchdog
 from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
-from gpt_lsp.urls import chat_completions_url, host_of
+from gpt_lsp.urls import host_of
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class RelayClient:
             no_stream_options=known.no_stream_options,
             max_completion_tokens=known.max_completion_tokens,
             no_system_role=not config.system_role or known.no_system_role,
+            fim=dict(known.fim),
         )
         register_secret(api_key)
         self._sleep = sleep
@@ -170,6 +171,7 @@ class RelayClient:
             no_system_role=self.quirks.no_system_role and self.config.system_role,
             preferred_url=preferred,
             model=self.picked_model if self.config.model is None else None,
+            fim=dict(self.quirks.fim),
             learned_at=time.time(),
         )
 
@@ -177,26 +179,23 @@ class RelayClient:
         if self._on_learned is not None:
             self._on_learned(self)
 
-    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+    def build_body(self, request: Request) -> dict[str, Any]:
         """Returns the JSON body for a request, shaped by the relay's known quirks."""
-        messages = request.messages
-        if self.quirks.no_system_role:
-            messages = fold_system_messages(messages)
-        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True}
-        if not self.quirks.no_stream_options:
-            body["stream_options"] = {"include_usage": True}
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.presence_penalty is not None:
-            body["presence_penalty"] = request.presence_penalty
-        if request.max_tokens is not None:
-            key = "max_completion_tokens" if self.quirks.max_completion_tokens else "max_tokens"
-            body[key] = request.max_tokens
-        return body
+        return shapes.body(request, self.quirks)
+
+    def fim_served(self, model: str) -> bool | None:
+        """Returns whether the relay keeps `suffix` on /completions for a model (None: unknown)."""
+        return self.quirks.fim.get(model)
+
+    def learn_fim(self, model: str, served: bool) -> None:
+        """Remembers whether the relay serves fill-in-the-middle for a model."""
+        if self.quirks.fim.get(model) is not served:
+            self.quirks.fim[model] = served
+            self._learned_something()
 
     async def stream_batches(
         self,
-        request: ChatRequest,
+        request: Request,
         attempt: Attempt | None = None,
         *,
         answer_chars: int | None = None,
@@ -212,7 +211,8 @@ class RelayClient:
         try:
             response, batches, first, slot = await self._open(request, attempt, deadline, limit)
         except ModelDeniedError as error:
-            if not await self._choose_model(error, request):
+            # Another model is picked for chat only: a FIM refusal falls back to chat.
+            if not isinstance(request, ChatRequest) or not await self._choose_model(error, request):
                 raise
             response, batches, first, slot = await self._open(request, attempt, deadline, limit)
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
@@ -278,7 +278,7 @@ class RelayClient:
         )
 
     async def _open(
-        self, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+        self, request: Request, attempt: Attempt, deadline: float, limit: int
     ) -> _Opened:
         """Sends the request until some host yields a first batch, or raises the last error."""
         last_error: RelayError | None = None
@@ -314,10 +314,10 @@ class RelayClient:
         raise last_error
 
     async def _open_on_host(
-        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+        self, base: str, request: Request, attempt: Attempt, deadline: float, limit: int
     ) -> _Opened:
         """Opens the stream on one host, with the bounded retries that status codes allow."""
-        url = chat_completions_url(base)
+        url = shapes.endpoint(base, request)
         attempt.url = url
         rate_retries = 0
         server_retries = 0
@@ -361,7 +361,7 @@ class RelayClient:
             attempt.retries += 1
         raise RelayProtocolError("too many retries", relay=self.name, url=url)
 
-    def _adapt(self, exc: RelayStatusError, request: ChatRequest, adapted: set[str]) -> bool:
+    def _adapt(self, exc: RelayStatusError, request: Request, adapted: set[str]) -> bool:
         """Learns from a 400 that names a request feature; True when a retry may help."""
         learned = adapt(self.quirks, exc.relay_message, request, adapted)
         if learned:
@@ -369,7 +369,7 @@ class RelayClient:
         return learned is not None
 
     async def _first_event(
-        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
+        self, url: str, request: Request, attempt: Attempt, deadline: float, limit: int
     ) -> _Opened:
         """Sends once (when a connection is free) and waits for the first batch of events
         within the first-byte timeout."""
