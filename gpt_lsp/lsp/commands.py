@@ -50,7 +50,10 @@ def _reject(session: Session, raw: Any, request_id: Any) -> Result:
 def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import CancelArgs, parse_args
 
-    return session.controls.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
+    args = parse_args(CancelArgs, "gptLsp.cancel", raw)
+    stopped = session.chats.stop(args)  # a chat's reply stops with the same command
+    result = session.controls.cancel(args)
+    return {**result, "ok": bool(result["ok"]) or stopped}
 
 
 def _select_model(session: Session, raw: Any, request_id: Any) -> Result:

@@ -12,7 +12,13 @@ from gpt_lsp.session.setup import Parts
 if TYPE_CHECKING:
     from gpt_lsp.jobs.review import Lens
     from gpt_lsp.prompting.offers import Offer
-    from gpt_lsp.session.arguments import ChatApplyArgs, ChatCancelArgs, ChatOpenArgs, ChatReplyArgs
+    from gpt_lsp.session.arguments import (
+        CancelArgs,
+        ChatApplyArgs,
+        ChatCancelArgs,
+        ChatOpenArgs,
+        ChatReplyArgs,
+    )
     from gpt_lsp.text.documents import TextDoc
     from gpt_lsp.text.regions import Span
 
@@ -36,6 +42,14 @@ class ChatCommands:
         """gptLsp.chatCancel: a chat's reply stopped (every chat's without a uri)."""
         chat = self.parts.built().chat
         return chat.cancel(args.uri) if chat is not None else {"ok": False}
+
+    def stop(self, args: CancelArgs) -> bool:
+        """gptLsp.cancel stops replies too: `{}` every chat's, a chat document's position its
+        own (the shims' one cancel key works in a chat); True when one stopped."""
+        chat = self.parts.built().chat
+        if chat is None or args.job_id is not None:
+            return False
+        return bool(chat.cancel(args.uri)["ok"])
 
     def recent(self) -> dict[str, Any]:
         """gptLsp.chatList: this workspace's chats, newest first."""

@@ -259,3 +259,31 @@ async def test_headings_and_messages_in_chinese(
     at = types.Position(line=0, character=0)
     titles = [a.title for a in await editor.code_actions(chat, types.Range(start=at, end=at))]
     assert titles == ["AI: 回复"]
+
+
+async def test_the_one_cancel_command_stops_a_reply_too(
+    editor: Editor, relay_sim: RelaySim
+) -> None:
+    """`gptLsp.cancel {}` (cancel everything) and `{uri, position}` in a chat document (a
+    shim's cancel key there) stop a running reply, keeping what came."""
+    uri, chat = await open_chat(editor, "stop.py")
+    start = {"line": 0, "character": 0}
+    for count, argument in enumerate(({}, {"uri": chat, "position": start}), 1):
+        question = f"Explain {count}."
+        await ask(editor, chat, question)
+        relay_sim.enqueue(Scenario(text="Slowly " * 300, chunk_size=3, pace=0.02))
+        await editor.command("gptLsp.chatReply", {"uri": chat})
+
+        def answering(question: str = question) -> bool:
+            return "Slowly" in editor.text(chat).split(question)[1]
+
+        await editor.wait_until(answering)
+        # A cancel aimed at the source document (no job there) leaves the reply running.
+        assert await editor.command("gptLsp.cancel", {"uri": uri, "position": start}) == {
+            "ok": False
+        }
+        assert await editor.command("gptLsp.cancel", argument) == {"ok": True}
+        result = await replied(editor, count)
+        assert result["status"] == "cancelled"
+        assert editor.text(chat).endswith("## You\n\n")
+    assert editor.text(uri) == SOURCE
