@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.editors.test_vscode import (
+from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
     CHROMIUM,
@@ -22,14 +22,12 @@ from tests.editors.test_vscode import (
     MODEL,
     ORIGINAL,
     TOOLS,
-    _code_server,
-    _tail,
-    tools,
+    start_code_server,
+    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
 pytestmark = pytest.mark.editor
-__all__ = ["tools"]  # the fixture, imported for its use below
 
 QUESTION = "Why a loop?"
 FOLLOW_UP = "And speed?"
@@ -52,7 +50,9 @@ def chat_session(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
         settings = {"gptLsp.baseUrl": relay.base_url, "gptLsp.model": MODEL}
         artifacts = ARTIFACTS / "chat"
         tmp = tmp_path_factory.mktemp("vscode-chat")
-        with _code_server(tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts) as running:
+        with start_code_server(
+            tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts
+        ) as running:
             driver = {
                 "url": running["url"],
                 "playwright": str(TOOLS / "node_modules" / "playwright-core"),
@@ -84,7 +84,7 @@ def chat_session(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
             report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
             (artifacts / "drive.log").write_text(report, "utf-8")
             assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
             )
             files = sorted((tmp / "home" / ".local" / "share").rglob("*.md"))
             texts = [Path(f).read_text("utf-8") for f in files]
