@@ -1,0 +1,226 @@
+"""The session's context: recent edits, the open documents' definitions, the workspace index,
+and `gather_for`, which a job (or a completion) calls for its context pack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from gpt_lsp.context.block import ContextPack
+from gpt_lsp.context.edits import RecentEdits
+from gpt_lsp.context.files import Limits
+from gpt_lsp.context.gather import Budgets, Doc, Here, Sources, gather
+from gpt_lsp.context.index import WorkspaceIndex
+from gpt_lsp.context.indexer import Indexer, path_of
+from gpt_lsp.context.symbols import Symbol, extract_symbols, language_of_path
+from gpt_lsp.prompting.definitions import language_of
+from gpt_lsp.prompting.slicing import excluded_by
+from gpt_lsp.settings import Settings
+from gpt_lsp.text.documents import TextDoc, split_lines
+from gpt_lsp.text.regions import Span
+
+log = logging.getLogger(__name__)
+
+MAX_OPEN_PARSED = 64  # open documents whose definitions are kept
+MAX_PARSE_CHARS = 1_000_000  # an open document larger than this is not parsed
+
+
+class ContextService:
+    """What context is made of, kept current from the editor's events."""
+
+    def __init__(
+        self, documents: Callable[[], Sequence[TextDoc]], settings: Callable[[], Settings]
+    ) -> None:
+        self._documents = documents
+        self._settings = settings
+        self.edits = RecentEdits()
+        self.index = WorkspaceIndex()
+        self.indexer: Indexer | None = None
+        self.folders: list[str] = []
+        self._parsed: dict[str, tuple[int, tuple[Symbol, ...]]] = {}
+
+    # ------------------------------------------------------------ events
+
+    def start(self, folders: Sequence[str], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Starts (or restarts) indexing the workspace folders in the background."""
+        self.folders = [f for f in folders if path_of(f) is not None]
+        if not self.folders:
+            return
+        loop = loop or asyncio.get_running_loop()
+        settings = self._settings()
+        limits = _limits(settings)
+        if self.indexer is None:
+            self.indexer = Indexer(self.index, _poster(loop), limits)
+        self.indexer.start(self.folders, limits, index=settings.context.index)
+
+    def settings_changed(self) -> None:
+        """Rescans when what may be read changed (excludes, sizes, the index switch)."""
+        if self.indexer is not None:
+            self.start(self.folders)
+
+    def changed(self, uri: str, changes: Sequence[tuple[Span | None, str]]) -> None:
+        """Takes a didChange's content changes (O(changes): no parsing here)."""
+        for span, text in changes:
+            self.edits.record(uri, span, text)
+
+    def saved(self, uri: str) -> None:
+        """A saved file is re-read in the background."""
+        if self.indexer is not None:
+            self.indexer.refresh(uri)
+
+    def watched(self, events: Sequence[tuple[str, int]]) -> None:
+        """workspace/didChangeWatchedFiles: 1 created, 2 changed, 3 deleted."""
+        if self.indexer is None:
+            return
+        for uri, kind in events:
+            if kind == 3:
+                self.indexer.deleted(uri)
+            else:
+                self.indexer.refresh(uri)
+
+    def closed(self, uri: str) -> None:
+        """A closed document: its hunks go (it may never be saved), its file is read again."""
+        self.edits.forget(uri)
+        self._parsed.pop(uri, None)
+        self.saved(uri)
+
+    def close(self) -> None:
+        """Stops the index's thread."""
+        if self.indexer is not None:
+            self.indexer.stop()
+
+    # ------------------------------------------------------------ context
+
+    def gather_for(
+        self, doc: TextDoc, shown: tuple[int, int], code: str, budgets: Budgets
+    ) -> ContextPack:
+        """Returns the context pack for code in a document; `shown` are the lines the prompt
+        already holds. Files excluded by the settings are never used."""
+        exclude = self._settings().exclude_globs
+        here = self._doc(doc)
+        open_docs = [
+            self._doc(d)
+            for d in self._documents()
+            if d.uri != doc.uri and excluded_by(d.uri, exclude) is None
+        ]
+        sources = Sources(
+            open_docs=[d for d in open_docs if d.symbols or d.uri in self._edited()],
+            index=self._lookup(exclude) if len(self.index) else None,
+            load=lambda uri: self._load(uri, exclude),
+            hunks=[h for h in self.edits.hunks() if excluded_by(h.uri, exclude) is None],
+            instructions=self._instructions(doc.uri, exclude),
+        )
+        return gather(Here(here, shown, code), sources, budgets)
+
+    def _edited(self) -> set[str]:
+        return {h.uri for h in self.edits.hunks()}
+
+    def _doc(self, doc: TextDoc) -> Doc:
+        return Doc(
+            doc.uri, self._label(doc.uri), language_of(doc) or "", doc.lines, self._symbols(doc)
+        )
+
+    def _symbols(self, doc: TextDoc) -> tuple[Symbol, ...]:
+        """An open document's definitions, parsed once per version."""
+        cached = self._parsed.get(doc.uri)
+        if cached is not None and cached[0] == doc.version:
+            return cached[1]
+        language = language_of(doc)
+        symbols: tuple[Symbol, ...] = ()
+        if language is not None and sum(len(line) for line in doc.lines) <= MAX_PARSE_CHARS:
+            source = "".join(doc.lines).encode("utf-8", "surrogatepass")
+            symbols = tuple(extract_symbols(source, language))
+        self._parsed[doc.uri] = (doc.version, symbols)
+        while len(self._parsed) > MAX_OPEN_PARSED:
+            del self._parsed[next(iter(self._parsed))]
+        return symbols
+
+    def _lookup(self, exclude: Sequence[str]) -> Callable[[str], Any]:
+        def lookup(name: str) -> Any:
+            return [f for f in self.index.lookup(name) if excluded_by(f.uri, exclude) is None]
+
+        return lookup
+
+    def _load(self, uri: str, exclude: Sequence[str]) -> Doc | None:
+        """An indexed file's text, read now (it was checked when indexed, and again here)."""
+        entry = self.index.files.get(uri)
+        path = path_of(uri)
+        if entry is None or path is None or excluded_by(uri, exclude) is not None:
+            return None
+        from gpt_lsp.context.files import read_source
+
+        data = read_source(path, _limits(self._settings()).max_bytes)
+        if data is None:
+            return None
+        text = data.decode("utf-8", "replace")
+        language = language_of_path(path.name) or entry.language
+        symbols = entry.symbols
+        if entry.size != len(data):  # changed since it was indexed: its definitions moved
+            symbols = tuple(extract_symbols(data, language))
+        return Doc(uri, entry.path, language, split_lines(text), symbols)
+
+    def _instructions(self, uri: str, exclude: Sequence[str]) -> tuple[str, str, str] | None:
+        if self.indexer is None:
+            return None
+        for folder, piece in self.indexer.state.instructions.items():
+            if uri.startswith(folder.rstrip("/") + "/") and excluded_by(piece[0], exclude) is None:
+                return piece
+        return None
+
+    def _label(self, uri: str) -> str:
+        """A file as the prompt names it: relative to its workspace folder."""
+        for folder in self.folders:
+            prefix = folder.rstrip("/") + "/"
+            if uri.startswith(prefix):
+                path = path_of(uri)
+                root = path_of(folder)
+                if path is not None and root is not None:
+                    return path.relative_to(root).as_posix()
+        path = path_of(uri)
+        return path.name if path is not None else uri.rsplit("/", 1)[-1]
+
+    # ------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """The index state for gptLsp.status: files, symbols, last update."""
+        state = self.indexer.state.state if self.indexer is not None else "off"
+        updated = self.index.updated
+        return {
+            "state": state,
+            "folders": len(self.folders),
+            "files": len(self.index),
+            "symbols": self.index.symbols,
+            "updated": (
+                datetime.fromtimestamp(updated, timezone.utc).isoformat(timespec="seconds")
+                if updated is not None
+                else None
+            ),
+            "recentEdits": len(self.edits),
+        }
+
+
+def budgets_of(settings: Settings, *, completion: bool = False) -> Budgets:
+    """The budgets a job (or a completion: definitions only) gathers with."""
+    context = settings.context
+    if completion:
+        return Budgets(definitions=context.completion)
+    return Budgets(context.definitions, context.documents, context.edits, context.instructions)
+
+
+def _poster(loop: asyncio.AbstractEventLoop) -> Callable[[Callable[[], None]], None]:
+    """Hands a callback from the index's thread to the loop; none once the loop is closed."""
+
+    def post(callback: Callable[[], None]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is ending
+            loop.call_soon_threadsafe(callback)
+
+    return post
+
+
+def _limits(settings: Settings) -> Limits:
+    context = settings.context
+    return Limits(tuple(settings.exclude_globs), context.max_file_kb * 1024, context.max_files)
