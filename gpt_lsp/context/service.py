@@ -18,7 +18,7 @@ from gpt_lsp.context.index import WorkspaceIndex
 from gpt_lsp.context.indexer import Indexer, path_of
 from gpt_lsp.context.symbols import Symbol, extract_symbols, language_of_path
 from gpt_lsp.prompting.definitions import language_of
-from gpt_lsp.prompting.slicing import excluded_by
+from gpt_lsp.prompting.slicing import Slice, excluded_by
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc, split_lines
 from gpt_lsp.text.regions import Span
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_OPEN_PARSED = 64  # open documents whose definitions are kept
 MAX_PARSE_CHARS = 1_000_000  # an open document larger than this is not parsed
+NEAR_LINES = 12  # at an empty selection, lines around the cursor whose names are looked up
 
 
 class ContextService:
@@ -42,6 +43,7 @@ class ContextService:
         self.indexer: Indexer | None = None
         self.folders: list[str] = []
         self._parsed: dict[str, tuple[int, tuple[Symbol, ...]]] = {}
+        self._started: tuple[Limits, bool] | None = None  # what the last scan read with
 
     # ------------------------------------------------------------ events
 
@@ -55,12 +57,25 @@ class ContextService:
         limits = _limits(settings)
         if self.indexer is None:
             self.indexer = Indexer(self.index, _poster(loop), limits)
+        self._started = (limits, settings.context.index)
         self.indexer.start(self.folders, limits, index=settings.context.index)
 
     def settings_changed(self) -> None:
         """Rescans when what may be read changed (excludes, sizes, the index switch)."""
-        if self.indexer is not None:
+        if self.indexer is None or self._started is None:
+            return
+        settings = self._settings()
+        if self._started != (_limits(settings), settings.context.index):
             self.start(self.folders)
+
+    def folders_changed(self, added: Sequence[str], removed: Sequence[str]) -> None:
+        """workspace/didChangeWorkspaceFolders: rescans the folders as they are now."""
+        folders = [f for f in self.folders if f not in removed]
+        folders += [f for f in added if f not in folders]
+        for folder in removed:
+            self.index.remove_under(folder)
+        if self._started is not None or folders:
+            self.start(folders)
 
     def changed(self, uri: str, changes: Sequence[tuple[Span | None, str]]) -> None:
         """Takes a didChange's content changes (O(changes): no parsing here)."""
@@ -94,6 +109,26 @@ class ContextService:
             self.indexer.stop()
 
     # ------------------------------------------------------------ context
+
+    def gather_slice(
+        self, doc: TextDoc, cut: Slice, instruction: str, budgets: Budgets
+    ) -> ContextPack:
+        """Returns a job's context: the names of its selection (or, at an empty selection, of
+        the lines at the cursor and the instruction) looked up; never fails the job."""
+        region = cut.region
+        shown = (
+            region.start.line - cut.before.count("\n"),
+            region.end.line + cut.after.count("\n"),
+        )
+        code = cut.selection
+        if not code.strip():
+            near = "".join(cut.before.splitlines(keepends=True)[-NEAR_LINES:])
+            code = near + "".join(cut.after.splitlines(keepends=True)[:NEAR_LINES]) + instruction
+        try:
+            return self.gather_for(doc, shown, code, budgets)
+        except Exception:  # context helps; a failure here must not stop the job
+            log.exception("gathering context failed")
+            return ContextPack()
 
     def gather_for(
         self, doc: TextDoc, shown: tuple[int, int], code: str, budgets: Budgets

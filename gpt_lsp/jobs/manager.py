@@ -319,10 +319,10 @@ class JobManager:
             params["message"] = job.message
         if job.job_usage() is not None:
             params["usage"] = job.usage_dict()
-        if job.spec.notes_uri is not None:
-            params["notesUri"] = job.spec.notes_uri
-        elif job.answer_notes is not None:
-            params["notesUri"] = job.answer_notes
+        if job.spec.context:
+            params["context"] = job.spec.context  # what context was sent, and its tokens
+        if (notes := job.spec.notes_uri or job.answer_notes) is not None:
+            params["notesUri"] = notes
         if job.collected:
             params["text"] = "".join(job.collected)
             # No notes document could show the explanation: a message shows it instead.

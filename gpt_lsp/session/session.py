@@ -21,6 +21,7 @@ from gpt_lsp.i18n import set_language
 from gpt_lsp.logs import set_content_logging
 from gpt_lsp.port import ClientFeatures, ClientPort
 from gpt_lsp.redaction import register_secret
+from gpt_lsp.session.context import ContextHooks
 from gpt_lsp.session.controls import JobCommands
 from gpt_lsp.text.documents import DocumentStore, change_problem
 from gpt_lsp.text.regions import Span
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 Change = tuple[Span | None, str]
 
 
-class Session(JobCommands):
+class Session(JobCommands, ContextHooks):
     """One client's gpt-lsp: what the language server forwards requests to."""
 
     def __init__(
@@ -219,6 +220,7 @@ class Session(JobCommands):
         self._settings = settings
         if self._relays is not None:
             self._relays.update(settings)
+        self.context_settings_changed()
         set_content_logging(settings.log_content)
         for problem in problems:
             log.warning("settings: %s", problem)
@@ -249,6 +251,8 @@ class Session(JobCommands):
             log.warning("didChange ignored (%s): %s", problem, os.path.basename(uri))
             return  # the server's copy stays: jobs then see their edits refused, and end
         channel = self.channels.get(uri)
+        if channel is None or not channel.regions:
+            self.context_changed(uri, changes)  # the user's edits (a job's are not)
         if "completion" in vars(self) or self.settings.completion.enabled:  # ends stale asks
             self.completion.changed(uri, typing=channel is None or not channel.regions)
         if channel is not None and (channel.regions or channel.in_flight is not None):
@@ -274,6 +278,7 @@ class Session(JobCommands):
             self._definitions.forget(uri)
         if "completion" in vars(self):  # its request stops, its suggestions go
             self.completion.forget(uri)
+        self.context_closed(uri)
 
     def channel_for(self, uri: str) -> DocumentChannel | None:
         """Returns the edit channel of an open document."""
@@ -389,6 +394,7 @@ class Session(JobCommands):
             instruction=instruction,
             diagnostics=diagnostics,
             marker=marker,
+            context=self.context_for(doc, instruction),
         )
         if action.writes_code:
             return self.jobs.start(launch.spec, launch.region, launch.original)
@@ -437,5 +443,6 @@ class Session(JobCommands):
             await self._jobs.shutdown()
         if "completion" in vars(self):  # built on first use (a cached property)
             await self.completion.close()  # its streams closed, its usage recorded
+        self.close_context()
         if self._relays is not None:
             await self._relays.aclose()

@@ -80,6 +80,8 @@ def status_of(session: Reporting) -> dict[str, Any]:
         },
     }
     status["completion"] = completion_status(session)  # counted apart from jobs
+    context = vars(session).get("context")  # the index: files, symbols, last update
+    status["context"] = context.status() if context is not None else {"state": "off"}
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])

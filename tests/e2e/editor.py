@@ -251,8 +251,9 @@ async def start_editor(
     *,
     answers: bool = True,
     locale: str | None = None,
+    folders: list[Path] | None = None,
 ) -> Editor:
-    """Starts the server and an editor connected to it.
+    """Starts the server and an editor connected to it (`folders`: its workspace folders).
 
     `answers=False`: the editor never answers the server's progress, showDocument and
     configuration requests (as lsp-mode 8.0 drops them; docs/clients.md).
@@ -313,6 +314,10 @@ async def start_editor(
                 initialization_options=options,
                 client_info=types.ClientInfo(name=f"test-{profile}"),
                 locale=locale,
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or []
+                ]
+                or None,
             )
         ),
         15,

@@ -75,6 +75,7 @@ ALLOWED = {
         "gpt_lsp.text",
         "gpt_lsp.prompting",
         "gpt_lsp.completion",
+        "gpt_lsp.context",
     },
     "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.accounting", "gpt_lsp.text"},
 }

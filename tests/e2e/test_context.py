@@ -1,0 +1,98 @@
+"""Context beyond the selection, end to end: the server indexes the workspace folder in the
+background; a job's request to the relay carries a definition from a file that is not open,
+and gptLsp/jobFinished lists what was sent; gptLsp.status shows the index."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import EditorFactory, relay_options
+from tests.e2e.editor import Editor
+from tests.relay_sim import RelaySim, Scenario
+
+PRICING = '''"""Prices."""
+
+TAX_RATE = 0.2
+
+
+def apply_discount(amount: float, coupon: str | None) -> float:
+    """Takes the coupon's share off an amount: zebraDiscountDoc."""
+    if coupon is None:
+        return amount
+    return amount * 0.9
+'''
+CHECKOUT = """from shop.pricing import apply_discount
+
+
+def order_total(amount, coupon):
+    return apply_discount(amount, coupon)
+"""
+TOTAL = {"start": {"line": 3, "character": 0}, "end": {"line": 5, "character": 0}}
+
+
+def _workspace(root: Path) -> Path:
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "pricing.py").write_text(PRICING)
+    (root / "shop" / "checkout.py").write_text(CHECKOUT)
+    (root / "shop" / "secret_keys.py").write_text("def apply_discount():\n    leak = 1\n")
+    (root / "AGENTS.md").write_text("Prefer small functions: walrusInstructionMark.\n")
+    return root
+
+
+async def _index_ready(editor: Editor) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        status = await editor.command("gptLsp.status")
+        if status["context"]["state"] == "ready":
+            return status  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, status["context"]
+        await asyncio.sleep(0.05)
+
+
+async def test_a_definition_from_another_file_reaches_the_relay(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    editor = await make_editor(relay_options(relay_sim), folders=[root])
+    status = await _index_ready(editor)
+    assert status["context"]["files"] == 2  # secret_keys.py matches the *secret* exclude
+    assert status["context"]["symbols"] >= 3
+    assert any("index: 2 files" in line for line in status["lines"])
+    uri = editor.open_uri((root / "shop" / "checkout.py").as_uri(), CHECKOUT, "python")
+    relay_sim.enqueue(Scenario(text="def order_total(amount, coupon):\n    return 1\n"))
+    job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": TOTAL})
+    finished = await editor.wait_finished(job["jobId"])
+    assert finished["status"] == "done"
+    prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
+    assert "zebraDiscountDoc" in prompt  # apply_discount's docstring, from an unopened file
+    assert "shop/pricing.py, lines 6-10 (apply_discount)" in prompt
+    assert "walrusInstructionMark" in prompt and "leak" not in prompt
+    receipts = finished["context"]
+    assert [(r["source"], r["uri"]) for r in receipts] == [
+        ("instructions", (root / "AGENTS.md").as_uri()),
+        ("definition", (root / "shop" / "pricing.py").as_uri()),
+    ]
+    assert receipts[1]["range"] == {
+        "start": {"line": 5, "character": 0},
+        "end": {"line": 10, "character": 0},
+    }
+    assert all(r["tokens"] > 0 for r in receipts)
+
+
+async def test_the_user_can_turn_context_off(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    off = {"definitions": 0, "instructions": 0, "index": False}
+    editor = await make_editor(relay_options(relay_sim, context=off), folders=[root])
+    await _index_ready(editor)
+    uri = editor.open_uri((root / "shop" / "checkout.py").as_uri(), CHECKOUT, "python")
+    relay_sim.enqueue(Scenario(text="def order_total(amount, coupon):\n    return 1\n"))
+    job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": TOTAL})
+    finished = await editor.wait_finished(job["jobId"])
+    assert "context" not in finished
+    prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
+    assert "zebraDiscountDoc" not in prompt and "walrusInstructionMark" not in prompt
