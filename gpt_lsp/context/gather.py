@@ -51,6 +51,7 @@ class Here:
     doc: Doc
     shown: tuple[int, int]
     code: str  # the selection (or the lines at the cursor): its names are looked up
+    local: frozenset[str] = frozenset()  # names the file defines (when its symbols are not used)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def definitions(
     here: Here, sources: Sources, imports: set[str], budget: int, named: dict[str, str]
 ) -> list[Piece]:
     """The definitions of the names the code uses, packed in the budget."""
-    used = names_used(here.code)
+    used = [u for u in names_used(here.code) if u.name not in here.local]
     if not used:
         return []
     lookups: list[Lookup] = [open_lookup(sources.open_docs)]

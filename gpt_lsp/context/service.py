@@ -130,6 +130,35 @@ class ContextService:
             log.exception("gathering context failed")
             return ContextPack()
 
+    def for_completion(
+        self, doc: TextDoc, line: int, shown: tuple[int, int], budget: int
+    ) -> ContextPack:
+        """Returns an inline completion's context: definitions only, within a small budget, of
+        the names on the lines at the cursor. Nothing is parsed per keystroke: the document's
+        own definitions are left out (its last parse only says which names it defines)."""
+        if budget <= 0:
+            return ContextPack()
+        first = max(0, line - NEAR_LINES)
+        code = "".join(doc.lines[first : line + 1])
+        cached = self._parsed.get(doc.uri)
+        local = frozenset(s.name for s in cached[1]) if cached is not None else frozenset()
+        exclude = self._settings().exclude_globs
+        here = Doc(doc.uri, self._label(doc.uri), language_of(doc) or "", doc.lines, ())
+        sources = Sources(
+            open_docs=[
+                self._doc(d)  # parsed once per version: only the typed-in one changes
+                for d in self._documents()
+                if d.uri != doc.uri and excluded_by(d.uri, exclude) is None
+            ],
+            index=self._lookup(exclude) if len(self.index) else None,
+            load=lambda uri: self._load(uri, exclude),
+        )
+        try:
+            return gather(Here(here, shown, code, local), sources, Budgets(definitions=budget))
+        except Exception:  # a completion goes on without context
+            log.exception("gathering completion context failed")
+            return ContextPack()
+
     def gather_for(
         self, doc: TextDoc, shown: tuple[int, int], code: str, budgets: Budgets
     ) -> ContextPack:

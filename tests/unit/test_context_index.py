@@ -190,3 +190,19 @@ def test_the_index_is_a_map_by_name() -> None:
     indexer = Indexer(index, lambda callback: callback(), Limits(DEFAULT_EXCLUDE))
     indexer.deleted("file:///nothing.py")  # nothing to drop: no error
     assert index.updated is None
+
+
+async def test_a_completion_gets_a_small_budget_and_parses_nothing(workspace: Path) -> None:
+    service = ContextService(list, _settings)
+    service.start([workspace.as_uri()])
+    await _until(lambda: service.status()["state"] == "ready", "the scan")
+    service.close()
+    app = workspace / "src" / "app.py"
+    doc = TextDoc(app.as_uri(), app.read_text() + "x = helper(", 2, "python")
+    pack = service.for_completion(doc, 4, (0, 4), 150)
+    assert [(p.source, p.label, p.title) for p in pack.pieces] == [
+        ("definition", "src/lib.py", "helper")
+    ]
+    assert pack.tokens <= 150
+    assert doc.uri not in service._parsed  # nothing parsed while the user types
+    assert service.for_completion(doc, 4, (0, 4), 0).pieces == ()
