@@ -263,6 +263,7 @@ async def start_editor(
     cmd: list[str] | None = None,
     env_extra: dict[str, str] | None = None,
     inline: bool = True,
+    folders: list[Path] | None = None,
 ) -> Editor:
     """Spawns the server (bench/server_wrapper.py by default) and initializes a session."""
     client = BenchClient()
@@ -297,6 +298,10 @@ async def start_editor(
                 capabilities=capabilities(inline),
                 initialization_options=options,
                 client_info=types.ClientInfo(name="gpt-lsp-bench"),
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or []
+                ]
+                or None,
             )
         )
         # A request answered after `initialized` means the server is done starting.
