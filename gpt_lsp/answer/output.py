@@ -38,20 +38,19 @@ from typing import TYPE_CHECKING
 
 from gpt_lsp.answer.fences import BARE, Fence, closing, nests, opening, opening_inside
 from gpt_lsp.answer.indent import ANY_BREAK, first_indent
+from gpt_lsp.answer.lines import THINK, LineJudge, ThinkTags
 from gpt_lsp.answer.partial import HEAD as _HEAD
 from gpt_lsp.answer.partial import PartialLine
 from gpt_lsp.answer.prose import ProseOutputFilter
 from gpt_lsp.answer.quotes import TripleQuotes
 from gpt_lsp.answer.repeats import RepeatTrimmer
-from gpt_lsp.answer.shape import LineKind, classify, starts_like_code
+from gpt_lsp.answer.shape import LineKind, starts_like_code
 from gpt_lsp.answer.writer import CodeWriter, Output, Rewrite
 
 if TYPE_CHECKING:
     from gpt_lsp.answer.syntax import Parses
 
 __all__ = ["CodeOutputFilter", "Output", "ProseOutputFilter", "Rewrite"]
-
-_THINK, _UNTHINK = "<think>", "</think>"
 
 
 class _State(Enum):
@@ -99,15 +98,16 @@ class CodeOutputFilter:
         self._trim = RepeatTrimmer(before, after, original)
         self._quotes = TripleQuotes()
         self._prose_doc = prose_document
-        self._parses = parses
-        # One leading space on the first line is a tokenizer's (" You just need..."), not
-        # indentation, unless the original is indented by one space.
-        self._stray_space = first_indent(original) != " "
+        self._judge = LineJudge(
+            prose_document=prose_document,
+            parses=parses,
+            stray_space=first_indent(original) != " ",
+        )
+        self._think = ThinkTags()
         self._state = _State.START
         self._fence = Fence("`", 3, False)
         self._nested = 0  # code blocks open inside the fence (Markdown documents)
         self._held: list[tuple[str, LineKind]] = []
-        self._thinking = False
         self._code_seen = False
         self._finished = False
         self._answer: list[str] = []
@@ -165,7 +165,8 @@ class CodeOutputFilter:
             self._end_line()
         if self._state is _State.PROSE:
             held, self._held = self._held, []
-            if all(kind is not LineKind.STRONG for _, kind in held) and self._is_code(held):
+            unsure = all(kind is not LineKind.STRONG for _, kind in held)
+            if unsure and self._judge.is_code(held):
                 for line, _ in held:  # unsure it was prose: keep it rather than lose code
                     self._code(line, 0)
         self._end()
@@ -176,15 +177,15 @@ class CodeOutputFilter:
 
     def _decide(self, head: str) -> bool | None:
         """Returns whether the current line may stream now (see `PartialLine`)."""
-        if self._thinking or self._state not in _STREAMING:
+        if self._think.inside or self._state not in _STREAMING:
             return None
         lead = head.lstrip(" \t")
         if not lead:
             return False
         if lead[0] in "`~":
             return None  # maybe a fence: fence lines are short
-        if lead[0] == "<" and (lead.startswith(_THINK) or _THINK.startswith(lead)):
-            return None if lead.startswith(_THINK) else False
+        if lead[0] == "<" and (lead.startswith(THINK) or THINK.startswith(lead)):
+            return None if lead.startswith(THINK) else False
         sure = self._state is _State.FENCED or self._quotes.open is not None
         indented = lead != head and not self._stray(head)
         if not (sure or indented or starts_like_code(head)) or self._trim.may_hold(head):
@@ -201,12 +202,17 @@ class CodeOutputFilter:
     def _line(self, line: str, streamed: int) -> None:
         """Handles a complete line, of which `streamed` characters are written already."""
         for _ in range(len(line) + 2):  # each round takes a think tag off the line
-            tagged, rest = self._tag(line, streamed)
-            if not tagged:
+            literal = self._quotes.open is not None
+            fenced = self._state is _State.FENCED
+            tag = self._think.take(line, streamed=streamed, literal=literal, fenced=fenced)
+            if not tag.found:
                 break
-            if rest is None or not rest.strip():
+            if tag.lost_opening:  # all so far was reasoning
+                self._restart()
+                self._state, self._code_seen = _State.START, False
+            if tag.rest is None or not tag.rest.strip():
                 return
-            line, streamed = rest, 0
+            line, streamed = tag.rest, 0
         else:
             return
         state = self._state
@@ -223,53 +229,14 @@ class CodeOutputFilter:
         elif state is _State.TRAIL:
             self._trail(line)
 
-    def _tag(self, line: str, streamed: int) -> tuple[bool, str | None]:
-        """Handles `<think>` tags: returns whether the line had one, and what follows it."""
-        if self._thinking:
-            end = line.find(_UNTHINK)
-            if end < 0:
-                return True, None
-            self._thinking = False
-            return True, line[end + len(_UNTHINK) :]
-        stripped = line.lstrip()
-        if not streamed and self._quotes.open is None and stripped.startswith(_THINK):
-            self._thinking = True
-            rest = stripped[len(_THINK) :]
-            return True, rest if _UNTHINK in rest else None
-        end = line.find(_UNTHINK)
-        if end >= 0 and self._state is not _State.FENCED and self._quotes.open is None:
-            # Reasoning whose opening tag got lost (R1 models behind some relays): all so far.
-            self._restart()
-            self._state, self._code_seen = _State.START, False
-            return True, line[end + len(_UNTHINK) :]
-        return False, None
-
-    def _kind(self, line: str) -> LineKind:
-        return classify(line, prose_document=self._prose_doc)
-
-    def _is_code(self, held: list[tuple[str, LineKind]]) -> bool:
-        """Asks the parser about held lines the shape rules were unsure of (no parser: yes)."""
-        return self._parses is None or self._parses("\n".join(line for line, _ in held))
-
-    def _is_sentence(self, line: str) -> bool:
-        """Returns whether a line after code is clear prose (and not code to the parser)."""
-        if starts_like_code(line[:_HEAD]) or self._kind(line) is not LineKind.STRONG:
-            return False
-        return self._parses is None or not self._parses(line)
-
     def _stray(self, line: str) -> bool:
         """Returns whether the answer's first line starts with one stray space."""
-        return (
-            self._stray_space
-            and self._state is _State.START
-            and line[:1] == " "
-            and line[1:2] not in (" ", "\t")
-        )
+        return self._judge.stray(line, first=self._state is _State.START)
 
     def _start(self, line: str, streamed: int) -> None:
         if not line.strip() or self._open_fence(line):
             return
-        kind = self._kind(line)
+        kind = self._judge.kind(line)
         # Prose is never indented, and a line that starts like code streamed as code.
         indented = line[:1] in (" ", "\t") and not self._stray(line)
         if indented or starts_like_code(line[:_HEAD]) or kind is LineKind.CODE:
@@ -285,13 +252,13 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        kind = self._kind(line)
+        kind = self._judge.kind(line)
         if kind is not LineKind.CODE:
             self._held.append((line, kind))
             return
         held, self._held = self._held, []
         self._state = _State.PLAIN
-        if held[0][1] is LineKind.WEAK and self._is_code(held):  # unsure: keep it all
+        if held[0][1] is LineKind.WEAK and self._judge.is_code(held):  # unsure: keep it all
             for text, _ in held:
                 self._code(text, 0)
         self._code(line, 0)
@@ -324,7 +291,7 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        if line[:1] not in (" ", "\t") and self._is_sentence(line):  # (never when streamed)
+        if line[:1] not in (" ", "\t") and self._judge.is_sentence(line):  # (never when streamed)
             self._state = _State.TRAIL
             self._held = [(line, LineKind.STRONG)]
             return
@@ -343,7 +310,7 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        kind = self._kind(line)
+        kind = self._judge.kind(line)
         if kind is LineKind.STRONG and not any(text.strip() for text, _ in self._held):
             self._end()  # prose after the fence: it closed the code
             return
@@ -356,7 +323,7 @@ class CodeOutputFilter:
             return
         if self._open_fence(line):
             return
-        kind = self._kind(line)
+        kind = self._judge.kind(line)
         if kind is LineKind.CODE:  # a sentence between code lines: only it goes
             self._held = []
             self._state = _State.PLAIN

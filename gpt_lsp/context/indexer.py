@@ -46,7 +46,7 @@ def path_of(uri: str) -> Path | None:
 class IndexState:
     """What gptLsp.status shows of the index."""
 
-    state: str = "off"  # off | indexing | ready
+    phase: str = "off"  # off | indexing | ready
     folders: list[str] = field(default_factory=list)
     instructions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # root -> piece
     scans: int = 0
@@ -57,7 +57,7 @@ class Indexer:
 
     def __init__(self, index: WorkspaceIndex, post: Post, limits: Limits) -> None:
         self.index = index
-        self.state = IndexState()
+        self.progress = IndexState()
         self._post = post
         self._limits = limits
         self._jobs: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -71,8 +71,8 @@ class Indexer:
         self._limits = limits
         self._on = index
         self._generation += 1
-        self.state.folders = list(folders)
-        self.state.state = "indexing"
+        self.progress.folders = list(folders)
+        self.progress.phase = "indexing"
         self._jobs.put(("scan", (self._generation, tuple(folders), limits, index)))
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="gpt-lsp-index", daemon=True)
@@ -165,7 +165,7 @@ class Indexer:
             self._hand([entry])
 
     def _root_of(self, uri: str) -> Path | None:
-        for folder in self.state.folders:
+        for folder in self.progress.folders:
             if uri.startswith(folder.rstrip("/") + "/"):
                 return path_of(folder)
         return None
@@ -196,15 +196,15 @@ class Indexer:
 
     def _set_instructions(self, root: Path, found: tuple[Path, str] | None) -> None:
         """On the loop: a workspace folder's instructions file changed."""
-        folder = next((f for f in self.state.folders if path_of(f) == root), None)
+        folder = next((f for f in self.progress.folders if path_of(f) == root), None)
         if folder is None:
             return
         if found is None:
-            self.state.instructions.pop(folder, None)
+            self.progress.instructions.pop(folder, None)
         else:
             path, text = found
             label = path.relative_to(root).as_posix()
-            self.state.instructions[folder] = (path.as_uri(), label, text)
+            self.progress.instructions[folder] = (path.as_uri(), label, text)
 
     def _scanned(
         self, generation: int, seen: set[str], instructions: dict[str, tuple[str, str, str]]
@@ -214,6 +214,6 @@ class Indexer:
             return
         for uri in [u for u in self.index.files if u not in seen]:
             self.index.remove(uri)
-        self.state.instructions = instructions
-        self.state.state = "ready"
-        self.state.scans += 1
+        self.progress.instructions = instructions
+        self.progress.phase = "ready"
+        self.progress.scans += 1

@@ -42,7 +42,7 @@ class ContextService:
         self.index = WorkspaceIndex()
         self.indexer: Indexer | None = None
         self.folders: list[str] = []
-        self._parsed: dict[str, tuple[int, tuple[Symbol, ...]]] = {}
+        self._parsed = OpenParses()
         self._started: tuple[Limits, bool] | None = None  # what the last scan read with
 
     # ------------------------------------------------------------ events
@@ -100,7 +100,7 @@ class ContextService:
     def closed(self, uri: str) -> None:
         """A closed document: its hunks go (it may never be saved), its file is read again."""
         self.edits.forget(uri)
-        self._parsed.pop(uri, None)
+        self._parsed.forget(uri)
         self.saved(uri)
 
     def close(self) -> None:
@@ -109,6 +109,11 @@ class ContextService:
             self.indexer.stop()
 
     # ------------------------------------------------------------ context
+
+    def for_job(self, doc: TextDoc, instruction: str) -> Callable[[Slice], ContextPack]:
+        """A job's context gatherer: called with the slice cut from the document."""
+        budgets = budgets_of(self._settings())
+        return lambda cut: self.gather_slice(doc, cut, instruction, budgets)
 
     def gather_slice(
         self, doc: TextDoc, cut: Slice, instruction: str, budgets: Budgets
@@ -140,8 +145,8 @@ class ContextService:
             return ContextPack()
         first = max(0, line - NEAR_LINES)
         code = "".join(doc.lines[first : line + 1])
-        cached = self._parsed.get(doc.uri)
-        local = frozenset(s.name for s in cached[1]) if cached is not None else frozenset()
+        cached = self._parsed.last(doc.uri)
+        local = frozenset(s.name for s in cached) if cached is not None else frozenset()
         exclude = self._settings().exclude_globs
         here = Doc(doc.uri, self._label(doc.uri), language_of(doc) or "", doc.lines, ())
         sources = Sources(
@@ -166,13 +171,14 @@ class ContextService:
         already holds. Files excluded by the settings are never used."""
         exclude = self._settings().exclude_globs
         here = self._doc(doc)
+        edited = {h.uri for h in self.edits.hunks()}
         open_docs = [
             self._doc(d)
             for d in self._documents()
             if d.uri != doc.uri and excluded_by(d.uri, exclude) is None
         ]
         sources = Sources(
-            open_docs=[d for d in open_docs if d.symbols or d.uri in self._edited()],
+            open_docs=[d for d in open_docs if d.symbols or d.uri in edited],
             index=self._lookup(exclude) if len(self.index) else None,
             load=lambda uri: self._load(uri, exclude),
             hunks=[h for h in self.edits.hunks() if excluded_by(h.uri, exclude) is None],
@@ -180,28 +186,10 @@ class ContextService:
         )
         return gather(Here(here, shown, code), sources, budgets)
 
-    def _edited(self) -> set[str]:
-        return {h.uri for h in self.edits.hunks()}
-
     def _doc(self, doc: TextDoc) -> Doc:
         return Doc(
-            doc.uri, self._label(doc.uri), language_of(doc) or "", doc.lines, self._symbols(doc)
+            doc.uri, self._label(doc.uri), language_of(doc) or "", doc.lines, self._parsed.of(doc)
         )
-
-    def _symbols(self, doc: TextDoc) -> tuple[Symbol, ...]:
-        """An open document's definitions, parsed once per version."""
-        cached = self._parsed.get(doc.uri)
-        if cached is not None and cached[0] == doc.version:
-            return cached[1]
-        language = language_of(doc)
-        symbols: tuple[Symbol, ...] = ()
-        if language is not None and sum(len(line) for line in doc.lines) <= MAX_PARSE_CHARS:
-            source = "".join(doc.lines).encode("utf-8", "surrogatepass")
-            symbols = tuple(extract_symbols(source, language))
-        self._parsed[doc.uri] = (doc.version, symbols)
-        while len(self._parsed) > MAX_OPEN_PARSED:
-            del self._parsed[next(iter(self._parsed))]
-        return symbols
 
     def _lookup(self, exclude: Sequence[str]) -> Callable[[str], Any]:
         def lookup(name: str) -> Any:
@@ -230,7 +218,7 @@ class ContextService:
     def _instructions(self, uri: str, exclude: Sequence[str]) -> tuple[str, str, str] | None:
         if self.indexer is None:
             return None
-        for folder, piece in self.indexer.state.instructions.items():
+        for folder, piece in self.indexer.progress.instructions.items():
             if uri.startswith(folder.rstrip("/") + "/") and excluded_by(piece[0], exclude) is None:
                 return piece
         return None
@@ -251,7 +239,7 @@ class ContextService:
 
     def status(self) -> dict[str, Any]:
         """The index state for gptLsp.status: files, symbols, last update."""
-        state = self.indexer.state.state if self.indexer is not None else "off"
+        state = self.indexer.progress.phase if self.indexer is not None else "off"
         updated = self.index.updated
         return {
             "state": state,
@@ -265,6 +253,40 @@ class ContextService:
             ),
             "recentEdits": len(self.edits),
         }
+
+
+class OpenParses:
+    """The open documents' definitions, parsed once per version (the last few documents)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[int, tuple[Symbol, ...]]] = {}
+
+    def of(self, doc: TextDoc) -> tuple[Symbol, ...]:
+        """An open document's definitions, parsed unless this version already was."""
+        cached = self._parsed.get(doc.uri)
+        if cached is not None and cached[0] == doc.version:
+            return cached[1]
+        language = language_of(doc)
+        symbols: tuple[Symbol, ...] = ()
+        if language is not None and sum(len(line) for line in doc.lines) <= MAX_PARSE_CHARS:
+            source = "".join(doc.lines).encode("utf-8", "surrogatepass")
+            symbols = tuple(extract_symbols(source, language))
+        self._parsed[doc.uri] = (doc.version, symbols)
+        while len(self._parsed) > MAX_OPEN_PARSED:
+            del self._parsed[next(iter(self._parsed))]
+        return symbols
+
+    def last(self, uri: str) -> tuple[Symbol, ...] | None:
+        """A document's definitions at its last parse (whatever version that was), or None."""
+        cached = self._parsed.get(uri)
+        return cached[1] if cached is not None else None
+
+    def forget(self, uri: str) -> None:
+        """A closed document's definitions go."""
+        self._parsed.pop(uri, None)
+
+    def __contains__(self, uri: str) -> bool:
+        return uri in self._parsed
 
 
 def budgets_of(settings: Settings, *, completion: bool = False) -> Budgets:

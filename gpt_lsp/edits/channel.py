@@ -22,13 +22,13 @@ client does can hold the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from gpt_lsp.edits.mapping import Author, move_region
-from gpt_lsp.edits.region import EditKind, JobRegion, SentEdit, Verdict
+from gpt_lsp.edits.region import JobRegion, SentEdit, Verdict
 from gpt_lsp.edits.repairs import Repair, Repairs, put_back_edges
+from gpt_lsp.edits.sender import ApplyEdit, Sender
 from gpt_lsp.edits.verdict import review_verdict
 from gpt_lsp.i18n import N_
 from gpt_lsp.text.changes import (
@@ -44,27 +44,11 @@ from gpt_lsp.text.regions import (
 
 log = logging.getLogger(__name__)
 
-ApplyEdit = Callable[[str, int, Span, str, str], Awaitable[bool]]
 Change = tuple[Span | None, str]
-
-APPLY_TIMEOUT = 10.0  # seconds for the client to answer applyEdit
-# Seconds to wait for the didChange that shows an edit the client said it applied. Never
-# re-send such an edit on a timeout: Neovim holds didChange back while the user types, and a
-# second copy would land on top of the first. Only a didChange without it proves it lost.
-UNCONFIRMED_TIMEOUT = 30.0
-RESYNC_TIMEOUT = 1.0  # seconds to wait for the user's change after a rejected edit
-# Seconds an edit the client said it applied may still show up after a user change came first.
-SUSPECT_WAIT = 0.25
-MAX_STRAYS = 8
-MAX_LOST_IN_A_ROW = 200  # edits lost to the user's changes in a row (each one explained)
-# Edits refused in a row with no change of the editor's to explain them: the editor will not
-# take them (VS Code: a read-only document, a version it no longer has), so the job stops.
-MAX_REFUSED = 3
-MAX_QUIET_ROUNDS = 100  # sender rounds in a row without an edit sent: a bug, never a spin
 
 
 class DocumentChannel:
-    """Edits to one document: batched, one in flight, confirmed from didChange."""
+    """Edits to one document: regions tracked, edits confirmed from didChange."""
 
     def __init__(
         self,
@@ -82,16 +66,13 @@ class DocumentChannel:
         self.in_flight: SentEdit | None = None
         self.edits_sent = 0
         self.closed = False
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._last_send = 0.0
-        self._turn = 0
-        self._user_change = asyncio.Event()
+        self.user_change = asyncio.Event()
         # Edits the client said it applied, given up as lost after a user change came first
         # (Neovim skips a stale edit yet answers applied): one that shows up after all is undone.
-        self._strays: list[SentEdit] = []
-        self._repairs = Repairs()
-        self._repairer = JobRegion("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
+        self.strays: list[SentEdit] = []
+        self.repairs = Repairs()
+        self.repairer = JobRegion("<repair>", Span(Pos(0, 0), Pos(0, 0)), "")
+        self._sender = Sender(self)
 
     # ------------------------------------------------------------ regions
 
@@ -107,9 +88,7 @@ class DocumentChannel:
         """Says a tracked has something to send."""
         if self.closed:
             return  # never edit a document the editor closed: it may open it from disk
-        self._wake.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
+        self._sender.poke()
 
     async def wait_idle(self, tracked: JobRegion) -> None:
         """Waits until everything the tracked queued is in the document (or given up)."""
@@ -123,10 +102,7 @@ class DocumentChannel:
     async def close(self) -> None:
         """Stops the sender task; nothing is sent to the document any more."""
         self.closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._sender.stop()
         for tracked in self.regions.values():
             tracked.settled.set()
 
@@ -159,7 +135,7 @@ class DocumentChannel:
                 # skipped it as stale, yet answered applied): it is in doubt until then.
                 log.debug("a user change came before the edit (%s)", sent.kind)
                 sent.overtaken.set()
-            self._user_change.set()
+            self.user_change.set()
             self._map_others(span, text, skip=None, by="user")
             self._apply([(span, text)])
             index += 1
@@ -180,13 +156,13 @@ class DocumentChannel:
             if stale is not None and (ours := self._shows(rest, stale, sent.text)):
                 sent.settle(False)  # queued again by _send_edit (a repair stays listed)
                 if sent.kind == "repair":
-                    self._repairs.sending = None  # ... and takes its misplaced copy in
+                    self.repairs.sending = None  # ... and takes its misplaced copy in
                 self._misapplied(sent, stale, rest[:ours])
                 return ours
-        for stray in self._strays:
+        for stray in self.strays:
             for where in self._places(stray):
                 if where is not None and (ours := self._shows(rest, where, stray.text)):
-                    self._strays.remove(stray)
+                    self.strays.remove(stray)
                     self._misapplied(stray, where, rest[:ours])
                     return ours
         return 0
@@ -202,7 +178,7 @@ class DocumentChannel:
             return sent.span, None
         now: Span | None = None
         if sent.kind == "repair":
-            now = self._repairs.sending.target if self._repairs.sending else None
+            now = self.repairs.sending.target if self.repairs.sending else None
         elif not sent.tracked.conflict:
             end = sent.tracked.span.end
             now = Span(end, end) if sent.kind == "append" else sent.tracked.span
@@ -215,9 +191,9 @@ class DocumentChannel:
         before = sent.tracked.span
         sent.tracked.confirm(sent.kind, where, sent.text, self.encoding)
         sent.taken = before, where, sent.tracked.span
-        repair = self._repairs.sending if sent.kind == "repair" else None
+        repair = self.repairs.sending if sent.kind == "repair" else None
         if repair is not None:
-            self._repairs.done(repair)
+            self.repairs.done(repair)
         # Our edit moves the regions of the document's other jobs like any change.
         by: Author = "misplaced" if sent.kind == "repair" else "job"
         self._map_others(where, sent.text, skip=sent.tracked, by=by)
@@ -225,7 +201,7 @@ class DocumentChannel:
             put_back_edges(repair, where.start, self.encoding)
         self._apply(changes)
         # Clients apply edits in order: an edit given up before this one can no longer show.
-        self._strays.clear()
+        self.strays.clear()
 
     def _settle_reviews(self) -> None:
         """Tells each pending job the user's changes reached what its region shows now: the
@@ -256,22 +232,22 @@ class DocumentChannel:
         log.warning("an edit landed where it no longer belongs; undoing it")
         # A region's edge it covers is lost until the undo puts the text back: anchored there.
         live = [tracked for tracked in self.regions.values() if not tracked.conflict]
-        for tracked in self._repairs.misplaced(self.doc, where, sent.text, self.encoding, live):
-            self._give_up(tracked, N_("The editor kept refusing the job's edits."))
+        for tracked in self.repairs.misplaced(self.doc, where, sent.text, self.encoding, live):
+            self.give_up(tracked, N_("The editor kept refusing the job's edits."))
         self._map_regions(where, sent.text, skip=None, by="misplaced")
         self._apply(changes)
         self.poke()
 
-    def _drop_repair(self, repair: Repair) -> None:
+    def drop_repair(self, repair: Repair) -> None:
         """Gives up a repair: the regions with an edge in it lost their place."""
-        self._repairs.done(repair)
+        self.repairs.done(repair)
         for anchor in repair.anchors:
             if not anchor.region.conflict:
-                self._give_up(anchor.region, N_("The editor kept refusing the job's edits."))
+                self.give_up(anchor.region, N_("The editor kept refusing the job's edits."))
 
     def _map_others(self, span: Span, text: str, skip: JobRegion | None, *, by: Author) -> None:
         """Maps a change onto every repair and every region but `skip`'s."""
-        self._repairs.moved(span, text, self.encoding)
+        self.repairs.moved(span, text, self.encoding)
         self._map_regions(span, text, skip, by=by)
 
     def _map_regions(self, span: Span, text: str, skip: JobRegion | None, *, by: Author) -> None:
@@ -280,168 +256,9 @@ class DocumentChannel:
             if not tracked.conflict and tracked is not skip:
                 move_region(self.doc, tracked, span, text, self.encoding, by=by)
 
-    # ------------------------------------------------------------ sending
-
-    def _next_writer(self) -> JobRegion | None:
-        if self._repairs and not self._repairer.in_flight:
-            return self._repairer
-        regions = [w for w in self.regions.values() if w.has_work()]
-        if not regions:
-            return None
-        self._turn = (self._turn + 1) % len(regions)
-        return regions[self._turn]
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        quiet = 0  # rounds in a row that sent nothing
-        while True:
-            tracked = self._next_writer()
-            if tracked is None:
-                self._wake.clear()
-                if not any(not w.is_idle() for w in self.regions.values()):
-                    return
-                await self._wake.wait()
-                continue
-            if tracked is self._repairer:
-                await self._send_repair()
-                quiet = 0
-                continue
-            delay = self._last_send + self.interval - loop.time()
-            if delay > 0 and not tracked.stream_ended and not tracked.restore_wanted:
-                # Batching: text keeps arriving while we wait, and goes out in one edit.
-                await asyncio.sleep(delay)
-                if not tracked.has_work():
-                    continue
-            if await self._send(tracked):
-                quiet = 0
-                continue
-            # Every round awaits: a region that keeps offering work it does not send must
-            # never hold the event loop (nothing else would be answered, not even shutdown).
-            quiet += 1
-            await asyncio.sleep(0)
-            if quiet >= MAX_QUIET_ROUNDS:
-                log.error("job %s: edits offered but never sent; stopping them", tracked.job_id)
-                self._give_up(tracked, N_("gpt-lsp could not send the job's edits: it stopped."))
-                quiet = 0
-
-    async def _send_repair(self) -> None:
-        # The repair stays listed (so changes keep mapping its target) until confirmed.
-        repair = self._repairs.first()
-        if repair is None:
-            return
-        self._repairs.sending = repair
-        try:
-            confirmed = await self._send_edit(self._repairer, "repair", repair.target, repair.text)
-        finally:
-            self._repairs.sending = None
-        if not confirmed and self._repairer.lost_in_a_row >= MAX_LOST_IN_A_ROW:
-            log.warning("could not undo a misplaced edit")
-            self._drop_repair(repair)
-
-    async def _send(self, tracked: JobRegion) -> bool:
-        """Sends the region's next edit; False when nothing went to the client."""
-        edit = tracked.next_edit()
-        if edit is None:
-            tracked.update_settled()
-            return False
-        kind, span, text = edit
-        if self.doc.text_in(span, self.encoding) == text:
-            # The text is already there: a no-op edit would get no didChange to confirm it.
-            tracked.confirm(kind, span, text, self.encoding)
-            tracked.update_settled()
-            return False
-        await self._send_edit(tracked, kind, span, text)
-        return True
-
-    async def _send_edit(self, tracked: JobRegion, kind: EditKind, span: Span, text: str) -> bool:
-        """Sends one edit and waits until it is confirmed or known lost."""
-        sent = SentEdit(tracked, kind, span, text, self.doc.version)
-        self.in_flight = sent
-        tracked.in_flight = True
-        self._user_change.clear()
-        self._last_send = asyncio.get_running_loop().time()
-        self.edits_sent += 1
-        log.debug("send %s v%d %s +%d chars", kind, self.doc.version, span, len(text))
-        try:
-            sent.answer = bool(
-                await asyncio.wait_for(
-                    self.apply_edit(
-                        self.doc.uri, self.doc.version, span, text, tracked.label(kind)
-                    ),
-                    APPLY_TIMEOUT,
-                )
-            )
-        except asyncio.TimeoutError:
-            pass  # not known to be applied (nor refused: it may still show)
-        except asyncio.CancelledError:
-            sent.settle(False)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken client answer means "not applied"
-            log.warning("applyEdit failed: %s", type(exc).__name__)
-        applied = bool(sent.answer)
-        log.debug("applyEdit answered applied=%s", sent.answer)
-        if sent.answer is False and sent.confirmed:
-            sent.retract(self.encoding)  # a change of the user's was taken for it
-        unknown = unexplained = False
-        try:
-            if applied:
-                await _wait_any([sent.done, sent.overtaken], UNCONFIRMED_TIMEOUT)
-                if sent.confirmed is None and sent.overtaken.is_set() and sent.may_show():
-                    # A user change came first, and Neovim may report an edit at version 0
-                    # later. Given up, it stays watched: if it shows, it is undone.
-                    await _wait(sent.done, SUSPECT_WAIT)
-                    if sent.confirmed is None:
-                        self._strays = [*self._strays[-MAX_STRAYS + 1 :], sent]
-                unknown = sent.confirmed is None and not sent.overtaken.is_set()
-            elif sent.confirmed is None:
-                # Refused: the client has a change we have not seen; wait for it briefly.
-                await _wait(self._user_change, RESYNC_TIMEOUT)
-                unexplained = not self._user_change.is_set()
-        finally:
-            sent.settle(False)
-            self.in_flight = None
-            tracked.in_flight = False
-            if unknown:
-                self._give_up(
-                    tracked, N_("The editor never reported the job's edit: the job stopped.")
-                )
-            elif not sent.confirmed:
-                tracked.lose(kind, text)
-                if unexplained:
-                    self._refused(tracked, kind)
-                elif tracked.lost_in_a_row >= MAX_LOST_IN_A_ROW:
-                    self._give_up(tracked, N_("The editor kept refusing the job's edits."))
-            tracked.update_settled()
-        return bool(sent.confirmed)
-
-    def _refused(self, tracked: JobRegion, kind: EditKind) -> None:
-        """An edit refused for no reason the editor showed: a few in a row stop the job's text
-        (the job fails), or, for a restore or a repair, stop trying."""
-        log.warning("the editor refused an edit (%s, %d before)", kind, tracked.refusals)
-        if not tracked.refuse(kind, MAX_REFUSED):
-            return
-        if kind == "repair" and (repair := self._repairs.first()) is not None:
-            self._drop_repair(repair)
-        elif tracked.refused == "edits":
-            tracked.on_conflict()  # stops the job's stream; the job fails and restores
-
-    def _give_up(self, tracked: JobRegion, reason: str) -> None:
+    def give_up(self, tracked: JobRegion, reason: str) -> None:
         log.warning("job %s: %s", tracked.job_id, reason)
         tracked.conflict = True
         tracked.conflict_reason = reason
         tracked.pending.clear()
         tracked.on_conflict()
-
-
-async def _wait(event: asyncio.Event, timeout: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
-
-
-async def _wait_any(events: Sequence[asyncio.Event], timeout: float) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

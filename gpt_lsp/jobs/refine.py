@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import N_, _
 from gpt_lsp.jobs.job import Job, JobSpec
+from gpt_lsp.jobs.registry import JobList
 from gpt_lsp.jobs.review import holds
+from gpt_lsp.jobs.state import Phase
 from gpt_lsp.prompting.conversation import follow_up
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.regions import Pos
 
-if TYPE_CHECKING:
-    from gpt_lsp.jobs.manager import JobManager
-
 NEW_CHAT = N_("select the code to start a new chat")
 
 
 def refinable(
-    manager: JobManager | None, job_id: str | None, uri: str | None, pos: Pos | None
+    registry: JobList | None, job_id: str | None, uri: str | None, pos: Pos | None
 ) -> Job:
     """Returns the job a follow-up turn continues; raises RequestRefused, changing nothing."""
-    jobs = list(manager.jobs.values()) if manager is not None else []
+    jobs = list(registry.jobs.values()) if registry is not None else []
     job: Job | None = None
     if job_id is not None:
         job = next((j for j in jobs if j.id == job_id), None)
-        ended = manager.ended.get(job_id) if manager is not None else None
+        ended = registry.ended.get(job_id) if registry is not None else None
         if job is None and ended is not None:
             raise RequestRefused(_ended(job_id, ended))
         if job is None:
@@ -46,11 +44,19 @@ def refinable(
         if job is None:
             text = _("gptLsp.chat: no pending or running AI job at this position: {hint}.")
             raise RequestRefused(text.format(hint=_(NEW_CHAT)))
-    if job.review == "ended":
-        raise RequestRefused(_ended(job.id, job.outcome or "ended"))
-    if job.review == "none" and not _writes_notes(job):
-        raise RequestRefused(_gone(job.id))
+    if job.state.outcome is not None:
+        raise RequestRefused(_ended(job.id, job.state.outcome))
+    if job.state.phase is Phase.RESTORING or (job.review == "none" and not _writes_notes(job)):
+        raise RequestRefused(_gone(job.id))  # a reject (or an undo) is taking it back
     return job
+
+
+def check_follow_up(job: Job) -> None:
+    """Refuses a follow-up for a job that ended while its running turn stopped."""
+    if job.state.outcome is not None:
+        raise RequestRefused(_ended(job.id, job.state.outcome))
+    if not job.state.can_follow_up():
+        raise RequestRefused(_gone(job.id))
 
 
 def _ended(job_id: str, outcome: str) -> str:
@@ -78,7 +84,7 @@ def follow_up_spec(job: Job, previous: str, instruction: str, settings: Settings
         previous, instruction = mask.mask(previous), mask.mask(instruction)
     output = "prose" if spec.action.output == "notes" else "code"
     messages = follow_up(
-        job.history, previous, instruction, output, budget_chars=settings.context_chars
+        job.spec.messages, previous, instruction, output, budget_chars=settings.context_chars
     )
     return replace(
         spec,

@@ -1,19 +1,19 @@
 """What the client is shown of jobs under review: gptLsp/review notifications and code lenses.
 
-A code job is `running`, then `pending` once done (its text awaits accept, reject, refine or
-undo), then `ended`. Shims draw the original beside the region from the notifications; the
-lenses and code actions are for every client.
+A code job's review is `running`, then `pending` once done (its text awaits accept, reject,
+refine or undo), then `ended` (jobs/state.py has the phases behind these words). Shims draw the
+original beside the region from the notifications; the lenses and code actions are for every
+client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpt_lsp.edits.region import Verdict
 from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job
 from gpt_lsp.port import ClientPort
@@ -22,7 +22,6 @@ from gpt_lsp.text.regions import Pos, Span
 
 REVIEW = "gptLsp/review"
 STREAM_INTERVAL = 0.2  # seconds between review notifications while a job streams
-EDIT_GRACE = 0.5  # seconds before a change inside a pending region counts as the user's edit
 
 
 @dataclass(frozen=True)
@@ -43,99 +42,6 @@ class ReviewBoard:
         self.lens_refresh = lens_refresh
         self._last_sent: dict[str, tuple[float, Span]] = {}
         self._refresh_soon = False
-        self.on_ended: Callable[[Job], None] = lambda job: None
-        # Puts a pending job's original back, then ends it as undone (the job manager's).
-        self.undo_between: Callable[[Job], None] = lambda job: None
-        self._grace: set[str] = set()  # jobs whose edit verdict waits for the rest of an undo
-
-    def after_turn(self, job: Job) -> None:
-        """A code job that is done becomes pending; a follow-up turn that failed leaves the
-        previous answer pending; everything else ends its review."""
-        if job.review == "none":
-            _forget_region(job)
-            return
-        if job.cancel_reason == "refine":
-            return  # the next turn starts at once on the same region
-        channel = job.channel
-        kept = (
-            channel is not None
-            and not channel.closed
-            and job.id in channel.regions
-            and not job.region.conflict
-            and job.region.refused == "no"  # the editor would not take a restore either
-            and job.cancel_reason != "closed"
-        )
-        wrote = job.region.replaced and not job.region.restored
-        wanted = not job.accept_when_done and not job.reject_wanted
-        if kept and wanted and (wrote or job.turn > 1) and job.status in ("done", "failed"):
-            self._make_pending(job)  # a failed follow-up leaves the previous answer pending
-        elif kept and wanted and job.turn > 1 and job.status == "cancelled":
-            self._make_pending(job)
-        elif job.reject_wanted:
-            self.end(job, "rejected")
-        else:
-            self.end(job, "accepted" if job.status == "done" else job.status)
-
-    def _make_pending(self, job: Job) -> None:
-        job.review = "pending"
-        job.region.reviewing = True
-        job.region.restore_text = None
-        job.region.restore_wanted = False
-        job.region.restored = False
-        job.region.replaced = True
-        self.show(job)
-
-    def end(self, job: Job, outcome: str, message: str | None = None) -> None:
-        """Ends a job's review: its region is no longer tracked, its lenses go away."""
-        _forget_region(job)
-        if job.review in ("running", "pending"):
-            job.review = "ended"
-            job.outcome = outcome
-            job.region.reviewing = False
-            self.show(job, message)
-            self.on_ended(job)
-
-    def user_changed(self, job: Job, verdict: Verdict) -> None:
-        """The user's change reached a pending job's region. Back to the original: an undo,
-        the job ends. Anything else waits EDIT_GRACE for the verdict: an editor may report
-        one undo in several didChange notifications (Neovim does), the first a partial one."""
-        if job.review != "pending":
-            return
-        if verdict == "original":
-            self.end(job, "undone")
-            return
-        if job.id not in self._grace:
-            self._grace.add(job.id)
-            asyncio.get_running_loop().call_later(EDIT_GRACE, self._decide, job)
-
-    def decide_now(self, job: Job) -> None:
-        """Gives the verdict on a pending job's change at once (before a reject or a refine:
-        text the user typed is never reverted)."""
-        if job.id in self._grace:
-            self._decide(job)
-
-    def _decide(self, job: Job) -> None:
-        """The region shows the original: undone. A text the job wrote earlier (an undo that
-        landed between its states, never the user's typing): the original goes back, undone.
-        Its current text: still pending. Anything else is the user's: kept, as accepted."""
-        if job.id not in self._grace:
-            return  # decided already
-        self._grace.discard(job.id)
-        channel = job.channel
-        if job.review != "pending" or channel is None:
-            return
-        verdict = channel.review_verdict(job.region)
-        if verdict == "original":
-            self.end(job, "undone")
-        elif verdict == "earlier":
-            self.undo_between(job)
-        elif verdict == "other":
-            message = _(
-                "AI: {title}: you edited the job's text, so it is kept as it is "
-                "(accepted with your edits)."
-            ).format(title=job.spec.action.label)
-            self.end(job, "edited", message)
-            self.port.show_message("info", message)
 
     def show(self, job: Job, message: str | None = None) -> None:
         """Sends the job's review state now (and asks for fresh lenses)."""
@@ -145,10 +51,10 @@ class ReviewBoard:
             "status": job.review,
             "range": range_json(job.region.span),
             "original": job.region.original,
-            "turn": job.turn,
+            "turn": len(job.turns),
         }
         if job.review == "ended":
-            params["outcome"] = job.outcome
+            params["outcome"] = job.state.outcome
             self._last_sent.pop(job.id, None)
         else:
             self._last_sent[job.id] = (time.monotonic(), job.region.span)
@@ -175,11 +81,6 @@ class ReviewBoard:
     def _refresh(self) -> None:
         self._refresh_soon = False
         self.port.refresh_code_lenses()
-
-
-def _forget_region(job: Job) -> None:
-    if job.channel is not None:
-        job.channel.remove(job.id)
 
 
 def lenses(jobs: Iterable[Job], uri: str) -> list[Lens]:

@@ -22,6 +22,7 @@ class _Turn(Sink):
         streamed: Callable[[Job], None],
     ) -> None:
         self.job = job
+        self.turn = job.turn  # the turn this reading answers (a follow-up appends its own)
         self.reading = reading
         self.write = write
         self.streamed = streamed
@@ -42,12 +43,13 @@ class _Turn(Sink):
         self.streamed(self.job)
 
     def keep(self) -> None:
-        """Copies the reading's figures to the job (its usage record and progress read them)."""
-        job, reading = self.job, self.reading
-        job.usage = reading.usage
-        job.finish_reason = reading.finish_reason or ("stop" if reading.enough else None)
-        job.answer_chars = reading.chars
-        job.completion_estimate = reading.estimate
+        """Copies the reading's figures to the job's turn (its usage record and progress read
+        them)."""
+        turn, reading = self.turn, self.reading
+        turn.usage = reading.usage
+        turn.finish_reason = reading.finish_reason or ("stop" if reading.enough else None)
+        turn.answer_chars = reading.chars
+        turn.completion_estimate = reading.estimate
 
 
 async def stream_answer(
@@ -57,14 +59,14 @@ async def stream_answer(
     text, `streamed` is called after each network read."""
     spec = job.spec
     reading = Reading(spec.client, spec.request, label=job.id, max_chars=spec.max_answer_chars)
-    turn = _Turn(job, reading, write, streamed)
+    sink = _Turn(job, reading, write, streamed)
     try:
-        await reading.read(turn, tail=USAGE_TAIL_SECONDS)
+        await reading.read(sink, tail=USAGE_TAIL_SECONDS)
     finally:
-        turn.keep()  # whatever ended the reading: what was read is billed
+        sink.keep()  # whatever ended the reading: what was read is billed
         await reading.aclose()
     job.region.stream_ended = True
     if spec.unmasker is not None:
         write(job, spec.output.feed(spec.unmasker.finish()))
     write(job, spec.output.finish())
-    job.stream_complete = True
+    sink.turn.stream_complete = True

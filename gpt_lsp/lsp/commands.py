@@ -38,19 +38,19 @@ def _chat(session: Session, raw: Any, request_id: Any) -> Result:
 def _accept(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import JobTarget, parse_args
 
-    return session.accept(parse_args(JobTarget, "gptLsp.accept", raw))
+    return session.controls.accept(parse_args(JobTarget, "gptLsp.accept", raw))
 
 
 def _reject(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import JobTarget, parse_args
 
-    return session.reject(parse_args(JobTarget, "gptLsp.reject", raw))
+    return session.controls.reject(parse_args(JobTarget, "gptLsp.reject", raw))
 
 
 def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import CancelArgs, parse_args
 
-    return session.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
+    return session.controls.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
 
 
 def _select_model(session: Session, raw: Any, request_id: Any) -> Result:

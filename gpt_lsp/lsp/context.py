@@ -45,7 +45,7 @@ def folders_of(params: types.InitializeParams) -> list[str]:
 
 async def start(ls: Server, folders: list[str]) -> None:
     """Starts the index (after the settings), then asks for watched-file events if it can."""
-    ls.session.start_context(folders)
+    ls.session.context.start(folders)
     workspace = ls.client_capabilities.workspace
     watched = workspace.did_change_watched_files if workspace else None
     if not folders or watched is None or not watched.dynamic_registration:
@@ -77,13 +77,15 @@ def register(server: LanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: Server, params: types.DidSaveTextDocumentParams) -> None:
-        ls.session.did_save(params.text_document.uri)
+        ls.session.context.saved(params.text_document.uri)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: Server, params: types.DidChangeWatchedFilesParams) -> None:
-        ls.session.watched_files([(c.uri, _EVENT.get(c.type, 3)) for c in params.changes])
+        ls.session.context.watched([(c.uri, _EVENT.get(c.type, 3)) for c in params.changes])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_folders(ls: Server, params: types.DidChangeWorkspaceFoldersParams) -> None:
         event = params.event
-        ls.session.folders_changed([f.uri for f in event.added], [f.uri for f in event.removed])
+        ls.session.context.folders_changed(
+            [f.uri for f in event.added], [f.uri for f in event.removed]
+        )

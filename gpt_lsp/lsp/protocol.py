@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 from lsprotocol import types
@@ -42,6 +42,9 @@ from gpt_lsp.errors import GptLspError
 
 log = logging.getLogger(__name__)
 
+USER_SETTINGS = "gptLsp/didChangeUserSettings"
+RAW_PARAMS = frozenset({USER_SETTINGS})  # our own notifications: their params stay plain JSON
+
 
 # pygls turns the params of methods it does not know into namedtuples, renaming keys that are
 # no Python names ("gpt-4o" prices, "X-Team" headers, "my-relay"): this type keeps plain JSON.
@@ -61,8 +64,9 @@ class _Refused:
     method: str
 
 
+@runtime_checkable
 class DocumentHooks(Protocol):
-    """Where the protocol sends document events and request cancellations."""
+    """Where the protocol sends document events and request cancellations (its server)."""
 
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None: ...
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None: ...
@@ -75,8 +79,10 @@ class GptProtocol(LanguageServerProtocol):
 
     def __init__(self, server: Any, converter: Any) -> None:
         super().__init__(server, converter)
-        self.hooks: DocumentHooks | None = None
-        self.raw_params: set[str] = set()  # methods whose params stay plain JSON
+        # pygls builds the protocol inside the server's constructor: the server that made it
+        # (gpt-lsp's) is where document events go.
+        self.hooks = server if isinstance(server, DocumentHooks) else None
+        self.raw_params = RAW_PARAMS  # methods whose params stay plain JSON
         self.on_exit: Callable[[int], None] | None = None  # else `exit` raises SystemExit
         self._shutdown_id: Any = None
 

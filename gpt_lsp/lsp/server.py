@@ -24,7 +24,7 @@ from gpt_lsp.lsp.convert import (
     span_from_lsp,
     span_to_lsp,
 )
-from gpt_lsp.lsp.protocol import GptProtocol
+from gpt_lsp.lsp.protocol import USER_SETTINGS, GptProtocol
 from gpt_lsp.port import ClientFeatures, MessageKind
 from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Span
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_SECTION = "gptLsp"
-USER_SETTINGS = "gptLsp/didChangeUserSettings"
 CONFIGURATION_TIMEOUT = 5.0  # seconds for the client to answer workspace/configuration
 _MESSAGE_TYPES: dict[MessageKind, types.MessageType] = {
     "error": types.MessageType.Error,
@@ -60,10 +59,13 @@ class GptLanguageServer(LanguageServer):
     ) -> None:
         super().__init__("gpt-lsp", __version__, protocol_cls=GptProtocol)
         self.debug = debug
-        self.session = Session(self, transport=transport, environ=environ, notes_dir=notes_dir)
-        self.gpt_protocol.hooks = self
-        if debug:
-            self.session.counters = self.resource_counts
+        self.session = Session(
+            self,
+            transport=transport,
+            environ=environ,
+            notes_dir=notes_dir,
+            counters=self.resource_counts if debug else None,
+        )
         self._progress_titles: dict[str, str] = {}  # asked for, not yet accepted
         self._progress_begun: set[str] = set()
         self._lens_refreshes = 0
@@ -112,7 +114,7 @@ class GptLanguageServer(LanguageServer):
 
     def request_cancelled(self, msg_id: Any) -> None:
         """Forwards $/cancelRequest."""
-        self.session.request_cancelled(msg_id)
+        self.session.controls.request_cancelled(msg_id)
 
     # ------------------------------------------------------------ ClientPort
 
@@ -242,7 +244,7 @@ def create_server(
         # Settings load after the initialize answer: the editor is not kept waiting.
         if ls.session.client.configuration:
             await _pull_configuration(ls)
-        ls.session.report_problems(ls.session.reload_settings())
+        ls.session.config.report(ls.session.config.reload())
         await start_context(ls, ls.folders)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -252,19 +254,19 @@ def create_server(
         if ls.session.client.configuration:
             await _pull_configuration(ls)
         elif isinstance(params.settings, Mapping):
-            ls.session.set_client_config(params.settings.get(CONFIG_SECTION, params.settings))
-        ls.session.report_problems(ls.session.reload_settings())
+            ls.session.config.set_project(params.settings.get(CONFIG_SECTION, params.settings))
+        ls.session.config.report(ls.session.config.reload())
 
     @server.feature(USER_SETTINGS)
     async def did_change_user_settings(ls: GptLanguageServer, params: Any) -> None:
         # Sent by a shim from the user's own editor configuration, which no project file
         # reaches: it replaces initializationOptions as the user-level editor source.
         settings = params.get("settings") if isinstance(params, Mapping) else None
-        if not ls.session.set_user_settings(settings):
+        if not ls.session.config.set_user(settings):
             return
         if ls.session.client.configuration:  # shims answer the section from the same settings
             await _pull_configuration(ls)
-        ls.session.report_problems(ls.session.reload_settings())
+        ls.session.config.report(ls.session.config.reload())
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -289,11 +291,12 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     def code_lenses(ls: GptLanguageServer, params: types.CodeLensParams) -> Any:
-        return [code_lens(lens) for lens in ls.session.code_lenses(params.text_document.uri)]
+        found = ls.session.controls.code_lenses(params.text_document.uri)
+        return [code_lens(lens) for lens in found]
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: GptLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:
-        ls.session.progress_cancelled(params.token)
+        ls.session.controls.progress_cancelled(params.token)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: GptLanguageServer, params: None) -> None:
@@ -307,7 +310,6 @@ def create_server(
     register_context(server)
     for command in COMMANDS:
         server.protocol.fm.command(command.name)(_command_handler(server, command))
-    server.gpt_protocol.raw_params.add(USER_SETTINGS)
     return server
 
 
@@ -323,7 +325,7 @@ async def _pull_configuration(ls: GptLanguageServer) -> None:
     except Exception as exc:  # noqa: BLE001 - any client failure means "no client config"
         log.info("workspace/configuration failed: %s", type(exc).__name__)
         return
-    ls.session.set_client_config(result[0] if result else None)
+    ls.session.config.set_project(result[0] if result else None)
 
 
 def _command_handler(server: GptLanguageServer, command: Command) -> Any:

@@ -135,14 +135,14 @@ async def _serve(server: GptLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -
 async def _end_session(server: GptLanguageServer, *, client_gone: bool) -> None:
     """Cancels running jobs and closes the relays, within a bounded time."""
     if client_gone:
-        await server.session.release_documents(
+        await server.session.open_documents.release(
             CLOSE_TIMEOUT
         )  # nobody answers edits any more: restore nothing
     closing = asyncio.ensure_future(server.session.close())
     if not client_gone:
         await asyncio.wait([closing], timeout=RESTORE_GRACE)
         if not closing.done():
-            await server.session.release_documents(CLOSE_TIMEOUT)
+            await server.session.open_documents.release(CLOSE_TIMEOUT)
     await asyncio.wait([closing], timeout=CLOSE_TIMEOUT)
     if not closing.done():
         log.warning("jobs did not stop within %.1f s; exiting anyway", CLOSE_TIMEOUT)

@@ -15,6 +15,7 @@ from gpt_lsp.prompting.slicing import uri_path
 
 if TYPE_CHECKING:
     from gpt_lsp.edits.channel import DocumentChannel
+    from gpt_lsp.jobs.job import Job
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +97,17 @@ class NotesDocuments:
 
     def __len__(self) -> int:
         return len(self._opened)
+
+
+def keep_answer(notes: NotesDocuments, job: Job, answer: str, *, show: bool) -> str | None:
+    """Puts an answer a job could not use in a notes document (shown when the client can);
+    returns its URI, or None when it could not be written."""
+    action = job.spec.action
+    try:
+        uri = notes.keep(job.spec.uri, action.id, action.title, answer)
+    except OSError as exc:
+        log.warning("could not write the notes document: %s", type(exc).__name__)
+        return None
+    if show:
+        notes.show(uri)
+    return uri

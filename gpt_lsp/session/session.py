@@ -7,8 +7,6 @@ job machinery) load on first use, so that `initialize` is answered before any of
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -16,25 +14,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpt_lsp.accounting.spending import Spending
-from gpt_lsp.errors import RequestRefused, SettingsError
-from gpt_lsp.i18n import set_language
-from gpt_lsp.logs import set_content_logging
+from gpt_lsp.errors import RequestRefused
 from gpt_lsp.port import ClientFeatures, ClientPort
-from gpt_lsp.redaction import register_secret
-from gpt_lsp.session.context import ContextHooks
-from gpt_lsp.session.controls import JobCommands
-from gpt_lsp.text.documents import DocumentStore, change_problem
+from gpt_lsp.session.configuration import Configuration
+from gpt_lsp.session.controls import JobControls
+from gpt_lsp.session.documents import Change, OpenDocuments
+from gpt_lsp.session.setup import Parts
 from gpt_lsp.text.regions import Span
 
 if TYPE_CHECKING:
     import httpx
 
     from gpt_lsp.completion.service import CompletionService
-    from gpt_lsp.edits.channel import DocumentChannel
+    from gpt_lsp.context.service import ContextService
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.prompting.actions import Action
-    from gpt_lsp.prompting.definitions import Definitions
     from gpt_lsp.prompting.offers import Offer
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.session.arguments import (
@@ -42,16 +37,12 @@ if TYPE_CHECKING:
         RunArgs,
         SelectModelArgs,
     )
-    from gpt_lsp.session.models import ModelChoices
-    from gpt_lsp.session.notes import NotesDocuments
     from gpt_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Change = tuple[Span | None, str]
 
-
-class Session(JobCommands, ContextHooks):
+class Session:
     """One client's gpt-lsp: what the language server forwards requests to."""
 
     def __init__(
@@ -62,236 +53,103 @@ class Session(JobCommands, ContextHooks):
         environ: Mapping[str, str] | None = None,
         notes_dir: Path | None = None,
         state_dir: Path | None = None,
+        counters: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self.port = port
         self.client = ClientFeatures()
-        self.environ = environ
-        self.transport = transport
-        self.notes_dir = notes_dir
-        self.init_options: Mapping[str, Any] | None = None  # user-level
-        self._warned_ignored: set[tuple[str, ...]] = set()
-        self.client_config: Mapping[str, Any] | None = None
-        self.documents = DocumentStore()
-        self.channels: dict[str, DocumentChannel] = {}
-        self._settings: Settings | None = None
-        self._relays: RelayPool | None = None
-        self._jobs: JobManager | None = None
-        self._notes: NotesDocuments | None = None
-        self._definitions: Definitions | None = None
-        self._models: ModelChoices | None = None
-        self.state_dir = state_dir  # None: the user state dir (platformdirs)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
-        self._closing: set[asyncio.Future[None]] = set()
+        self.open_documents = OpenDocuments(port, self._client)
+        self.documents = self.open_documents.store  # the server's copies (completion reads)
+        self.channels = self.open_documents.channels
+        self.parts = Parts(
+            port,
+            self._client,
+            self.open_documents,
+            self.spending,
+            self,
+            lambda: self.config.settings,
+            notes_dir=notes_dir,
+        )
+        self.config = Configuration(
+            port,
+            transport=transport,
+            environ=environ,
+            state_dir=state_dir,
+            reloaded=self.parts.settings_changed,
+        )
+        self.controls = JobControls(self.parts, self.config, self.spending, self.open_documents)
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
-        self.counters: Callable[[], dict[str, int]] | None = None
+        self.counters = counters
 
     def connect(self, client: ClientFeatures, init_options: Any) -> None:
         """Takes what the client's initialize request said."""
         self.client = client
-        self.init_options = init_options if isinstance(init_options, Mapping) else None
-        set_language(client.locale)  # until the settings (`language`) load
+        self.config.connect(init_options, client.locale)
 
-    # ------------------------------------------------------------ settings
+    def _client(self) -> ClientFeatures:
+        return self.client
 
     @property
     def settings(self) -> Settings:
         """Returns the settings, loading them on first use."""
-        if self._settings is None:
-            self.reload_settings()
-        assert self._settings is not None
-        return self._settings
+        return self.config.settings
 
     @property
     def relays(self) -> RelayPool:
         """Returns the relay clients."""
-        if self._relays is None:
-            from gpt_lsp.relay.memory import RelayMemory, default_path
-            from gpt_lsp.relay.pool import RelayPool
-
-            path = self.state_dir / "relays.json" if self.state_dir else default_path(self.environ)
-            self._relays = RelayPool(
-                self.settings,
-                transport=self.transport,
-                environ=self.environ,
-                memory=RelayMemory(path),
-            )
-        return self._relays
+        return self.config.relays
 
     @property
     def jobs(self) -> JobManager:
         """Returns the job manager."""
-        if self._jobs is None:
-            from gpt_lsp.jobs.manager import JobManager
+        return self.parts.jobs
 
-            self._jobs = JobManager(
-                self.port,
-                self.channel_for,
-                spending=self.spending,
-                progress=self.client.progress,
-                lens_refresh=self.client.code_lens_refresh,
-            )
-            self._jobs.keep_answer = self._keep_answer
-        return self._jobs
-
-    def _keep_answer(self, job: Job, answer: str) -> str | None:
-        """Puts an answer a job could not use in a notes document, shown when the client can."""
-        action = job.spec.action
-        try:
-            uri = self.notes.keep(job.spec.uri, action.id, action.title, answer)
-        except OSError as exc:
-            log.warning("could not write the notes document: %s", type(exc).__name__)
-            return None
-        if self.client.show_document:
-            self.notes.show(uri)
-        return uri
-
-    @functools.cached_property
+    @property
     def completion(self) -> CompletionService:
         """Returns the inline completion service (built on first use; asks nothing until on)."""
-        from gpt_lsp.completion.service import CompletionService
-
-        return CompletionService(self)
+        return self.parts.completion
 
     @property
-    def notes(self) -> NotesDocuments:
-        """Returns the notes documents of explain jobs."""
-        if self._notes is None:
-            from gpt_lsp.session.notes import NotesDocuments
-
-            self._notes = NotesDocuments(self.port, self.channel_for, self.notes_dir)
-        return self._notes
-
-    @property
-    def definitions(self) -> Definitions:
-        """Returns the definition finder (parsed blocks kept per document version)."""
-        if self._definitions is None:
-            from gpt_lsp.prompting.definitions import Definitions
-
-            self._definitions = Definitions()
-        return self._definitions
-
-    def set_user_settings(self, settings: Any) -> bool:
-        """Takes gptLsp/didChangeUserSettings: they replace initializationOptions."""
-        if not isinstance(settings, Mapping):
-            log.warning("gptLsp/didChangeUserSettings without a settings object: ignored")
-            return False
-        self.init_options = settings
-        return True
-
-    @property
-    def model_choices(self) -> ModelChoices:
-        """Returns the models chosen with gptLsp.selectModel (kept through settings reloads)."""
-        if self._models is None:
-            from gpt_lsp.session.models import ModelChoices, default_path
-
-            path = self.state_dir / "models.json" if self.state_dir else default_path(self.environ)
-            self._models = ModelChoices(path)
-        return self._models
-
-    def set_client_config(self, section: Any) -> None:
-        """Takes the client's `gptLsp` configuration section (None: none)."""
-        self.client_config = section if isinstance(section, Mapping) else None
-
-    def reload_settings(self) -> list[str]:
-        """Re-reads every source; returns the problems found (already logged)."""
-        from gpt_lsp.errors import ProjectSettingsIgnored
-        from gpt_lsp.settings import load_sources
-
-        # initializationOptions (and gptLsp/didChangeUserSettings) are the user's own; the
-        # gptLsp section is project-level: a project can write it (.dir-locals.el, workspace).
-        settings, problems, ignored = load_sources(
-            user_options=self.init_options,
-            project_options=self.client_config,
-            environ=self.environ,
-        )
-        # One setting for both: who wants explanations in Chinese reads the menus in Chinese.
-        set_language(settings.language, self.client.locale)
-        if ignored and ignored not in self._warned_ignored:
-            self._warned_ignored.add(ignored)  # once per distinct set, not at every reload
-            warning = ProjectSettingsIgnored(ignored).user_message()
-            log.warning("settings: %s", warning)
-            self.port.show_message("warning", warning)
-        settings = settings.with_chosen_models(self.model_choices.effective(settings))
-        for relay in settings.relays.values():
-            if relay.api_key is not None:
-                register_secret(relay.api_key.get_secret_value())
-        self._settings = settings
-        if self._relays is not None:
-            self._relays.update(settings)
-        self.context_settings_changed()
-        set_content_logging(settings.log_content)
-        for problem in problems:
-            log.warning("settings: %s", problem)
-        return problems
-
-    def report_problems(self, problems: list[str]) -> None:
-        """Shows settings problems in one message."""
-        if problems:
-            self.port.show_message("warning", SettingsError(problems).user_message())
+    def context(self) -> ContextService:
+        """Returns the context service (the workspace index, recent edits, open documents)."""
+        return self.parts.context
 
     # ------------------------------------------------------------ documents
 
     def did_open(self, uri: str, text: str, version: int, language_id: str) -> None:
         """Stores an opened document."""
-        doc = self.documents.open(uri, text, version, language_id)
-        channel = self.channels.get(uri)
-        if channel is not None:
-            channel.doc = doc
-        if self._notes is not None:
-            self._notes.did_open(uri)
+        self.open_documents.open(uri, text, version, language_id)
+        if (notes := self.parts.built().notes) is not None:
+            notes.did_open(uri)
 
     def did_change(self, uri: str, version: int, changes: Sequence[Change]) -> None:
         """Applies a didChange, letting running jobs see each change first."""
-        doc = self.documents.get(uri)
+        doc = self.open_documents.checked(uri, version, changes)
         if doc is None:
-            return
-        if (problem := change_problem(doc, changes, version)) is not None:
-            log.warning("didChange ignored (%s): %s", problem, os.path.basename(uri))
-            return  # the server's copy stays: jobs then see their edits refused, and end
-        channel = self.channels.get(uri)
-        if channel is None or not channel.regions:
-            self.context_changed(uri, changes)  # the user's edits (a job's are not)
-        if "completion" in vars(self) or self.settings.completion.enabled:  # ends stale asks
-            self.completion.changed(uri, typing=channel is None or not channel.regions)
-        if channel is not None and (channel.regions or channel.in_flight is not None):
-            channel.apply_changes(changes, version)
-            return
-        encoding = self.client.encoding
-        for span, text in changes:
-            doc.apply(span, text, encoding)
-        doc.version = version
+            return  # not open, or a change that cannot apply: the server's copy stays
+        built = self.parts.built()
+        typing = not self.open_documents.tracking(uri)  # no job's region sees it
+        if built.context is not None and typing:
+            built.context.changed(uri, changes)  # the user's edits (a job's are not)
+        if built.completion is not None or self.settings.completion.enabled:  # ends stale asks
+            self.parts.completion.changed(uri, typing=typing)
+        self.open_documents.apply(doc, version, changes)
 
     def did_close(self, uri: str) -> None:
         """Forgets a document; its jobs stop without editing it."""
-        channel = self.channels.pop(uri, None)
-        if channel is not None:
-            channel.closed = True  # before the jobs stop: no restore goes to a closed file
-        if self._jobs is not None:
-            self._jobs.close_document(uri)
-        if channel is not None:
-            self._closing.add(asyncio.ensure_future(channel.close()))
-            self._closing = {t for t in self._closing if not t.done()}
-        self.documents.close(uri)
-        if self._definitions is not None:
-            self._definitions.forget(uri)
-        if "completion" in vars(self):  # its request stops, its suggestions go
-            self.completion.forget(uri)
-        self.context_closed(uri)
-
-    def channel_for(self, uri: str) -> DocumentChannel | None:
-        """Returns the edit channel of an open document."""
-        doc = self.documents.get(uri)
-        if doc is None:
-            return None
-        channel = self.channels.get(uri)
-        if channel is None:
-            from gpt_lsp.edits.channel import DocumentChannel
-
-            channel = DocumentChannel(doc, self.port.apply_edit, self.client.encoding)
-            self.channels[uri] = channel
-        return channel
+        channel = self.open_documents.closing(uri)  # before the jobs stop: no restore goes out
+        built = self.parts.built()
+        if built.jobs is not None:
+            built.jobs.close_document(uri)
+        self.open_documents.close(uri, channel)
+        if built.definitions is not None:
+            built.definitions.forget(uri)
+        if built.completion is not None:  # its request stops, its suggestions go
+            built.completion.forget(uri)
+        if built.context is not None:  # its edits forgotten, its file read again
+            built.context.closed(uri)
 
     # ------------------------------------------------------------ code actions
 
@@ -313,14 +171,14 @@ class Session(JobCommands, ContextHooks):
         excluded = excluded_by(uri, settings.exclude_globs)
         definition = None
         if span.is_empty:
-            definition = self.definitions.find(doc, span.start, self.client.encoding)
+            definition = self.parts.definitions.find(doc, span.start, self.client.encoding)
         offers = list_offers(
             doc, span, diagnostics, settings, excluded=excluded, only=only, definition=definition
         )
-        if self._jobs is not None:
+        if (jobs := self.parts.built().jobs) is not None:
             from gpt_lsp.jobs.review import review_offers
 
-            offers = review_offers(self._jobs.jobs.values(), uri, span, only) + offers
+            offers = review_offers(jobs.jobs.values(), uri, span, only) + offers
         return offers
 
     # ------------------------------------------------------------ commands
@@ -328,7 +186,6 @@ class Session(JobCommands, ContextHooks):
     def run(self, args: RunArgs, request_id: Any = None) -> dict[str, Any]:
         """gptLsp.run: starts an action's job; answers {jobId} at once."""
         from gpt_lsp.prompting.actions import CHAT_ACTION, all_actions, chat_action, find_action
-        from gpt_lsp.prompting.offers import bare_cursor_target
         from gpt_lsp.prompting.slicing import describe_diagnostics
 
         actions = all_actions(self.settings.actions)
@@ -344,14 +201,28 @@ class Session(JobCommands, ContextHooks):
             action = found
         diagnostics = describe_diagnostics(args.diagnostics)
         span = args.range.span()
-        doc = self.documents.get(args.uri)
-        if span.is_empty and not args.marker and action.id != CHAT_ACTION and doc is not None:
-            around = self.definitions.find(doc, span.start, self.client.encoding)  # a bare cursor
-            span = bare_cursor_target(doc, span, around, bool(diagnostics))
-        instruction = args.instruction or ""
-        job = self._start(action, args.uri, span, instruction, diagnostics, marker=args.marker)
-        job.request_id = request_id
+        if span.is_empty and not args.marker and action.id != CHAT_ACTION:
+            span = self._definition_at(args.uri, span, bool(diagnostics))
+        job = self._start(
+            action,
+            args.uri,
+            span,
+            args.instruction or "",
+            diagnostics,
+            marker=args.marker,
+            request_id=request_id,
+        )
         return {"jobId": job.id}
+
+    def _definition_at(self, uri: str, cursor: Span, has_diagnostics: bool) -> Span:
+        """The definition around a bare cursor, as its code action covers."""
+        from gpt_lsp.prompting.offers import bare_cursor_target
+
+        doc = self.documents.get(uri)
+        if doc is None:
+            return cursor  # _start says the document is not open
+        definition = self.parts.definitions.find(doc, cursor.start, self.client.encoding)
+        return bare_cursor_target(doc, cursor, definition, has_diagnostics)
 
     def chat(
         self, args: ChatArgs, request_id: Any = None
@@ -360,11 +231,12 @@ class Session(JobCommands, ContextHooks):
         from gpt_lsp.prompting.actions import chat_action
 
         if args.follow_up:
-            return self._refine(args, request_id)
+            return self.controls.refine(args, request_id)
         assert args.uri is not None and args.range is not None
         action = chat_action(args.instruction)
-        job = self._start(action, args.uri, args.range.span(), args.instruction, [])
-        job.request_id = request_id
+        job = self._start(
+            action, args.uri, args.range.span(), args.instruction, [], request_id=request_id
+        )
         return {"jobId": job.id}
 
     def _start(
@@ -376,6 +248,7 @@ class Session(JobCommands, ContextHooks):
         diagnostics: list[str],
         *,
         marker: bool = False,
+        request_id: Any = None,
     ) -> Job:
         from gpt_lsp.jobs.launch import prepare
         from gpt_lsp.prompting.slicing import uri_path
@@ -394,55 +267,48 @@ class Session(JobCommands, ContextHooks):
             instruction=instruction,
             diagnostics=diagnostics,
             marker=marker,
-            context=self.context_for(doc, instruction),
+            context=self.parts.context.for_job(doc, instruction),
         )
         if action.writes_code:
-            return self.jobs.start(launch.spec, launch.region, launch.original)
+            return self.jobs.start(launch.spec, launch.region, launch.original, None, request_id)
         if not self.client.show_document:
-            return self.jobs.start(launch.spec, None, "")
-        notes_uri = self.notes.create(uri, action.id, action.label)
+            return self.jobs.start(launch.spec, None, "", None, request_id)
+        notes = self.parts.notes
+        notes_uri = notes.create(uri, action.id, action.label)
         launch.spec.notes_uri = notes_uri
-        return self.jobs.start(launch.spec, None, "", self.notes.open(notes_uri))
+        return self.jobs.start(launch.spec, None, "", notes.open(notes_uri), request_id)
 
     async def select_model(self, args: SelectModelArgs) -> dict[str, Any]:
         """gptLsp.selectModel: lists a relay's models, or sets the model of its jobs."""
         from gpt_lsp.session.models import select
 
-        answer = await select(self.model_choices, self.settings, self.relays, args)
-        self._settings = self.settings.with_chosen_models(
-            self.model_choices.effective(self.settings)
-        )
+        answer = await select(self.config.model_choices, self.settings, self.relays, args)
+        self.config.models_chosen()
         return answer
 
     def status(self) -> dict[str, Any]:
         """gptLsp.status: version, actions, relays, jobs and usage."""
-        from gpt_lsp.session.status import status_of
+        from gpt_lsp.session.status import completion_status, status_of
 
-        return status_of(self)
-
-    def resource_counts(self) -> dict[str, int]:
-        """Returns the session's resource counts (for leak tests and benchmarks)."""
-        return {
-            "documents": len(self.documents),
-            "channels": len(self.channels),
-            "trackedRegions": sum(len(c.regions) for c in self.channels.values()),
-            "notesOpening": len(self._notes) if self._notes is not None else 0,
-        }
-
-    async def release_documents(self, timeout: float) -> None:
-        """Stops sending edits (the client is gone): jobs waiting on an edit end at once."""
-        channels = list(self.channels.values())
-        if channels:
-            await asyncio.wait(
-                [asyncio.ensure_future(c.close()) for c in channels], timeout=timeout
-            )
+        internal = None
+        if self.counters is not None:
+            notes = self.parts.built().notes
+            opening = {"notesOpening": len(notes) if notes is not None else 0}
+            internal = {**self.counters(), **self.open_documents.counts(), **opening}
+        built = self.parts.built()
+        completion = completion_status(built.completion, self.settings)
+        index = built.context.status() if built.context is not None else None
+        return status_of(
+            self.settings, self.relays, self.jobs, completion, self.spending, internal, index=index
+        )
 
     async def close(self) -> None:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
-        if self._jobs is not None:
-            await self._jobs.shutdown()
-        if "completion" in vars(self):  # built on first use (a cached property)
-            await self.completion.close()  # its streams closed, its usage recorded
-        self.close_context()
-        if self._relays is not None:
-            await self._relays.aclose()
+        built = self.parts.built()
+        if built.jobs is not None:
+            await built.jobs.shutdown()
+        if built.completion is not None:
+            await built.completion.close()  # its streams closed, its usage recorded
+        if built.context is not None:
+            built.context.close()  # the index's thread stops
+        await self.config.close()

@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from gpt_lsp import __version__
 from gpt_lsp.accounting.spending import Spending, spend_json
 from gpt_lsp.session.display import shim_strings, spend_lines, status_lines
 
 if TYPE_CHECKING:
+    from gpt_lsp.completion.service import CompletionService
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
 
 
-class Reporting(Protocol):
-    """What the status is made of (the session has it all)."""
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def relays(self) -> RelayPool: ...
-    @property
-    def jobs(self) -> JobManager: ...
-
-    spending: Spending
-    counters: Callable[[], dict[str, int]] | None
-
-    def resource_counts(self) -> dict[str, int]: ...
-
-
-def status_of(session: Reporting) -> dict[str, Any]:
-    """gptLsp.status: version, actions, relays, jobs and session usage."""
+def status_of(
+    settings: Settings,
+    pool: RelayPool,
+    manager: JobManager,
+    completion: dict[str, Any],
+    spending: Spending,
+    internal: dict[str, int] | None = None,
+    *,
+    index: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """gptLsp.status: version, actions, relays, jobs and session usage; `internal`: resource
+    counts (the server runs with --debug); `index`: the workspace index (None: not started)."""
     from gpt_lsp.prompting.actions import all_actions
 
-    settings = session.settings
-    active = session.relays.active()
+    active = pool.active()
     relays = []
     for name, config in settings.relays.items():
         client = active.get(name)
@@ -61,12 +54,12 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "action": job.spec.action.id,
             "status": job.status,
             "review": job.review,  # running, pending (done, awaiting a decision), none
-            "tokens": job.completion_estimate,
+            "tokens": job.turn.completion_estimate,
         }
-        for job in session.jobs.jobs.values()
+        for job in manager.jobs.values()
     ]
-    totals = session.jobs.totals
-    spent = session.spending.spend()
+    totals = manager.totals
+    spent = spending.spend()
     status: dict[str, Any] = {
         "version": __version__,
         "actions": actions,
@@ -79,25 +72,23 @@ def status_of(session: Reporting) -> dict[str, Any]:
             "costUsd": round(totals.cost_usd, 6),
         },
     }
-    status["completion"] = completion_status(session)  # counted apart from jobs
-    context = vars(session).get("context")  # the index: files, symbols, last update
-    status["context"] = context.status() if context is not None else {"state": "off"}
+    status["completion"] = completion  # counted apart from jobs
+    status["context"] = index if index is not None else {"state": "off"}  # files, symbols
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])
     status["lines"] = status_lines(status)  # display-ready, in the UI language
     status["spendLines"] = spend_lines(status["usage"])
     status["strings"] = shim_strings()  # the shims' own prompts and notices, translated
-    if session.counters is not None:
-        status["internal"] = {**session.counters(), **session.resource_counts()}
+    if internal is not None:
+        status["internal"] = internal
     return status
 
 
-def completion_status(session: Reporting) -> dict[str, Any]:
-    """Completion's counts, without building its service (a cached property) to read zeros."""
-    service = vars(session).get("completion")
+def completion_status(service: CompletionService | None, settings: Settings) -> dict[str, Any]:
+    """Completion's counts, without building its service to read zeros."""
     if service is not None:
-        return service.status()  # type: ignore[no-any-return]
+        return service.status()
     from gpt_lsp.completion.counts import Counts
 
-    return {"enabled": session.settings.completion.enabled, **Counts().as_json()}
+    return {"enabled": settings.completion.enabled, **Counts().as_json()}

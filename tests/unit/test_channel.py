@@ -114,7 +114,7 @@ async def typing_beside_a_stream(
         await asyncio.sleep(rng.random() * 0.004)
         # While an edit misplaced at a stale position is on screen (until its undo lands),
         # where the user types in the text around it has no single expected outcome.
-        if pending_typing and not editor.channel._repairs:
+        if pending_typing and not editor.channel.repairs:
             in_above, where, kind, text = pending_typing.pop()
             part = above if in_above else below
             at = int(where * len(part))
@@ -308,7 +308,7 @@ def test_a_version_0_edit_applied_after_typing_is_undone_and_the_job_goes_on() -
         for _ in range(100):
             await asyncio.sleep(0.01)
             editor.flush()
-            if tracked.is_idle() and not editor.channel._repairs and not editor.pending:
+            if tracked.is_idle() and not editor.channel.repairs and not editor.pending:
                 break
         assert stopped == []
         assert editor.text == "typed\na\nNEW\nb\n"

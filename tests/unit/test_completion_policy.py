@@ -109,7 +109,6 @@ def test_typing_through_with_brackets_the_editor_closed_answers_the_rest_before_
 LAZY = """
 import asyncio, sys
 from lsprotocol import types
-from gpt_lsp.session.status import status_of
 from gpt_lsp.lsp.server import create_server
 
 async def main():
@@ -133,7 +132,7 @@ async def main():
         types.InlineCompletionParams(context, where, at)
     )
     await features[types.TEXT_DOCUMENT_COMPLETION](types.CompletionParams(where, at))
-    counts = status_of(server.session)["completion"]
+    counts = server.session.status()["completion"]
     loaded = sorted(m for m in sys.modules if m.startswith("gpt_lsp.completion"))
     print(counts["enabled"], counts["requests"], loaded)
 

@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_lsp.edits import channel as channel_module
+from gpt_lsp.edits import sender as sender_module
 from gpt_lsp.edits.region import JobRegion
-from gpt_lsp.session.arguments import JobTarget
 from gpt_lsp.text.documents import TextDoc, change_problem
 from gpt_lsp.text.regions import Pos, Span
-from tests.unit.test_session import SOURCE, URI, Relay, make, run, sse, until, whole
+from tests.unit.test_session import SOURCE, URI, Relay, by_id, make, run, sse, until, whole
 
 NEW = "def total(items):\n    return sum(items)  # new\n"
 
@@ -53,7 +52,7 @@ def test_a_region_offers_only_work_it_can_take(
 @pytest.fixture
 def quick_resync(monkeypatch: pytest.MonkeyPatch) -> None:
     """A refused edit waits this long for a change of the editor's (1 s in real use)."""
-    monkeypatch.setattr(channel_module, "RESYNC_TIMEOUT", 0.05)
+    monkeypatch.setattr(sender_module, "RESYNC_TIMEOUT", 0.05)
 
 
 @pytest.mark.usefixtures("quick_resync")
@@ -67,9 +66,9 @@ async def test_an_editor_that_refuses_every_edit_fails_the_job(tmp_path: Path) -
     finished = await client.wait_finished(job_id)
     assert finished["status"] == "failed", finished
     assert "refused" in finished["message"]
-    assert len(client.labels) == channel_module.MAX_REFUSED  # a few tries, no loop
+    assert len(client.labels) == sender_module.MAX_REFUSED  # a few tries, no loop
     assert doc.text == SOURCE
-    assert session.code_lenses(URI) == []  # nothing pending: nothing of it is in the file
+    assert session.controls.code_lenses(URI) == []  # nothing pending: nothing of it is in the file
     assert any(kind == "error" and "refused" in text for kind, text in client.messages)
 
 
@@ -104,7 +103,7 @@ async def test_a_reject_while_every_edit_is_refused_is_answered(tmp_path: Path) 
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     await until(lambda: len(client.labels) > 0)
     async with asyncio.timeout(5):
-        answer = await session.reject(JobTarget.model_validate({"jobId": job_id}))
+        answer = await session.controls.reject(by_id(job_id))
     assert answer in ({"ok": True}, {"ok": False})
     finished = await client.wait_finished(job_id)
     assert finished["status"] in ("cancelled", "failed")
@@ -166,5 +165,5 @@ async def test_a_malformed_did_change_keeps_the_servers_copy_and_a_later_job_wor
     assert server_copy.source == SOURCE and server_copy.version == 1
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     assert (await client.wait_finished(job_id))["status"] == "done"
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)

@@ -138,11 +138,11 @@ async def test_a_reload_keeps_the_choice_unless_the_model_setting_changed(tmp_pa
     relay = ModelsRelay([])
     session, _ = make(tmp_path, relay)
     await select(session, model="deepseek-chat")
-    session.set_client_config({"temperature": 0.2})
-    session.reload_settings()
+    session.config.set_project({"temperature": 0.2})
+    session.config.reload()
     assert session.settings.model_for("default") == "deepseek-chat"
-    session.set_client_config({"model": "qwen-max"})  # the user's newer setting wins
-    session.reload_settings()
+    session.config.set_project({"model": "qwen-max"})  # the user's newer setting wins
+    session.config.reload()
     assert session.settings.model_for("default") == "qwen-max"
 
 

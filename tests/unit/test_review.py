@@ -13,7 +13,7 @@ from gpt_lsp.session.arguments import ChatArgs, JobTarget, RunArgs
 from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Pos, Span
 from tests.fakes.client import FakeClient
-from tests.unit.test_session import URI, Relay, make, run, sse, until, whole
+from tests.unit.test_session import URI, Relay, by_id, make, run, sse, until, whole
 
 # CRLF and a non-BMP character: a reject must put back exactly these bytes.
 SOURCE = "import os\r\n\r\ndef total(items):\r\n    return sum(items)  # 🙂\r\n\r\nprint(1)\r\n"
@@ -61,7 +61,7 @@ async def test_a_done_job_stays_pending_with_lenses_actions_and_the_original(
     assert pending["original"] == "def total(items):\r\n    return sum(items)  # 🙂\r\n"
     assert pending["range"]["start"] == {"line": 2, "character": 0}
     assert pending["range"]["end"] == {"line": 4, "character": 0}
-    lenses = session.code_lenses(URI)
+    lenses = session.controls.code_lenses(URI)
     assert [(lens.title, lens.command, lens.span.start.line) for lens in lenses] == [
         ("AI: Accept", "gptLsp.accept", 2),
         ("AI: Reject", "gptLsp.reject", 2),
@@ -75,10 +75,10 @@ async def test_a_done_job_stays_pending_with_lenses_actions_and_the_original(
     ]
     outside = session.code_actions(URI, Span(Pos(0, 0), Pos(0, 0)), [])
     assert not any(o.title.endswith(" edit") for o in outside)
-    assert session.accept(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert session.controls.accept(by_id(job_id)) == {"ok": True}
     assert reviews(client, job_id)[-1]["status"] == "ended"
     assert reviews(client, job_id)[-1]["outcome"] == "accepted"
-    assert session.code_lenses(URI) == []
+    assert session.controls.code_lenses(URI) == []
     assert "# new" in doc.text
 
 
@@ -90,7 +90,7 @@ async def test_a_running_job_has_a_cancel_lens_and_streams_its_region(tmp_path: 
     doc = client.open(URI, SOURCE)
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     await until(lambda: "x3 = 3" in doc.text)
-    titles = [lens.title for lens in session.code_lenses(URI)]
+    titles = [lens.title for lens in session.controls.code_lenses(URI)]
     assert titles == ["AI: Accept", "AI: Reject", "AI: Cancel"]
     await client.wait_finished(job_id)
     running = [r for r in reviews(client, job_id) if r["status"] == "running"]
@@ -117,7 +117,7 @@ async def test_reject_after_two_turns_restores_the_text_from_before_the_first(
     assert "make it shorter" in second[-1]["content"]
     assert reviews(client, job_id)[-1]["status"] == "pending"
     assert reviews(client, job_id)[-1]["turn"] == 2
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)
     assert reviews(client, job_id)[-1]["outcome"] == "rejected"
 
@@ -147,7 +147,7 @@ async def test_refine_by_position_stops_a_running_turn_and_rewrites_the_region(
     assert "x0" not in doc.text
     previous = relay.requests[1]["messages"][-2]
     assert previous["role"] == "assistant" and previous["content"].startswith("x0 = 0")
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)
 
 
@@ -161,7 +161,7 @@ async def test_undo_back_to_the_original_ends_the_job_without_a_second_finish(
     await until(lambda: reviews(client, job_id)[-1]["status"] == "ended")
     assert reviews(client, job_id)[-1]["outcome"] == "undone"
     assert len(finishes(client, job_id)) == 1
-    assert session.code_lenses(URI) == []
+    assert session.controls.code_lenses(URI) == []
     assert not client.messages
 
 
@@ -175,7 +175,7 @@ async def test_typing_inside_a_pending_region_accepts_it_with_the_users_edits(
     await until(lambda: reviews(client, job_id)[-1]["status"] == "ended")
     assert reviews(client, job_id)[-1]["outcome"] == "edited"
     assert any("accepted with your edits" in text for _, text in client.messages)
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": False}
     assert "# newer" in doc.text
 
 
@@ -183,7 +183,7 @@ async def test_typing_just_after_a_pending_region_leaves_it_pending(tmp_path: Pa
     session, _client, _, doc, job_id = await pending_job(tmp_path)
     doc.type_at(doc.text.index("print"), "x = 2\n")
     doc.flush()
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE.replace("print", "x = 2\nprint"))
 
 
@@ -197,14 +197,14 @@ async def test_two_pending_jobs_keep_their_own_lenses_and_originals(tmp_path: Pa
     await client.wait_finished(first)
     second = await run(session, "refactor", whole(SOURCE, 5, 5))
     await client.wait_finished(second)
-    await until(lambda: len(session.code_lenses(URI)) == 4)
-    assert {lens.span.start.line for lens in session.code_lenses(URI)} == {0, 5}
+    await until(lambda: len(session.controls.code_lenses(URI)) == 4)
+    assert {lens.span.start.line for lens in session.controls.code_lenses(URI)} == {0, 5}
     assert reviews(client, second)[-1]["original"] == "print(1)\r\n"
-    assert await session.reject(JobTarget.model_validate({"jobId": first})) == {"ok": True}
+    assert await session.controls.reject(JobTarget.model_validate({"jobId": first})) == {"ok": True}
     doc.flush()
     await until(lambda: doc.text.startswith("import os\r\n"))
     assert "print(2)" in doc.text
-    assert [lens.arguments["jobId"] for lens in session.code_lenses(URI)] == [second] * 2
+    assert [lens.arguments["jobId"] for lens in session.controls.code_lenses(URI)] == [second] * 2
 
 
 async def test_closing_the_document_ends_its_pending_jobs_without_edits(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ async def test_refining_an_unknown_or_accepted_job_is_a_clear_error(tmp_path: Pa
     outside = {"line": 0, "character": 0}
     with pytest.raises(RequestRefused, match="no pending or running AI job at this position"):
         await chat(session, uri=URI, position=outside, instruction="again")
-    session.accept(JobTarget.model_validate({"jobId": job_id}))
+    session.controls.accept(by_id(job_id))
     text = doc.text
     with pytest.raises(RequestRefused, match=r"has ended \(accepted\)"):
         await chat(session, jobId=job_id, instruction="again")
@@ -239,7 +239,7 @@ async def test_a_failed_follow_up_leaves_the_previous_answer_pending(tmp_path: P
     assert finished["status"] == "failed"
     assert doc.text == text
     assert reviews(client, job_id)[-1]["status"] == "pending"
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)
 
 
@@ -251,7 +251,7 @@ async def test_accept_while_running_keeps_the_answer_without_pending(tmp_path: P
     doc = client.open(URI, SOURCE)
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     await until(lambda: "x1 = 1" in doc.text)
-    assert session.accept(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert session.controls.accept(by_id(job_id)) == {"ok": True}
     await client.wait_finished(job_id)
     assert [r["status"] for r in reviews(client, job_id)][-1] == "ended"
     assert "pending" not in [r["status"] for r in reviews(client, job_id)]
@@ -285,7 +285,7 @@ async def test_explain_refines_under_the_previous_answer(tmp_path: Path) -> None
 async def test_a_jobs_edits_carry_its_label_and_a_restore_its_own(tmp_path: Path) -> None:
     session, client, _, _doc, job_id = await pending_job(tmp_path)
     assert set(client.labels) == {f"gpt-lsp {job_id}"}  # shims join these into one undo step
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     assert client.labels[-1] == f"gpt-lsp {job_id} restore"
 
 
@@ -309,7 +309,7 @@ async def test_a_reject_right_after_typing_inside_keeps_the_typing(tmp_path: Pat
     doc.flush()
     await until(lambda: "# newer" in (session.documents.get(URI).source or ""))  # type: ignore[union-attr]
     # Within the grace an edit verdict waits for (a split undo): the reject must not win.
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": False}
     assert reviews(client, job_id)[-1]["outcome"] == "edited"
     assert "# newer" in doc.text
 

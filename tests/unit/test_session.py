@@ -23,6 +23,11 @@ URI = "file:///work/demo.py"
 SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(total([1]))\n"
 
 
+def by_id(job_id: str) -> JobTarget:
+    """The command argument naming a job by its id."""
+    return JobTarget.model_validate({"jobId": job_id})
+
+
 def sse(pieces: list[str], usage: tuple[int, int] | None = (12, 5)) -> list[bytes]:
     """An OpenAI-style stream: one chunk per piece, a finish, usage, [DONE]."""
     chunks = [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
@@ -134,7 +139,7 @@ async def test_cancel_closes_the_stream_and_restores_the_document(tmp_path: Path
     doc = client.open(URI, SOURCE)
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     await until(lambda: "line_2" in doc.text)
-    assert session.cancel(CancelArgs.model_validate({"jobId": job_id})) == {"ok": True}
+    assert session.controls.cancel(CancelArgs.model_validate({"jobId": job_id})) == {"ok": True}
     finished = await client.wait_finished(job_id)
     assert finished["status"] == "cancelled"
     await until(lambda: doc.text == SOURCE)
@@ -150,7 +155,7 @@ async def test_reject_after_done_restores_byte_exact(tmp_path: Path) -> None:
     job_id = await run(session, "refactor", whole(source, 1, 2))
     assert (await client.wait_finished(job_id))["status"] == "done"
     assert doc.text == "a = 1\r\ndef f():\r\n    return 'x'\r\nb = 2\r\n"
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == source)
 
 
@@ -169,17 +174,19 @@ async def test_jobs_are_found_by_position(tmp_path: Path) -> None:
     def at(line: int) -> JobTarget:
         return JobTarget.model_validate({"uri": URI, "position": {"line": line, "character": 2}})
 
-    assert session.find_job(at(1)).id == first  # type: ignore[union-attr]
-    assert session.find_job(at(4)).id == second  # type: ignore[union-attr]
-    assert session.find_job(at(2)).id == second  # outside both: the most recent
-    assert await session.reject(at(0)) == {"ok": True}  # the first job, not the most recent
+    assert session.controls.find_job(at(1)).id == first  # type: ignore[union-attr]
+    assert session.controls.find_job(at(4)).id == second  # type: ignore[union-attr]
+    assert session.controls.find_job(at(2)).id == second  # outside both: the most recent
+    assert await session.controls.reject(at(0)) == {
+        "ok": True
+    }  # the first job, not the most recent
     await until(lambda: doc.text == source.replace("return 2", "return 20"))
-    assert session.accept(JobTarget.model_validate({"uri": URI})) == {"ok": True}
-    assert session.accept(JobTarget.model_validate({"uri": URI})) == {"ok": False}
+    assert session.controls.accept(JobTarget.model_validate({"uri": URI})) == {"ok": True}
+    assert session.controls.accept(JobTarget.model_validate({"uri": URI})) == {"ok": False}
     other = JobTarget.model_validate(
         {"uri": "file:///other.py", "position": {"line": 0, "character": 0}}
     )
-    assert session.accept(other) == {"ok": False}
+    assert session.controls.accept(other) == {"ok": False}
 
 
 async def test_a_position_never_cancels_every_job(tmp_path: Path) -> None:
@@ -197,13 +204,13 @@ async def test_a_position_never_cancels_every_job(tmp_path: Path) -> None:
         )
     )["jobId"]
     outside = {"uri": "file:///work/nothing.py", "position": {"line": 0, "character": 0}}
-    assert session.cancel(CancelArgs.model_validate(outside)) == {"ok": False}
-    assert session.cancel(
+    assert session.controls.cancel(CancelArgs.model_validate(outside)) == {"ok": False}
+    assert session.controls.cancel(
         CancelArgs.model_validate({"uri": URI, "position": {"line": 5, "character": 0}})
     ) == {"ok": True}
     assert (await client.wait_finished(first))["status"] == "cancelled"
     assert client.finished(other) is None  # the other document's job runs on
-    assert session.cancel(CancelArgs.model_validate({})) == {"ok": True}
+    assert session.controls.cancel(CancelArgs.model_validate({})) == {"ok": True}
     assert (await client.wait_finished(other))["status"] == "cancelled"
 
 
@@ -273,11 +280,11 @@ async def test_accept_outside_regions_keeps_the_newest_finished_job_not_a_runnin
     running = await run(session, "refactor", whole(source, 4, 5))
     # Column 0 of the line after a region of whole lines is outside it.
     after_first = JobTarget.model_validate({"uri": URI, "position": {"line": 2, "character": 0}})
-    assert session.accept(after_first) == {"ok": True}
-    assert session.find_job(JobTarget.model_validate({"jobId": first})) is None
+    assert session.controls.accept(after_first) == {"ok": True}
+    assert session.controls.find_job(JobTarget.model_validate({"jobId": first})) is None
     assert session.jobs.ended[first] == "accepted"
     assert session.jobs.jobs[running].status == "running"
-    assert session.cancel(CancelArgs.model_validate({"uri": URI})) == {"ok": True}
+    assert session.controls.cancel(CancelArgs.model_validate({"uri": URI})) == {"ok": True}
     await client.wait_finished(running)
     assert doc.text.startswith("def a():\n    return 10\n")
 
@@ -317,7 +324,7 @@ async def test_a_cancelled_job_counts_what_it_streamed(tmp_path: Path) -> None:
     doc = client.open(URI, SOURCE)
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     await until(lambda: "v3" in doc.text)
-    session.cancel(CancelArgs.model_validate({"jobId": job_id}))
+    session.controls.cancel(CancelArgs.model_validate({"jobId": job_id}))
     finished = await client.wait_finished(job_id)
     assert finished["usage"]["estimated"] is True and finished["usage"]["completionTokens"] > 0
     [record] = Ledger(tmp_path / "usage.sqlite3").since(0)
@@ -433,8 +440,8 @@ async def test_a_job_whose_ending_fails_still_ends_and_can_be_rejected(tmp_path:
     job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
     job = session.jobs.jobs[job_id]
     async with asyncio.timeout(10):
-        await job.finished.wait()
+        await job.turn.finished.wait()
     await until(lambda: "return 0" in doc.text)
     async with asyncio.timeout(10):
-        assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+        assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)

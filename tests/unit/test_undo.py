@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from gpt_lsp.session.arguments import ChatArgs, JobTarget
+from gpt_lsp.session.arguments import ChatArgs
 from tests.fakes.client import FakeClient
-from tests.unit.test_session import Relay, make, run, sse, until, whole
+from tests.unit.test_session import Relay, by_id, make, run, sse, until, whole
 
 URI = "file:///work/demo.py"
 SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(total([1]))\n"
@@ -69,8 +69,8 @@ async def test_one_undo_after_typing_during_the_stream_restores_the_original(
     await until(lambda: doc.text == SOURCE + TYPED)
     assert client.labels[-1] == f"{job_id.join(['gpt-lsp ', ''])} restore"
     assert_no_accepted_message(client)
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
-    assert session.code_lenses(URI) == []
+    assert await session.controls.reject(by_id(job_id)) == {"ok": False}
+    assert session.controls.code_lenses(URI) == []
 
 
 async def follow_up(tmp_path: Path, profile: str) -> tuple[Any, FakeClient, Any, str, str]:
@@ -104,7 +104,7 @@ async def test_one_undo_after_a_follow_up_turn_restores_the_text_before_the_firs
     assert outcome(client, job_id) == "undone"
     await until(lambda: doc.text == SOURCE)
     assert_no_accepted_message(client)
-    assert session.code_lenses(URI) == []
+    assert session.controls.code_lenses(URI) == []
 
 
 async def test_an_undone_turn_put_back_at_the_regions_edge_restores_the_original(
@@ -155,7 +155,7 @@ async def test_typing_inside_then_taking_it_back_leaves_the_job_pending(
         await until(lambda: session.documents.get(URI).source == doc.text)  # type: ignore[union-attr]
     await _grace_over()
     assert reviews(client, job_id)[-1]["status"] == "pending"
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": True}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": True}
     await until(lambda: doc.text == SOURCE)
 
 
@@ -163,7 +163,7 @@ async def _grace_over() -> None:
     """Waits out the review's edit grace (a verdict timer in the server, not a guess here)."""
     import asyncio
 
-    from gpt_lsp.jobs.review import EDIT_GRACE
+    from gpt_lsp.jobs.verdicts import EDIT_GRACE
 
     await asyncio.sleep(EDIT_GRACE + 0.1)
 
@@ -178,7 +178,7 @@ async def test_typing_in_a_pending_region_is_still_accepted_with_the_users_edits
     await until(lambda: outcome(client, job_id) is not None)
     assert outcome(client, job_id) == "edited"
     assert "# two and more" in doc.text
-    assert await session.reject(JobTarget.model_validate({"jobId": job_id})) == {"ok": False}
+    assert await session.controls.reject(by_id(job_id)) == {"ok": False}
 
 
 @pytest.mark.parametrize("profile", PROFILES)
