@@ -69,6 +69,7 @@ class Editor:
         self.stats_file: Path | None = None
         self.reviews = 0  # gptLsp/review notifications
         self.lens_refreshes = 0
+        self.registrations: list[str] = []  # methods registered dynamically (watched files)
 
     @property
     def pid(self) -> int:
@@ -286,6 +287,11 @@ async def start_editor(
     @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def on_lens_refresh(params: Any) -> None:
         editor.lens_refreshes += 1
+
+    # As VS Code does: a dynamic registration (the index's watched files) is taken.
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        editor.registrations += [r.method for r in params.registrations]
 
     stats = tmp / f"stats-{time.monotonic_ns()}.jsonl"
     extra = {"BENCH_STATS_FILE": str(stats), **(env_extra or {})}

@@ -50,6 +50,7 @@ class Editor:
         self.finished: list[dict[str, Any]] = []
         self.reviews: list[dict[str, Any]] = []  # gptLsp/review notifications
         self.lens_refreshes = 0
+        self.registrations: list[types.Registration] = []  # client/registerCapability
         self.edits_received = 0
         self.edits_applied = 0
         self.edits_skipped = 0
@@ -288,6 +289,16 @@ async def start_editor(
     @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def on_lens_refresh(params: Any) -> None:
         editor.lens_refreshes += 1
+
+    # Like VS Code and Neovim, take dynamic registrations (the index's watched files).
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        editor.registrations += params.registrations
+
+    @client.feature(types.CLIENT_UNREGISTER_CAPABILITY)
+    def on_unregister(params: types.UnregistrationParams) -> None:
+        gone = {u.id for u in params.unregisterations}
+        editor.registrations = [r for r in editor.registrations if r.id not in gone]
 
     if not answers:
         for method in UNANSWERED:

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types
+
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
 from tests.relay_sim import RelaySim, Scenario
@@ -96,3 +98,35 @@ async def test_the_user_can_turn_context_off(
     assert "context" not in finished
     prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
     assert "zebraDiscountDoc" not in prompt and "walrusInstructionMark" not in prompt
+
+
+async def test_watched_files_are_registered_and_keep_the_index_current(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    editor = await make_editor(relay_options(relay_sim), folders=[root])
+    await _index_ready(editor)
+    deadline = time.monotonic() + 10
+    while not editor.registrations:  # answered like an editor: no "unknown method" error
+        assert time.monotonic() < deadline, "no client/registerCapability"
+        await asyncio.sleep(0.05)
+    [registration] = editor.registrations
+    assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    assert registration.register_options["watchers"][0]["globPattern"].startswith("**/*.{")
+    created = root / "shop" / "shipping.py"
+    created.write_text('def ship_cost(weight):\n    """Per kilo: otterShippingDoc."""\n')
+    editor.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=created.as_uri(), type=types.FileChangeType.Created)]
+        )
+    )
+    while (await editor.command("gptLsp.status"))["context"]["files"] != 3:
+        assert time.monotonic() < deadline + 10, "the created file was not indexed"
+        await asyncio.sleep(0.05)
+    text = "def total(weight):\n    return ship_cost(weight)\n"
+    uri = editor.open_uri((root / "shop" / "orders.py").as_uri(), text, "python")
+    relay_sim.enqueue(Scenario(text="def total(weight):\n    return 2\n"))
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+    job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": whole})
+    assert (await editor.wait_finished(job["jobId"]))["status"] == "done"
+    assert "otterShippingDoc" in relay_sim.requests[-1].json["messages"][-1]["content"]
