@@ -1,6 +1,8 @@
 """Completion while typing (issue 22): a typing script with pauses, played in editors' request
 patterns against a relay with a realistic pace; what the relay sees and bills, what the user
-sees at each pause, and the server's memory beside a bare pygls server's."""
+sees at each pause, and the server's memory beside a bare pygls server's. Each pattern asks
+by the chat prompt; Helix's and Neovim's per-key also by fill-in-the-middle (`/completions`
+with `suffix`, a relay that keeps it)."""
 
 from __future__ import annotations
 
@@ -89,12 +91,16 @@ def keystrokes() -> list[Key]:
 
 
 def model(body: dict[str, Any]) -> Scenario:
-    """The simulated model: right about the rest of the cursor's line, wrong after it."""
-    text = ""
-    for message in body.get("messages") or []:
-        text = str(message.get("content") or "")
-    before, hole, _ = text.partition("<FILL>")
-    before = before.rpartition("<file>\n")[2]
+    """The simulated model: right about the rest of the cursor's line, wrong after it (the
+    same by chat and by fill-in-the-middle)."""
+    if isinstance(body.get("prompt"), str):
+        before, hole = body["prompt"], "suffix" in body
+    else:
+        text = ""
+        for message in body.get("messages") or []:
+            text = str(message.get("content") or "")
+        before, marker, _ = text.partition("<FILL>")
+        before, hole = before.rpartition("<file>\n")[2], bool(marker)
     typed = len(before) - len(HEAD)
     if hole and before.startswith(HEAD) and 0 <= typed <= len(TYPED):
         answer = TYPED[typed:].split("\n", 1)[0] + WRONG_LINE
@@ -112,6 +118,12 @@ class Pattern:
     idle: float  # seconds without a keystroke before it asks (0: at each keystroke)
     cancel_previous: bool  # $/cancelRequest for its pending request at each keystroke
     one_at_a_time: bool  # no new request while one is pending
+    fim: bool = False  # fill-in-the-middle (a relay that keeps `suffix`), else the chat prompt
+
+    @property
+    def base(self) -> str:
+        """The request pattern's name (without how the relay is asked)."""
+        return self.name.removesuffix(", fim")
 
 
 PATTERNS = (
@@ -123,6 +135,18 @@ PATTERNS = (
     # Neovim 0.12's runtime here (vim/lsp/inline_completion.lua): 200 ms after the last
     # keystroke, an older request not cancelled.
     Pattern("nvim 0.12 runtime", inline=True, idle=0.2, cancel_previous=False, one_at_a_time=False),
+    # The first two again, asking by fill-in-the-middle.
+    Pattern(
+        "helix, fim", inline=False, idle=0.25, cancel_previous=False, one_at_a_time=True, fim=True
+    ),
+    Pattern(
+        "nvim per key, fim",
+        inline=True,
+        idle=0.0,
+        cancel_previous=True,
+        one_at_a_time=False,
+        fim=True,
+    ),
 )
 # Billed tokens per 100 characters with main before issue 22's part A (bench/RESULTS.md).
 MAIN_BILLED = {"helix": 1629.0, "nvim per key": 3654.0, "nvim 0.12 runtime": 2015.0}
@@ -237,9 +261,10 @@ def _cursor(text: str) -> tuple[int, int]:
 
 async def play(ctx: Context, pattern: Pattern, report: Report) -> dict[str, Any]:
     """One run: a fresh server, the script typed once; the figures of the run."""
+    ctx.sim.fim = "serve" if pattern.fim else None
     ed = await start_editor(
         ctx.tmp,
-        ctx.sim.options(completion={"enabled": True}),
+        ctx.sim.options(completion={"enabled": True, "fim": "auto" if pattern.fim else "off"}),
         env_extra=ctx.env_extra,
         inline=pattern.inline,
     )
@@ -266,13 +291,14 @@ async def play(ctx: Context, pattern: Pattern, report: Report) -> dict[str, Any]
             await asyncio.wait(set(player.tasks), timeout=10)
         await asyncio.sleep(0.3)  # usage is recorded beside the answer
         counts = (await ed.command("gptLsp.status"))["completion"]
-        relay = [r for r in ctx.sim.requests[first:] if r.path.endswith("/chat/completions")]
+        relay = [r for r in ctx.sim.requests[first:] if r.path.endswith("/completions")]
         billed = sum(
             _prompt_chars(r.json) // 4 + len(ctx.sim.piece_times.get(r.index, [])) for r in relay
         )
         return {
             "chars": len(TYPED),
             "relay": len(relay),
+            "fim": sum(not r.path.endswith("/chat/completions") for r in relay),
             "billed": billed,
             "stale": counts["cancelled"] + counts["dropped"],
             "pauses": pauses,
@@ -350,6 +376,7 @@ async def typing(ctx: Context) -> Report:
             report.details[pattern.name] = runs
     finally:
         ctx.sim.responder = None
+        ctx.sim.fim = None
     report.add("bare pygls server RSS after initialize", "MiB", [bare])
     return report
 
@@ -361,10 +388,12 @@ def _rows(report: Report, pattern: Pattern, runs: list[dict[str, Any]]) -> None:
         return [r[key] * 100 / r["chars"] for r in runs]
 
     report.add(f"{name}: relay requests / 100 chars", "n", per_100("relay"), "<= 4", 4, 2)
-    half = MAIN_BILLED[name] / 2
+    half = MAIN_BILLED[pattern.base] / 2
     target = f"<= {half:.0f}"  # half of main's before issue 22
     report.add(f"{name}: billed tokens / 100 chars", "tok", per_100("billed"), target, half, 0)
     report.add(f"{name}: stale answers / 100 chars", "n", per_100("stale"), digits=2)
+    if pattern.fim:
+        report.add(f"{name}: ... of which by FIM / 100 chars", "n", per_100("fim"), digits=2)
     missed = [sum(not p["shown"] for p in r["pauses"]) for r in runs]
     report.add(f"{name}: pauses > 500 ms without a suggestion", "n", missed, "0 of 5", 0, 0)
     for source, relay in (("the relay", True), ("the cache", False)):

@@ -148,6 +148,8 @@ async def _check(
         # A model named here is the user's choice: not the one picked for them earlier.
         for fact in client.learned().describe(picked=not model):
             _row(_("known"), fact, out)
+        for fact in _fim_facts(settings, client, chosen_model):
+            _row(_("fim"), fact, out)
         return EXIT_OK
     finally:
         await pool.aclose()
@@ -215,6 +217,30 @@ def _print_result(
     ]
     for label, value in rows:
         _row(label, value, out)
+
+
+def _fim_facts(settings: Settings, client: RelayClient, model: str) -> list[str]:
+    """Returns, per model, the path completion takes on this relay: fill-in-the-middle yes,
+    no, or not known yet (learned at the first completion: checking costs no request more)."""
+    completion = settings.completion
+    on_this = (completion.relay or settings.default_relay_name()) == client.name
+    models = [model, *([completion.model] if on_this and completion.model else [])]
+    setting = settings.completion_fim(client.name)
+    facts = []
+    for name in dict.fromkeys([*models, *sorted(client.quirks.fim)]):
+        served = client.fim_served(name)
+        if setting == "off":
+            text = _("{model}: off (completion uses the chat prompt; setting fim)")
+        elif setting == "completions":
+            text = _("{model}: always (POST /completions with suffix; setting fim)")
+        elif served:
+            text = _("{model}: yes (completion uses POST /completions with suffix)")
+        elif served is False:
+            text = _("{model}: no (completion uses the chat prompt)")
+        else:
+            text = _("{model}: not known yet (tried at the first completion)")
+        facts.append(text.format(model=sanitize(name, limit=80)))
+    return facts
 
 
 def _print_extras(models: list[str] | None, balance: Balance | None, out: TextIO) -> None:

@@ -43,6 +43,11 @@ def chat_completions_url(base: str) -> str:
     return _join(base, "chat/completions")
 
 
+def completions_url(base: str) -> str:
+    """Returns the legacy completions endpoint (fill-in-the-middle) of a normalized base."""
+    return _join(base, "completions")
+
+
 def models_url(base: str) -> str:
     """Returns the model-list endpoint of a normalized base."""
     return _join(base, "models")

@@ -28,7 +28,7 @@ from gpt_lsp.relay.events import (
     ToolCallDelta,
     Usage,
 )
-from gpt_lsp.relay.request import Attempt, ChatRequest
+from gpt_lsp.relay.request import Attempt, Request
 
 
 class Sink(Protocol):
@@ -50,7 +50,7 @@ class Reading:
     def __init__(
         self,
         client: RelayClient,
-        request: ChatRequest,
+        request: Request,
         *,
         label: str,
         max_chars: int | None = None,

@@ -2,21 +2,21 @@
 shape, the parameters. The relay's learned quirks shape the body when it is sent
 (`RelayClient.build_body`).
 
-A shape is the only part that knows how the relay is asked: chat messages today; a
-fill-in-the-middle prompt (`/completions` with `prompt` and `suffix`) is one class more here
-and one request type more in relay/request.py, which the client sends to its endpoint.
+A shape is the only part that knows how the relay is asked: chat messages (`Chat`), or a
+fill-in-the-middle prompt (`Fim`: `/completions` with `prompt` and `suffix`); relay/shapes.py
+puts each request on the wire to its endpoint.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gpt_lsp.logs import content_logger
 from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.pool import RelayPool
-from gpt_lsp.relay.request import ChatRequest
+from gpt_lsp.relay.request import ChatRequest, FimRequest, Request
 from gpt_lsp.settings import Price, Settings
 
 
@@ -50,10 +50,13 @@ class Params:
     presence_penalty: float | None = None
 
 
-class Shape(Protocol):
-    """A prompt in the form one endpoint of a relay takes."""
+R = TypeVar("R", bound=Request, covariant=True)
 
-    def request(self, model: str, params: Params) -> ChatRequest:
+
+class Shape(Protocol[R]):
+    """A prompt in the form one endpoint of a relay takes (R: its request type)."""
+
+    def request(self, model: str, params: Params) -> R:
         """Returns the request that asks it."""
         ...
 
@@ -83,7 +86,29 @@ class Chat:
         return tuple(m["content"] for m in self.messages)
 
 
-def build(target: Target, shape: Shape, params: Params, *, label: str) -> ChatRequest:
+@dataclass(frozen=True)
+class Fim:
+    """The text before and after a hole, to /completions: a code model fills it natively."""
+
+    prompt: str
+    suffix: str
+
+    def request(self, model: str, params: Params) -> FimRequest:
+        """Returns the fill-in-the-middle request."""
+        return FimRequest(
+            prompt=self.prompt,
+            suffix=self.suffix,
+            model=model,
+            temperature=params.temperature,
+            max_tokens=params.max_tokens,
+        )
+
+    def sent(self) -> tuple[str, ...]:
+        """Returns the prompt and suffix."""
+        return (self.prompt, self.suffix)
+
+
+def build(target: Target, shape: Shape[R], params: Params, *, label: str) -> R:
     """Returns the request asking `shape` of the target's model (logged with `label` when
     the user logs content)."""
     if content_logger().isEnabledFor(logging.DEBUG):

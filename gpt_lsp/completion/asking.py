@@ -1,19 +1,26 @@
-"""One completion put to a relay: the hole as a prompt in its request shape (the chat prompt
-today), its answer read until the suggestion is settled, its usage counted and written to
-the ledger. Building and reading the request are the shared way of asking (gpt_lsp/asking/).
+"""One completion put to a relay: the hole as a prompt in its request shape, its answer read
+until the suggestion is settled, its usage counted and written to the ledger. Building and
+reading the request are the shared way of asking (gpt_lsp/asking/).
 
-The shape is the only part that knows how the relay is asked: the chat prompt here, a
-fill-in-the-middle endpoint later. Reading, stopping, cancelling and billing are the same.
+Two shapes: fill-in-the-middle (`/completions` with `prompt` and `suffix`) where the relay
+serves it for the model, else the chat prompt. With `fim: "auto"` the first completion per
+relay and model tries FIM and judges its answer (completion/fim.py); a relay that refuses it
+gets the chat prompt within the same completion, one that dropped `suffix` gives its answer
+cut where it runs into the text after the cursor. Either is remembered, and so is a relay
+that serves FIM. Reading, stopping, cancelling and billing are the same for both shapes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gpt_lsp.asking.reading import Reading, Sink
-from gpt_lsp.asking.target import Chat, Params, Shape, Target, build, target
+from gpt_lsp.asking.target import Chat, Fim, Params, Shape, Target, build, target
+from gpt_lsp.completion import fim
 from gpt_lsp.completion.clean import clean, settled
 from gpt_lsp.completion.context import CompletionContext, Mode, choose_mode
 from gpt_lsp.completion.prompt import build_messages
@@ -24,7 +31,10 @@ if TYPE_CHECKING:
     from gpt_lsp.completion.counts import Counts
     from gpt_lsp.prompting.secrets import SecretMask
     from gpt_lsp.relay.pool import RelayPool
+    from gpt_lsp.relay.request import Request
     from gpt_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ACTION = "completion"  # the ledger's action of completions
 MAX_ANSWER_CHARS = 4000  # a completion's answer is read no further (maxTokens bounds it too)
@@ -38,6 +48,7 @@ class Hole:
     prefix: str
     suffix: str
     mode: Mode
+    mask: SecretMask
 
 
 class Host(Protocol):
@@ -49,29 +60,21 @@ class Host(Protocol):
     spending: Spending
 
 
-class Prompter(Protocol):
-    """How a completion is put to a relay: its hole as a prompt in one request shape."""
-
-    def prompt(self, hole: Hole) -> Shape:
-        """Returns the prompt asking for the hole's text."""
-        ...
+def chat_prompt(hole: Hole) -> Chat:
+    """Returns chat messages asking for the hole's text (every relay serves them)."""
+    return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode))
 
 
-class ChatPrompter:
-    """The hole described to a chat model (every relay serves it)."""
-
-    def prompt(self, hole: Hole) -> Shape:
-        """Returns chat messages asking for the hole's text."""
-        return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode))
+def fim_prompt(hole: Hole) -> Fim:
+    """Returns the text before and after the hole, for a code model to fill."""
+    return Fim(hole.prefix, hole.suffix)
 
 
 class _Settle(Sink):
     """Takes a completion's text until more could no longer change the suggestion."""
 
-    def __init__(self, ctx: CompletionContext, mode: Mode, mask: SecretMask) -> None:
-        self.ctx = ctx
-        self.mode = mode
-        self.mask = mask
+    def __init__(self, hole: Hole) -> None:
+        self.hole = hole
         self.parts: list[str] = []
 
     def take(self, text: str) -> bool:
@@ -79,12 +82,25 @@ class _Settle(Sink):
         (the rest would be cut anyway: stop reading, and being billed)."""
         self.parts.append(text)
         answer = self.answer()
-        return len(answer) > MAX_ANSWER_CHARS or settled(answer, self.ctx, self.mode)
+        return len(answer) > MAX_ANSWER_CHARS or settled(answer, self.hole.ctx, self.hole.mode)
 
     def answer(self) -> str:
         """Returns the text so far, secrets put back."""
         text = "".join(self.parts)
-        return self.mask.unmask(text) if self.mask.count else text
+        mask = self.hole.mask
+        return mask.unmask(text) if mask.count else text
+
+
+class _Probe(_Settle):
+    """Takes a first FIM answer to its end (maxTokens bounds it), or until it runs into the
+    text after the cursor: only the whole answer tells whether the relay kept `suffix`."""
+
+    def take(self, text: str) -> bool:
+        """True when the answer repeats the text after the cursor, or is too long."""
+        self.parts.append(text)
+        answer = self.answer()
+        repeats = fim.repeat_at(answer, self.hole.ctx.suffix) is not None
+        return repeats or len(answer) > MAX_ANSWER_CHARS
 
 
 @dataclass
@@ -101,11 +117,11 @@ class Asker:
     """Asks relays for completions; closes their streams and records their usage beside
     the answer (neither is on the suggestion's path, and a repeated cancel cannot cut them)."""
 
-    def __init__(self, host: Host, counts: Counts, prompter: Prompter | None = None) -> None:
+    def __init__(self, host: Host, counts: Counts) -> None:
         self.host = host
         self.counts = counts
-        self.prompter: Prompter = prompter or ChatPrompter()
         self._finishing: set[asyncio.Task[None]] = set()
+        self._unsure: Counter[tuple[str, str]] = Counter()  # inconclusive FIM probes
 
     async def ask(self, ctx: CompletionContext, settings: Settings) -> str:
         """Returns the cleaned suggestion at the context's cursor ("" for nothing)."""
@@ -113,17 +129,64 @@ class Asker:
 
         config = settings.completion
         where = target(self.host.relays, settings, config.relay, config.model)
-        mode = choose_mode(ctx, config.multiline)
         mask = SecretMask()
         prefix, suffix = ctx.prefix, ctx.suffix
         if settings.mask_secrets:
             prefix, suffix = mask.mask(prefix), mask.mask(suffix)
-        shape = self.prompter.prompt(Hole(ctx, prefix, suffix, mode))
-        request = build(where, shape, Params(max_tokens=config.max_tokens), label=ACTION)
+        hole = Hole(ctx, prefix, suffix, choose_mode(ctx, config.multiline), mask)
+        params = Params(max_tokens=config.max_tokens)
+        way = fim.path(settings.completion_fim(where.relay), where.client.fim_served(where.model))
+        if way != "chat":
+            try:
+                return await self._fim(where, hole, params, probe=way == "probe")
+            except GptLspError as error:
+                if way == "forced" or not fim.refused(error):
+                    raise
+                # No FIM here: said once (remembered), and this completion goes on by chat.
+                where.client.learn_fim(where.model, False)
+                log.info(
+                    "relay %s has no fill-in-the-middle for %s (%s): using the chat prompt",
+                    where.relay,
+                    where.model,
+                    type(error).__name__,
+                )
+        sink = _Settle(hole)
+        await self._read(where, chat_prompt(hole), params, sink)
+        return clean(sink.answer(), ctx, hole.mode)
+
+    async def _fim(self, where: Target, hole: Hole, params: Params, *, probe: bool) -> str:
+        """Asks by FIM; a probe reads the whole answer and learns from it."""
+        ctx = hole.ctx
+        sink = _Probe(hole) if probe else _Settle(hole)
+        reading = await self._read(where, fim_prompt(hole), params, sink)
+        answer = sink.answer()
+        if not probe:
+            return clean(answer, ctx, hole.mode)
+        judged = fim.verdict(answer, ctx.suffix, reading.finish_reason)
+        key = (where.relay, where.model)
+        if judged == "unknown" and fim.anchor(ctx.suffix) is not None:
+            # Took `suffix` and never ran into the text after the cursor, yet never ended by
+            # itself either: after a few such answers, taken as served.
+            self._unsure[key] += 1
+            judged = "kept" if self._unsure[key] >= fim.UNKNOWN_PROBES else "unknown"
+        if judged == "ignored":
+            where.client.learn_fim(where.model, False)
+            log.info("relay %s drops `suffix` for %s: using the chat prompt", *key)
+            answer = answer[: fim.repeat_at(answer, ctx.suffix)]  # the part before the echo
+        elif judged == "kept":
+            where.client.learn_fim(where.model, True)
+        return clean(answer, ctx, hole.mode)
+
+    async def _read(
+        self, where: Target, shape: Shape[Request], params: Params, sink: Sink
+    ) -> Reading:
+        """Sends one request and reads its answer into the sink; returns the reading."""
+        request = build(where, shape, params, label=ACTION)
         reading = Reading(where.client, request, label=ACTION)
         asked = Asked(where, shape.sent(), reading)
-        sink = _Settle(ctx, mode, mask)
         self.counts.requests += 1
+        if isinstance(shape, Fim):
+            self.counts.fim += 1
         try:
             await reading.read(sink)
             asked.status = "done"
@@ -134,7 +197,7 @@ class Asker:
             if asked.status == "cancelled":
                 self.counts.cancelled += 1
             self._finish(asked)
-        return clean(sink.answer(), ctx, mode)
+        return reading
 
     def _finish(self, asked: Asked) -> None:
         """Closes the stream and records what it cost, apart from the asking task."""

@@ -12,6 +12,7 @@ class Counts:
     """What completion did in this session (gptLsp.status)."""
 
     requests: int = 0  # relay requests
+    fim: int = 0  # ... of which fill-in-the-middle (POST /completions)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -26,6 +27,7 @@ class Counts:
         """Returns the counts for gptLsp.status."""
         return {
             "requests": self.requests,
+            "fimRequests": self.fim,
             "promptTokens": self.prompt_tokens,
             "completionTokens": self.completion_tokens,
             "costUsd": round(self.cost_usd, 6),

@@ -4,40 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
 
 from gpt_lsp import __version__
 from gpt_lsp.errors import (
-    GatewayError,
     ModelDeniedError,
-    RateLimitError,
-    RelayConnectError,
     RelayError,
-    RelayProtocolError,
-    RelayStatusError,
     RelayTimeout,
 )
 from gpt_lsp.i18n import _
 from gpt_lsp.redaction import register_secret
-from gpt_lsp.relay.bodies import status_error
+from gpt_lsp.relay import shapes
 from gpt_lsp.relay.events import StreamEvent
-from gpt_lsp.relay.folding import fold_system_messages
 from gpt_lsp.relay.memory import Learned
 from gpt_lsp.relay.models import pick_model
+from gpt_lsp.relay.opening import Opener
 from gpt_lsp.relay.reads import ACCEPT_ENCODING
-from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, adapt
-from gpt_lsp.relay.slots import EXTRA_CONNECTIONS, MAX_STREAMS, Slot, Slots
-from gpt_lsp.relay.stream import event_limit, iter_batches
+from gpt_lsp.relay.request import Attempt, ChatRequest, RelayQuirks, Request
+from gpt_lsp.relay.slots import EXTRA_CONNECTIONS, MAX_STREAMS, Slots
+from gpt_lsp.relay.stream import event_limit
 from gpt_lsp.relay.translate import translate_httpx_error
 from gpt_lsp.relay.watchdog import Watchdog
 from gpt_lsp.settings import DEFAULT_MODEL, RelayConfig
-from gpt_lsp.urls import chat_completions_url, host_of
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +40,6 @@ MAX_RETRY_WAIT = 20.0
 SERVER_ERROR_RETRY_STATUSES = frozenset({500, 502, 503})
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class _Opened(NamedTuple):
-    """A stream that gave its first batch, and the connection slot it holds until closed."""
-
-    response: httpx.Response
-    batches: AsyncGenerator[list[StreamEvent], None]
-    first: list[StreamEvent]
-    slot: Slot
 
 
 class RelayClient:
@@ -79,9 +63,10 @@ class RelayClient:
             no_stream_options=known.no_stream_options,
             max_completion_tokens=known.max_completion_tokens,
             no_system_role=not config.system_role or known.no_system_role,
+            fim=dict(known.fim),
         )
         register_secret(api_key)
-        self._sleep = sleep
+        self.sleep = sleep
         self._on_learned = on_learned
         urls = config.urls
         self._preferred = urls.index(known.preferred_url) if known.preferred_url in urls else 0
@@ -89,6 +74,7 @@ class RelayClient:
         # Streams wait for a connection in self.slots, each within its own budget; httpx's
         # pool has room for all of them and the extras, so its timeout is a safety net only.
         self.slots = Slots(MAX_STREAMS)
+        self._opener = Opener(self)
         timeout = httpx.Timeout(
             connect=config.connect_timeout,
             read=max(config.idle_timeout, config.first_byte_timeout),
@@ -158,7 +144,7 @@ class RelayClient:
         )
         request.model = picked
         self.picked_model = picked
-        self._learned_something()
+        self.learned_something()
         return True
 
     def learned(self) -> Learned:
@@ -170,33 +156,39 @@ class RelayClient:
             no_system_role=self.quirks.no_system_role and self.config.system_role,
             preferred_url=preferred,
             model=self.picked_model if self.config.model is None else None,
+            fim=dict(self.quirks.fim),
             learned_at=time.time(),
         )
 
-    def _learned_something(self) -> None:
+    def prefer(self, base: str) -> None:
+        """Tries `base` first from now on (the host that answered)."""
+        preferred = self.config.urls.index(base)
+        if preferred != self._preferred:
+            self._preferred = preferred
+            self.learned_something()
+
+    def learned_something(self) -> None:
+        """Tells the owner the relay's learned quirks changed (they are saved)."""
         if self._on_learned is not None:
             self._on_learned(self)
 
-    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+    def build_body(self, request: Request) -> dict[str, Any]:
         """Returns the JSON body for a request, shaped by the relay's known quirks."""
-        messages = request.messages
-        if self.quirks.no_system_role:
-            messages = fold_system_messages(messages)
-        body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True}
-        if not self.quirks.no_stream_options:
-            body["stream_options"] = {"include_usage": True}
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.presence_penalty is not None:
-            body["presence_penalty"] = request.presence_penalty
-        if request.max_tokens is not None:
-            key = "max_completion_tokens" if self.quirks.max_completion_tokens else "max_tokens"
-            body[key] = request.max_tokens
-        return body
+        return shapes.body(request, self.quirks)
+
+    def fim_served(self, model: str) -> bool | None:
+        """Returns whether the relay keeps `suffix` on /completions for a model (None: unknown)."""
+        return self.quirks.fim.get(model)
+
+    def learn_fim(self, model: str, served: bool) -> None:
+        """Remembers whether the relay serves fill-in-the-middle for a model."""
+        if self.quirks.fim.get(model) is not served:
+            self.quirks.fim[model] = served
+            self.learned_something()
 
     async def stream_batches(
         self,
-        request: ChatRequest,
+        request: Request,
         attempt: Attempt | None = None,
         *,
         answer_chars: int | None = None,
@@ -210,11 +202,16 @@ class RelayClient:
         deadline = attempt.started + self.config.timeout
         limit = event_limit(answer_chars)
         try:
-            response, batches, first, slot = await self._open(request, attempt, deadline, limit)
+            response, batches, first, slot = await self._opener.open(
+                request, attempt, deadline, limit
+            )
         except ModelDeniedError as error:
-            if not await self._choose_model(error, request):
+            # Another model is picked for chat only: a FIM refusal falls back to chat.
+            if not isinstance(request, ChatRequest) or not await self._choose_model(error, request):
                 raise
-            response, batches, first, slot = await self._open(request, attempt, deadline, limit)
+            response, batches, first, slot = await self._opener.open(
+                request, attempt, deadline, limit
+            )
         # httpx's read timeout is sized for the first byte (the longer wait), and keep-alive
         # comments reset it: a watchdog bounds the silence between reads and the total
         # budget. (asyncio.wait_for per read would cost a task and a timer each.)
@@ -237,7 +234,7 @@ class RelayClient:
                         attempt.url, silent=watchdog.fired == "silence"
                     ) from None
                 except httpx.HTTPError as exc:
-                    raise self._translate(exc, attempt.url, started=True) from exc
+                    raise self.translate(exc, attempt.url, started=True) from exc
                 finally:
                     watchdog.reading = False
                 yield batch
@@ -277,157 +274,6 @@ class RelayClient:
             url=url,
         )
 
-    async def _open(
-        self, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
-    ) -> _Opened:
-        """Sends the request until some host yields a first batch, or raises the last error."""
-        last_error: RelayError | None = None
-        urls = self.urls
-        for offset, base in enumerate(urls):
-            attempt.failovers = offset
-            try:
-                opened = await self._open_on_host(base, request, attempt, deadline, limit)
-            except (RelayConnectError, GatewayError) as exc:
-                last_error = exc
-            except RelayTimeout as exc:
-                if exc.phase not in ("connect", "first_byte"):
-                    raise
-                last_error = exc
-            else:
-                preferred = self.config.urls.index(base)
-                if preferred != self._preferred:
-                    self._preferred = preferred
-                    self._learned_something()
-                return opened
-            if offset + 1 < len(urls):
-                log.warning(
-                    "relay %s: %s failed (%s); trying %s",
-                    self.name,
-                    host_of(base),
-                    type(last_error).__name__,
-                    host_of(urls[offset + 1]),
-                )
-        assert last_error is not None
-        if len(urls) > 1:
-            last_error.detail += f" (all {len(urls)} hosts of the relay failed; this was the last)"
-            last_error.args = (last_error.detail,)
-        raise last_error
-
-    async def _open_on_host(
-        self, base: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
-    ) -> _Opened:
-        """Opens the stream on one host, with the bounded retries that status codes allow."""
-        url = chat_completions_url(base)
-        attempt.url = url
-        rate_retries = 0
-        server_retries = 0
-        adapted: set[str] = set()
-        for _try in range(10):  # adaptations (3) + rate-limit (2) + server-error (1) retries
-            try:
-                return await self._first_event(url, request, attempt, deadline, limit)
-            except RateLimitError as exc:
-                if rate_retries >= MAX_RATE_LIMIT_RETRIES:
-                    raise
-                rate_retries += 1
-                wait = exc.retry_after if exc.retry_after is not None else 2.0**rate_retries
-                if wait > MAX_RETRY_WAIT or time.monotonic() + wait > deadline:
-                    raise
-                await self._sleep(max(0.0, wait))
-            except GatewayError as exc:
-                # The next host is the cure for a CDN page; a lone host gets one retry on a
-                # 502/503 (a 524 already waited 100 s at the CDN: retrying doubles that).
-                if (
-                    len(self.config.urls) > 1
-                    or server_retries >= 1
-                    or exc.status not in SERVER_ERROR_RETRY_STATUSES
-                ):
-                    raise
-                server_retries += 1
-                await self._sleep(_backoff(server_retries))
-            except RelayStatusError as exc:
-                if exc.status == 400 and self._adapt(exc, request, adapted):
-                    self._learned_something()
-                    continue
-                # A missing channel for the model (503 无可用渠道) does not heal in a second.
-                retry_helps = not isinstance(exc, ModelDeniedError)
-                if (
-                    not retry_helps
-                    or exc.status not in SERVER_ERROR_RETRY_STATUSES
-                    or server_retries >= 1
-                ):
-                    raise
-                server_retries += 1
-                await self._sleep(_backoff(server_retries))
-            attempt.retries += 1
-        raise RelayProtocolError("too many retries", relay=self.name, url=url)
-
-    def _adapt(self, exc: RelayStatusError, request: ChatRequest, adapted: set[str]) -> bool:
-        """Learns from a 400 that names a request feature; True when a retry may help."""
-        learned = adapt(self.quirks, exc.relay_message, request, adapted)
-        if learned:
-            log.info("relay %s rejects %s; sending without", self.name, learned)
-        return learned is not None
-
-    async def _first_event(
-        self, url: str, request: ChatRequest, attempt: Attempt, deadline: float, limit: int
-    ) -> _Opened:
-        """Sends once (when a connection is free) and waits for the first batch of events
-        within the first-byte timeout."""
-        body = self.build_body(request)
-        http_request = self.http.build_request(
-            "POST", url, json=body, headers={"Accept": "text/event-stream"}
-        )
-        slot = await self.slots.take(deadline - time.monotonic(), relay=self.name, url=url)
-        sent_at = time.monotonic()
-        budget = min(self.config.first_byte_timeout, max(0.0, deadline - sent_at))
-        response: httpx.Response | None = None
-        events: AsyncGenerator[list[StreamEvent], None] | None = None
-        try:
-            response = await asyncio.wait_for(self.http.send(http_request, stream=True), budget)
-            if response.status_code >= 300:
-                raise await status_error(response, relay=self.name, url=url)
-            events = iter_batches(response, relay=self.name, url=url, frame_limit=limit)
-            remaining = max(0.0, budget - (time.monotonic() - sent_at))
-            first = await asyncio.wait_for(events.__anext__(), remaining or 0.001)
-        except StopAsyncIteration:
-            await _close(events, response)
-            raise RelayProtocolError(
-                "the relay closed the stream without an answer", relay=self.name, url=url
-            ) from None
-        except asyncio.TimeoutError:
-            await _close(events, response)
-            raise RelayTimeout(
-                f"no answer within {budget:g} s",
-                phase="first_byte",
-                relay=self.name,
-                url=url,
-            ) from None
-        except httpx.HTTPError as exc:
-            await _close(events, response)
-            raise self._translate(exc, url, started=False) from exc
-        except BaseException:
-            await _close(events, response)
-            raise
-        finally:
-            if events is None or response is None or response.is_closed:
-                slot.release()  # failed (a retry waits in line again)
-        attempt.first_token_at = time.monotonic()
-        return _Opened(response, events, first, slot)
-
-    def _translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
+    def translate(self, exc: httpx.HTTPError, url: str, *, started: bool) -> RelayError:
         """Translates an httpx error; the only place that does."""
         return translate_httpx_error(exc, relay=self.name, url=url, started=started)
-
-
-def _backoff(attempt: int) -> float:
-    base: float = min(MAX_RETRY_WAIT, 0.5 * 2.0 ** (attempt - 1))
-    return base * (0.8 + 0.4 * random.random())
-
-
-async def _close(
-    events: AsyncGenerator[list[StreamEvent], None] | None, response: httpx.Response | None
-) -> None:
-    if events is not None:
-        await events.aclose()
-    if response is not None:
-        await response.aclose()

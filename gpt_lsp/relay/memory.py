@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ class Learned:
     no_system_role: bool = False
     preferred_url: str | None = None
     model: str | None = None  # picked from the relay's list when none was configured
+    # Per model: True when /completions kept `suffix` (fill-in-the-middle), False when not.
+    fim: Mapping[str, bool] = field(default_factory=dict)
     learned_at: float = 0.0
 
     @property
@@ -39,6 +41,7 @@ class Learned:
             or self.no_system_role
             or self.preferred_url is not None
             or self.model is not None
+            or bool(self.fim)
         )
 
     def describe(self, *, picked: bool = True) -> list[str]:
@@ -113,6 +116,7 @@ def _to_json(learned: Learned) -> dict[str, Any]:
         "noSystemRole": learned.no_system_role,
         "preferredUrl": learned.preferred_url,
         "model": learned.model,
+        "fim": dict(learned.fim),
         "learnedAt": learned.learned_at,
     }
 
@@ -121,12 +125,18 @@ def _from_json(entry: dict[str, Any]) -> Learned:
     preferred = entry.get("preferredUrl")
     model = entry.get("model")
     at = entry.get("learnedAt")
+    fim = entry.get("fim")
     return Learned(
         no_stream_options=entry.get("noStreamOptions") is True,
         max_completion_tokens=entry.get("maxCompletionTokens") is True,
         no_system_role=entry.get("noSystemRole") is True,
         preferred_url=preferred if isinstance(preferred, str) else None,
         model=model if isinstance(model, str) and model else None,
+        fim={
+            str(name): kept
+            for name, kept in (fim.items() if isinstance(fim, dict) else ())
+            if isinstance(kept, bool)
+        },
         learned_at=float(at) if isinstance(at, (int, float)) else 0.0,
     )
 

@@ -1,4 +1,5 @@
-"""What one chat request is, what is learned of a relay from its refusals, and how it went."""
+"""What one request is (chat, or fill-in-the-middle), what is learned of a relay from its
+refusals, and how it went."""
 
 from __future__ import annotations
 
@@ -23,12 +24,28 @@ class ChatRequest:
 
 
 @dataclass
+class FimRequest:
+    """What one fill-in-the-middle request sends (legacy `/completions`: `prompt` + `suffix`)."""
+
+    prompt: str
+    suffix: str
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+Request = ChatRequest | FimRequest
+
+
+@dataclass
 class RelayQuirks:
     """What this session learned about the relay; each flag is set by a 400 it answered."""
 
     no_stream_options: bool = False
     max_completion_tokens: bool = False
     no_system_role: bool = False
+    # Per model: whether the relay keeps `suffix` on /completions (absent: not known yet).
+    fim: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,7 +60,7 @@ class Attempt:
 
 
 def adapt(
-    quirks: RelayQuirks, relay_message: str, request: ChatRequest, adapted: set[str]
+    quirks: RelayQuirks, relay_message: str, request: Request, adapted: set[str]
 ) -> str | None:
     """Learns from a 400 that names a request feature (once each per request); returns what
     the relay rejects when a retry without it may help, else None."""
@@ -56,6 +73,8 @@ def adapt(
         quirks.no_stream_options = True
         adapted.add("stream_options")
         return "stream_options"
+    if not isinstance(request, ChatRequest):
+        return None  # the legacy endpoint takes max_tokens and has no roles
     if (
         "max_tokens" not in adapted
         and request.max_tokens is not None

@@ -69,6 +69,9 @@ PROJECT_KEYS: Final = (
 )
 """Keys a project-level source may set; `exclude` and `actions` add to the user's."""
 COMPLETION_PROJECT_KEYS: Final = ("multiline", "exclude", "excludeLanguages")
+COMPLETION_PROJECT_SWITCHES: Final[Mapping[str, str]] = {"fim": "off"}
+"""Keys of `completion` a project-level source may set to one value only: `fim` picks the
+endpoint of the user's own relay, so a project may turn it off, nothing more."""
 """Keys of `completion` a project-level source may set (its lists add to the user's): whether
 completion runs, where it goes, with which model and how often or how much it asks are the
 user's, as they decide what is sent and what it costs."""
@@ -127,6 +130,11 @@ class Price(_Model):
         return math.ceil(weighted * self.model_ratio * self.group_ratio)
 
 
+FimSetting = Literal["off", "auto", "completions"]
+"""Fill-in-the-middle for completion: never, tried once per model and remembered, or always
+(`POST <base>/completions` with `prompt` and `suffix`)."""
+
+
 class RelayConfig(_Model):
     """One OpenAI-compatible relay."""
 
@@ -156,6 +164,9 @@ class RelayConfig(_Model):
     """Seconds of silence allowed between chunks."""
     prices: dict[str, Price] = {}
     """Per-model prices, for the cost of each job."""
+    fim: FimSetting = "auto"
+    """Fill-in-the-middle completion on this relay: off, auto (tried once per model, then
+    remembered) or completions (always /completions with prompt and suffix)."""
 
     @field_validator("base_url")
     @classmethod
@@ -252,6 +263,9 @@ class CompletionSettings(_Model):
     """Globs of documents never completed (besides the top-level `exclude`)."""
     exclude_languages: list[str] = []
     """Language ids never completed (e.g. markdown, plaintext)."""
+    fim: FimSetting = "auto"
+    """Fill-in-the-middle: off (always the chat prompt), auto (tried once per relay and model,
+    then remembered) or completions (always /completions with prompt and suffix)."""
 
 
 class ContextSettings(_Model):
@@ -339,6 +353,15 @@ class Settings(_Model):
         if DEFAULT_RELAY in self.relays:
             return DEFAULT_RELAY
         return next(iter(self.relays), None)
+
+    def completion_fim(self, relay_name: str) -> FimSetting:
+        """Returns completion's fill-in-the-middle setting on a relay: off if `completion.fim`
+        or the relay's `fim` is off, else completions if either says so, else auto."""
+        relay = self.relays.get(relay_name)
+        both = (self.completion.fim, relay.fim if relay else "auto")
+        if "off" in both:
+            return "off"
+        return "completions" if "completions" in both else "auto"
 
     def model_for(self, relay_name: str, override: str | None = None) -> str:
         """Returns the model to use with a relay."""

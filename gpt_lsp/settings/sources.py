@@ -14,6 +14,7 @@ from gpt_lsp.i18n import _
 from gpt_lsp.settings.models import (
     _ALL_KEYS,
     COMPLETION_PROJECT_KEYS,
+    COMPLETION_PROJECT_SWITCHES,
     DEFAULT_RELAY,
     PRIVACY_SWITCHES,
     PROJECT_KEYS,
@@ -210,7 +211,7 @@ def _project_completion(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
         name = _camel(key) if isinstance(key, str) else key
         if value is None:
             continue
-        if name in COMPLETION_PROJECT_KEYS:
+        if name in COMPLETION_PROJECT_KEYS or COMPLETION_PROJECT_SWITCHES.get(name) == value:
             kept[key] = value
         else:
             dropped.append(str(name))

@@ -37,7 +37,10 @@ def inline_clients(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def options(sim: RelaySim, **completion: Any) -> dict[str, Any]:
-    return relay_options(sim, completion={"enabled": True, "debounceMs": 100, **completion})
+    # The chat prompt's path: fill-in-the-middle has its own tests (test_fim.py).
+    return relay_options(
+        sim, completion={"enabled": True, "debounceMs": 100, "fim": "off", **completion}
+    )
 
 
 async def inline(

@@ -540,7 +540,10 @@ def test_inline_completion_ghost_text_is_shown_and_accepted(
     assert result["final"] == "def add(a, b):\n    return a + b\n", describe(run)
     assert result["off_notice"] == "gpt-lsp: AI completion off", describe(run)
     assert result["ghost_after_off"] is None, describe(run)
-    assert len(relay_sim.requests) == 1, describe(run)
+    # fim "auto": one fill-in-the-middle try, refused (the simulator serves no /completions
+    # here), then the chat prompt in the same completion.
+    paths = [r.path for r in relay_sim.requests]
+    assert paths == ["/v1/completions", "/v1/chat/completions"], describe(run)
     prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
     assert "    return <FILL>" in prompt
 

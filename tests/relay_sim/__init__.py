@@ -1,4 +1,5 @@
-"""Relay simulator: a real aiohttp chat-completions server with one-api / new-api wire quirks.
+"""Relay simulator: a real aiohttp chat-completions server with one-api / new-api wire quirks
+(and the legacy /completions of fill-in-the-middle, as `sim.fim` says).
 
 with RelaySim(prefix="/v1", api_key="sk-test") as sim:
     sim.enqueue(Scenario(split_writes=True), QUOTA_EXHAUSTED)
@@ -29,7 +30,7 @@ from tests.relay_sim.scenario import (
     Scenario,
     UsageMode,
 )
-from tests.relay_sim.server import DEFAULT_MODELS, BillingLimitMode, RelaySim
+from tests.relay_sim.server import DEFAULT_MODELS, BillingLimitMode, FimMode, RelaySim
 
 __all__ = [
     "CF_524",
@@ -51,6 +52,7 @@ __all__ = [
     "TOKEN_EXPIRED",
     "USER_QUOTA",
     "BillingLimitMode",
+    "FimMode",
     "LineEnding",
     "RecordedRequest",
     "RelaySim",

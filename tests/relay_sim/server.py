@@ -29,9 +29,15 @@ from tests.relay_sim.scenario import (
     MSG_SATURATED,
     RecordedRequest,
     Scenario,
+    split_tokens,
 )
 
 BillingLimitMode = Literal["total", "remaining"]
+# How /completions (legacy, fill-in-the-middle with `suffix`) is served: "serve" keeps `suffix`
+# (the scenario's text is the middle), "drop_suffix" answers as a model that never saw it
+# (the text, then the suffix's start: one-api re-encoding the body), "reject_suffix" answers
+# 400 naming the field (OpenAI's wording); None serves no such endpoint (404 Invalid URL).
+FimMode = Literal["serve", "drop_suffix", "reject_suffix"]
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-3.5-turbo",
@@ -82,10 +88,11 @@ def _request_id() -> str:
 
 
 def _prompt_chars(body: Any) -> int:
-    """Characters of all message texts, for the rough prompt token count."""
+    """Characters of all message texts (or a legacy prompt and suffix), for the rough prompt
+    token count."""
     if not isinstance(body, dict):
         return 0
-    total = 0
+    total = sum(len(body[key]) for key in ("prompt", "suffix") if isinstance(body.get(key), str))
     for msg in body.get("messages") or []:
         content = msg.get("content") if isinstance(msg, dict) else None
         if isinstance(content, str):
@@ -97,6 +104,19 @@ def _prompt_chars(body: Any) -> int:
                 if isinstance(part, dict) and isinstance(part.get("text"), str)
             )
     return total
+
+
+def _legacy(rec: RecordedRequest) -> bool:
+    """True for a request to the legacy /completions endpoint."""
+    return rec.path.endswith("/completions") and not rec.path.endswith("/chat/completions")
+
+
+def _as_text(choice: dict[str, Any]) -> dict[str, Any]:
+    """A chat chunk's choice in the legacy shape: its content as `text`."""
+    delta = choice.get("delta") or {}
+    text = (delta.get("content") or "") if isinstance(delta, dict) else ""
+    finish = choice.get("finish_reason")
+    return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
 
 
 def _peer_port(request: web.Request) -> int | None:
@@ -169,6 +189,7 @@ class RelaySim:
         self.name = name
         self.default = Scenario()
         self.models: list[str] | None = list(DEFAULT_MODELS)
+        self.fim: FimMode | None = None  # /completions: none, as a chat-only relay
         self.balance_usd: float | None = 10.0
         self.used_usd: float | None = 2.5
         self.billing_limit_mode: BillingLimitMode = "total"
@@ -428,6 +449,8 @@ class RelaySim:
         billing_bases.add(self.prefix.removesuffix("/v1") + "/v1")
         if method == "POST" and path == self.prefix + "/chat/completions":
             return await self._chat(request, rec, body)
+        if method == "POST" and path == self.prefix + "/completions" and self.fim is not None:
+            return await self._chat(request, rec, body)  # the same, in the legacy shape
         if method == "GET" and path == self.prefix + "/models" and self.models is not None:
             return self._authorised(request) or self._models()
         for base in billing_bases:
@@ -573,11 +596,21 @@ class RelaySim:
     async def _chat(
         self, request: web.Request, rec: RecordedRequest, body: Any
     ) -> web.StreamResponse:
-        """POST /chat/completions."""
+        """POST /chat/completions (and /completions as `self.fim` says)."""
         denied = self._authorised(request)
         if denied is not None:
             return denied
+        legacy = _legacy(rec)
+        if legacy and self.fim == "reject_suffix" and isinstance(body, dict) and "suffix" in body:
+            # Refused before any answer is chosen: the queued scenarios are the chat's.
+            return self._error_response(
+                400, "Unrecognized request argument supplied: suffix", type_="invalid_request_error"
+            )
         sc = self._next_scenario()
+        if legacy and self.fim == "drop_suffix" and isinstance(body, dict):
+            # A model that never saw the suffix runs on into it (and to its token limit).
+            suffix = str(body.get("suffix") or "")[:200]
+            sc = sc.replace(chunks=[*sc.pieces(), *split_tokens(suffix)], finish_reason="length")
         self._update(rec, scenario=sc)
         if not isinstance(body, dict):
             return self._error_response(
@@ -671,15 +704,20 @@ class RelaySim:
             payload["usage"] = self._usage_obj(sc, body, n)
         return _json_response(payload)
 
-    def _events(self, sc: Scenario, body: dict[str, Any], model: str) -> Iterator[tuple[str, Any]]:
-        """(kind, payload) pairs of one stream; kind 'piece' marks content-bearing chunks."""
-        cid = f"chatcmpl-{random.getrandbits(64):016x}"
+    def _events(
+        self, sc: Scenario, body: dict[str, Any], model: str, *, legacy: bool = False
+    ) -> Iterator[tuple[str, Any]]:
+        """(kind, payload) pairs of one stream; kind 'piece' marks content-bearing chunks.
+        `legacy`: /completions chunks (`choices[0].text`), with no role chunk."""
+        cid = f"{'cmpl' if legacy else 'chatcmpl'}-{random.getrandbits(64):016x}"
         created = int(time.time())
 
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+            if legacy:
+                choices = [_as_text(choice) for choice in choices]
             return {
                 "id": cid,
-                "object": "chat.completion.chunk",
+                "object": "text_completion" if legacy else "chat.completion.chunk",
                 "created": created,
                 "model": model,
                 "choices": choices,
@@ -691,7 +729,7 @@ class RelaySim:
 
         pieces = sc.pieces()
         reasoning = sc.reasoning_pieces()
-        if sc.role_chunk:
+        if sc.role_chunk and not legacy:
             yield "role", delta({"role": "assistant", "content": ""})
         deltas: list[dict[str, Any]] = []
         if sc.think_tags and reasoning:
@@ -811,7 +849,8 @@ class RelaySim:
         await resp.prepare(request)  # a StreamResponse sends its headers right away
         self._update(rec, status=resp.status, first_byte_at=time.monotonic())
         out = _Body(resp, sc.content_encoding)
-        await self._stream_events(request, rec, sc, out, self._events(sc, body, model), model)
+        events = self._events(sc, body, model, legacy=_legacy(rec))
+        await self._stream_events(request, rec, sc, out, events, model)
         await out.end()
         return resp
 
