@@ -45,6 +45,19 @@ class ContextPack:
             sections.append("\n".join([_INTRO[source], *body]))
         return "\n\n".join(sections)
 
+    def commented(
+        self, marker: str, eol: str = "\n", mask: Callable[[str], str] = lambda text: text
+    ) -> str:
+        """Returns the pieces as line comments of the completed file's language (a
+        fill-in-the-middle prompt is code: a code model reads no prose block), each under
+        its heading, masked like the rest of the prompt."""
+        lines: list[str] = []
+        for piece in self.pieces:
+            lines.append(f"{marker} {mask(piece.heading())}")
+            body = mask(piece.text).splitlines()
+            lines += [f"{marker} {line}".rstrip() for line in body]
+        return "".join(line + eol for line in lines)
+
     def receipts(self) -> list[dict[str, object]]:
         """Returns {uri, range?, tokens, source} of each piece, for gptLsp/jobFinished."""
         return [p.receipt() for p in self.pieces]

@@ -106,7 +106,8 @@ class Parts:
         if self._completion is None:
             from gpt_lsp.completion.service import CompletionService
 
-            self._completion = CompletionService(self.completion_host)
+            # Completion's context: definitions from other files, in a small budget.
+            self._completion = CompletionService(self.completion_host, self.context.for_completion)
         return self._completion
 
     @property

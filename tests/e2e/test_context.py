@@ -5,15 +5,20 @@ and gptLsp/jobFinished lists what was sent; gptLsp.status shows the index."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
+from tests.e2e.test_completion import inline, inline_clients
 from tests.relay_sim import RelaySim, Scenario
+
+__all__ = ["inline_clients"]  # the fixture, used by the completion tests
 
 PRICING = '''"""Prices."""
 
@@ -130,3 +135,56 @@ async def test_watched_files_are_registered_and_keep_the_index_current(
     job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": whole})
     assert (await editor.wait_finished(job["jobId"]))["status"] == "done"
     assert "otterShippingDoc" in relay_sim.requests[-1].json["messages"][-1]["content"]
+
+
+ORDERS = "from shop.pricing import apply_discount\n\n\ndef total(amount):\n    return \n"
+AT_RETURN = types.Position(line=4, character=11)
+
+
+@pytest.mark.usefixtures("inline_clients")
+@pytest.mark.parametrize("fim", ["off", "completions"])
+async def test_a_completion_carries_the_definitions_it_uses_from_other_files(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path, fim: str
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    relay_sim.fim = "serve"
+    completion = {"enabled": True, "debounceMs": 0, "fim": fim}
+    editor = await make_editor(relay_options(relay_sim, completion=completion), folders=[root])
+    await _index_ready(editor)
+    uri = editor.open_uri((root / "shop" / "orders.py").as_uri(), ORDERS, "python")
+    relay_sim.enqueue(Scenario(text="apply_discount(amount, None)"))
+    items = await inline(editor, uri, AT_RETURN)
+    assert [i.insert_text for i in items] == ["apply_discount(amount, None)"]
+    body = relay_sim.requests[-1].json
+    if fim == "off":  # the chat prompt: the definitions block before the file
+        user = body["messages"][-1]["content"]
+        assert user.index("zebraDiscountDoc") < user.index("File: orders.py")
+        assert "shop/pricing.py, lines 6-10 (apply_discount)" in user
+    else:  # fill-in-the-middle: the definitions as comments above the text
+        assert body["prompt"].startswith("# shop/pricing.py, lines 6-10 (apply_discount)\n")
+        assert (
+            '#     """Takes the coupon\'s share off an amount: zebraDiscountDoc."""\n'
+            in (body["prompt"])
+        )
+        assert body["prompt"].endswith(ORDERS[: ORDERS.index("return ") + 7])
+    assert "walrusInstructionMark" not in json.dumps(body)  # definitions only, no instructions
+    counts = (await editor.command("gptLsp.status"))["completion"]
+    assert 0 < counts["contextTokens"] <= 150  # context.completion's default budget
+
+
+@pytest.mark.usefixtures("inline_clients")
+async def test_a_completion_sends_no_context_when_its_budget_is_zero(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    options = relay_options(
+        relay_sim,
+        completion={"enabled": True, "debounceMs": 0, "fim": "off"},
+        context={"completion": 0},
+    )
+    editor = await make_editor(options, folders=[root])
+    await _index_ready(editor)
+    uri = editor.open_uri((root / "shop" / "orders.py").as_uri(), ORDERS, "python")
+    relay_sim.enqueue(Scenario(text="amount"))
+    assert [i.insert_text for i in await inline(editor, uri, AT_RETURN)] == ["amount"]
+    assert "zebraDiscountDoc" not in relay_sim.requests[-1].json["messages"][-1]["content"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gpt_lsp.completion.asking import Hole, chat_prompt, fim_prompt
+from gpt_lsp.completion.context import cut_context
 from gpt_lsp.context.block import ContextPack
 from gpt_lsp.context.edits import RecentEdits
 from gpt_lsp.context.gather import Budgets, Doc, Here, Sources, gather
@@ -11,6 +13,7 @@ from gpt_lsp.context.names import imported_modules, imported_names, names_used
 from gpt_lsp.context.packing import Offer, Piece, outline_text, pack_definitions
 from gpt_lsp.context.symbols import extract_symbols
 from gpt_lsp.prompting.secrets import SecretMask
+from gpt_lsp.text.documents import TextDoc
 from gpt_lsp.text.regions import Pos, Span
 from tests.unit.context_tasks import CORPUS, TASKS, Task, project_docs, run_task, score
 
@@ -250,3 +253,33 @@ def test_snippets_are_masked_and_receipts_name_their_lines() -> None:
 
 def test_the_corpus_is_on_disk() -> None:
     assert {p.name for p in CORPUS.iterdir()} >= {"shop", "todo", "bank"}
+
+
+def _hole(context: ContextPack, language: str = "python", masking: bool = True) -> Hole:
+    doc = TextDoc("file:///w/app.py", "def f():\n    return \n", 1, language)
+    ctx = cut_context(doc, Pos(1, 11), "utf-16", 3000, 1000)
+    return Hole(ctx, ctx.prefix, ctx.suffix, "line", SecretMask(), context, masking)
+
+
+def test_a_completion_prompt_carries_its_context_masked() -> None:
+    key = "sk-" + "a1B2" * 8
+    text = f'def charge(amount):\n    """Bills with {key}."""\n'
+    piece = Piece("file:///w/pay.py", "pay.py", 2, 3, text, "definition", "charge", "python")
+    hole = _hole(ContextPack((piece,)))
+    user = chat_prompt(hole).messages[-1]["content"]
+    assert user.startswith("Definitions the code uses") and "pay.py, lines 3-4 (charge)" in user
+    assert key not in user and "GPT_LSP_SECRET_1" in user
+    prompt = fim_prompt(hole).prompt
+    assert prompt == (
+        "# pay.py, lines 3-4 (charge)\n"
+        "# def charge(amount):\n"
+        '#     """Bills with GPT_LSP_SECRET_1."""\n'
+        "def f():\n    return "
+    )
+    assert hole.mask.unmask("GPT_LSP_SECRET_1") == key  # an answer quoting it unmasks
+    go = fim_prompt(_hole(ContextPack((piece,)), "go")).prompt
+    assert go.startswith("// pay.py, lines 3-4 (charge)\n")
+    # A language without a known comment gets none in FIM; nothing at all without context.
+    assert fim_prompt(_hole(ContextPack((piece,)), "markdown")).prompt == "def f():\n    return "
+    assert chat_prompt(_hole(ContextPack())).messages[-1]["content"].startswith("File: app.py")
+    assert key in fim_prompt(_hole(ContextPack((piece,)), masking=False)).prompt
