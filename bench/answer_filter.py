@@ -7,7 +7,7 @@ import time
 
 from bench.scenarios import Context, Report
 from gpt_lsp.answer.output import CodeOutputFilter
-from tests.unit.test_output import PATHOLOGICAL
+from tests.unit.answer.corpus import PATHOLOGICAL
 
 CHARS = 200_000  # characters per answer (--quick: a tenth)
 

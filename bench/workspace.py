@@ -265,9 +265,9 @@ async def _servers(ctx: Context, root: Path, report: Report) -> None:
 
 
 def _corpus(report: Report) -> None:
-    """Recall and precision of the context corpus (tests/unit/context_corpus) per budget."""
+    """Recall and precision of the context corpus (tests/context_corpus) per budget."""
     from gpt_lsp.context.gather import Budgets
-    from tests.unit.context_tasks import score
+    from tests.unit.context.tasks import score
 
     for budget in (150, 300, 450, 1000, 3000):
         got = score(Budgets(definitions=budget))

@@ -21,7 +21,7 @@ const CLIENT_ONLY = new Set(["serverPath", "serverArgs", "trace.server"]);
 // they may cost, and the privacy switches. A workspace can write the gptLsp section (and
 // .vscode/settings.json), so they travel only in initializationOptions and
 // gptLsp/didChangeUserSettings, read from the user's own settings (inspect().globalValue);
-// package.json scopes them application/machine (tests/unit/test_shim_settings.py checks it).
+// package.json scopes them application/machine (tests/unit/settings/test_shim_settings.py checks it).
 // BEGIN user-only keys (written by scripts/shim_settings.py from settings/models.py)
 const USER_ONLY = new Set([
   "baseUrl", "backupUrls", "relays", "relay", "apiKey", "apiKeyEnv", "headers", "proxy",

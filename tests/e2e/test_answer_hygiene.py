@@ -12,7 +12,7 @@ from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor, position_of
 from tests.relay_sim import RelaySim, Scenario
 from tests.relay_sim.scenario import split_tokens
-from tests.unit.answer_corpus import AREA, CORPUS, Case
+from tests.unit.answer.corpus import AREA, CORPUS, Case
 
 HEAD = "import math\n\nclass Shape:\n    pass\n\n"
 TAIL = "\ndef perimeter(t):\n    return 2 * sum(t)\n"

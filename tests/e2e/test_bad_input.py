@@ -14,6 +14,7 @@ from lsprotocol import types
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
 from tests.e2e.editor import _plain as editor_plain
+from tests.e2e.refusals import assert_clean, error_text, refused
 from tests.relay_sim import RelaySim, Scenario
 
 SOURCE = "import os\n\ndef add(a, b):\n    return a+b\n\nprint(add(1, 2))\n"
@@ -51,30 +52,6 @@ GARBAGE: list[Any] = [
     True,
     "x" * 100_000,
 ]
-
-
-def assert_clean(text: str) -> None:
-    """Nothing the client sees may carry a traceback."""
-    assert "Traceback" not in text and 'File "' not in text, text[:2000]
-
-
-def error_text(exc: BaseException) -> str:
-    """The message and the data of a JSON-RPC error, as the client has them."""
-    return f"{exc} {getattr(exc, 'data', '')!r}"
-
-
-async def refused(editor: Editor, command: str, argument: Any, words: str = "") -> str:
-    """Runs a command that must fail cleanly; returns the error text."""
-    try:
-        result = await editor.command(command, argument)
-    except TimeoutError:
-        raise AssertionError(f"{command} {argument!r:.80} got no answer") from None
-    except Exception as exc:  # noqa: BLE001 - pygls raises its JsonRpc error types
-        text = error_text(exc)
-        assert_clean(text)
-        assert words in text, (command, words, text)
-        return text
-    raise AssertionError(f"{command} {argument!r:.80} did not fail: {result!r}")
 
 
 def assert_client_saw_no_traceback(editor: Editor) -> None:

@@ -15,7 +15,7 @@ from lsprotocol import types
 
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
-from tests.e2e.test_completion import inline, inline_clients
+from tests.e2e.inline import inline, inline_clients
 from tests.relay_sim import RelaySim, Scenario
 
 __all__ = ["inline_clients"]  # the fixture, used by the completion tests

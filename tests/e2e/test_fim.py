@@ -13,10 +13,10 @@ import pytest
 from lsprotocol import types
 
 from tests.conftest import TEST_API_KEY
+from tests.e2e.cli import env_for, rows, run_cli
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
-from tests.e2e.test_check import env_for, rows, run_cli
-from tests.e2e.test_completion import counted, inline, inline_clients, status, typed
+from tests.e2e.inline import counted, inline, inline_clients, status, typed
 from tests.relay_sim import FimMode, RelaySim, Scenario
 
 pytestmark = pytest.mark.usefixtures("inline_clients")

@@ -13,17 +13,17 @@ from lsprotocol import types
 
 from gpt_lsp.i18n import width
 from tests.conftest import RelaySimFactory
-from tests.e2e.conftest import EditorFactory, relay_options
-from tests.e2e.editor import Editor, server_env
-from tests.e2e.test_check import (
+from tests.e2e.cli import (
     CANARY,
     assert_no_key,
+    cli_in_repo,
     env_for,
     isolated_env,
     one_line,
     run_cli,
 )
-from tests.e2e.test_usage import cli
+from tests.e2e.conftest import EditorFactory, relay_options
+from tests.e2e.editor import Editor, server_env
 from tests.relay_sim import INVALID_TOKEN, MSG_INVALID_TOKEN, RelaySim, Scenario
 
 SOURCE = "def add(a, b):\n    return a+b\n"
@@ -217,16 +217,16 @@ async def test_usage_speaks_chinese_under_a_chinese_lang(
     relay_sim.default = Scenario(text="x = 1\n", prompt_tokens=100, completion_tokens=20)
     uri = editor.open("usage.py", SOURCE)
     assert (await run(editor, uri))["status"] == "done"
-    table = cli(server_env(tmp_path, {"LANG": ZH}), "usage")
+    table = cli_in_repo(server_env(tmp_path, {"LANG": ZH}), "usage")
     assert table.returncode == 0, table.stderr
     day, model = table.stdout.split("\n\n")
     assert "起的用量（30 天），按日期" in day.splitlines()[0]
     assert model.splitlines()[1].split() == ["模型", "请求数", "提示", "补全", "费用", "额度"]
     assert model.splitlines()[2].split()[:2] == ["gpt-4", "1"]
     assert model.splitlines()[-1].split()[:2] == ["总计", "1"]
-    english = cli(server_env(tmp_path), "usage", "--by", "model")
+    english = cli_in_repo(server_env(tmp_path), "usage", "--by", "model")
     assert english.stdout.splitlines()[1].split()[0] == "model"
-    bad = cli(server_env(tmp_path, {"LANG": ZH}), "usage", "--days", "0")
+    bad = cli_in_repo(server_env(tmp_path, {"LANG": ZH}), "usage", "--days", "0")
     assert bad.returncode == 2 and "必须大于等于 1" in bad.stderr
 
 

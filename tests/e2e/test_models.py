@@ -4,7 +4,7 @@ without /models, an unknown relay refused."""
 from __future__ import annotations
 
 from tests.e2e.conftest import EditorFactory, relay_options
-from tests.e2e.test_bad_input import refused
+from tests.e2e.refusals import refused
 from tests.relay_sim import RelaySim
 
 SOURCE = "def add(a, b):\n    return a+b\n"

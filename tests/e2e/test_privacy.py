@@ -12,9 +12,9 @@ import pytest
 from lsprotocol import types
 
 from tests.conftest import RelaySimFactory
+from tests.e2e.cli import CANARY, isolated_env, run_cli
 from tests.e2e.conftest import EditorFactory, relay_options
 from tests.e2e.editor import Editor
-from tests.e2e.test_check import CANARY, isolated_env, run_cli
 from tests.relay_sim import RelaySim, Scenario
 
 PROMPT_MARK = "zebraQuokkaPromptMark"

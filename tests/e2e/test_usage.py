@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_API_KEY as KEY
+from tests.e2e.cli import cli_in_repo
 from tests.e2e.conftest import EditorFactory, relay_options
-from tests.e2e.editor import REPO, server_env
+from tests.e2e.editor import server_env
 from tests.relay_sim import RelaySim, Scenario
 
 SOURCE = "def add(a, b):\n    return a+b\n"
@@ -21,19 +21,8 @@ WHOLE = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0
 PRICES = {"default": {"prices": {"gpt-4": {"input": 10000, "output": 10000}}}}
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpt_lsp", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def usage_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli(server_env(tmp_path), "usage", *args)
+    return cli_in_repo(server_env(tmp_path), "usage", *args)
 
 
 async def test_jobs_are_counted_by_gpt_lsp_usage(
@@ -111,10 +100,10 @@ async def test_a_second_server_uses_what_the_first_learned(
     roles = {m["role"] for m in relay_sim.requests[2].json["messages"]}
     assert "system" not in roles
     env = server_env(tmp_path, {"GPT_LSP_BASE_URL": relay_sim.base_url, "GPT_LSP_API_KEY": KEY})
-    check = await asyncio.to_thread(cli, env, "check", "--model", "gpt-4")
+    check = await asyncio.to_thread(cli_in_repo, env, "check", "--model", "gpt-4")
     assert check.returncode == 0, check.stderr
     assert "known:       rejects the system role" in check.stdout
-    relearn = await asyncio.to_thread(cli, env, "check", "--model", "gpt-4", "--relearn")
+    relearn = await asyncio.to_thread(cli_in_repo, env, "check", "--model", "gpt-4", "--relearn")
     assert relearn.returncode == 0, relearn.stderr
     assert "forgotten; learning default afresh" in relearn.stdout
     chats = [r for r in relay_sim.requests if r.path.endswith("/chat/completions")]

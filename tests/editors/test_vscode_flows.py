@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.editors.test_vscode import (
+from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
     CHROMIUM,
@@ -33,14 +33,12 @@ from tests.editors.test_vscode import (
     ORIGINAL,
     REFACTORED_CODE,
     TOOLS,
-    _code_server,
-    _tail,
-    tools,
+    start_code_server,
+    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
 pytestmark = pytest.mark.editor
-__all__ = ["tools"]  # the fixture, imported for its use below
 
 HEAD = "import sys\n\n\n"
 SOURCE = HEAD + ORIGINAL  # `def total` is line 4; its body ends on line 8
@@ -129,7 +127,7 @@ def flows(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     with RelaySim(prefix="/v1", api_key=API_KEY) as relay:
         settings = {"gptLsp.baseUrl": relay.base_url, "gptLsp.model": MODEL}
         env = {"GPT_LSP_API_KEY": API_KEY}
-        with _code_server(tmp, settings, files, env, artifacts) as running:
+        with start_code_server(tmp, settings, files, env, artifacts) as running:
             workspace = Path(str(running["workspace"]))
             subprocess.run(["git", "init", "-q", str(workspace)], check=True, timeout=30)
             plain = tmp / "no-root-marker"  # a folder without .git, for explain
@@ -190,7 +188,7 @@ def run_flow(
         driver.folder = folder
     result = driver.run(flow, on_step=on_step, **args)
     assert "error" not in result, (
-        f"{flow} failed: {result}\nserver log tail:\n{_tail(flows['server_log'])}"
+        f"{flow} failed: {result}\nserver log tail:\n{tail(flows['server_log'])}"
     )
     return result
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.editors.test_vscode import (
+from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
     CHROMIUM,
@@ -20,14 +20,12 @@ from tests.editors.test_vscode import (
     ORIGINAL,
     REFACTORED_CODE,
     TOOLS,
-    _code_server,
-    _tail,
-    tools,
+    start_code_server,
+    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
 pytestmark = pytest.mark.editor
-__all__ = ["tools"]  # the fixture, imported for its use below
 
 AFTER = REFACTORED_CODE + ORIGINAL[ORIGINAL.index("\n\nprint") :]
 SHORTER = "def total(items):\n    return sum(items)\n"
@@ -51,7 +49,9 @@ def review_session(
         settings = {"gptLsp.baseUrl": relay.base_url, "gptLsp.model": MODEL}
         artifacts = ARTIFACTS / "review"
         tmp = tmp_path_factory.mktemp("vscode-review")
-        with _code_server(tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts) as running:
+        with start_code_server(
+            tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts
+        ) as running:
             driver = {
                 "url": running["url"],
                 "playwright": str(TOOLS / "node_modules" / "playwright-core"),
@@ -80,7 +80,7 @@ def review_session(
             report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
             (artifacts / "drive.log").write_text(report, "utf-8")
             assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{_tail(running['server_log'])}"
+                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
             )
             yield {"steps": {s["step"]: s for s in steps if "step" in s}, "relay": relay}
 

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.editors.test_vscode import (
+from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
     MODEL,
     ORIGINAL,
-    _code_server,
     run_driver,
-    tools,
+    start_code_server,
 )
 from tests.relay_sim import RelaySim, Scenario
 
 pytestmark = pytest.mark.editor
-__all__ = ["tools"]  # the fixture, imported for its use below
 
 ANSWER = 'print("合计:", total([1, 2, 3]))'
 
@@ -42,7 +40,7 @@ def test_remote_window_server_path_then_chinese_ui(
             "gptLsp.relays": {"default": {"prices": {MODEL: {"input": 0.15, "output": 0.6}}}},
         }
         env = {"GPT_LSP_API_KEY": API_KEY}
-        with _code_server(
+        with start_code_server(
             tmp, settings, {}, env, artifacts, locale="zh-cn", server_path_in="none"
         ) as running:
             line = ORIGINAL.splitlines().index("print(total([1, 2, 3]))") + 1

@@ -13,19 +13,17 @@ from pathlib import Path
 import pytest
 
 from gpt_lsp.accounting.ledger import Ledger, Record
-from tests.editors.test_vscode import (
+from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
     MODEL,
     ORIGINAL,
-    _code_server,
     run_driver,
-    tools,
+    start_code_server,
 )
 from tests.relay_sim import RelaySim, Scenario
 
 pytestmark = pytest.mark.editor
-__all__ = ["tools"]  # the fixture, imported for its use below
 
 
 def test_a_user_budget_is_sent_as_a_user_setting_and_holds(
@@ -45,7 +43,7 @@ def test_a_user_budget_is_sent_as_a_user_setting_and_holds(
             "gptLsp.budget": {"dailyUsd": 1.0},
         }
         env = {"GPT_LSP_API_KEY": API_KEY, "GPT_LSP_STATE_DIR": str(state)}
-        with _code_server(tmp, settings, {}, env, artifacts) as running:
+        with start_code_server(tmp, settings, {}, env, artifacts) as running:
             line = ORIGINAL.splitlines().index("print(total([1, 2, 3]))") + 1
             steps = run_driver(
                 running,

@@ -301,3 +301,144 @@ def test_the_readme_layout_names_every_module() -> None:
         if path.name != "__init__.py" and path.name != "__main__.py" and path.name not in layout
     ]
     assert missing == []
+
+
+# ---------------------------------------------------------------- the tests mirror the code
+
+TESTS = PACKAGE.parent / "tests"
+UNIT = TESTS / "unit"
+FAKES = TESTS / "fakes"
+# Unit tests of the whole package rather than of one module.
+WHOLE_PACKAGE_TESTS = {"test_architecture.py"}
+
+
+def folders(root: Path, *, with_modules: bool = False) -> set[str]:
+    """The folders under `root` (relative, "relay"), or only those holding a module besides
+    __init__.py; caches and hidden folders left out."""
+    found = set()
+    for path in root.rglob("*.py"):
+        folder = path.parent.relative_to(root)
+        hidden = any(p.startswith((".", "__")) for p in folder.parts)
+        if folder.parts and not hidden and (not with_modules or path.name != "__init__.py"):
+            found.add(folder.as_posix())
+    return found
+
+
+def test_unit_tests_follow_the_packages() -> None:
+    tested, packages = folders(UNIT), folders(PACKAGE)
+    assert tested - packages == set(), "a tests/unit folder that is no gpt_lsp package"
+    assert folders(PACKAGE, with_modules=True) - tested == set(), "a package without unit tests"
+    assert [f for f in tested if not (UNIT / f / "__init__.py").exists()] == []
+    # At tests/unit's root: the tests of gpt_lsp's root modules (test_errors.py for errors.py).
+    roots = {p.name for p in UNIT.glob("test_*.py")} - WHOLE_PACKAGE_TESTS
+    assert {n for n in roots if not (PACKAGE / n.removeprefix("test_")).exists()} == set()
+
+
+def imported_modules(tree: ast.AST, package: str) -> set[str]:
+    """Every module an import names (`from a import b` names a and a.b), relative ones resolved
+    against `package`."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def imported_tests(tree: ast.AST, package: str) -> list[str]:
+    """The test modules (tests.….test_*) among what a module imports."""
+    return sorted(
+        name
+        for name in imported_modules(tree, package)
+        if name.startswith("tests.") and name.rpartition(".")[2].startswith("test_")
+    )
+
+
+def test_no_test_module_imports_another() -> None:
+    wrong = []
+    for path in TESTS.rglob("*.py"):
+        package = ".".join(path.parent.relative_to(PACKAGE.parent).parts)
+        tree = ast.parse(path.read_text("utf-8"))
+        wrong += [f"{path.relative_to(TESTS)} imports {m}" for m in imported_tests(tree, package)]
+    assert wrong == [], "share through tests/fakes, a support module or a conftest.py"
+
+
+def test_the_import_check_sees_each_form() -> None:
+    source = """
+from tests.unit.test_session import make
+import tests.e2e.test_check
+from tests.editors import test_vscode
+from .test_stream import chunk
+from tests.fakes.relay import Relay
+from tests.unit.relay.collect import collect
+"""
+    found = imported_tests(ast.parse(source), "tests.unit.relay")
+    assert found == [
+        "tests.e2e.test_check",
+        "tests.editors.test_vscode",
+        "tests.unit.relay.test_stream",
+        "tests.unit.test_session",
+    ]
+
+
+def relays(tree: ast.AST) -> list[str]:
+    """Classes that act as a relay: an httpx transport or response body, a handler of httpx
+    requests, or a class that hands out an httpx.MockTransport."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = [ast.unparse(b) for b in node.bases]
+        handles = any(
+            isinstance(arg.annotation, ast.expr) and ast.unparse(arg.annotation) == "httpx.Request"
+            for part in ast.walk(node)
+            if isinstance(part, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for arg in part.args.args
+        )
+        transports = any(
+            isinstance(part, ast.Call) and ast.unparse(part.func) == "httpx.MockTransport"
+            for part in ast.walk(node)
+        )
+        if handles or transports or any(b.endswith(("Transport", "ByteStream")) for b in bases):
+            found.append(f"{node.lineno}: class {node.name}")
+    return found
+
+
+def test_fake_relays_are_only_in_tests_fakes() -> None:
+    # A test may hand httpx.MockTransport a plain function; a class that answers requests is a
+    # fake relay, shared from tests/fakes/relay.py. (tests/relay_sim is the one over a socket.)
+    wrong = []
+    for path in TESTS.rglob("*.py"):
+        if path.is_relative_to(FAKES) or path.is_relative_to(TESTS / "relay_sim"):
+            continue
+        wrong += [
+            f"{path.relative_to(TESTS)}:{hit}" for hit in relays(ast.parse(path.read_text("utf-8")))
+        ]
+    assert wrong == []
+
+
+def test_the_relay_check_sees_each_kind() -> None:
+    source = """
+class Slow(httpx.AsyncBaseTransport): ...
+class Body(httpx.AsyncByteStream): ...
+class Recorder:
+    def __call__(self, request: httpx.Request) -> httpx.Response: ...
+class Relay:
+    def transport(self):
+        return httpx.MockTransport(self._handle)
+class Clock:
+    def now(self) -> float: ...
+def answer(request: httpx.Request) -> httpx.Response: ...
+"""
+    assert relays(ast.parse(source)) == [
+        "2: class Slow",
+        "3: class Body",
+        "4: class Recorder",
+        "6: class Relay",
+    ]
