@@ -81,11 +81,11 @@ def status_lines(status: Mapping[str, Any]) -> list[str]:
         text = _("job {job} {action} running ({tokens})")
         tokens = tokens_text(int(job.get("tokens", 0)))
         lines.append(text.format(job=job["jobId"], action=job["action"], tokens=tokens))
+    spend = spend_lines(status.get("usage", {}))
+    lines += [spend["today"], spend["month"]]
     index = status.get("context") or {}
-    if index.get("state") in ("indexing", "ready"):
+    if index.get("state") in ("indexing", "ready"):  # last: the lines before keep their places
         state = _("indexing") if index["state"] == "indexing" else _("ready")
         text = _("index: {files} files, {symbols} definitions ({state})")
         lines.append(text.format(files=index["files"], symbols=index["symbols"], state=state))
-    spend = spend_lines(status.get("usage", {}))
-    lines += [spend["today"], spend["month"]]
     return lines

@@ -67,7 +67,7 @@ async def test_a_definition_from_another_file_reaches_the_relay(
     status = await _index_ready(editor)
     assert status["context"]["files"] == 2  # secret_keys.py matches the *secret* exclude
     assert status["context"]["symbols"] >= 3
-    assert any("index: 2 files" in line for line in status["lines"])
+    assert status["lines"][-1] == "index: 2 files, 3 definitions (ready)"  # after the others
     uri = editor.open_uri((root / "shop" / "checkout.py").as_uri(), CHECKOUT, "python")
     relay_sim.enqueue(Scenario(text="def order_total(amount, coupon):\n    return 1\n"))
     job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": TOTAL})
