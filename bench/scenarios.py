@@ -777,6 +777,7 @@ from bench.answer_filter import answer_filter  # noqa: E402 - it builds on Repor
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
 from bench.parse import parse  # noqa: E402 - the same
 from bench.typing_patterns import typing  # noqa: E402 - it builds on Report and Context above
+from bench.workspace import workspace  # noqa: E402 - the same
 
 SCENARIOS = {
     "streaming": streaming,
@@ -790,6 +791,7 @@ SCENARIOS = {
     "typing": typing,
     "answer_filter": answer_filter,
     "parse": parse,
+    "workspace": workspace,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]
