@@ -69,6 +69,7 @@ class Editor:
         self.stats_file: Path | None = None
         self.reviews = 0  # gptLsp/review notifications
         self.lens_refreshes = 0
+        self.registrations: list[str] = []  # methods registered dynamically (watched files)
 
     @property
     def pid(self) -> int:
@@ -263,6 +264,7 @@ async def start_editor(
     cmd: list[str] | None = None,
     env_extra: dict[str, str] | None = None,
     inline: bool = True,
+    folders: list[Path] | None = None,
 ) -> Editor:
     """Spawns the server (bench/server_wrapper.py by default) and initializes a session."""
     client = BenchClient()
@@ -286,6 +288,11 @@ async def start_editor(
     def on_lens_refresh(params: Any) -> None:
         editor.lens_refreshes += 1
 
+    # As VS Code does: a dynamic registration (the index's watched files) is taken.
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        editor.registrations += [r.method for r in params.registrations]
+
     stats = tmp / f"stats-{time.monotonic_ns()}.jsonl"
     extra = {"BENCH_STATS_FILE": str(stats), **(env_extra or {})}
     editor.stats_file = stats
@@ -297,6 +304,10 @@ async def start_editor(
                 capabilities=capabilities(inline),
                 initialization_options=options,
                 client_info=types.ClientInfo(name="gpt-lsp-bench"),
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or []
+                ]
+                or None,
             )
         )
         # A request answered after `initialized` means the server is done starting.

@@ -1,5 +1,6 @@
 """The stream parser alone, in process: CPU time to turn 3,000 chunks into events (the figure
-tests/unit/relay/test_stream.py asserted as a wall-clock limit; here it is measured, never a failure)."""
+tests/unit/relay/test_stream.py asserted as a wall-clock limit; here it is measured, never a
+failure)."""
 
 from __future__ import annotations
 

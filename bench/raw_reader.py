@@ -1,7 +1,8 @@
 """Baseline reader in its own process (as the server is): reads a streamed chat answer with
 plain httpx. Commands on stdin, one JSON line each:
 {"url", "key", "body", "mode": "bytes" | "json" | "urllib"}; answers one JSON line on stdout:
-{"seconds", "bytes", "events"}, timed from sending the request to the last byte.
+{"seconds", "cpu", "bytes", "events"}, timed from sending the request to the last byte (`cpu`: this
+process's CPU seconds in that time).
 `bytes` reads and drops the body; `json` also splits it into lines and json.loads the payload
 of every `data: {` line: the least any client must do with a stream. `urllib` does the same
 with the standard library alone (`urllib.request`, iterating the response's lines): the
@@ -25,6 +26,7 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def read_urllib(cmd: dict) -> dict:
     """Iterates the body's lines with urllib and json.loads every `data: {` payload."""
     started = time.perf_counter()
+    cpu = time.process_time()
     size = 0
     events = 0
     request = urllib.request.Request(
@@ -38,13 +40,15 @@ def read_urllib(cmd: dict) -> dict:
             if line.startswith(b"data: {"):
                 json.loads(line[6:])
                 events += 1
-    return {"seconds": time.perf_counter() - started, "bytes": size, "events": events}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cpu": time.process_time() - cpu, "bytes": size, "events": events}
 
 
 async def read_once(client: httpx.AsyncClient, cmd: dict) -> dict:
     if cmd.get("mode") == "urllib":
         return read_urllib(cmd)  # blocking: this process reads one command at a time
     started = time.perf_counter()
+    cpu = time.process_time()
     size = 0
     events = 0
     headers = {"Authorization": f"Bearer {cmd['key']}"}
@@ -61,7 +65,8 @@ async def read_once(client: httpx.AsyncClient, cmd: dict) -> dict:
         else:
             async for chunk in resp.aiter_bytes():
                 size += len(chunk)
-    return {"seconds": time.perf_counter() - started, "bytes": size, "events": events}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cpu": time.process_time() - cpu, "bytes": size, "events": events}
 
 
 async def main() -> None:

@@ -36,6 +36,7 @@ class Row:
     stats: dict[str, Any]
     target: str = ""
     met: bool | None = None
+    values: list[float] = field(default_factory=list)  # every run's, in order (results.json)
 
 
 @dataclass
@@ -60,7 +61,8 @@ class Report:
         met = None
         if limit is not None and stats["median"] is not None:
             met = stats["median"] <= limit
-        self.rows.append(Row(self.name, metric, unit, stats, target, met))
+        runs = [round(v, digits) for v in values]
+        self.rows.append(Row(self.name, metric, unit, stats, target, met, runs))
         return stats
 
 
@@ -160,19 +162,21 @@ async def streaming(ctx: Context) -> Report:
     ed = await ctx.editor()
     try:
         job_s, json_s, plain_s, bytes_s, cpu_k, edits, sim_s = [], [], [], [], [], [], []
-        head_ms, tail_ms = [], []
+        head_ms, tail_ms, plain_cpu_k, bench_job_k, bench_plain_k = [], [], [], [], []
         for run in range(ctx.runs + 1):  # run 0 warms both up (connections, imports)
             raw = await asyncio.to_thread(reader.read, ctx.sim.chat_url, "bytes")
             parsed = await asyncio.to_thread(reader.read, ctx.sim.chat_url, "json")
+            bench0 = time.process_time()  # this process: the simulator thread and the editor
             plain = await asyncio.to_thread(reader.read, ctx.sim.chat_url, "urllib")
+            bench1 = time.process_time()
             for read in (parsed, plain):
                 if read["events"] < chunks:
                     raise RuntimeError(f"the baseline decoded {read['events']} events")
             uri = ed.open(f"stream{run}.py", SMALL_DOC)
             before = len(ctx.sim.requests)
-            cpu0 = cpu_seconds(ed.pid)
+            cpu0, bench2 = cpu_seconds(ed.pid), time.process_time()
             sent, finished, params, _ = await one_job(ed, uri, lines_range(0, 2))
-            cpu1 = cpu_seconds(ed.pid)
+            cpu1, bench3 = cpu_seconds(ed.pid), time.process_time()
             if params.get("status") != "done":
                 raise RuntimeError(f"job ended {params}")
             rec = ctx.sim.requests[request_index(ctx.sim, before)]
@@ -184,6 +188,9 @@ async def streaming(ctx: Context) -> Report:
             plain_s.append(plain["seconds"])
             bytes_s.append(raw["seconds"])
             cpu_k.append((cpu1 - cpu0) * 1000 / chunks * 1000)
+            plain_cpu_k.append(plain["cpu"] * 1000 / chunks * 1000)
+            bench_job_k.append((bench3 - bench2) * 1000 / chunks * 1000)
+            bench_plain_k.append((bench1 - bench0) * 1000 / chunks * 1000)
             edits.append(ed.apply_count.get(uri, 0))
             assert rec.ended_at is not None
             sim_s.append(rec.ended_at - rec.received_at)
@@ -201,6 +208,9 @@ async def streaming(ctx: Context) -> Report:
         httpx_ratios = [j / b for j, b in zip(job_s, json_s, strict=True)]
         report.add("ratio job / httpx read + json (per run)", "x", httpx_ratios)
         report.add("server CPU per 1,000 chunks (fast)", "ms", cpu_k)
+        report.add("baseline urllib reader CPU per 1,000 chunks", "ms", plain_cpu_k)
+        report.add("simulator + editor CPU per 1,000 chunks, job", "ms", bench_job_k)
+        report.add("simulator + editor CPU per 1,000 chunks, urllib", "ms", bench_plain_k)
         report.add("applyEdit round trips per job", "n", [float(e) for e in edits], digits=1)
         report.details["ratio_of_medians"] = round(job["median"] / base["median"], 3)
         report.details["chunks"] = chunks
@@ -768,6 +778,7 @@ from bench.chat import chat  # noqa: E402 - the same
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
 from bench.parse import parse  # noqa: E402 - the same
 from bench.typing_patterns import typing  # noqa: E402 - it builds on Report and Context above
+from bench.workspace import workspace  # noqa: E402 - the same
 
 SCENARIOS = {
     "streaming": streaming,
@@ -782,6 +793,7 @@ SCENARIOS = {
     "answer_filter": answer_filter,
     "parse": parse,
     "chat": chat,
+    "workspace": workspace,
 }
 
 __all__ = ["REPO", "SCENARIOS", "Context", "Report", "Row"]

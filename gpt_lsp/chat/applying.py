@@ -57,14 +57,14 @@ async def apply_block(
         else:  # nowhere known: the model makes the change in the whole file
             span = Span(Pos(0, 0), doc.end(encoding))
             instruction, given = CHANGE.format(block=given), None
-            host.spending.check(host.config.settings.budget)
+            host.spending.check(host.settings().budget)
     action = replace(chat_action(instruction), title=TITLE, translated=True)
     launch = prepare(
         action,
         doc,
         span,
-        settings=host.config.settings,
-        relays=host.config.relays,
+        settings=host.settings(),
+        relays=host.relays(),
         encoding=encoding,
         instruction=instruction,
     )

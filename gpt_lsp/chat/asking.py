@@ -38,7 +38,7 @@ def start_reply(
 ) -> Reply:
     """Builds the request (raising RequestRefused before anything is sent) and starts the
     reply; its text goes at the end of the document. `diagnostics`: the source's, last seen."""
-    settings = host.config.settings
+    settings = host.settings()
     host.spending.check(settings.budget)  # a budget reached sends nothing
     meta = chat.meta
     source = meta.source if meta is not None else None
@@ -69,7 +69,7 @@ def start_reply(
     if prose:
         system += f" Write your explanations in {prose}."
     sent = [{"role": "system", "content": system}, *kept.messages]
-    where = target(host.config.relays, settings)
+    where = target(host.relays(), settings)
     params = Params(max_tokens=settings.max_tokens, temperature=settings.temperature)
     request = build(where, Chat(sent), params, label=ACTION)
     channel = host.documents.channel_for(doc.uri)

@@ -35,15 +35,6 @@ class Documents(Protocol):
     def channel_for(self, uri: str) -> DocumentChannel | None: ...
 
 
-class Config(Protocol):
-    """The settings and the relay clients (loaded on first use)."""
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def relays(self) -> RelayPool: ...
-
-
 class Machinery(Protocol):
     """The other parts a chat uses, each built on first use: jobs take an applied block."""
 
@@ -63,7 +54,8 @@ class Host:
     client: Callable[[], ClientFeatures]  # what the client declared, once connected
     documents: Documents
     spending: Spending
-    config: Config
+    settings: Callable[[], Settings]  # the current settings (loaded on first use)
+    relays: Callable[[], RelayPool]  # the relay clients
     parts: Machinery
 
     def refresh_lenses(self) -> None:

@@ -73,7 +73,7 @@ class ChatService:
         it; with a question the first reply starts once the editor opened it."""
         from gpt_lsp.chat.folder import create
 
-        host, settings = self.host, self.host.config.settings
+        host, settings = self.host, self.host.settings()
         selection, meta = "", Meta()
         if source is not None:
             check_document(source, settings)  # an excluded file never goes into a chat

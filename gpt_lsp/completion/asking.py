@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,6 +30,7 @@ from gpt_lsp.errors import GptLspError
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
     from gpt_lsp.completion.counts import Counts
+    from gpt_lsp.context.block import ContextPack
     from gpt_lsp.prompting.secrets import SecretMask
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.relay.request import Request
@@ -49,6 +51,8 @@ class Hole:
     suffix: str
     mode: Mode
     mask: SecretMask
+    context: ContextPack | None = None  # definitions from other files, masked when sent
+    masking: bool = True  # settings.maskSecrets: the context's snippets are masked too
 
 
 class Host(Protocol):
@@ -62,12 +66,31 @@ class Host(Protocol):
 
 def chat_prompt(hole: Hole) -> Chat:
     """Returns chat messages asking for the hole's text (every relay serves them)."""
-    return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode))
+    block = hole.context.render(_masker(hole)) if hole.context else ""
+    return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode, block))
 
 
 def fim_prompt(hole: Hole) -> Fim:
-    """Returns the text before and after the hole, for a code model to fill."""
-    return Fim(hole.prefix, hole.suffix)
+    """Returns the text before and after the hole, for a code model to fill; definitions from
+    other files go first, as comments (as tabby-agent sends them)."""
+    marker = comment_marker(hole.ctx.language)
+    if not hole.context or marker is None:
+        return Fim(hole.prefix, hole.suffix)
+    lead = hole.context.commented(marker, hole.ctx.eol, _masker(hole))
+    return Fim(lead + hole.prefix, hole.suffix)
+
+
+def comment_marker(language: str) -> str | None:
+    """The line comment of a language whose definitions are indexed; None for others."""
+    from gpt_lsp.context.symbols import COMMENT, EXTENSIONS
+
+    known = set(EXTENSIONS.values())
+    return COMMENT.get(language, "//") if language in known else None
+
+
+def _masker(hole: Hole) -> Callable[[str], str]:
+    """The hole's mask, so that a snippet's secret is hidden and an answer quoting it unmasks."""
+    return hole.mask.mask if hole.masking else str
 
 
 class _Settle(Sink):
@@ -123,8 +146,11 @@ class Asker:
         self._finishing: set[asyncio.Task[None]] = set()
         self._unsure: Counter[tuple[str, str]] = Counter()  # inconclusive FIM probes
 
-    async def ask(self, ctx: CompletionContext, settings: Settings) -> str:
-        """Returns the cleaned suggestion at the context's cursor ("" for nothing)."""
+    async def ask(
+        self, ctx: CompletionContext, settings: Settings, context: ContextPack | None = None
+    ) -> str:
+        """Returns the cleaned suggestion at the context's cursor ("" for nothing); `context`:
+        definitions from other files, sent before the text."""
         from gpt_lsp.prompting.secrets import SecretMask
 
         config = settings.completion
@@ -133,7 +159,8 @@ class Asker:
         prefix, suffix = ctx.prefix, ctx.suffix
         if settings.mask_secrets:
             prefix, suffix = mask.mask(prefix), mask.mask(suffix)
-        hole = Hole(ctx, prefix, suffix, choose_mode(ctx, config.multiline), mask)
+        mode = choose_mode(ctx, config.multiline)
+        hole = Hole(ctx, prefix, suffix, mode, mask, context, settings.mask_secrets)
         params = Params(max_tokens=config.max_tokens)
         way = fim.path(settings.completion_fim(where.relay), where.client.fim_served(where.model))
         if way != "chat":

@@ -22,6 +22,7 @@ class Counts:
     dropped: int = 0  # answers that came after the user moved on
     errors: int = 0
     shown: int = 0
+    context_tokens: int = 0  # definitions from other files sent with the requests (estimated)
 
     def as_json(self) -> dict[str, Any]:
         """Returns the counts for gptLsp.status."""
@@ -37,4 +38,5 @@ class Counts:
             "dropped": self.dropped,
             "errors": self.errors,
             "shown": self.shown,
+            "contextTokens": self.context_tokens,
         }

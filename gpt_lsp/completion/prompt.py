@@ -21,12 +21,13 @@ _SCOPE = {
 
 
 def build_messages(
-    ctx: CompletionContext, prefix: str, suffix: str, mode: Mode
+    ctx: CompletionContext, prefix: str, suffix: str, mode: Mode, context: str = ""
 ) -> list[dict[str, str]]:
-    """Returns the chat messages asking for the hole's text (prefix/suffix already masked)."""
+    """Returns the chat messages asking for the hole's text (prefix/suffix already masked);
+    `context` is the block of definitions from other files (masked too)."""
     language = ctx.language or "text"
     user = (
-        f"File: {ctx.file_name} ({language})\n"
+        (f"{context}\n\n" if context else "") + f"File: {ctx.file_name} ({language})\n"
         f"<file>\n{prefix}{HOLE}{suffix}\n</file>\n"
         f"{_SCOPE[mode]} The text right before the hole is {_quote(ctx.line_before, tail=True)}; "
         f"right after it is {_quote(ctx.line_after, tail=False)}."

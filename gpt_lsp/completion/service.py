@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,14 +26,18 @@ from gpt_lsp.text.regions import Pos
 
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
+    from gpt_lsp.context.block import ContextPack
     from gpt_lsp.port import ClientFeatures, ClientPort
     from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.settings import Settings
-    from gpt_lsp.text.documents import DocumentStore
+    from gpt_lsp.text.documents import DocumentStore, TextDoc
 
 log = logging.getLogger(__name__)
 
 RECANCEL_AFTER = (0.05, 0.5)  # seconds
+# Definitions from other files for a completion: (document, cursor line, the lines the prompt
+# holds, token budget) -> the pack (ContextService.for_completion).
+Gather = Callable[["TextDoc", int, tuple[int, int], int], "ContextPack"]
 
 
 class Host(Protocol):
@@ -62,8 +67,9 @@ class Suggestion:
 class CompletionService:
     """Inline completion for one session."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, context: Gather | None = None) -> None:
         self.host = host
+        self.context = context
         self.cache = SuggestionCache()
         self.counts = Counts()
         self.asker = Asker(host, self.counts)
@@ -122,7 +128,7 @@ class CompletionService:
         # Still changing (typing): wait until the user stops, whatever the trigger kind.
         delay = self.rhythm.wait(uri, config.debounce_ms / 1000)
         version = doc.version  # the document object changes in place
-        task = asyncio.ensure_future(self._fetch(ctx, delay))
+        task = asyncio.ensure_future(self._fetch(doc, ctx, delay))
         task.add_done_callback(self._count_debounced)
         self._running[uri] = task
         try:
@@ -178,7 +184,7 @@ class CompletionService:
             self.counts.debounced += 1  # cancelled before it asked (even before it started)
         self._asked.discard(task)
 
-    async def _fetch(self, ctx: CompletionContext, delay: float) -> Suggestion | None:
+    async def _fetch(self, doc: TextDoc, ctx: CompletionContext, delay: float) -> Suggestion | None:
         if delay:
             await asyncio.sleep(delay)
         task = asyncio.current_task()
@@ -196,12 +202,25 @@ class CompletionService:
             return None
         self._budget_said = False
         try:
-            text = await self.asker.ask(ctx, settings)
+            text = await self.asker.ask(ctx, settings, self._context_for(doc, ctx, settings))
         except GptLspError as error:
             self._error(error)
             return None
         self.cache.put(ctx.uri, ctx.prefix, ctx.suffix, text)
         return Suggestion(text, ctx.line, ctx.character)
+
+    def _context_for(
+        self, doc: TextDoc, ctx: CompletionContext, settings: Settings
+    ) -> ContextPack | None:
+        """Definitions the lines at the cursor use, from other files, in context.completion's
+        small budget: gathered once the user stopped, not per keystroke."""
+        budget = settings.context.completion
+        if self.context is None or budget <= 0:
+            return None
+        shown = (ctx.line - ctx.prefix.count("\n"), ctx.line + ctx.suffix.count("\n"))
+        pack = self.context(doc, ctx.line, shown, budget)
+        self.counts.context_tokens += pack.tokens
+        return pack
 
     def forget(self, uri: str) -> None:
         """A document closed: its request stops, its suggestions go."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from gpt_lsp.answer.output import CodeOutputFilter, ProseOutputFilter
@@ -10,12 +11,20 @@ from gpt_lsp.answer.repeats import context_lines
 from gpt_lsp.answer.shape import is_prose_document
 from gpt_lsp.answer.syntax import syntax_check
 from gpt_lsp.asking.target import Chat, Params, build, target
+from gpt_lsp.context.block import ContextPack
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _, ngettext
 from gpt_lsp.jobs.job import JobSpec
 from gpt_lsp.prompting.actions import Action
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
-from gpt_lsp.prompting.slicing import build_prompt, check_document, cut_slice, doc_eol, uri_path
+from gpt_lsp.prompting.slicing import (
+    Slice,
+    build_prompt,
+    check_document,
+    cut_slice,
+    doc_eol,
+    uri_path,
+)
 from gpt_lsp.relay.pool import RelayPool
 from gpt_lsp.settings import Settings
 from gpt_lsp.text.documents import TextDoc
@@ -42,8 +51,10 @@ def prepare(
     instruction: str = "",
     diagnostics: list[str] | None = None,
     marker: bool = False,
+    context: Callable[[Slice], ContextPack] | None = None,
 ) -> Launch:
-    """Checks the request against the settings and builds the job; raises RequestRefused."""
+    """Checks the request against the settings and builds the job; raises RequestRefused.
+    `context` gathers the context from other places for the cut slice."""
     check_document(doc.uri, settings)
     name = os.path.basename(uri_path(doc.uri))
     if span.start.line >= len(doc.lines):
@@ -60,6 +71,7 @@ def prepare(
         raise RequestRefused(
             text.format(count=f"{len(cut.selection):,}", limit=f"{settings.max_selection_chars:,}")
         )
+    pack = context(cut) if context is not None else ContextPack()
     mask = SecretMask()
     if settings.mask_secrets:
         cut = replace(
@@ -73,8 +85,16 @@ def prepare(
         instruction = mask.mask(instruction)
         diagnostics = [mask.mask(line) for line in diagnostics or []]
     where = target(relays, settings, action.relay, action.model)
+    # Context snippets take the same mask: an answer quoting one still unmasks.
+    block = pack.render(mask.mask if settings.mask_secrets else str)
     messages = build_prompt(
-        action, doc, cut, settings, instruction=instruction, diagnostics=diagnostics or []
+        action,
+        doc,
+        cut,
+        settings,
+        instruction=instruction,
+        diagnostics=diagnostics or [],
+        context=block,
     )
     params = Params(
         max_tokens=settings.max_tokens,
@@ -115,6 +135,7 @@ def prepare(
         unmasker=StreamUnmasker(mask) if mask.count else None,
         mask=mask,
         make_output=make_output,
+        context=pack.receipts(),
     )
     if mask.count:
         notice = ngettext(

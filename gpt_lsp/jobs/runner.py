@@ -216,6 +216,8 @@ class TurnRunner:
             params["message"] = turn.message
         if job.job_usage() is not None:
             params["usage"] = job.usage_dict()
+        if turn.spec.context:
+            params["context"] = turn.spec.context  # what context was sent, and its tokens
         if turn.spec.notes_uri is not None:
             params["notesUri"] = turn.spec.notes_uri
         elif turn.answer_notes is not None:

@@ -14,6 +14,8 @@ from pygls.lsp.server import LanguageServer
 from gpt_lsp import __version__
 from gpt_lsp.i18n import _
 from gpt_lsp.lsp.commands import COMMANDS, Command
+from gpt_lsp.lsp.context import folders_of as context_folders
+from gpt_lsp.lsp.context import start as start_context
 from gpt_lsp.lsp.convert import (
     changes_from_lsp,
     code_action,
@@ -68,6 +70,7 @@ class GptLanguageServer(LanguageServer):
         self._progress_begun: set[str] = set()
         self._lens_refreshes = 0
         self._lens_refresh_id: str | None = None
+        self.folders: list[str] = []  # the workspace folders of initialize
 
     @property
     def gpt_protocol(self) -> GptProtocol:
@@ -240,6 +243,7 @@ def create_server(
             (params.root_uri,) if params.root_uri else ()
         )
         ls.session.connect(ls.client_features(params.locale, roots), params.initialization_options)
+        ls.folders = context_folders(params)  # indexed once the settings are read
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: GptLanguageServer, params: types.InitializedParams) -> None:
@@ -247,6 +251,7 @@ def create_server(
         if ls.session.client.configuration:
             await _pull_configuration(ls)
         ls.session.config.report(ls.session.config.reload())
+        await start_context(ls, ls.folders)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -306,8 +311,10 @@ def create_server(
 
     # Inline completion: its handlers live in lsp/completion.py.
     from gpt_lsp.lsp.completion import register as register_completion
+    from gpt_lsp.lsp.context import register as register_context
 
     register_completion(server)
+    register_context(server)
     for command in COMMANDS:
         server.protocol.fm.command(command.name)(_command_handler(server, command))
     return server

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 Message = dict[str, str]
 _PLACEHOLDER = re.compile(
-    r"\{(selection|language|languageId|fileName|instruction|diagnostics|before|after)\}"
+    r"\{(selection|language|languageId|fileName|instruction|diagnostics|before|after|context)\}"
 )
 
 # Names of LSP language ids as people write them.
@@ -71,6 +71,7 @@ class PromptContext:
     diagnostics: Sequence[str] = field(default_factory=tuple)
     instruction: str = ""
     prose_language: str | None = None
+    context: str = ""  # context from other places (gpt_lsp.context), rendered and masked
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def user_prompt(task: str, ctx: PromptContext) -> str:
         parts.append(
             "Diagnostics in the selection:\n" + "\n".join(f"- {d}" for d in ctx.diagnostics)
         )
+    if ctx.context:
+        parts.append(ctx.context)
     if ctx.before:
         parts.append(
             "Code before the selection (context only, do not repeat):\n" + _block(ctx.before)
@@ -182,6 +185,7 @@ def render_template(template: str, ctx: PromptContext) -> str:
         "diagnostics": "\n".join(ctx.diagnostics),
         "before": ctx.before,
         "after": ctx.after,
+        "context": ctx.context,
     }
     # A regex, not str.format: templates hold code, and code holds braces.
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)

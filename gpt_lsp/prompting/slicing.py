@@ -151,8 +151,10 @@ def build_prompt(
     *,
     instruction: str = "",
     diagnostics: Sequence[str] = (),
+    context: str = "",
 ) -> list[dict[str, str]]:
-    """Returns the chat messages for an action on a slice."""
+    """Returns the chat messages for an action on a slice; `context` is the block of context
+    from other places (already masked)."""
     ctx = PromptContext(
         language_id=doc.language_id,
         file_name=os.path.basename(uri_path(doc.uri)),
@@ -162,6 +164,7 @@ def build_prompt(
         diagnostics=tuple(diagnostics),
         instruction=instruction,
         prose_language=settings.language,
+        context=context,
     )
     output = "prose" if action.output == "notes" else "code"
     if action.template is not None:

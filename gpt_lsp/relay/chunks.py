@@ -57,6 +57,7 @@ MAX_TOKENS: Final = 10**9
 """The most tokens one usage field may claim; a larger one is a broken or hostile relay."""
 
 _DIGITS: Final = re.compile(r"[0-9]{1,12}")
+_raw_decode: Final = json.JSONDecoder().raw_decode
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +93,30 @@ class ChunkState:
 
 def decode_chunk(data: str, state: ChunkState) -> list[StreamEvent]:
     """Returns the events of one SSE data payload; sets state.done on `[DONE]`."""
+    out: list[StreamEvent] = []
+    _decode_payload(data, state, out)
+    return out
+
+
+def _decode_payload(data: str, state: ChunkState, out: list[StreamEvent]) -> None:
+    """Appends the events of one SSE data payload to out (decode_chunk without a list each)."""
     if state.done:
-        return []
+        return
     state.payloads += 1
     text = data
     if text[:1] != "{":  # the usual JSON chunk skips these checks
         text = data.strip()
         if not text:
-            return []
+            return
         if text == "[DONE]":
             state.done = True
-            return []
+            return
         if len(text) <= 16 and text.lower() in _KEEPALIVE_WORDS:
-            return []
+            return
     try:
-        obj = json.loads(text)
+        obj, end = _raw_decode(text)  # json.loads less two calls and two regex matches
+        if end != len(text) and text[end:].strip(" \t\n\r"):  # as json.loads
+            raise ValueError("extra data")
     except (ValueError, RecursionError):
         raise RelayProtocolError(
             f"the relay sent a stream chunk that is not JSON: {excerpt(text)}",
@@ -119,7 +129,7 @@ def decode_chunk(data: str, state: ChunkState) -> list[StreamEvent]:
             relay=state.relay,
             url=state.url,
         )
-    return decode_obj(obj, state)
+    _decode_obj(obj, state, out)
 
 
 def finish_stream(state: ChunkState) -> list[StreamEvent]:
@@ -150,11 +160,17 @@ def decode_events(
                 obj = data
             if not (isinstance(obj, dict) and "error" in obj):
                 raise error_from_body(200, data, relay=state.relay, url=state.url)
-        out.extend(decode_chunk(data, state))
+        _decode_payload(data, state, out)
 
 
 def decode_obj(obj: dict[str, Any], state: ChunkState) -> list[StreamEvent]:
     """Returns the events of one parsed chunk (or non-streamed completion)."""
+    out: list[StreamEvent] = []
+    _decode_obj(obj, state, out)
+    return out
+
+
+def _decode_obj(obj: dict[str, Any], state: ChunkState, out: list[StreamEvent]) -> None:
     err = error_fields(obj) if "error" in obj else None
     if err is not None:
         message, code, error_type, status = err
@@ -166,15 +182,14 @@ def decode_obj(obj: dict[str, Any], state: ChunkState) -> list[StreamEvent]:
             code=code,
             error_type=error_type,
         )
-    out: list[StreamEvent] = []
     choices = obj.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         _decode_choice(choices[0], state, out)
-    usage = _usage(obj["usage"], state) if "usage" in obj else None
-    if usage is not None and usage != state.last_usage:
-        state.last_usage = usage
-        out.append(usage)
-    return out
+    if "usage" in obj:
+        usage = _usage(obj["usage"], state)
+        if usage is not None and usage != state.last_usage:
+            state.last_usage = usage
+            out.append(usage)
 
 
 def _decode_choice(choice: dict[str, Any], state: ChunkState, out: list[StreamEvent]) -> None:
@@ -195,7 +210,7 @@ def _decode_choice(choice: dict[str, Any], state: ChunkState, out: list[StreamEv
         content = _text_of(content)
     if content:
         think = state.think
-        if think is None:
+        if think is None or think.passing:  # past any leading <think> block: text as it is
             out.append(TextDelta(content))
             state.saw_output = True
         else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from typing import Final
+from typing import Final, cast
 
 import httpx
 
@@ -30,7 +30,8 @@ _READ_AHEAD: Final = 1024 * 1024
 """Bytes the reader task buffers before it waits for the consumer."""
 _DRAIN_BYTES: Final = 64 * 1024
 _GATHER_SECONDS: Final = 0.002
-"""How long events that come faster than this may gather in the socket before a read."""
+"""The consumer is woken at most once per this many seconds: events that come faster gather
+(in the socket, reading paused) and wait at most this long."""
 _DRAIN_SECONDS: Final = 0.05
 
 
@@ -133,11 +134,19 @@ async def read_bounded(prefix: bytes, chunks: AsyncIterator[bytes], limit: int) 
     return b"".join(parts)[:limit]
 
 
+def _pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """Returns the body's pieces: httpx's own when it is not encoded (a layer less per piece,
+    and relays send a piece per event), else `byte_chunks`."""
+    if response.is_stream_consumed or _encodings(response):
+        return byte_chunks(response)
+    return cast(AsyncGenerator[bytes, None], response.aiter_raw())  # an async generator
+
+
 class BodyReader:
     """Reads a streamed body in a task; `read()` returns all that arrived since the last call."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self._chunks = byte_chunks(response)
+        self._chunks = _pieces(response)
         self._parts: list[bytes] = []
         self._size = 0
         self._waiter: asyncio.Future[None] | None = None  # the consumer, waiting for data
@@ -203,15 +212,17 @@ class BodyReader:
             self._size += len(chunk)
             waiter = self._waiter
             if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-                now = waiter.get_loop().time()
-                if now - self._woken < _GATHER_SECONDS:
+                loop = waiter.get_loop()
+                wait = self._woken + _GATHER_SECONDS - loop.time()
+                if wait > 0:
                     # The consumer keeps up and waits: events come one per network read, and
-                    # a read costs more than the events it carries. Let them gather for a
-                    # moment (never twice in a row), so that the next read carries many.
-                    await asyncio.sleep(_GATHER_SECONDS)
-                    now = float("-inf")
-                self._woken = now
+                    # a read costs more than the events it carries. Let them gather until
+                    # _GATHER_SECONDS after the last wake, so that the next read carries many
+                    # and the consumer wakes once for them (this piece waits with them).
+                    await asyncio.sleep(wait)
+                if not waiter.done():
+                    waiter.set_result(None)
+                self._woken = loop.time()
             if self._size > _READ_AHEAD:
                 self._space = asyncio.get_running_loop().create_future()
                 await self._space

@@ -27,10 +27,11 @@ ContentEvent = TextDelta | ReasoningDelta
 class ThinkSplitter:
     """Splits streamed `content` into answer text and a leading `<think>` reasoning block."""
 
-    __slots__ = ("_mode", "_pending")
+    __slots__ = ("_mode", "_pending", "passing")
 
     def __init__(self) -> None:
         self._mode = _START
+        self.passing = False  # past the start and any reasoning block: text passes as it is
         # START: text seen so far (whitespace and a partial "<think>");
         # THINK: a held-back tail that may be the start of "</think>".
         self._pending = ""
@@ -54,14 +55,15 @@ class ThinkSplitter:
             self._mode = _THINK
             self._pending = ""
             return self._think(head[len(_OPEN) :])
-        out, self._pending, self._mode = self._pending, "", _TEXT
+        out, self._pending = self._pending, ""
+        self._to_text()
         return [TextDelta(out)]
 
     def flush(self) -> list[ContentEvent]:
         """Returns held-back text at the end of the answer (an unclosed think stays reasoning)."""
         pending, self._pending = self._pending, ""
         if self._mode == _START:
-            self._mode = _TEXT
+            self._to_text()
             return [TextDelta(pending)] if pending else []
         if self._mode == _THINK and pending:
             return [ReasoningDelta(pending)]
@@ -86,8 +88,12 @@ class ThinkSplitter:
         text = text.lstrip("\r\n")
         if not text:
             return []
-        self._mode = _TEXT
+        self._to_text()
         return [TextDelta(text)]
+
+    def _to_text(self) -> None:
+        self._mode = _TEXT
+        self.passing = True
 
 
 def _partial_suffix(buf: str, tag: str) -> int:

@@ -5,7 +5,7 @@ Settings (pydantic) and the relay clients (httpx) load on first use, after `init
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +35,10 @@ class Configuration:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
         state_dir: Path | None = None,
+        reloaded: Callable[[], None] | None = None,
     ) -> None:
         self.port = port
+        self.reloaded = reloaded  # told after every reload (the workspace index rescans)
         self.transport = transport
         self.environ = environ
         self.state_dir = state_dir  # None: the user state dir (platformdirs)
@@ -127,6 +129,8 @@ class Configuration:
         if self._relays is not None:
             self._relays.update(settings)
         set_content_logging(settings.log_content)
+        if self.reloaded is not None:
+            self.reloaded()
         for problem in problems:
             log.warning("settings: %s", problem)
         return problems

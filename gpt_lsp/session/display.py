@@ -85,4 +85,9 @@ def status_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append(text.format(job=job["jobId"], action=job["action"], tokens=tokens))
     spend = spend_lines(status.get("usage", {}))
     lines += [spend["today"], spend["month"]]
+    index = status.get("context") or {}
+    if index.get("state") in ("indexing", "ready"):  # last: the lines before keep their places
+        state = _("indexing") if index["state"] == "indexing" else _("ready")
+        text = _("index: {files} files, {symbols} definitions ({state})")
+        lines.append(text.format(files=index["files"], symbols=index["symbols"], state=state))
     return lines

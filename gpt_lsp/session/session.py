@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gpt_lsp.completion.service import CompletionService
+    from gpt_lsp.context.service import ContextService
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.prompting.actions import Action
@@ -57,7 +58,6 @@ class Session:
     ) -> None:
         self.port = port
         self.client = ClientFeatures()
-        self.config = Configuration(port, transport=transport, environ=environ, state_dir=state_dir)
         ledger = state_dir / "usage.sqlite3" if state_dir else None
         self.spending = Spending(port, ledger, environ)
         self.open_documents = OpenDocuments(port, self._client)
@@ -69,8 +69,16 @@ class Session:
             self.open_documents,
             self.spending,
             self,
-            self.config,
+            lambda: self.config.settings,
+            lambda: self.config.relays,
             notes_dir=notes_dir,
+        )
+        self.config = Configuration(
+            port,
+            transport=transport,
+            environ=environ,
+            state_dir=state_dir,
+            reloaded=self.parts.settings_changed,
         )
         self.controls = JobControls(self.parts, self.config, self.spending, self.open_documents)
         self.chats = ChatCommands(self.parts)
@@ -106,6 +114,11 @@ class Session:
         """Returns the inline completion service (built on first use; asks nothing until on)."""
         return self.parts.completion
 
+    @property
+    def context(self) -> ContextService:
+        """Returns the context service (the workspace index, recent edits, open documents)."""
+        return self.parts.context
+
     # ------------------------------------------------------------ documents
 
     def did_open(self, uri: str, text: str, version: int, language_id: str) -> None:
@@ -119,9 +132,11 @@ class Session:
         doc = self.open_documents.checked(uri, version, changes)
         if doc is None:
             return  # not open, or a change that cannot apply: the server's copy stays
-        completion = self.parts.built().completion
-        if completion is not None or self.settings.completion.enabled:  # ends stale asks
-            typing = not self.open_documents.tracking(uri)  # no job's region sees it
+        built = self.parts.built()
+        typing = not self.open_documents.tracking(uri)  # no job's region sees it
+        if built.context is not None and typing:
+            built.context.changed(uri, changes)  # the user's edits (a job's are not)
+        if built.completion is not None or self.settings.completion.enabled:  # ends stale asks
             self.parts.completion.changed(uri, typing=typing)
         self.open_documents.apply(doc, version, changes)
 
@@ -136,6 +151,8 @@ class Session:
             built.definitions.forget(uri)
         if built.completion is not None:  # its request stops, its suggestions go
             built.completion.forget(uri)
+        if built.context is not None:  # its edits forgotten, its file read again
+            built.context.closed(uri)
 
     # ------------------------------------------------------------ code actions
 
@@ -255,6 +272,7 @@ class Session:
             instruction=instruction,
             diagnostics=diagnostics,
             marker=marker,
+            context=self.parts.context.for_job(doc, instruction),
         )
         if action.writes_code:
             return self.jobs.start(launch.spec, launch.region, launch.original, None, request_id)
@@ -282,8 +300,12 @@ class Session:
             notes = self.parts.built().notes
             opening = {"notesOpening": len(notes) if notes is not None else 0}
             internal = {**self.counters(), **self.open_documents.counts(), **opening}
-        completion = completion_status(self.parts.built().completion, self.settings)
-        return status_of(self.settings, self.relays, self.jobs, completion, self.spending, internal)
+        built = self.parts.built()
+        completion = completion_status(built.completion, self.settings)
+        index = built.context.status() if built.context is not None else None
+        return status_of(
+            self.settings, self.relays, self.jobs, completion, self.spending, internal, index=index
+        )
 
     async def close(self) -> None:
         """Cancels every job (closing their HTTP requests) and the relay connection pools."""
@@ -292,6 +314,8 @@ class Session:
             await built.jobs.shutdown()
         if built.completion is not None:
             await built.completion.close()  # its streams closed, its usage recorded
+        if built.context is not None:
+            built.context.close()  # the index's thread stops
         if built.chat is not None:
             await built.chat.close()  # replies stopped, what came billed
         await self.config.close()

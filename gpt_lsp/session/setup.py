@@ -12,22 +12,25 @@ from typing import TYPE_CHECKING
 
 from gpt_lsp.accounting.spending import Spending
 from gpt_lsp.port import ClientFeatures, ClientPort
-from gpt_lsp.session.configuration import Configuration
 from gpt_lsp.session.documents import OpenDocuments
 
 if TYPE_CHECKING:
     from gpt_lsp.chat.service import ChatService
     from gpt_lsp.completion.service import CompletionService, Host
+    from gpt_lsp.context.service import ContextService
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.prompting.definitions import Definitions
+    from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.session.notes import NotesDocuments
+    from gpt_lsp.settings import Settings
 
 
 class Parts:
     """A session's parts: the job manager (with its registry, review board, lifecycle,
     verdicts and turn runner), the notes documents, the definition finder, the completion
-    service and the chat service, built on first use."""
+    service, the context service (the workspace index) and the chat service, built on first
+    use."""
 
     def __init__(
         self,
@@ -36,7 +39,8 @@ class Parts:
         documents: OpenDocuments,
         spending: Spending,
         completion_host: Host,
-        config: Configuration,
+        settings: Callable[[], Settings],
+        relays: Callable[[], RelayPool],
         *,
         notes_dir: Path | None = None,
     ) -> None:
@@ -45,12 +49,14 @@ class Parts:
         self.documents = documents
         self.spending = spending
         self.completion_host = completion_host  # what completion asks (the session)
-        self.config = config  # settings and relays (chat)
+        self.settings = settings  # the current settings (context reads its budgets there)
+        self.relays = relays  # the relay clients (chat)
         self.notes_dir = notes_dir
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
         self._completion: CompletionService | None = None
+        self._context: ContextService | None = None
         self._chat: ChatService | None = None
 
     @property
@@ -106,8 +112,24 @@ class Parts:
         if self._completion is None:
             from gpt_lsp.completion.service import CompletionService
 
-            self._completion = CompletionService(self.completion_host)
+            # Completion's context: definitions from other files, in a small budget.
+            self._completion = CompletionService(self.completion_host, self.context.for_completion)
         return self._completion
+
+    @property
+    def context(self) -> ContextService:
+        """Context beyond the selection: recent edits, open documents' definitions, the
+        workspace index (started by the server once the settings are read)."""
+        if self._context is None:
+            from gpt_lsp.context.service import ContextService
+
+            self._context = ContextService(self.documents.store.all, self.settings)
+        return self._context
+
+    def settings_changed(self) -> None:
+        """The settings were reloaded: the index reads anew when what it may read changed."""
+        if self._context is not None:
+            self._context.settings_changed()
 
     @property
     def chat(self) -> ChatService:
@@ -117,14 +139,22 @@ class Parts:
             from gpt_lsp.chat.service import ChatService
 
             host = ChatHost(
-                self.port, self.client, self.documents, self.spending, self.config, self
+                self.port,
+                self.client,
+                self.documents,
+                self.spending,
+                self.settings,
+                self.relays,
+                self,
             )
             self._chat = ChatService(host)
         return self._chat
 
     def built(self) -> Built:
         """The parts built so far (nothing is built just to find nothing in it)."""
-        return Built(self._jobs, self._notes, self._definitions, self._completion, self._chat)
+        return Built(
+            self._jobs, self._notes, self._definitions, self._completion, self._context, self._chat
+        )
 
     def _keep_answer(self, job: Job, answer: str) -> str | None:
         """Puts an answer a job could not use in a notes document, shown when the client can."""
@@ -141,4 +171,5 @@ class Built:
     notes: NotesDocuments | None
     definitions: Definitions | None
     completion: CompletionService | None
+    context: ContextService | None
     chat: ChatService | None

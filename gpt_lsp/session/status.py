@@ -22,9 +22,11 @@ def status_of(
     completion: dict[str, Any],
     spending: Spending,
     internal: dict[str, int] | None = None,
+    *,
+    index: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """gptLsp.status: version, actions, relays, jobs and session usage; `internal`: resource
-    counts (the server runs with --debug)."""
+    counts (the server runs with --debug); `index`: the workspace index (None: not started)."""
     from gpt_lsp.prompting.actions import all_actions
 
     active = pool.active()
@@ -71,6 +73,7 @@ def status_of(
         },
     }
     status["completion"] = completion  # counted apart from jobs
+    status["context"] = index if index is not None else {"state": "off"}  # files, symbols
     if spent is not None:
         status["usage"]["today"] = spend_json(spent[0])
         status["usage"]["month"] = spend_json(spent[1])

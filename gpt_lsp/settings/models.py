@@ -65,6 +65,7 @@ PROJECT_KEYS: Final = (
     "maxSelectionChars",
     "maxAnswerChars",
     "completion",  # only its COMPLETION_PROJECT_KEYS
+    "context",  # lower budgets, sources off: never more (CONTEXT_LOWER_ONLY)
 )
 """Keys a project-level source may set; `exclude` and `actions` add to the user's."""
 COMPLETION_PROJECT_KEYS: Final = ("multiline", "exclude", "excludeLanguages")
@@ -74,6 +75,9 @@ endpoint of the user's own relay, so a project may turn it off, nothing more."""
 """Keys of `completion` a project-level source may set (its lists add to the user's): whether
 completion runs, where it goes, with which model and how often or how much it asks are the
 user's, as they decide what is sent and what it costs."""
+CONTEXT_LOWER_ONLY: Final = "context"
+"""A project-level `context` may lower each budget and turn sources off, never raise them: what
+is read and sent (and what it costs) is the user's to allow."""
 USER_ONLY_KEYS: Final = (*PROTECTED_KEYS, *PRIVACY_SWITCHES, "completion")
 """Top-level keys a shim sends only as user settings (initializationOptions,
 gptLsp/didChangeUserSettings), never in the gptLsp section it answers: the server ignores them
@@ -264,6 +268,28 @@ class CompletionSettings(_Model):
     then remembered) or completions (always /completions with prompt and suffix)."""
 
 
+class ContextSettings(_Model):
+    """Context beyond the selection: each source's token budget (0 turns it off)."""
+
+    definitions: int = Field(default=1000, ge=0, le=20_000)
+    """Tokens of definitions the selection uses (from this file, open files, the workspace)."""
+    documents: int = Field(default=300, ge=0, le=20_000)
+    """Tokens of outlines of the open files most related to the selection."""
+    edits: int = Field(default=200, ge=0, le=20_000)
+    """Tokens of your recent edits in other places."""
+    instructions: int = Field(default=400, ge=0, le=20_000)
+    """Tokens of the project's instructions file (AGENTS.md, .github/copilot-instructions.md,
+    .gpt-lsp/instructions.md: the first found)."""
+    completion: int = Field(default=150, ge=0, le=4_000)
+    """Tokens of definitions in an inline completion's prompt."""
+    index: bool = True
+    """Read the workspace folders' source files for definitions (in the background)."""
+    max_file_kb: int = Field(default=256, ge=1, le=4096)
+    """Larger files are never read."""
+    max_files: int = Field(default=5000, ge=0, le=100_000)
+    """Files indexed at most."""
+
+
 class Settings(_Model):
     """Everything gpt-lsp can be configured with."""
 
@@ -299,6 +325,8 @@ class Settings(_Model):
     """Spending caps; none by default."""
     completion: CompletionSettings = CompletionSettings()
     """Inline completion; off by default."""
+    context: ContextSettings = ContextSettings()
+    """Context beyond the selection, with a token budget per source."""
     # Models chosen in the session (gptLsp.selectModel), by relay name: not a setting.
     _chosen_models: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -20,6 +20,7 @@ from gpt_lsp.settings.models import (
     ActionConfig,
     Budget,
     CompletionSettings,
+    ContextSettings,
     Price,
     RelayConfig,
     Settings,
@@ -179,6 +180,8 @@ def _known_keys(parent: tuple[Any, ...], data: Any) -> list[str]:
             model = Budget
         elif model is Settings and step == "completion":
             model = CompletionSettings
+        elif model is Settings and step == "context":
+            model = ContextSettings
     fields = [f.alias or name for name, f in model.model_fields.items()]
     return fields + (list(SHORTHAND_KEYS) if model is Settings else [])
 

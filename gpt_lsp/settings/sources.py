@@ -19,6 +19,7 @@ from gpt_lsp.settings.models import (
     PRIVACY_SWITCHES,
     PROJECT_KEYS,
     SHORTHAND_KEYS,
+    ContextSettings,
     Settings,
 )
 from gpt_lsp.settings.repair import validate
@@ -236,6 +237,7 @@ def _onto_user(
     if isinstance(mine, list) and isinstance(theirs, list):
         out["exclude"] = mine + [glob for glob in theirs if glob not in mine]
     _add_completion_lists(user, out, problems)
+    _lower_context(user, out)
     mine = user.get("actions")
     theirs = out.get("actions")
     if isinstance(mine, list) and isinstance(theirs, list):
@@ -264,6 +266,34 @@ def _add_completion_lists(
         elif isinstance(mine.get(key), list):
             merged[key] = mine[key] + [g for g in merged[key] if g not in mine[key]]
     project["completion"] = merged
+
+
+def _lower_context(user: Mapping[str, Any], project: dict[str, Any]) -> None:
+    """Holds a project's `context` to the user's: a budget at most the user's (or the default),
+    a switch only turned off; anything else is ignored and the user's own value stands."""
+    theirs = project.get("context")
+    if not isinstance(theirs, Mapping):
+        return
+    mine = user.get("context")
+    mine = mine if isinstance(mine, Mapping) else {}
+    defaults = ContextSettings()
+    kept: dict[str, Any] = {}
+    for key, value in theirs.items():
+        name = _camel(key) if isinstance(key, str) else key
+        field = _CONTEXT_FIELDS.get(name)
+        if field is None:
+            kept[key] = value  # unknown: validation names it (a typo)
+            continue
+        ours = mine.get(name, getattr(defaults, field))
+        if isinstance(value, bool) or isinstance(ours, bool):
+            if value is False:
+                kept[key] = False
+        elif isinstance(value, int) and isinstance(ours, int):
+            kept[key] = min(value, ours)
+    project["context"] = kept
+
+
+_CONTEXT_FIELDS = {f.alias or n: n for n, f in ContextSettings.model_fields.items()}
 
 
 def _not_a_list(key: str) -> str:

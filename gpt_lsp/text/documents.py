@@ -185,5 +185,9 @@ class DocumentStore:
         """Forgets a document."""
         self._docs.pop(uri, None)
 
+    def all(self) -> list[TextDoc]:
+        """Returns the open documents."""
+        return list(self._docs.values())
+
     def __len__(self) -> int:
         return len(self._docs)

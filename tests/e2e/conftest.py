@@ -42,9 +42,10 @@ async def make_editor(tmp_path: Path) -> AsyncIterator[EditorFactory]:
         *,
         answers: bool = True,
         locale: str | None = None,
+        folders: list[Path] | None = None,
     ) -> Editor:
         editor = await start_editor(
-            tmp_path, profile, encoding, options, answers=answers, locale=locale
+            tmp_path, profile, encoding, options, answers=answers, locale=locale, folders=folders
         )
         editors.append(editor)
         return editor

@@ -51,6 +51,7 @@ class Editor:
         self.reviews: list[dict[str, Any]] = []  # gptLsp/review notifications
         self.replied: list[dict[str, Any]] = []  # gptLsp/chatReplied notifications
         self.lens_refreshes = 0
+        self.registrations: list[types.Registration] = []  # client/registerCapability
         self.edits_received = 0
         self.edits_applied = 0
         self.edits_skipped = 0
@@ -253,8 +254,9 @@ async def start_editor(
     *,
     answers: bool = True,
     locale: str | None = None,
+    folders: list[Path] | None = None,
 ) -> Editor:
-    """Starts the server and an editor connected to it.
+    """Starts the server and an editor connected to it (`folders`: its workspace folders).
 
     `answers=False`: the editor never answers the server's progress, showDocument and
     configuration requests (as lsp-mode 8.0 drops them; docs/clients.md).
@@ -294,6 +296,16 @@ async def start_editor(
     def on_lens_refresh(params: Any) -> None:
         editor.lens_refreshes += 1
 
+    # Like VS Code and Neovim, take dynamic registrations (the index's watched files).
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        editor.registrations += params.registrations
+
+    @client.feature(types.CLIENT_UNREGISTER_CAPABILITY)
+    def on_unregister(params: types.UnregistrationParams) -> None:
+        gone = {u.id for u in params.unregisterations}
+        editor.registrations = [r for r in editor.registrations if r.id not in gone]
+
     if not answers:
         for method in UNANSWERED:
             client.protocol.fm.features.pop(method, None)
@@ -319,6 +331,10 @@ async def start_editor(
                 initialization_options=options,
                 client_info=types.ClientInfo(name=f"test-{profile}"),
                 locale=locale,
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or []
+                ]
+                or None,
             )
         ),
         15,

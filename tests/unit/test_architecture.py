@@ -29,6 +29,12 @@ ALLOWED = {
     "gpt_lsp.asking": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.accounting"},
     "gpt_lsp.prompting": {"gpt_lsp.text", "gpt_lsp.settings"},
     "gpt_lsp.answer": {"gpt_lsp.text", "gpt_lsp.prompting"},
+    "gpt_lsp.context": {
+        "gpt_lsp.text",
+        "gpt_lsp.settings",
+        "gpt_lsp.prompting",
+        "gpt_lsp.accounting",
+    },
     "gpt_lsp.edits": {"gpt_lsp.text"},
     "gpt_lsp.jobs": {
         "gpt_lsp.text",
@@ -39,6 +45,7 @@ ALLOWED = {
         "gpt_lsp.asking",
         "gpt_lsp.answer",
         "gpt_lsp.edits",
+        "gpt_lsp.context",
     },
     "gpt_lsp.completion": {
         "gpt_lsp.text",
@@ -47,6 +54,7 @@ ALLOWED = {
         "gpt_lsp.settings",
         "gpt_lsp.accounting",
         "gpt_lsp.asking",
+        "gpt_lsp.context",
     },
     "gpt_lsp.chat": {
         "gpt_lsp.text",
@@ -71,6 +79,7 @@ ALLOWED = {
         "gpt_lsp.edits",
         "gpt_lsp.jobs",
         "gpt_lsp.completion",
+        "gpt_lsp.context",
     },
     "gpt_lsp.lsp": {
         "gpt_lsp.session",
@@ -78,6 +87,7 @@ ALLOWED = {
         "gpt_lsp.text",
         "gpt_lsp.prompting",
         "gpt_lsp.completion",
+        "gpt_lsp.context",
     },
     "gpt_lsp.check": {"gpt_lsp.relay", "gpt_lsp.settings", "gpt_lsp.accounting", "gpt_lsp.text"},
 }
