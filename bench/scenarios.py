@@ -774,6 +774,7 @@ async def concurrency(ctx: Context) -> Report:
 
 
 from bench.answer_filter import answer_filter  # noqa: E402 - it builds on Report and Context
+from bench.chat import chat  # noqa: E402 - the same
 from bench.completion import completion  # noqa: E402 - it builds on Report and Context above
 from bench.parse import parse  # noqa: E402 - the same
 from bench.typing_patterns import typing  # noqa: E402 - it builds on Report and Context above
@@ -791,6 +792,7 @@ SCENARIOS = {
     "typing": typing,
     "answer_filter": answer_filter,
     "parse": parse,
+    "chat": chat,
     "workspace": workspace,
 }
 

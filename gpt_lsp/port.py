@@ -21,6 +21,7 @@ class ClientFeatures:
     configuration: bool = False
     code_lens_refresh: bool = False
     locale: str | None = None  # the UI language the client asked for, e.g. zh-CN
+    roots: tuple[str, ...] = ()  # the workspace folders' URIs (chat folders, #file paths)
 
 
 class ClientPort(Protocol):

@@ -363,7 +363,9 @@ server answers a reject once the restored text shows in a didChange."
     (noJobAccept . "no AI job to accept at the cursor or in this buffer")
     (noJobReject . "no AI job to reject at the cursor or in this buffer")
     (noJobCancel . "no AI job to cancel at the cursor or in this buffer")
-    (pending . "AI edit pending: accept or reject"))
+    (pending . "AI edit pending: accept or reject")
+    (chatPick . "Chat to open")
+    (noChats . "no chats in this workspace yet"))
   "The shim's own words, unless the server gives them (`gptLsp.status' strings).")
 
 (defvar gpt-lsp--strings nil
@@ -536,4 +538,5 @@ The server writes the lines, in the UI language."
   (message "%s" (string-join (append (plist-get (gpt-lsp--status) :lines) nil) "\n")))
 
 (provide 'gpt-lsp)
+(require 'gpt-lsp-chat)  ; chat documents: `gpt-lsp-chat-new', `gpt-lsp-chats'
 ;;; gpt-lsp.el ends here

@@ -11,6 +11,7 @@ const { createChannels } = require("./output");
 const { Reviews } = require("./review");
 
 const t = vscode.l10n.t;
+const { chatDisposables, onChatReplied } = require("./chat");
 
 const SECTION = "gptLsp";
 const SECRET_KEY = "gptLsp.apiKey"; // the default relay's key; `gptLsp.apiKey.<relay>` for others
@@ -102,6 +103,7 @@ async function activate(ctx) {
     vscode.commands.registerCommand("gpt-lsp.showStatus", showStatus),
     vscode.commands.registerCommand("gpt-lsp.showMenu", showMenu),
     vscode.commands.registerCommand("gpt-lsp.restart", restart),
+    ...chatDisposables(() => client, runServerCommand),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     vscode.workspace.onDidChangeWorkspaceFolders(() => warnWorkspaceValues()),
     ctx.secrets.onDidChange((e) => {
@@ -246,6 +248,7 @@ async function start() {
   });
   client.onNotification("gptLsp/jobFinished", onJobFinished);
   client.onNotification("gptLsp/review", (params) => reviews.onReview(params));
+  client.onNotification("gptLsp/chatReplied", (params) => onChatReplied(client, params));
   try {
     await client.start();
   } catch (error) {

@@ -56,6 +56,7 @@ class JobSpec:
     mask: SecretMask | None = None  # the secrets masked in the prompt (follow-ups mask the same)
     make_output: Callable[[], CodeOutputFilter | ProseOutputFilter] | None = None  # next turns'
     context: list[dict[str, object]] = field(default_factory=list)  # receipts: what was sent
+    given: str | None = None  # the first turn's answer, known already (a chat's code applied)
 
 
 @dataclass(eq=False)

@@ -92,6 +92,7 @@ def follow_up_spec(job: Job, previous: str, instruction: str, settings: Settings
         request=replace(spec.request, messages=messages),
         output=spec.make_output(),
         notices=[],
+        given=None,  # a follow-up turn asks the relay
         mask=mask,
         unmasker=StreamUnmasker(mask) if mask.count else None,
     )

@@ -50,7 +50,10 @@ def _reject(session: Session, raw: Any, request_id: Any) -> Result:
 def _cancel(session: Session, raw: Any, request_id: Any) -> Result:
     from gpt_lsp.session.arguments import CancelArgs, parse_args
 
-    return session.controls.cancel(parse_args(CancelArgs, "gptLsp.cancel", raw))
+    args = parse_args(CancelArgs, "gptLsp.cancel", raw)
+    stopped = session.chats.stop(args)  # a chat's reply stops with the same command
+    result = session.controls.cancel(args)
+    return {**result, "ok": bool(result["ok"]) or stopped}
 
 
 def _select_model(session: Session, raw: Any, request_id: Any) -> Result:
@@ -63,6 +66,34 @@ def _status(session: Session, raw: Any, request_id: Any) -> Result:
     return session.status()
 
 
+def _chat_open(session: Session, raw: Any, request_id: Any) -> Result:
+    from gpt_lsp.session.arguments import ChatOpenArgs, parse_args
+
+    return session.chats.open(parse_args(ChatOpenArgs, "gptLsp.chatOpen", raw))
+
+
+def _chat_reply(session: Session, raw: Any, request_id: Any) -> Result:
+    from gpt_lsp.session.arguments import ChatReplyArgs, parse_args
+
+    return session.chats.reply(parse_args(ChatReplyArgs, "gptLsp.chatReply", raw))
+
+
+def _chat_cancel(session: Session, raw: Any, request_id: Any) -> Result:
+    from gpt_lsp.session.arguments import ChatCancelArgs, parse_args
+
+    return session.chats.cancel(parse_args(ChatCancelArgs, "gptLsp.chatCancel", raw))
+
+
+def _chat_list(session: Session, raw: Any, request_id: Any) -> Result:
+    return session.chats.recent()
+
+
+def _chat_apply(session: Session, raw: Any, request_id: Any) -> Result:
+    from gpt_lsp.session.arguments import ChatApplyArgs, parse_args
+
+    return session.chats.apply(parse_args(ChatApplyArgs, "gptLsp.chatApply", raw))
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("gptLsp.run", _run),
     Command("gptLsp.chat", _chat),
@@ -71,4 +102,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("gptLsp.cancel", _cancel),
     Command("gptLsp.status", _status),
     Command("gptLsp.selectModel", _select_model),
+    Command("gptLsp.chatOpen", _chat_open),
+    Command("gptLsp.chatReply", _chat_reply),
+    Command("gptLsp.chatCancel", _chat_cancel),
+    Command("gptLsp.chatList", _chat_list),
+    Command("gptLsp.chatApply", _chat_apply),
 )

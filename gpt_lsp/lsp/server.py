@@ -77,7 +77,9 @@ class GptLanguageServer(LanguageServer):
         """Returns the protocol with gpt-lsp's fixes."""
         return cast(GptProtocol, self.protocol)
 
-    def client_features(self, locale: str | None = None) -> ClientFeatures:
+    def client_features(
+        self, locale: str | None = None, roots: tuple[str, ...] = ()
+    ) -> ClientFeatures:
         """Returns what the client declared in its initialize request."""
         caps = self.client_capabilities
         window, workspace = caps.window, caps.workspace
@@ -90,6 +92,7 @@ class GptLanguageServer(LanguageServer):
                 workspace and workspace.code_lens and workspace.code_lens.refresh_support
             ),
             locale=locale,
+            roots=roots,
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -236,7 +239,10 @@ def create_server(
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: GptLanguageServer, params: types.InitializeParams) -> None:
-        ls.session.connect(ls.client_features(params.locale), params.initialization_options)
+        roots = tuple(f.uri for f in params.workspace_folders or ()) or (
+            (params.root_uri,) if params.root_uri else ()
+        )
+        ls.session.connect(ls.client_features(params.locale, roots), params.initialization_options)
         ls.folders = context_folders(params)  # indexed once the settings are read
 
     @server.feature(types.INITIALIZED)
@@ -291,7 +297,8 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     def code_lenses(ls: GptLanguageServer, params: types.CodeLensParams) -> Any:
-        found = ls.session.controls.code_lenses(params.text_document.uri)
+        uri = params.text_document.uri
+        found = ls.session.controls.code_lenses(uri) + ls.session.chats.code_lenses(uri)
         return [code_lens(lens) for lens in found]
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)

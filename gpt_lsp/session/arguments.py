@@ -117,9 +117,47 @@ class SelectModelArgs(_Args):
     persist: bool = False
 
 
+class ChatOpenArgs(_Args):
+    """`gptLsp.chatOpen` argument: all optional (a selection, a cursor, a first question)."""
+
+    uri: str | None = Field(default=None, min_length=1)
+    range: RangeArg | None = None
+    position: PositionArg | None = None
+    instruction: str | None = None
+    diagnostics: list[Any] | None = None
+
+    def span(self) -> Span | None:
+        """The selection, or the cursor as an empty span; None without either."""
+        if self.range is not None:
+            return self.range.span()
+        return None if self.position is None else Span(self.position.pos(), self.position.pos())
+
+
+class ChatReplyArgs(_Args):
+    """`gptLsp.chatReply` argument: the chat document."""
+
+    uri: str = Field(min_length=1)
+    diagnostics: list[Any] | None = None  # the source document's, for #diagnostics
+
+
+class ChatCancelArgs(_Args):
+    """`gptLsp.chatCancel` argument: a chat document, or nothing for every chat."""
+
+    uri: str | None = Field(default=None, min_length=1)
+
+
+class ChatApplyArgs(_Args):
+    """`gptLsp.chatApply` argument: the chat and a line of the code block; `insert` puts it
+    at the last cursor in a source document instead."""
+
+    uri: str = Field(min_length=1)
+    line: int = Field(ge=0)
+    insert: bool = False
+
+
 def parse_args(model: type[_Args], command: str, raw: Any) -> Any:
     """Validates a command argument; raises RequestRefused with a readable reason."""
-    if raw is None and model in (CancelArgs, SelectModelArgs):
+    if raw is None and model in (CancelArgs, SelectModelArgs, ChatOpenArgs, ChatCancelArgs):
         return model()
     if not isinstance(raw, dict):
         raise RequestRefused(f"{command}: expected one object argument, got {_kind(raw)}.")

@@ -30,6 +30,8 @@ SHIM_STRINGS = {
     "pending": N_("AI edit pending: accept or reject"),
     "notesOpening": N_("AI: the notes open when the answer starts"),
     "serverMissing": N_("gpt-lsp not found: install it (see the README) or set its path"),
+    "chatPick": N_("Chat to open"),
+    "noChats": N_("no chats in this workspace yet"),
 }
 
 

@@ -95,6 +95,14 @@ class NotesDocuments:
             self._opened.pop(uri, None)
         return self._channel_for(uri)
 
+    def expect(self, uri: str) -> asyncio.Event:
+        """Returns an event set when the client opens the document (`forget` it after)."""
+        return self._opened.setdefault(uri, asyncio.Event())
+
+    def forget(self, uri: str) -> None:
+        """Stops waiting for a document to open."""
+        self._opened.pop(uri, None)
+
     def __len__(self) -> int:
         return len(self._opened)
 

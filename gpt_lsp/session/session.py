@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gpt_lsp.accounting.spending import Spending
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.port import ClientFeatures, ClientPort
+from gpt_lsp.session.chats import ChatCommands
 from gpt_lsp.session.configuration import Configuration
 from gpt_lsp.session.controls import JobControls
 from gpt_lsp.session.documents import Change, OpenDocuments
@@ -69,6 +70,7 @@ class Session:
             self.spending,
             self,
             lambda: self.config.settings,
+            lambda: self.config.relays,
             notes_dir=notes_dir,
         )
         self.config = Configuration(
@@ -79,6 +81,7 @@ class Session:
             reloaded=self.parts.settings_changed,
         )
         self.controls = JobControls(self.parts, self.config, self.spending, self.open_documents)
+        self.chats = ChatCommands(self.parts)
         # Resource counts of the layers around the session, shown by gptLsp.status when the
         # server runs with --debug (leak tests, benchmarks); None for users.
         self.counters = counters
@@ -169,6 +172,8 @@ class Session:
 
         settings = self.settings
         excluded = excluded_by(uri, settings.exclude_globs)
+        if (chat := self.chats.code_actions(doc, span, diagnostics)) is not None:
+            return chat  # a chat document's: Reply, Cancel, Apply, Insert
         definition = None
         if span.is_empty:
             definition = self.parts.definitions.find(doc, span.start, self.client.encoding)
@@ -311,4 +316,6 @@ class Session:
             await built.completion.close()  # its streams closed, its usage recorded
         if built.context is not None:
             built.context.close()  # the index's thread stops
+        if built.chat is not None:
+            await built.chat.close()  # replies stopped, what came billed
         await self.config.close()

@@ -15,11 +15,13 @@ from gpt_lsp.port import ClientFeatures, ClientPort
 from gpt_lsp.session.documents import OpenDocuments
 
 if TYPE_CHECKING:
+    from gpt_lsp.chat.service import ChatService
     from gpt_lsp.completion.service import CompletionService, Host
     from gpt_lsp.context.service import ContextService
     from gpt_lsp.jobs.job import Job
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.prompting.definitions import Definitions
+    from gpt_lsp.relay.pool import RelayPool
     from gpt_lsp.session.notes import NotesDocuments
     from gpt_lsp.settings import Settings
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 class Parts:
     """A session's parts: the job manager (with its registry, review board, lifecycle,
     verdicts and turn runner), the notes documents, the definition finder, the completion
-    service and the context service (the workspace index), built on first use."""
+    service, the context service (the workspace index) and the chat service, built on first
+    use."""
 
     def __init__(
         self,
@@ -37,6 +40,7 @@ class Parts:
         spending: Spending,
         completion_host: Host,
         settings: Callable[[], Settings],
+        relays: Callable[[], RelayPool],
         *,
         notes_dir: Path | None = None,
     ) -> None:
@@ -46,12 +50,14 @@ class Parts:
         self.spending = spending
         self.completion_host = completion_host  # what completion asks (the session)
         self.settings = settings  # the current settings (context reads its budgets there)
+        self.relays = relays  # the relay clients (chat)
         self.notes_dir = notes_dir
         self._jobs: JobManager | None = None
         self._notes: NotesDocuments | None = None
         self._definitions: Definitions | None = None
         self._completion: CompletionService | None = None
         self._context: ContextService | None = None
+        self._chat: ChatService | None = None
 
     @property
     def jobs(self) -> JobManager:
@@ -125,9 +131,30 @@ class Parts:
         if self._context is not None:
             self._context.settings_changed()
 
+    @property
+    def chat(self) -> ChatService:
+        """The chat documents (their replies, lenses and code actions; applying a block)."""
+        if self._chat is None:
+            from gpt_lsp.chat.host import Host as ChatHost
+            from gpt_lsp.chat.service import ChatService
+
+            host = ChatHost(
+                self.port,
+                self.client,
+                self.documents,
+                self.spending,
+                self.settings,
+                self.relays,
+                self,
+            )
+            self._chat = ChatService(host)
+        return self._chat
+
     def built(self) -> Built:
         """The parts built so far (nothing is built just to find nothing in it)."""
-        return Built(self._jobs, self._notes, self._definitions, self._completion, self._context)
+        return Built(
+            self._jobs, self._notes, self._definitions, self._completion, self._context, self._chat
+        )
 
     def _keep_answer(self, job: Job, answer: str) -> str | None:
         """Puts an answer a job could not use in a notes document, shown when the client can."""
@@ -145,3 +172,4 @@ class Built:
     definitions: Definitions | None
     completion: CompletionService | None
     context: ContextService | None
+    chat: ChatService | None

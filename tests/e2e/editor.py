@@ -49,6 +49,7 @@ class Editor:
         self.behaviour = replace(fake.PROFILES[profile], encoding=encoding)  # type: ignore[arg-type]
         self.finished: list[dict[str, Any]] = []
         self.reviews: list[dict[str, Any]] = []  # gptLsp/review notifications
+        self.replied: list[dict[str, Any]] = []  # gptLsp/chatReplied notifications
         self.lens_refreshes = 0
         self.registrations: list[types.Registration] = []  # client/registerCapability
         self.edits_received = 0
@@ -218,6 +219,7 @@ def server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]
         {
             "XDG_CONFIG_HOME": str(tmp / "config"),
             "XDG_CACHE_HOME": str(tmp / "cache"),
+            "XDG_DATA_HOME": str(tmp / "data"),  # chat documents
             "XDG_STATE_HOME": str(tmp / "state"),
             "GPT_LSP_CONFIG": os.devnull,
             "PYTHONPATH": str(REPO),
@@ -281,6 +283,10 @@ async def start_editor(
     @client.feature("gptLsp/jobFinished")
     def on_finished(params: Any) -> None:
         editor.finished.append(_plain(params))
+
+    @client.feature("gptLsp/chatReplied")
+    def on_replied(params: Any) -> None:
+        editor.replied.append(_plain(params))
 
     @client.feature("gptLsp/review")
     def on_review(params: Any) -> None:

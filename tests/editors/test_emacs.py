@@ -448,3 +448,42 @@ def test_the_shims_own_words_follow_the_ui_language(
     status = result["status_echo"].splitlines()
     assert status[1].startswith("中转站 default"), status
     assert "光标处和这个缓冲区里都没有可拒绝的 AI 任务" in result["no_job_echo"]
+
+
+CHATDOC_SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(1)\n"
+CHATDOC_FUNC = "def total(items):\n    return sum(items)\n"
+CHATDOC_ANSWER = (
+    "A generator:\n\n```python\ndef total(items):\n    return sum(i for i in items)\n```\n"
+)
+
+
+def test_a_chat_document_open_reply_apply_reject(
+    emacs: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.enqueue(Scenario(text=CHATDOC_ANSWER, chunk_size=4, pace=0.01))
+    relay_sim.default = Scenario(text="It is fast enough.", chunk_size=3)
+    run = run_emacs(
+        emacs,
+        "chat.el",
+        tmp_path,
+        relay_settings(relay_sim),
+        source=CHATDOC_SOURCE,
+        func=CHATDOC_FUNC,
+    )
+    result = run.result
+    assert result.get("ok") is True, describe(run)
+    first = result["first"]
+    assert first.startswith("<!-- gpt-lsp chat") and result["chat_mode"] is True
+    assert result["chat_selected"] is True and result["point_under_heading"] is True, describe(run)
+    assert "```python\ndef total(items):\n    return sum(items)\n```\n\nWhy sum?\n" in first
+    assert "\n## AI · gpt-4 · " in first and CHATDOC_ANSWER.strip() in first, describe(run)
+    assert "\n## You\nAnd speed?\n\n## AI · gpt-4" in result["second"], describe(run)
+    assert [m["role"] for m in relay_sim.requests[1].json["messages"]][-2:] == [
+        "assistant",
+        "user",
+    ]
+    assert "AI: Apply to chat.py" in result["offered"], describe(run)
+    assert result["applied"] == CHATDOC_SOURCE.replace("sum(items)", "sum(i for i in items)")
+    assert result["rejected"] == CHATDOC_SOURCE
+    assert result["chats"][0].startswith("Why sum?"), describe(run)
+    assert len(relay_sim.requests) == 2  # applying the block asked nothing

@@ -836,3 +836,39 @@ def test_the_plugins_own_words_follow_the_ui_language(
     if language == "zh-CN":
         assert "接受" in said["accept"] and "没有正在运行" in none_running, said
     assert result["text"] == SOURCE
+
+
+CHATDOC_SOURCE = "import os\n\ndef total(items):\n    return sum(items)\n\nprint(1)\n"
+CHATDOC_ANSWER = (
+    "A generator:\n\n```python\ndef total(items):\n    return sum(i for i in items)\n```\n"
+)
+
+
+def test_a_chat_document_open_reply_apply_reject(
+    nvim: str, tmp_path: Path, relay_sim: RelaySim
+) -> None:
+    relay_sim.enqueue(Scenario(text=CHATDOC_ANSWER, chunk_size=4, pace=0.01))
+    relay_sim.default = Scenario(text="It is fast enough.", chunk_size=3)
+    run = run_nvim(
+        nvim,
+        "chat_doc.lua",
+        tmp_path,
+        relay_settings(relay_sim),
+        mainloop=True,
+        source=CHATDOC_SOURCE,
+    )
+    result = run.result
+    first = result["first"]
+    assert first.startswith("<!-- gpt-lsp chat"), describe(run)
+    assert "```python\ndef total(items):\n    return sum(items)\n```\n\nWhy sum?\n" in first
+    assert "\n## AI · gpt-4 · " in first and CHATDOC_ANSWER.strip() in first, describe(run)
+    assert first.endswith("\n## You\n\n") and result["current_is_chat"], describe(run)
+    assert result["chat_clients"] == [result["client_id"]], describe(run)
+    assert "\n## You\nAnd speed?\n\n## AI · gpt-4" in result["second"], describe(run)
+    assert result["second"].endswith("It is fast enough.\n\n## You\n\n"), describe(run)
+    sent = relay_sim.requests[1].json["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert result["applied"] == CHATDOC_SOURCE.replace("sum(items)", "sum(i for i in items)")
+    assert result["outcome"] == "rejected" and result["rejected"] == CHATDOC_SOURCE
+    assert result["select_labels"][0].startswith("Why sum?"), describe(run)
+    assert len(relay_sim.requests) == 2  # applying the block asked nothing

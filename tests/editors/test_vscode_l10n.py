@@ -16,7 +16,7 @@ PLACEHOLDER = re.compile(r"\{\d+\}")
 
 def messages() -> set[str]:
     found: set[str] = set()
-    for name in ("extension.js", "review.js", "output.js"):
+    for name in ("extension.js", "review.js", "output.js", "chat.js"):
         text = (EXTENSION / name).read_text("utf-8")
         found |= {json.loads(m[1]) for m in T_CALL.finditer(text)}
     return found

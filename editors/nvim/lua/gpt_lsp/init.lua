@@ -3,6 +3,7 @@
 local M = {}
 
 local attach = require("gpt_lsp.attach")
+local chat = require("gpt_lsp.chat")
 local review = require("gpt_lsp.review")
 local targets = require("gpt_lsp.targets")
 local words = require("gpt_lsp.words")
@@ -172,6 +173,7 @@ end
 
 local function create_commands()
   local cmd = vim.api.nvim_create_user_command
+  chat.commands(M, with_client, targets)
   cmd("GptChat", with_client(function(client, bufnr, opts)
     -- Without a range, inside a job under review: a follow-up turn of that job.
     local cursor = vim.lsp.util.make_position_params(0, client.offset_encoding).position
@@ -403,10 +405,14 @@ local function completion_setup(opts)
   })
 end
 
---- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify?, review_keys?, accept_key? })
+--- setup({ cmd?, settings?, filetypes?, root_markers?, progress?, notify?, review_keys?, accept_key?,
+--- chat_reply_key? })
 function M.setup(opts)
   opts = opts or {}
   M.options = opts
+  if opts.chat_reply_key ~= nil then
+    chat.reply_key = opts.chat_reply_key -- false: none
+  end
   if opts.review_keys ~= nil then
     review.keys = opts.review_keys or {} -- false: no keys
   end
@@ -426,6 +432,7 @@ function M.setup(opts)
       ["gptLsp/review"] = review.handler(M.exec),
       ["workspace/applyEdit"] = review.apply_edit,
       ["window/showDocument"] = attach.show_document,
+      ["gptLsp/chatReplied"] = chat.on_replied,
     },
     -- Code actions run gptLsp.run through here, so a refusal shows like :GptAction's.
     commands = {

@@ -19,6 +19,8 @@ local ENGLISH = {
   completionOn = "AI completion on",
   completionOff = "AI completion off",
   serverMissing = "gpt-lsp not found: install it (see the README) or set its path",
+  chatPick = "Chat to open",
+  noChats = "no chats in this workspace yet",
 }
 
 --- The last strings a server sent.

@@ -1,0 +1,1 @@
+"""Chat documents: a Markdown conversation in a file, replied to through the edit channel."""
