@@ -133,3 +133,21 @@ async def test_what_was_learned_holds_across_a_restart_and_check_reports_it(
     assert check.returncode == 0, check.stderr
     word = "yes" if served else "no"
     assert rows(check.stdout)["fim"].startswith(f"gpt-4: {word} (completion uses"), check.stdout
+
+
+async def test_fim_completions_asks_by_fim_whatever_the_relay_does(
+    make_editor: EditorFactory, relay_sim: RelaySim
+) -> None:
+    """`fim: "completions"` is the user's word: no probe, no fallback to the chat prompt."""
+    relay_sim.fim = None  # no /completions on this relay: every try is refused (404)
+    relay_sim.enqueue(Scenario(text="a + b"), Scenario(text=" * 2"))
+    forced = relay_options(
+        relay_sim, completion={"enabled": True, "debounceMs": 0, "fim": "completions"}
+    )
+    editor = await make_editor(forced)
+    uri = editor.open("add.py", SOURCE)
+    first, second = await two_completions(editor, uri)
+    assert first == [] and second == []
+    assert paths(relay_sim) == [FIM_PATH, FIM_PATH]  # never the chat prompt
+    counts = (await status(editor))["completion"]
+    assert counts["fimRequests"] == 2 and counts["shown"] == 0
