@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,14 +24,11 @@ import pytest
 from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
-    CHROMIUM,
-    DRIVER,
     MODEL,
     ORIGINAL,
     REFACTORED_CODE,
-    TOOLS,
+    run_driver,
     start_code_server,
-    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
@@ -102,59 +97,41 @@ def session(code_server: dict[str, object]) -> dict[str, dict[str, object]]:
     """Runs the user's session once (drive.mjs); returns its steps by name."""
     lines = ORIGINAL.splitlines()
     chat_line = lines.index("print(total([1, 2, 3]))")
-    driver = {
-        "url": code_server["url"],
-        "playwright": str(TOOLS / "node_modules" / "playwright-core"),
-        "chromium": str(CHROMIUM),
-        "artifacts": str(ARTIFACTS),
-        "apiKey": API_KEY,
-        "logs": str(code_server["user_data"] / "logs"),  # type: ignore[operator]
-        "cancel": {"instruction": SLOW_INSTRUCTION, "shotWhen": "flush"},
-        "split": {
-            "instruction": SPLIT_INSTRUCTION,
-            "expected": AFTER_REFACTOR.replace("print(total([1, 2, 3]))", SPLIT_ANSWER).rstrip(),
+    return run_driver(
+        code_server,
+        "drive.mjs",
+        {
+            "apiKey": API_KEY,
+            "logs": str(code_server["user_data"] / "logs"),  # type: ignore[operator]
+            "cancel": {"instruction": SLOW_INSTRUCTION, "shotWhen": "flush"},
+            "split": {
+                "instruction": SPLIT_INSTRUCTION,
+                "expected": AFTER_REFACTOR.replace(
+                    "print(total([1, 2, 3]))", SPLIT_ANSWER
+                ).rstrip(),
+            },
+            "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
+            "file": "sample.py",
+            "pickModel": PICKED_MODEL,
+            "original": ORIGINAL,
+            "refactor": {
+                "firstLine": 1,
+                "lineCount": 5,
+                "expected": AFTER_REFACTOR.rstrip(),
+                "shotWhen": "def average(items):",  # about half way
+                "acceptLine": 2,  # inside the job's region
+            },
+            "chat": {
+                # The refactor added lines: the print line moved down by the difference.
+                "firstLine": chat_line + 1 + AFTER_REFACTOR.count("\n") - ORIGINAL.count("\n"),
+                "lineCount": 1,
+                "instruction": CHAT_INSTRUCTION,
+                "shotWhen": 'print("total',
+                "expected": AFTER_REFACTOR.replace("print(total([1, 2, 3]))", CHAT_ANSWER).rstrip(),
+            },
         },
-        "changeSetting": {"key": "gptLsp.model", "value": CHANGED_MODEL},
-        "file": "sample.py",
-        "pickModel": PICKED_MODEL,
-        "original": ORIGINAL,
-        "refactor": {
-            "firstLine": 1,
-            "lineCount": 5,
-            "expected": AFTER_REFACTOR.rstrip(),
-            "shotWhen": "def average(items):",  # about half way
-            "acceptLine": 2,  # inside the job's region
-        },
-        "chat": {
-            # The refactor added lines: the print line moved down by the difference.
-            "firstLine": chat_line + 1 + AFTER_REFACTOR.count("\n") - ORIGINAL.count("\n"),
-            "lineCount": 1,
-            "instruction": CHAT_INSTRUCTION,
-            "shotWhen": 'print("total',
-            "expected": AFTER_REFACTOR.replace("print(total([1, 2, 3]))", CHAT_ANSWER).rstrip(),
-        },
-    }
-    env = dict(code_server["env"])  # type: ignore[call-overload]
-    started = time.monotonic()
-    try:
-        run = subprocess.run(
-            [str(code_server["node"]), str(DRIVER), json.dumps(driver)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"the driver hung past 240 s; output so far: {exc.stdout!r}")
-    steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
-    (ARTIFACTS / "drive.log").write_text(report, "utf-8")
-    assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-        f"driver failed after {time.monotonic() - started:.1f} s:\n{report}\n"
-        f"server log tail:\n{tail(code_server['server_log'])}"
+        ARTIFACTS,
     )
-    return {s["step"]: s for s in steps if "step" in s}
 
 
 def test_refactor_chat_and_cancel_in_vscode(
@@ -313,39 +290,25 @@ def hostile_session(
             tmp_path, user_settings, files, {CANARY_VAR: CANARY}, artifacts
         ) as running:
             lines = ORIGINAL.splitlines()
-            driver = {
-                "url": running["url"],
-                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
-                "chromium": str(CHROMIUM),
-                "artifacts": str(artifacts),
-                "apiKey": API_KEY,
-                "file": "sample.py",
-                "original": ORIGINAL,
-                "chat": {
-                    "firstLine": lines.index("print(total([1, 2, 3]))") + 1,
-                    "instruction": CHAT_INSTRUCTION,
-                    "expected": ORIGINAL.replace("print(total([1, 2, 3]))", CHAT_ANSWER).rstrip(),
+            steps = run_driver(
+                running,
+                "hostile.mjs",
+                {
+                    "apiKey": API_KEY,
+                    "file": "sample.py",
+                    "original": ORIGINAL,
+                    "chat": {
+                        "firstLine": lines.index("print(total([1, 2, 3]))") + 1,
+                        "instruction": CHAT_INSTRUCTION,
+                        "expected": ORIGINAL.replace(
+                            "print(total([1, 2, 3]))", CHAT_ANSWER
+                        ).rstrip(),
+                    },
                 },
-            }
-            try:
-                run = subprocess.run(
-                    [str(running["node"]), str(DRIVER.parent / "hostile.mjs"), json.dumps(driver)],
-                    env=dict(running["env"]),  # type: ignore[call-overload]
-                    capture_output=True,
-                    text=True,
-                    timeout=180,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                pytest.fail(f"the driver hung past 180 s; output so far: {exc.stdout!r}")
-            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
-            (artifacts / "drive.log").write_text(report, "utf-8")
-            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
+                artifacts,
             )
             yield {
-                "steps": {s["step"]: s for s in steps if "step" in s},
+                "steps": steps,
                 "user": user,
                 "hostile": hostile,
                 "marker": marker,
@@ -397,41 +360,21 @@ def test_ghost_text_is_shown_and_tab_accepts_it(
         artifacts = ARTIFACTS / "completion"
         files = {"ghost.py": GHOST_SOURCE}
         with start_code_server(tmp_path, user_settings, files, {}, artifacts) as running:
-            driver = {
-                "url": running["url"],
-                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
-                "chromium": str(CHROMIUM),
-                "artifacts": str(artifacts),
-                "apiKey": API_KEY,
-                "file": "ghost.py",
-                "original": GHOST_SOURCE,
-                "line": 2,
-                "typed": " ",
-                "typedAfterOff": "  # done",
-                "expected": "def add(a, b):\n    return a + b\n",
-            }
-            try:
-                run = subprocess.run(
-                    [
-                        str(running["node"]),
-                        str(DRIVER.parent / "completion.mjs"),
-                        json.dumps(driver),
-                    ],
-                    env=dict(running["env"]),  # type: ignore[call-overload]
-                    capture_output=True,
-                    text=True,
-                    timeout=180,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                pytest.fail(f"the driver hung past 180 s; output so far: {exc.stdout!r}")
-            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
-            (artifacts / "drive.log").write_text(report, "utf-8")
-            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
+            by_step = run_driver(
+                running,
+                "completion.mjs",
+                {
+                    "apiKey": API_KEY,
+                    "file": "ghost.py",
+                    "original": GHOST_SOURCE,
+                    "line": 2,
+                    "typed": " ",
+                    "typedAfterOff": "  # done",
+                    "expected": "def add(a, b):\n    return a + b\n",
+                },
+                artifacts,
             )
-            by_step = {s["step"]: s for s in steps if "step" in s}
+            report = (artifacts / "drive.log").read_text("utf-8")
             assert by_step["ghost text"]["text"] == "a + b", report
             assert by_step["extension active"]["completion"] == "Completion on", report
             off = by_step["turned off"]

@@ -6,8 +6,6 @@ original back."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +15,10 @@ import pytest
 from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
-    CHROMIUM,
-    DRIVER,
     MODEL,
     ORIGINAL,
-    TOOLS,
+    run_driver,
     start_code_server,
-    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
@@ -53,43 +48,27 @@ def chat_session(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
         with start_code_server(
             tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts
         ) as running:
-            driver = {
-                "url": running["url"],
-                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
-                "chromium": str(CHROMIUM),
-                "artifacts": str(artifacts),
-                "file": "sample.py",
-                "original": ORIGINAL,
-                "firstLine": 1,
-                "lineCount": 5,
-                "question": QUESTION,
-                "firstEnd": BETTER.splitlines()[-1].strip(),
-                "followUp": FOLLOW_UP,
-                "secondEnd": SECOND_ANSWER,
-                "blockText": "sum(i for i in items)",
-                "applied": APPLIED,
-            }
-            try:
-                run = subprocess.run(
-                    [str(running["node"]), str(DRIVER.parent / "chat.mjs"), json.dumps(driver)],
-                    env=dict(running["env"]),  # type: ignore[call-overload]
-                    capture_output=True,
-                    text=True,
-                    timeout=240,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                pytest.fail(f"the driver hung past 240 s; output so far: {exc.stdout!r}")
-            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
-            (artifacts / "drive.log").write_text(report, "utf-8")
-            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
+            steps = run_driver(
+                running,
+                "chat.mjs",
+                {
+                    "file": "sample.py",
+                    "original": ORIGINAL,
+                    "firstLine": 1,
+                    "lineCount": 5,
+                    "question": QUESTION,
+                    "firstEnd": BETTER.splitlines()[-1].strip(),
+                    "followUp": FOLLOW_UP,
+                    "secondEnd": SECOND_ANSWER,
+                    "blockText": "sum(i for i in items)",
+                    "applied": APPLIED,
+                },
+                artifacts,
             )
             files = sorted((tmp / "home" / ".local" / "share").rglob("*.md"))
             texts = [Path(f).read_text("utf-8") for f in files]
             yield {
-                "steps": {s["step"]: s for s in steps if "step" in s},
+                "steps": steps,
                 "relay": relay,
                 "chats": [t for t in texts if t.startswith("<!-- gpt-lsp chat")],
             }

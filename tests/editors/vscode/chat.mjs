@@ -81,7 +81,10 @@ try {
 
   // 5. The chat kept on disk (Ctrl+S in it): the test reads the conversation from the file.
   const chatEditor = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: ".md" }) }).first();
-  await chatEditor.locator(".view-line").last().click();
+  // Its tab, not a line: Monaco renders lines past the visible ones, and how many wrap depends
+  // on the workspace's path in the chat's header, so the last rendered line may lie under the
+  // status bar.
+  await chatEditor.locator(".tab.active", { hasText: ".md" }).first().click();
   await waitFor("the focus in the chat", editorFocused, 5000);
   await page.keyboard.press("Control+S");
   await waitFor("the chat saved", async () => (await chatEditor.locator(".tab.active.dirty").count()) === 0, 10000);
