@@ -4,8 +4,6 @@ refines it; Show Diff opens a diff editor; the Reject lens restores the original
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,14 +12,11 @@ import pytest
 from tests.editors.vscode_session import (
     API_KEY,
     ARTIFACTS,
-    CHROMIUM,
-    DRIVER,
     MODEL,
     ORIGINAL,
     REFACTORED_CODE,
-    TOOLS,
+    run_driver,
     start_code_server,
-    tail,
 )
 from tests.relay_sim import RelaySim, Scenario
 
@@ -52,37 +47,21 @@ def review_session(
         with start_code_server(
             tmp, settings, {}, {"GPT_LSP_API_KEY": API_KEY}, artifacts
         ) as running:
-            driver = {
-                "url": running["url"],
-                "playwright": str(TOOLS / "node_modules" / "playwright-core"),
-                "chromium": str(CHROMIUM),
-                "artifacts": str(artifacts),
-                "file": "sample.py",
-                "original": ORIGINAL,
-                "firstLine": 1,
-                "lineCount": 5,
-                "refactored": AFTER,
-                "refined": REFINED,
-                "instruction": INSTRUCTION,
-            }
-            try:
-                run = subprocess.run(
-                    [str(running["node"]), str(DRIVER.parent / "review.mjs"), json.dumps(driver)],
-                    env=dict(running["env"]),  # type: ignore[call-overload]
-                    capture_output=True,
-                    text=True,
-                    timeout=240,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                pytest.fail(f"the driver hung past 240 s; output so far: {exc.stdout!r}")
-            steps = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-            report = "\n".join(json.dumps(s) for s in steps) + "\n" + run.stderr[-3000:]
-            (artifacts / "drive.log").write_text(report, "utf-8")
-            assert run.returncode == 0 and steps and steps[-1].get("ok"), (
-                f"driver failed:\n{report}\nserver log tail:\n{tail(running['server_log'])}"
+            steps = run_driver(
+                running,
+                "review.mjs",
+                {
+                    "file": "sample.py",
+                    "original": ORIGINAL,
+                    "firstLine": 1,
+                    "lineCount": 5,
+                    "refactored": AFTER,
+                    "refined": REFINED,
+                    "instruction": INSTRUCTION,
+                },
+                artifacts,
             )
-            yield {"steps": {s["step"]: s for s in steps if "step" in s}, "relay": relay}
+            yield {"steps": steps, "relay": relay}
 
 
 def test_pending_edit_undo_refine_diff_and_reject(review_session: dict[str, Any]) -> None:
