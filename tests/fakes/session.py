@@ -12,7 +12,8 @@ from typing import Any
 from gpt_lsp.session.arguments import JobTarget, RunArgs
 from gpt_lsp.session.session import Session
 from tests.fakes.client import FakeClient
-from tests.fakes.relay import Relay
+from tests.fakes.editor import FakeDocument
+from tests.fakes.relay import Relay, sse
 
 KEY = "sk-session-test-0123456789"
 URI = "file:///work/demo.py"
@@ -63,3 +64,25 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():  # noqa: ASYNC110 - state of the fake editor
             await asyncio.sleep(0.005)
+
+
+async def streaming_job(
+    tmp_path: Path,
+    name: str,
+    count: int,
+    *,
+    seen: int,
+    delay: float = 0.02,
+    profile: str = "vscode",
+    source: str = SOURCE,
+) -> tuple[Session, FakeClient, Relay, FakeDocument, str]:
+    """A refactor of lines 2-3 (SOURCE's `total`) streaming the lines `{name}{i} = {i}`, i below
+    count, `delay` s apart; returned once line `seen` is in the document."""
+    relay = Relay()
+    relay.delay = delay
+    relay.answers.append(sse([f"{name}{i} = {i}\n" for i in range(count)]))
+    session, client = make(tmp_path, relay, profile)
+    doc = client.open(URI, source)
+    job_id = await run(session, "refactor", whole(source, 2, 3))
+    await until(lambda: f"{name}{seen} = {seen}" in doc.text)
+    return session, client, relay, doc, job_id

@@ -14,7 +14,7 @@ from gpt_lsp.session.session import Session
 from gpt_lsp.text.regions import Pos, Span
 from tests.fakes.client import FakeClient
 from tests.fakes.relay import Relay, sse
-from tests.fakes.session import URI, by_id, make, run, until, whole
+from tests.fakes.session import URI, by_id, make, run, streaming_job, until, whole
 
 # CRLF and a non-BMP character: a reject must put back exactly these bytes.
 SOURCE = "import os\r\n\r\ndef total(items):\r\n    return sum(items)  # 🙂\r\n\r\nprint(1)\r\n"
@@ -84,13 +84,9 @@ async def test_a_done_job_stays_pending_with_lenses_actions_and_the_original(
 
 
 async def test_a_running_job_has_a_cancel_lens_and_streams_its_region(tmp_path: Path) -> None:
-    relay = Relay()
-    relay.delay = 0.02
-    relay.answers.append(sse([f"x{i} = {i}\n" for i in range(40)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "x3 = 3" in doc.text)
+    session, client, _relay, _doc, job_id = await streaming_job(
+        tmp_path, "x", 40, seen=3, source=SOURCE
+    )
     titles = [lens.title for lens in session.controls.code_lenses(URI)]
     assert titles == ["AI: Accept", "AI: Reject", "AI: Cancel"]
     await client.wait_finished(job_id)
@@ -131,13 +127,9 @@ async def until_finishes(client: FakeClient, job_id: str, count: int) -> dict[st
 async def test_refine_by_position_stops_a_running_turn_and_rewrites_the_region(
     tmp_path: Path,
 ) -> None:
-    relay = Relay()
-    relay.delay = 0.03
-    relay.answers.append(sse([f"x{i} = {i}\n" for i in range(60)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "x2 = 2" in doc.text)
+    session, client, relay, doc, job_id = await streaming_job(
+        tmp_path, "x", 60, seen=2, source=SOURCE, delay=0.03
+    )
     relay.delay = 0.0
     relay.answers.append(sse(["y = 1\n"]))
     where = {"line": 2, "character": 1}
@@ -245,13 +237,9 @@ async def test_a_failed_follow_up_leaves_the_previous_answer_pending(tmp_path: P
 
 
 async def test_accept_while_running_keeps_the_answer_without_pending(tmp_path: Path) -> None:
-    relay = Relay()
-    relay.delay = 0.02
-    relay.answers.append(sse([f"x{i} = {i}\n" for i in range(20)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "x1 = 1" in doc.text)
+    session, client, _relay, doc, job_id = await streaming_job(
+        tmp_path, "x", 20, seen=1, source=SOURCE
+    )
     assert session.controls.accept(by_id(job_id)) == {"ok": True}
     await client.wait_finished(job_id)
     assert [r["status"] for r in reviews(client, job_id)][-1] == "ended"

@@ -13,7 +13,7 @@ import pytest
 from gpt_lsp.session.arguments import ChatArgs
 from tests.fakes.client import FakeClient
 from tests.fakes.relay import Relay, sse
-from tests.fakes.session import SOURCE, URI, by_id, make, run, until, whole
+from tests.fakes.session import SOURCE, URI, by_id, make, run, streaming_job, until, whole
 
 TYPED = "x = total([4, 5])\n"
 PROFILES = ["vscode", "neovim", "eglot", "coc"]
@@ -47,13 +47,9 @@ def assert_no_accepted_message(client: FakeClient) -> None:
 async def test_one_undo_after_typing_during_the_stream_restores_the_original(
     tmp_path: Path, profile: str
 ) -> None:
-    relay = Relay()
-    relay.delay = 0.01
-    relay.answers.append(sse([f"    y{i} = {i}\n" for i in range(30)]))
-    session, client = make(tmp_path, relay, profile)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "y5 = 5" in doc.text)
+    session, client, _relay, doc, job_id = await streaming_job(
+        tmp_path, "    y", 30, seen=5, delay=0.01, profile=profile
+    )
     doc.type_at(len(doc.text), TYPED)  # a line at the end of the file, mid-stream
     typed_at = doc.text
     await pending(client, job_id)

@@ -16,7 +16,7 @@ from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.text.documents import TextDoc, change_problem
 from gpt_lsp.text.regions import Pos, Span
 from tests.fakes.relay import Relay, sse
-from tests.fakes.session import SOURCE, URI, by_id, make, run, until, whole
+from tests.fakes.session import SOURCE, URI, by_id, make, run, streaming_job, until, whole
 
 NEW = "def total(items):\n    return sum(items)  # new\n"
 
@@ -75,13 +75,7 @@ async def test_an_editor_that_refuses_every_edit_fails_the_job(tmp_path: Path) -
 
 @pytest.mark.usefixtures("quick_resync")
 async def test_edits_refused_after_some_landed_restore_the_original(tmp_path: Path) -> None:
-    relay = Relay()
-    relay.delay = 0.02
-    relay.answers.append(sse([f"x{i} = {i}\n" for i in range(40)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "x2 = 2" in doc.text)
+    _session, client, _relay, doc, job_id = await streaming_job(tmp_path, "x", 40, seen=2)
     client.refuse_edits = True  # the document became read-only mid-stream
     await until(lambda: len(client.labels) > 0 and client.labels[-1] == f"gpt-lsp {job_id}")
     await asyncio.sleep(0)

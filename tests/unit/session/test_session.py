@@ -14,7 +14,7 @@ from gpt_lsp.session.arguments import CancelArgs, ChatArgs, JobTarget, RunArgs
 from gpt_lsp.session.session import Session
 from tests.fakes.client import FakeClient
 from tests.fakes.relay import Relay, sse
-from tests.fakes.session import KEY, SOURCE, URI, by_id, make, run, until, whole
+from tests.fakes.session import KEY, SOURCE, URI, by_id, make, run, streaming_job, until, whole
 
 
 @pytest.mark.parametrize("profile", ["vscode", "neovim", "eglot"])
@@ -36,13 +36,9 @@ async def test_a_job_streams_into_the_document_and_ends_done(tmp_path: Path, pro
 
 
 async def test_cancel_closes_the_stream_and_restores_the_document(tmp_path: Path) -> None:
-    relay = Relay()
-    relay.delay = 0.05
-    relay.answers.append(sse([f"line_{i} = {i}\n" for i in range(100)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "line_2" in doc.text)
+    session, client, relay, doc, job_id = await streaming_job(
+        tmp_path, "line_", 100, seen=2, delay=0.05
+    )
     assert session.controls.cancel(CancelArgs.model_validate({"jobId": job_id})) == {"ok": True}
     finished = await client.wait_finished(job_id)
     assert finished["status"] == "cancelled"
@@ -221,13 +217,9 @@ async def test_every_job_is_in_the_ledger_and_in_status(tmp_path: Path) -> None:
 async def test_a_cancelled_job_counts_what_it_streamed(tmp_path: Path) -> None:
     from gpt_lsp.accounting.ledger import Ledger
 
-    relay = Relay()
-    relay.delay = 0.03
-    relay.answers.append(sse([f"v{i} = {i}\n" for i in range(80)]))
-    session, client = make(tmp_path, relay)
-    doc = client.open(URI, SOURCE)
-    job_id = await run(session, "refactor", whole(SOURCE, 2, 3))
-    await until(lambda: "v3" in doc.text)
+    session, client, _relay, _doc, job_id = await streaming_job(
+        tmp_path, "v", 80, seen=3, delay=0.03
+    )
     session.controls.cancel(CancelArgs.model_validate({"jobId": job_id}))
     finished = await client.wait_finished(job_id)
     assert finished["usage"]["estimated"] is True and finished["usage"]["completionTokens"] > 0
