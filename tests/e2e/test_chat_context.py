@@ -114,3 +114,24 @@ async def test_an_open_excluded_file_is_never_context_and_context_can_be_off(
     assert "leakedVaultDoc" not in body
     heading = next(line for line in text.splitlines() if line.startswith("## AI"))
     assert "context:" not in heading
+
+
+async def test_the_conversation_budget_bounds_the_context_too(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    """6 x contextChars (420 characters here) holds the question and the instructions but
+    not the definitions as well: they are left out, the question is whole."""
+    root = _workspace(tmp_path / "ws")
+    editor = await make_editor(relay_options(relay_sim, contextChars=70), folders=[root])
+    await _ready(editor)
+    uri = editor.open_uri((root / "shop" / "checkout.py").as_uri(), CHECKOUT, "python")
+    text = await _reply(
+        editor, relay_sim, {"uri": uri, "range": TOTAL, "instruction": "How much off?"}
+    )
+    messages = relay_sim.requests[-1].json["messages"]
+    question = messages[-1]["content"]
+    assert question.endswith("How much off?") and "return apply_discount" in question
+    assert "walrusInstructionMark" in question and "zebraDiscountDoc" not in question
+    assert sum(len(m["content"]) for m in messages[1:]) <= 6 * 70
+    heading = next(line for line in text.splitlines() if line.startswith("## AI"))
+    assert "context: AGENTS.md (" in heading and "pricing.py" not in heading
