@@ -76,10 +76,11 @@ def start_reply(
     pack = host.parts.context.for_chat(subject.doc, subject.shown, subject.code)
     # Context comes before the question, in what the question leaves of the budget; earlier
     # turns get the rest. Its snippets take the same mask: an answer quoting one unmasks.
-    render = partial(ContextPack.render, mask=mask.mask if settings.mask_secrets else str)
-    pack = fit(pack, render, budget - len(said[-1]["content"]) - len(CONTEXT_SEPARATOR))
+    room = budget - len(said[-1]["content"]) - len(CONTEXT_SEPARATOR)
+    pack = fit(pack, partial(_render, mask=mask, masking=settings.mask_secrets), room)
     if pack.pieces:
-        said[-1]["content"] = render(pack) + CONTEXT_SEPARATOR + said[-1]["content"]
+        block = pack.render(mask.mask if settings.mask_secrets else str)
+        said[-1]["content"] = block + CONTEXT_SEPARATOR + said[-1]["content"]
     kept = cut(said, budget)
     system = SYSTEM
     prose = prose_language_name(settings.language)
@@ -124,6 +125,11 @@ def start_reply(
     channel.add(region)
     reply.task = asyncio.ensure_future(run(reply, host.port, host.spending))
     return reply
+
+
+def _render(pack: ContextPack, mask: SecretMask, masking: bool) -> str:
+    """A trial rendering with a copy of the mask: a piece left out leaves no secret counted."""
+    return pack.render(SecretMask(list(mask.originals)).mask if masking else str)
 
 
 def _source_doc(host: Host, source: str | None) -> TextDoc | None:

@@ -135,3 +135,4 @@ async def test_the_conversation_budget_bounds_the_context_too(
     assert sum(len(m["content"]) for m in messages[1:]) <= 6 * 70
     heading = next(line for line in text.splitlines() if line.startswith("## AI"))
     assert "context: AGENTS.md (" in heading and "pricing.py" not in heading
+    assert "masked" not in heading  # the key in the definition left out was never counted
