@@ -5,6 +5,7 @@ document ends."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from gpt_lsp.asking.target import Chat, Params, build, target
@@ -13,11 +14,14 @@ from gpt_lsp.chat.document import ChatDoc, messages
 from gpt_lsp.chat.references import expand
 from gpt_lsp.chat.reply import ACTION, Reply, run
 from gpt_lsp.chat.sources import WorkspaceSources
+from gpt_lsp.chat.subject import fit, subject_of
+from gpt_lsp.context.block import ContextPack
 from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.errors import RequestRefused
 from gpt_lsp.i18n import _, ngettext
 from gpt_lsp.prompting.prompts import prose_language_name
 from gpt_lsp.prompting.secrets import SecretMask, StreamUnmasker
+from gpt_lsp.prompting.slicing import excluded_by
 from gpt_lsp.text.documents import TextDoc, units_for_chars
 from gpt_lsp.text.regions import Encoding, Pos, Span
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from gpt_lsp.chat.host import Host
 
 BUDGET_FACTOR = 6  # a chat sends up to this many times contextChars of conversation
+CONTEXT_SEPARATOR = "\n\n---\n\n"  # between the context block and the question
 SYSTEM = (
     "You are a programming assistant answering in the user's code editor, in a Markdown "
     "chat document. Answer in Markdown. Put code in fenced blocks with a language tag; when "
@@ -56,14 +61,27 @@ def start_reply(
         diagnostics=diagnostics,
     )
     said = messages(chat.turns)
+    typed = said[-1]["content"]
     for message in said:
         if message["role"] == "user":
             message["content"] = expand(message["content"], sources)
+    subject = subject_of(
+        doc, meta, _source_doc(host, source), (typed, said[-1]["content"]), host.client().encoding
+    )
     mask = SecretMask()
     if settings.mask_secrets:
         for message in said:
             message["content"] = mask.mask(message["content"])
-    kept = cut(said, settings.context_chars * BUDGET_FACTOR)
+    budget = settings.context_chars * BUDGET_FACTOR
+    pack = host.parts.context.for_chat(subject.doc, subject.shown, subject.code)
+    # Context comes before the question, in what the question leaves of the budget; earlier
+    # turns get the rest. Its snippets take the same mask: an answer quoting one unmasks.
+    room = budget - len(said[-1]["content"]) - len(CONTEXT_SEPARATOR)
+    pack = fit(pack, partial(_render, mask=mask, masking=settings.mask_secrets), room)
+    if pack.pieces:
+        block = pack.render(mask.mask if settings.mask_secrets else str)
+        said[-1]["content"] = block + CONTEXT_SEPARATOR + said[-1]["content"]
+    kept = cut(said, budget)
     system = SYSTEM
     prose = prose_language_name(settings.language)
     if prose:
@@ -92,6 +110,8 @@ def start_reply(
         eol=doc.eol,
         lead=doc.eol * 2,
         dropped=kept.dropped,
+        context=tuple(pack.pieces),
+        masked=mask.count,
         unmasker=StreamUnmasker(mask) if mask.count else None,
         max_chars=settings.max_answer_chars,
     )
@@ -105,6 +125,18 @@ def start_reply(
     channel.add(region)
     reply.task = asyncio.ensure_future(run(reply, host.port, host.spending))
     return reply
+
+
+def _render(pack: ContextPack, mask: SecretMask, masking: bool) -> str:
+    """A trial rendering with a copy of the mask: a piece left out leaves no secret counted."""
+    return pack.render(SecretMask(list(mask.originals)).mask if masking else str)
+
+
+def _source_doc(host: Host, source: str | None) -> TextDoc | None:
+    """The chat's source document when it is open and may be sent, else None."""
+    if source is None or excluded_by(source, host.settings().exclude_globs) is not None:
+        return None
+    return host.documents.store.get(source)
 
 
 def _stop(reply: Reply) -> None:

@@ -13,6 +13,7 @@ from gpt_lsp.text.documents import DocumentStore
 
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
+    from gpt_lsp.context.service import ContextService
     from gpt_lsp.edits.channel import DocumentChannel
     from gpt_lsp.jobs.manager import JobManager
     from gpt_lsp.prompting.definitions import Definitions
@@ -36,7 +37,8 @@ class Documents(Protocol):
 
 
 class Machinery(Protocol):
-    """The other parts a chat uses, each built on first use: jobs take an applied block."""
+    """The other parts a chat uses, each built on first use: jobs take an applied block,
+    the context service (the one jobs use) gathers a reply's context."""
 
     @property
     def jobs(self) -> JobManager: ...
@@ -44,6 +46,8 @@ class Machinery(Protocol):
     def definitions(self) -> Definitions: ...
     @property
     def notes(self) -> Opener: ...
+    @property
+    def context(self) -> ContextService: ...
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from gpt_lsp.answer.prose import ProseOutputFilter
 from gpt_lsp.asking.reading import Reading, Sink
 from gpt_lsp.chat.document import ai_heading, user_heading
 from gpt_lsp.chat.think import ThinkFilter
+from gpt_lsp.context.receipts import listed
 from gpt_lsp.edits.channel import DocumentChannel
 from gpt_lsp.edits.region import JobRegion
 from gpt_lsp.errors import GptLspError
@@ -27,6 +28,7 @@ from gpt_lsp.text.regions import Pos
 if TYPE_CHECKING:
     from gpt_lsp.accounting.spending import Spending
     from gpt_lsp.asking.target import Target
+    from gpt_lsp.context.packing import Piece
     from gpt_lsp.port import ClientPort
     from gpt_lsp.prompting.secrets import StreamUnmasker
     from gpt_lsp.relay.request import ChatRequest
@@ -52,6 +54,8 @@ class Reply:
     eol: str
     lead: str  # the line breaks before the heading
     dropped: int = 0  # earlier turns left out for the budget
+    context: tuple[Piece, ...] = ()  # the context sent, for the heading's receipts
+    masked: int = 0  # secrets masked in what was sent
     unmasker: StreamUnmasker | None = None
     max_chars: int | None = None
     notices: list[str] = field(default_factory=list)
@@ -66,7 +70,8 @@ class Reply:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def heading(self, final: bool) -> str:
-        """Returns the AI heading: the model; at the end the tokens, time, cost and cut."""
+        """Returns the AI heading: the model; at the end the tokens, time, cost, cut, secrets
+        masked and the context sent."""
         if not final:
             return ai_heading(self.target.model)
         figures: list[str] = []
@@ -84,6 +89,10 @@ class Reply:
                 self.dropped,
             )
             figures.append(text.format(count=self.dropped))
+        if self.masked:
+            text = ngettext("{count} secret masked", "{count} secrets masked", self.masked)
+            figures.append(text.format(count=self.masked))
+        figures.append(listed(self.context))
         return ai_heading(self.target.model, figures)
 
     def write(self, text: str) -> None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gpt_lsp.context.symbols import language_of_path
 from gpt_lsp.prompting.slicing import excluded_by
@@ -142,12 +142,19 @@ def read_source(path: Path, max_bytes: int) -> bytes | None:
     """Reads a file checked by `may_index`; None when it is binary, too large or gone."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+            return read_checked(handle, max_bytes)
     except OSError:
         return None
-    if len(data) > max_bytes or b"\0" in data[:SNIFF]:
+
+
+def read_checked(handle: BinaryIO, max_bytes: int) -> bytes | None:
+    """Reads an open file: its first bytes alone decide it is binary (a NUL), and only then
+    is the rest read, up to `max_bytes` (None beyond)."""
+    head = handle.read(min(SNIFF, max_bytes + 1))
+    if b"\0" in head:
         return None
-    return data
+    data = head + handle.read(max_bytes + 1 - len(head)) if len(head) <= max_bytes else head
+    return data if len(data) <= max_bytes else None
 
 
 def find_instructions(

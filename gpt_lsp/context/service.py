@@ -135,6 +135,15 @@ class ContextService:
             log.exception("gathering context failed")
             return ContextPack()
 
+    def for_chat(self, doc: TextDoc, shown: tuple[int, int], code: str) -> ContextPack:
+        """Returns a chat reply's context: the names of the code the conversation is about,
+        looked up from the document it is about, in the jobs' budgets; never fails the reply."""
+        try:
+            return self.gather_for(doc, shown, code, budgets_of(self._settings()))
+        except Exception:  # context helps; a failure here must not stop the reply
+            log.exception("gathering chat context failed")
+            return ContextPack()
+
     def for_completion(
         self, doc: TextDoc, line: int, shown: tuple[int, int], budget: int
     ) -> ContextPack:

@@ -39,6 +39,7 @@ _FUNCTIONS = frozenset(
         "constructor_declaration",
         "function_item",
         "abstract_method_signature",
+        "function_signature",  # TypeScript `declare function f(): T;`, ambient modules
     }
 )
 _CLASSES = frozenset(
@@ -64,6 +65,22 @@ _TYPES = frozenset(
     }
 )
 _WRAPPERS = frozenset({"decorated_definition", "export_statement"})
+# Python blocks whose definitions are the enclosing scope's (conditional imports, fallbacks).
+_BLOCKS = frozenset(
+    {
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "try_statement",
+        "except_clause",
+        "except_group_clause",
+        "finally_clause",
+        "with_statement",
+        "block",
+    }
+)
+_NAMESPACES = frozenset({"internal_module", "module"})  # TypeScript `namespace`, `module`
+_NAMESPACE_WRAPPERS = frozenset({"export_statement", "ambient_declaration", "expression_statement"})
 _DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 _GO_SPECS = frozenset({"type_declaration", "const_declaration", "var_declaration"})
 _FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function"})
@@ -118,10 +135,36 @@ def _collect(node: Node, language: str, parent: str | None, depth: int, out: lis
     if depth > MAX_DEPTH:
         return
     for child in node.named_children:
+        if child.type in _BLOCKS:  # `if TYPE_CHECKING:`, `try: ... except ImportError: def f`
+            _collect(child, language, parent, depth + 1, out)
+            continue
+        space = _namespace(child)
+        if space is not None:
+            inside, name = space
+            _collect(inside, language, name or parent, depth + 1, out)
+            continue
         for symbol, body in _definitions(child, language, parent):
             out.append(symbol)
             if body is not None and symbol.kind == "class":
                 _collect(body, language, symbol.name, depth + 1, out)
+
+
+def _namespace(node: Node) -> tuple[Node, str | None] | None:
+    """A TypeScript `namespace N { }` (its members' owner N, as `N.f()` names them) or
+    `declare module "m" { }` (no owner: its members are imported by name): body and name."""
+    for _ in range(3):  # export_statement / ambient_declaration / expression_statement
+        if node.type in _NAMESPACES:
+            body = node.child_by_field_name("body")
+            named = node.child_by_field_name("name")
+            if body is None:
+                return None
+            if named is not None and named.type in ("identifier", "nested_identifier"):
+                return body, _text(named)
+            return body, None
+        if node.type not in _NAMESPACE_WRAPPERS or not node.named_children:
+            return None
+        node = node.child_by_field_name("declaration") or node.named_children[0]
+    return None
 
 
 def _definitions(node: Node, language: str, parent: str | None) -> list[tuple[Symbol, Node | None]]:

@@ -12,8 +12,10 @@ from typing import Any
 from gpt_lsp.accounting.spending import Spending
 from gpt_lsp.accounting.usage import UsageTotals, local_token_count
 from gpt_lsp.answer.output import CodeOutputFilter, Output, Rewrite
+from gpt_lsp.context.receipts import summary as context_summary
 from gpt_lsp.edits.channel import DocumentChannel
 from gpt_lsp.errors import AnswerWithoutCode, GptLspError
+from gpt_lsp.i18n import _
 from gpt_lsp.jobs.job import Job, Turn, tokens_text
 from gpt_lsp.jobs.lifecycle import Cause, Lifecycle
 from gpt_lsp.jobs.review import ReviewBoard
@@ -206,11 +208,16 @@ class TurnRunner:
             self._record(job, turn.usage)
         if turn.progress_token is not None:
             self.port.end_progress(turn.progress_token, job.end_message())
+        summary = f"AI: {turn.spec.action.label}: {job.end_message()}"
+        if turn.spec.context:  # every shim shows the summary as is: what context went, briefly
+            summary = _("{summary}; {context}").format(
+                summary=summary, context=context_summary(turn.spec.context)
+            )
         params: dict[str, Any] = {
             "jobId": job.id,
             "uri": turn.spec.uri,
             "status": turn.status,
-            "summary": f"AI: {turn.spec.action.label}: {job.end_message()}",
+            "summary": summary,
         }
         if turn.message:
             params["message"] = turn.message

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         SelectModelArgs,
     )
     from gpt_lsp.settings import Settings
+    from gpt_lsp.text.documents import TextDoc
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,9 @@ class Session:
             return  # not open, or a change that cannot apply: the server's copy stays
         built = self.parts.built()
         typing = not self.open_documents.tracking(uri)  # no job's region sees it
-        if built.context is not None and typing:
-            built.context.changed(uri, changes)  # the user's edits (a job's are not)
+        if built.context is not None and typing and not _is_chat(doc):
+            # The user's edits (a job's are not; a chat's question is sent as the question).
+            built.context.changed(uri, changes)
         if built.completion is not None or self.settings.completion.enabled:  # ends stale asks
             self.parts.completion.changed(uri, typing=typing)
         self.open_documents.apply(doc, version, changes)
@@ -319,3 +321,10 @@ class Session:
         if built.chat is not None:
             await built.chat.close()  # replies stopped, what came billed
         await self.config.close()
+
+
+def _is_chat(doc: TextDoc) -> bool:
+    """True for a chat document (its first line is the chat's marker)."""
+    from gpt_lsp.chat.document import is_chat
+
+    return bool(doc.lines) and is_chat(doc.lines[0])

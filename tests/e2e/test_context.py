@@ -87,6 +87,8 @@ async def test_a_definition_from_another_file_reaches_the_relay(
         "end": {"line": 10, "character": 0},
     }
     assert all(r["tokens"] > 0 for r in receipts)
+    tokens = sum(r["tokens"] for r in receipts)  # what every shim shows, said once
+    assert finished["summary"].endswith(f"; context: 2 pieces, {tokens} tokens")
 
 
 async def test_the_user_can_turn_context_off(
@@ -100,7 +102,7 @@ async def test_the_user_can_turn_context_off(
     relay_sim.enqueue(Scenario(text="def order_total(amount, coupon):\n    return 1\n"))
     job = await editor.command("gptLsp.run", {"action": "refactor", "uri": uri, "range": TOTAL})
     finished = await editor.wait_finished(job["jobId"])
-    assert "context" not in finished
+    assert "context" not in finished and "context" not in finished["summary"]
     prompt = relay_sim.requests[-1].json["messages"][-1]["content"]
     assert "zebraDiscountDoc" not in prompt and "walrusInstructionMark" not in prompt
 

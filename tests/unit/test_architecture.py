@@ -66,6 +66,7 @@ ALLOWED = {
         "gpt_lsp.answer",
         "gpt_lsp.edits",
         "gpt_lsp.jobs",
+        "gpt_lsp.context",
     },
     "gpt_lsp.session": {
         "gpt_lsp.chat",

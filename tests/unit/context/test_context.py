@@ -107,6 +107,58 @@ var ErrX = errors.New("x")
     ]
 
 
+def test_python_definitions_inside_module_level_if_and_try_blocks() -> None:
+    source = b"""if TYPE_CHECKING:
+    Alias = int
+try:
+    import ujson
+except ImportError:
+    def loads(text):
+        return text
+else:
+    def dumps(value): ...
+if FAST:
+    pass
+elif SLOW:
+    class Slow:
+        if DEBUG:
+            def probe(self): ...
+with lock:
+    def guarded(): ...
+def outer():
+    if x:
+        def inner(): ...
+"""
+    assert _names(extract_symbols(source, "python")) == [
+        ("Alias", "variable", None),
+        ("loads", "function", None),
+        ("dumps", "function", None),
+        ("Slow", "class", None),
+        ("probe", "method", "Slow"),
+        ("guarded", "function", None),
+        ("outer", "function", None),
+    ]
+
+
+def test_typescript_definitions_inside_namespaces_and_ambient_modules() -> None:
+    source = b"""namespace Geo {
+  export function area(r: number): number { return r * r; }
+  export const PI = 3.14;
+}
+export namespace Shapes { export class Box { size() { return 1; } } }
+declare module "lib" { export function load(): void; }
+function top() {}
+"""
+    assert _names(extract_symbols(source, "typescript")) == [
+        ("area", "method", "Geo"),  # `Geo.area(...)` names it by its namespace
+        ("PI", "field", "Geo"),
+        ("Box", "class", "Shapes"),
+        ("size", "method", "Box"),
+        ("load", "function", None),  # imported by name from "lib"
+        ("top", "function", None),
+    ]
+
+
 def test_names_used_calls_types_members_not_locals() -> None:
     code = """def order_total(order: Order) -> float:
     amount = apply_discount(order.total(), order.coupon)  # a comment naming ignored_name

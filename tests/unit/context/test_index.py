@@ -4,6 +4,7 @@ tool files are never opened (every open of the process is counted by an audit ho
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gpt_lsp.context.files import Limits
+from gpt_lsp.context.files import SNIFF, Limits, read_source
 from gpt_lsp.context.gather import Budgets
 from gpt_lsp.context.index import WorkspaceIndex
 from gpt_lsp.context.indexer import Indexer
@@ -130,10 +131,47 @@ async def test_the_index_reads_only_what_it_may(workspace: Path, opened: list[st
     }
     read = _inside(opened, workspace)
     assert not read & set(NEVER_OPENED), read & set(NEVER_OPENED)
-    assert "fake.py" in read  # opened, found binary (a NUL), and left out
+    assert "fake.py" in read  # opened, its first bytes found binary (a NUL), and left out
     assert {"src/lib.py", "AGENTS.md", ".gitignore", "sub/.gitignore"} <= read
     status = service.status()
     assert status["files"] == 6 and status["symbols"] >= 6 and status["updated"]
+
+
+class _Counted(io.BytesIO):
+    """A file's bytes, counting how many were read."""
+
+    count = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.count += len(data)
+        return data
+
+
+def test_a_binary_file_is_dropped_after_its_first_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first bytes of a file with a NUL are read, not the whole (up to maxFileKb)."""
+    contents = {
+        "binary.py": b"def x():\0" + b"y" * 200_000,
+        "late_nul.py": b"y" * SNIFF + b"\0",  # a NUL past the sniffed bytes: text
+        "source.py": b"x = 1\n" * 2_000,
+        "huge.py": b"x = 1\n" * 50_000,
+    }
+    handles: dict[str, _Counted] = {}
+
+    def open_(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> io.BytesIO:
+        handles[path.name] = _Counted(contents[path.name])
+        return handles[path.name]
+
+    monkeypatch.setattr(Path, "open", open_)
+    limit = 256 * 1024
+    assert read_source(tmp_path / "binary.py", limit) is None
+    assert handles["binary.py"].count <= SNIFF
+    assert read_source(tmp_path / "late_nul.py", limit) == contents["late_nul.py"]
+    assert read_source(tmp_path / "source.py", limit) == contents["source.py"]
+    assert read_source(tmp_path / "huge.py", limit) is None
+    assert handles["huge.py"].count == limit + 1
 
 
 async def test_saves_and_watched_files_keep_it_current(workspace: Path, opened: list[str]) -> None:
