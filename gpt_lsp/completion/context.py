@@ -47,6 +47,12 @@ class CompletionContext:
         return re.split(r"\r\n|\n|\r", self.suffix, maxsplit=1)[0]
 
     @property
+    def in_word(self) -> bool:
+        """True when the cursor is right after a letter, digit or underscore."""
+        last = self.line_before[-1:]
+        return last.isalnum() or last == "_"
+
+    @property
     def indent(self) -> str:
         """Returns the cursor line's indentation (what it has before the cursor)."""
         line = self.line_before
