@@ -105,9 +105,19 @@ def test_the_prompt_asks_for_the_hole_with_file_name_and_language() -> None:
     assert "app.py (python)" in user
     assert f"    return {HOLE}\n\nprint(add(1, 2))" in user
     assert "rest of the current line" in user
-    assert "'    return '" in user
     block = build_messages(ctx, ctx.prefix, ctx.suffix, "block")[1]["content"]
     assert "few lines" in block
+
+
+def test_the_chat_prompt_adds_few_tokens_to_the_file_it_shows() -> None:
+    # Sent with every completion: the instructions, the file's name and the hole's scope, no
+    # repeat of the cursor line (the typing bench's billed-tokens goal needs <= 200 characters).
+    ctx = ctx_at("def add(a, b):\n    return |\n\nprint(add(1, 2))\n")
+    for mode in ("line", "block"):
+        messages = build_messages(ctx, ctx.prefix, ctx.suffix, mode)  # type: ignore[arg-type]
+        added = sum(len(m["content"]) for m in messages) - len(ctx.prefix + HOLE + ctx.suffix)
+        assert added <= 200
+        assert messages[1]["content"].count("    return ") == 1
 
 
 # ---------------------------------------------------------------- cleaning
