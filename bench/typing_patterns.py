@@ -2,22 +2,31 @@
 patterns against a relay with a realistic pace; what the relay sees and bills, what the user
 sees at each pause, and the server's memory beside a bare pygls server's. Each pattern asks
 by the chat prompt; Helix's and Neovim's per-key also by fill-in-the-middle (`/completions`
-with `suffix`, a relay that keeps it)."""
+with `suffix`, a relay that keeps it).
+
+The baseline is measured in the same run: the server as it was before issue 22 (BASELINE,
+extracted with `git archive` into a temporary folder first on the server's PYTHONPATH),
+played in each pattern right before the current server, so both see the same machine."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import math
+import os
 import random
+import subprocess
+import tarfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
 from bench.client import Editor, start_editor
-from bench.common import BENCH, PYTHON, rss_mib, server_env
+from bench.common import BENCH, PYTHON, REPO, rss_mib, server_env
 from bench.scenarios import Context, Report, _frame, _read_message, collect_stderr
 from tests.relay_sim import Scenario
 from tests.relay_sim.scenario import split_tokens
@@ -148,8 +157,8 @@ PATTERNS = (
         fim=True,
     ),
 )
-# Billed tokens per 100 characters with main before issue 22's part A (bench/RESULTS.md).
-MAIN_BILLED = {"helix": 1629.0, "nvim per key": 3654.0, "nvim 0.12 runtime": 2015.0}
+# main right before issue 22's part A: the baseline of its goal "billed tokens at most half".
+BASELINE = "15392ca"
 _ids = itertools.count(1)
 
 
@@ -259,13 +268,22 @@ def _cursor(text: str) -> tuple[int, int]:
     return before.count("\n"), len(before) - (before.rfind("\n") + 1)
 
 
-async def play(ctx: Context, pattern: Pattern, report: Report) -> dict[str, Any]:
-    """One run: a fresh server, the script typed once; the figures of the run."""
+async def play(
+    ctx: Context, pattern: Pattern, report: Report, baseline: Path | None = None
+) -> dict[str, Any]:
+    """One run: a fresh server (the baseline's from its folder), the script typed once; the
+    figures of the run."""
     ctx.sim.fim = "serve" if pattern.fim else None
+    completion: dict[str, Any] = {"enabled": True}
+    env_extra = dict(ctx.env_extra)
+    if baseline is None:
+        completion["fim"] = "auto" if pattern.fim else "off"
+    else:  # it knows no `fim` (its settings reject unknown keys): the chat prompt
+        env_extra["PYTHONPATH"] = f"{baseline}{os.pathsep}{REPO}"
     ed = await start_editor(
         ctx.tmp,
-        ctx.sim.options(completion={"enabled": True, "fim": "auto" if pattern.fim else "off"}),
-        env_extra=ctx.env_extra,
+        ctx.sim.options(completion=completion),
+        env_extra=env_extra,
         inline=pattern.inline,
     )
     try:
@@ -305,6 +323,14 @@ async def play(ctx: Context, pattern: Pattern, report: Report) -> dict[str, Any]
             "rss": rss_mib(ed.pid),
             "counts": counts,
             "asked": len(player.asked),
+            "requests": [  # each relay request: when, its prompt's tokens, tokens written
+                (
+                    round((r.received_at or began) - began, 3),
+                    _prompt_chars(r.json) // 4,
+                    len(ctx.sim.piece_times.get(r.index, [])),
+                )
+                for r in relay
+            ],
         }
     finally:
         collect_stderr(report, ed)
@@ -365,34 +391,57 @@ async def bare_rss(ctx: Context) -> float:
         await proc.wait()
 
 
+def extract_baseline(into: Path) -> Path:
+    """Writes BASELINE's gpt_lsp into a folder (from git); returns the folder."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", BASELINE, "gpt_lsp"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    folder = into / f"baseline-{BASELINE}"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
 async def typing(ctx: Context) -> Report:
     report = Report("typing")
     ctx.sim.responder = model
+    baseline = extract_baseline(ctx.tmp)
+    results: dict[str, list[dict[str, Any]]] = {}
     try:
         bare = await bare_rss(ctx)
-        for pattern in PATTERNS:
-            runs = [await play(ctx, pattern, report) for _ in range(1 if ctx.quick else 3)]
-            _rows(report, pattern, runs)
-            report.details[pattern.name] = runs
+        for _ in range(1 if ctx.quick else 3):  # interleaved: each run beside its baseline
+            for pattern in PATTERNS:
+                if not pattern.fim:
+                    runs = results.setdefault(f"{pattern.name}, {BASELINE}", [])
+                    runs.append(await play(ctx, pattern, report, baseline))
+                results.setdefault(pattern.name, []).append(await play(ctx, pattern, report))
     finally:
         ctx.sim.responder = None
         ctx.sim.fim = None
+    for pattern in PATTERNS:
+        if not pattern.fim:
+            _rows(report, f"{pattern.name}, {BASELINE}", results[f"{pattern.name}, {BASELINE}"])
+        runs = results[pattern.name]
+        _rows(report, pattern.name, runs, pattern.fim)
+        before = results[f"{pattern.base}, {BASELINE}"]
+        ratios = [r["billed"] / b["billed"] for r, b in zip(runs, before, strict=True)]
+        report.add(f"{pattern.name}: billed tokens / {BASELINE}'s", "x", ratios, "<= 0.5", 0.5)
+    report.details.update(results)
     report.add("bare pygls server RSS after initialize", "MiB", [bare])
     return report
 
 
-def _rows(report: Report, pattern: Pattern, runs: list[dict[str, Any]]) -> None:
-    name = pattern.name
-
+def _rows(report: Report, name: str, runs: list[dict[str, Any]], fim: bool = False) -> None:
     def per_100(key: str) -> list[float]:
         return [r[key] * 100 / r["chars"] for r in runs]
 
     report.add(f"{name}: relay requests / 100 chars", "n", per_100("relay"), "<= 4", 4, 2)
-    half = MAIN_BILLED[pattern.base] / 2
-    target = f"<= {half:.0f}"  # half of main's before issue 22
-    report.add(f"{name}: billed tokens / 100 chars", "tok", per_100("billed"), target, half, 0)
+    report.add(f"{name}: billed tokens / 100 chars", "tok", per_100("billed"), digits=0)
     report.add(f"{name}: stale answers / 100 chars", "n", per_100("stale"), digits=2)
-    if pattern.fim:
+    if fim:
         report.add(f"{name}: ... of which by FIM / 100 chars", "n", per_100("fim"), digits=2)
     missed = [sum(not p["shown"] for p in r["pauses"]) for r in runs]
     report.add(f"{name}: pauses > 500 ms without a suggestion", "n", missed, "0 of 5", 0, 0)

@@ -233,6 +233,8 @@ def _fim_facts(settings: Settings, client: RelayClient, model: str) -> list[str]
             text = _("{model}: off (completion uses the chat prompt; setting fim)")
         elif setting == "completions":
             text = _("{model}: always (POST /completions with suffix; setting fim)")
+        elif setting == "fim/completions":
+            text = _("{model}: always (POST /fim/completions, Codestral's form; setting fim)")
         elif served:
             text = _("{model}: yes (completion uses POST /completions with suffix)")
         elif served is False:

@@ -43,9 +43,10 @@ def chat_completions_url(base: str) -> str:
     return _join(base, "chat/completions")
 
 
-def completions_url(base: str) -> str:
-    """Returns the legacy completions endpoint (fill-in-the-middle) of a normalized base."""
-    return _join(base, "completions")
+def completions_url(base: str, form: str = "completions") -> str:
+    """Returns a fill-in-the-middle endpoint of a normalized base: the legacy completions
+    one, or another form's path (`fim/completions`)."""
+    return _join(base, form)
 
 
 def models_url(base: str) -> str:

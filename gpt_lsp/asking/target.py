@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 from gpt_lsp.logs import content_logger
 from gpt_lsp.relay.client import RelayClient
 from gpt_lsp.relay.pool import RelayPool
-from gpt_lsp.relay.request import ChatRequest, FimRequest, Request
+from gpt_lsp.relay.request import ChatRequest, FimEndpoint, FimRequest, Request
 from gpt_lsp.settings import Price, Settings
 
 
@@ -88,10 +88,12 @@ class Chat:
 
 @dataclass(frozen=True)
 class Fim:
-    """The text before and after a hole, to /completions: a code model fills it natively."""
+    """The text before and after a hole, to /completions (or Codestral's /fim/completions):
+    a code model fills it natively."""
 
     prompt: str
     suffix: str
+    endpoint: FimEndpoint = "completions"
 
     def request(self, model: str, params: Params) -> FimRequest:
         """Returns the fill-in-the-middle request."""
@@ -101,6 +103,7 @@ class Fim:
             model=model,
             temperature=params.temperature,
             max_tokens=params.max_tokens,
+            endpoint=self.endpoint,
         )
 
     def sent(self) -> tuple[str, ...]:

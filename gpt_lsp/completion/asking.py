@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from gpt_lsp.context.block import ContextPack
     from gpt_lsp.prompting.secrets import SecretMask
     from gpt_lsp.relay.pool import RelayPool
-    from gpt_lsp.relay.request import Request
+    from gpt_lsp.relay.request import FimEndpoint, Request
     from gpt_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,14 @@ def chat_prompt(hole: Hole) -> Chat:
     return Chat(build_messages(hole.ctx, hole.prefix, hole.suffix, hole.mode, block))
 
 
-def fim_prompt(hole: Hole) -> Fim:
+def fim_prompt(hole: Hole, endpoint: FimEndpoint = "completions") -> Fim:
     """Returns the text before and after the hole, for a code model to fill; definitions from
     other files go first, as comments (as tabby-agent sends them)."""
     marker = comment_marker(hole.ctx.language)
     if not hole.context or marker is None:
-        return Fim(hole.prefix, hole.suffix)
+        return Fim(hole.prefix, hole.suffix, endpoint)
     lead = hole.context.commented(marker, hole.ctx.eol, _masker(hole))
-    return Fim(lead + hole.prefix, hole.suffix)
+    return Fim(lead + hole.prefix, hole.suffix, endpoint)
 
 
 def comment_marker(language: str) -> str | None:
@@ -162,10 +162,12 @@ class Asker:
         mode = choose_mode(ctx, config.multiline)
         hole = Hole(ctx, prefix, suffix, mode, mask, context, settings.mask_secrets)
         params = Params(max_tokens=config.max_tokens)
-        way = fim.path(settings.completion_fim(where.relay), where.client.fim_served(where.model))
+        setting = settings.completion_fim(where.relay)
+        way = fim.path(setting, where.client.fim_served(where.model))
         if way != "chat":
             try:
-                return await self._fim(where, hole, params, probe=way == "probe")
+                shape = fim_prompt(hole, fim.endpoint(setting))
+                return await self._fim(where, hole, shape, params, probe=way == "probe")
             except GptLspError as error:
                 if way == "forced" or not fim.refused(error):
                     raise
@@ -181,11 +183,13 @@ class Asker:
         await self._read(where, chat_prompt(hole), params, sink)
         return clean(sink.answer(), ctx, hole.mode)
 
-    async def _fim(self, where: Target, hole: Hole, params: Params, *, probe: bool) -> str:
+    async def _fim(
+        self, where: Target, hole: Hole, shape: Fim, params: Params, *, probe: bool
+    ) -> str:
         """Asks by FIM; a probe reads the whole answer and learns from it."""
         ctx = hole.ctx
         sink = _Probe(hole) if probe else _Settle(hole)
-        reading = await self._read(where, fim_prompt(hole), params, sink)
+        reading = await self._read(where, shape, params, sink)
         answer = sink.answer()
         if not probe:
             return clean(answer, ctx, hole.mode)

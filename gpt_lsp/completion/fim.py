@@ -20,11 +20,13 @@ from gpt_lsp.errors import (
     RateLimitError,
     RelayStatusError,
 )
+from gpt_lsp.relay.request import FimEndpoint
 from gpt_lsp.settings.models import FimSetting
 
 Path = Literal["chat", "fim", "probe", "forced"]
 """chat: the chat prompt; fim: FIM, known served; probe: FIM, not known yet (the answer is
-read to its end and judged); forced: FIM whatever happens (`fim: "completions"`)."""
+read to its end and judged); forced: FIM whatever happens (`fim: "completions"` or
+`"fim/completions"`)."""
 Verdict = Literal["kept", "ignored", "unknown"]
 
 ANCHOR_MIN = 8  # non-blank characters of the suffix's start needed to judge an answer by
@@ -41,11 +43,18 @@ def path(fim: FimSetting, served: bool | None) -> Path:
     (None: nothing yet)."""
     if fim == "off":
         return "chat"
-    if fim == "completions":
+    if fim in ("completions", "fim/completions"):
         return "forced"
     if served is None:
         return "probe"
     return "fim" if served else "chat"
+
+
+def endpoint(fim: FimSetting) -> FimEndpoint:
+    """Returns where a FIM request goes: Codestral's endpoint only when the setting names it
+    ("auto" tries the legacy one alone: a second probe would cost a relay without either one
+    refused request more, and Codestral's own API is set up knowingly)."""
+    return "fim/completions" if fim == "fim/completions" else "completions"
 
 
 def refused(error: GptLspError) -> bool:

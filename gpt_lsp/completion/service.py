@@ -126,7 +126,7 @@ class CompletionService:
             self._latest.release(ticket)
             return self._suggest(ctx, cached)
         # Still changing (typing): wait until the user stops, whatever the trigger kind.
-        delay = self.rhythm.wait(uri, config.debounce_ms / 1000)
+        delay = self.rhythm.wait(uri, config.debounce_ms / 1000, in_word=ctx.in_word)
         version = doc.version  # the document object changes in place
         task = asyncio.ensure_future(self._fetch(doc, ctx, delay))
         task.add_done_callback(self._count_debounced)

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
+
+FimEndpoint = Literal["completions", "fim/completions"]
+"""Where a fill-in-the-middle request goes under the base: the legacy completions endpoint,
+or Codestral's (answered in chat-completion chunks)."""
 
 # 400s that say the relay rejects one request feature; each is retried once without it.
 _STREAM_OPTIONS_MARKERS = ("stream_options", "include_usage")
@@ -32,6 +37,7 @@ class FimRequest:
     model: str
     temperature: float | None = None
     max_tokens: int | None = None
+    endpoint: FimEndpoint = "completions"  # "fim/completions": Codestral's form
 
 
 Request = ChatRequest | FimRequest

@@ -1,6 +1,8 @@
 """What a request looks like on the wire: its endpoint and its JSON body, shaped by what is
 known of the relay (its quirks). Chat goes to `/chat/completions`; fill-in-the-middle to the
-legacy `/completions` with `prompt` and `suffix`."""
+legacy `/completions` with `prompt` and `suffix`, or to Codestral's `/fim/completions` (the
+same fields; its schema rejects any other, so no `stream_options`: its last chunk carries the
+usage anyway)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from gpt_lsp.urls import chat_completions_url, completions_url
 def endpoint(base: str, request: Request) -> str:
     """Returns the URL a request is sent to on one host."""
     if isinstance(request, FimRequest):
-        return completions_url(base)
+        return completions_url(base, request.endpoint)
     return chat_completions_url(base)
 
 
@@ -27,7 +29,8 @@ def body(request: Request, quirks: RelayQuirks) -> dict[str, Any]:
         messages = request.messages
         out["messages"] = fold_system_messages(messages) if quirks.no_system_role else messages
     out["stream"] = True
-    if not quirks.no_stream_options:
+    codestral = isinstance(request, FimRequest) and request.endpoint == "fim/completions"
+    if not quirks.no_stream_options and not codestral:
         out["stream_options"] = {"include_usage": True}
     if request.temperature is not None:
         out["temperature"] = request.temperature

@@ -130,9 +130,10 @@ class Price(_Model):
         return math.ceil(weighted * self.model_ratio * self.group_ratio)
 
 
-FimSetting = Literal["off", "auto", "completions"]
+FimSetting = Literal["off", "auto", "completions", "fim/completions"]
 """Fill-in-the-middle for completion: never, tried once per model and remembered, or always
-(`POST <base>/completions` with `prompt` and `suffix`)."""
+(`POST <base>/completions` with `prompt` and `suffix`; `POST <base>/fim/completions`, the form
+of Codestral's API, which "auto" never tries)."""
 
 
 class RelayConfig(_Model):
@@ -166,7 +167,8 @@ class RelayConfig(_Model):
     """Per-model prices, for the cost of each job."""
     fim: FimSetting = "auto"
     """Fill-in-the-middle completion on this relay: off, auto (tried once per model, then
-    remembered) or completions (always /completions with prompt and suffix)."""
+    remembered), completions (always /completions with prompt and suffix) or fim/completions
+    (always /fim/completions, Codestral's form)."""
 
     @field_validator("base_url")
     @classmethod
@@ -265,7 +267,8 @@ class CompletionSettings(_Model):
     """Language ids never completed (e.g. markdown, plaintext)."""
     fim: FimSetting = "auto"
     """Fill-in-the-middle: off (always the chat prompt), auto (tried once per relay and model,
-    then remembered) or completions (always /completions with prompt and suffix)."""
+    then remembered), completions (always /completions with prompt and suffix) or
+    fim/completions (always /fim/completions, Codestral's form)."""
 
 
 class ContextSettings(_Model):
@@ -356,12 +359,13 @@ class Settings(_Model):
 
     def completion_fim(self, relay_name: str) -> FimSetting:
         """Returns completion's fill-in-the-middle setting on a relay: off if `completion.fim`
-        or the relay's `fim` is off, else completions if either says so, else auto."""
+        or the relay's `fim` is off, else the endpoint form either names (the relay's first:
+        it says what the relay serves), else auto."""
         relay = self.relays.get(relay_name)
-        both = (self.completion.fim, relay.fim if relay else "auto")
+        both = (relay.fim if relay else "auto", self.completion.fim)
         if "off" in both:
             return "off"
-        return "completions" if "completions" in both else "auto"
+        return next((form for form in both if form != "auto"), "auto")
 
     def model_for(self, relay_name: str, override: str | None = None) -> str:
         """Returns the model to use with a relay."""

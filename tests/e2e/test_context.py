@@ -160,7 +160,7 @@ async def test_a_completion_carries_the_definitions_it_uses_from_other_files(
     body = relay_sim.requests[-1].json
     if fim == "off":  # the chat prompt: the definitions block before the file
         user = body["messages"][-1]["content"]
-        assert user.index("zebraDiscountDoc") < user.index("File: orders.py")
+        assert user.index("zebraDiscountDoc") < user.index("orders.py (python)")
         assert "shop/pricing.py, lines 6-10 (apply_discount)" in user
     else:  # fill-in-the-middle: the definitions as comments above the text
         assert body["prompt"].startswith("# shop/pricing.py, lines 6-10 (apply_discount)\n")

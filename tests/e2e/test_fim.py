@@ -151,3 +151,34 @@ async def test_fim_completions_asks_by_fim_whatever_the_relay_does(
     assert paths(relay_sim) == [FIM_PATH, FIM_PATH]  # never the chat prompt
     counts = (await status(editor))["completion"]
     assert counts["fimRequests"] == 2 and counts["shown"] == 0
+
+
+async def test_codestrals_fim_completions_is_asked_in_its_own_form(
+    make_editor: EditorFactory, relay_sim: RelaySim, tmp_path: Path
+) -> None:
+    """`fim: "fim/completions"`: POST <base>/fim/completions with only the fields Codestral's
+    schema knows (no `stream_options`: it answers 422 to any other), its chat-shaped chunks
+    read as the suggestion; `check` says so."""
+    relay_sim.fim = "codestral"
+    relay_sim.enqueue(Scenario(text="a + b"), Scenario(text=" * 2"))
+    codestral = relay_options(
+        relay_sim, completion={"enabled": True, "debounceMs": 0, "fim": "fim/completions"}
+    )
+    editor = await make_editor(codestral)
+    uri = editor.open("add.py", SOURCE)
+    first, second = await two_completions(editor, uri)
+    assert first == ["a + b"] and second == [" * 2"]
+    assert paths(relay_sim) == ["/v1/fim/completions"] * 2
+    body = relay_sim.requests[0].json
+    assert set(body) == {"model", "prompt", "suffix", "max_tokens", "stream"}
+    assert body["prompt"].endswith("    return ") and body["suffix"].startswith("\n\nprint(")
+    counts = (await status(editor))["completion"]
+    assert counts["fimRequests"] == 2 and counts["shown"] == 2
+    assert counts["promptTokens"] > 0 and counts["completionTokens"] > 0  # its usage chunk
+
+    config = tmp_path / "codestral.toml"
+    config.write_text('[completion]\nfim = "fim/completions"\n', encoding="utf-8")
+    env = env_for(tmp_path, relay_sim, TEST_API_KEY, GPT_LSP_MODEL="gpt-4")
+    check = run_cli({**env, "GPT_LSP_CONFIG": str(config)}, "check")
+    assert check.returncode == 0, check.stderr
+    assert "POST /fim/completions" in rows(check.stdout)["fim"], check.stdout

@@ -36,8 +36,15 @@ BillingLimitMode = Literal["total", "remaining"]
 # How /completions (legacy, fill-in-the-middle with `suffix`) is served: "serve" keeps `suffix`
 # (the scenario's text is the middle), "drop_suffix" answers as a model that never saw it
 # (the text, then the suffix's start: one-api re-encoding the body), "reject_suffix" answers
-# 400 naming the field (OpenAI's wording); None serves no such endpoint (404 Invalid URL).
-FimMode = Literal["serve", "drop_suffix", "reject_suffix"]
+# 400 naming the field (OpenAI's wording); "codestral" serves /fim/completions instead, as
+# Mistral's API does (chat-completion chunks; a field its schema does not know answers 422);
+# None serves no such endpoint (404 Invalid URL).
+FimMode = Literal["serve", "drop_suffix", "reject_suffix", "codestral"]
+# The fields Mistral's /fim/completions accepts (it forbids any other).
+CODESTRAL_FIELDS = frozenset(
+    {"model", "prompt", "suffix", "max_tokens", "min_tokens", "stream", "stop", "temperature"}
+    | {"top_p", "random_seed"}
+)
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-3.5-turbo",
@@ -108,7 +115,9 @@ def _prompt_chars(body: Any) -> int:
 
 def _legacy(rec: RecordedRequest) -> bool:
     """True for a request to the legacy /completions endpoint."""
-    return rec.path.endswith("/completions") and not rec.path.endswith("/chat/completions")
+    return rec.path.endswith("/completions") and not rec.path.endswith(
+        ("/chat/completions", "/fim/completions")
+    )
 
 
 def _as_text(choice: dict[str, Any]) -> dict[str, Any]:
@@ -449,8 +458,15 @@ class RelaySim:
         billing_bases.add(self.prefix.removesuffix("/v1") + "/v1")
         if method == "POST" and path == self.prefix + "/chat/completions":
             return await self._chat(request, rec, body)
-        if method == "POST" and path == self.prefix + "/completions" and self.fim is not None:
+        legacy = self.fim is not None and self.fim != "codestral"
+        if method == "POST" and path == self.prefix + "/completions" and legacy:
             return await self._chat(request, rec, body)  # the same, in the legacy shape
+        codestral = self.fim == "codestral"
+        if method == "POST" and path == self.prefix + "/fim/completions" and codestral:
+            if isinstance(body, dict) and (extra := sorted(set(body) - CODESTRAL_FIELDS)):
+                message = f"Extra inputs are not permitted: {', '.join(extra)}"
+                return self._error_response(422, message, code="extra_forbidden")
+            return await self._chat(request, rec, body)  # answered as chat completions are
         if method == "GET" and path == self.prefix + "/models" and self.models is not None:
             return self._authorised(request) or self._models()
         for base in billing_bases:

@@ -38,5 +38,5 @@ def test_a_completion_prompt_carries_its_context_masked() -> None:
     assert go.startswith("// pay.py, lines 3-4 (charge)\n")
     # A language without a known comment gets none in FIM; nothing at all without context.
     assert fim_prompt(_hole(ContextPack((piece,)), "markdown")).prompt == "def f():\n    return "
-    assert chat_prompt(_hole(ContextPack())).messages[-1]["content"].startswith("File: app.py")
+    assert chat_prompt(_hole(ContextPack())).messages[-1]["content"].startswith("app.py (python)")
     assert key in fim_prompt(_hole(ContextPack((piece,)), masking=False)).prompt

@@ -25,14 +25,43 @@ def ctx_at(text: str, language: str = "python", name: str = "app.py") -> Complet
 
 
 def test_the_context_is_cut_around_the_cursor_within_budgets() -> None:
-    lines = [f"line {i}\n" for i in range(10_000)]
+    lines = [f"  line {i}\n" for i in range(10_000)]  # one block: the budgets cut it
     doc = TextDoc("file:///w/big.py", "".join(lines), 1, "python")
-    ctx = cut_context(doc, Pos(5000, 4), "utf-16", 100, 40)
+    ctx = cut_context(doc, Pos(5000, 6), "utf-16", 100, 40)
     assert ctx.prefix.endswith("line")
     assert ctx.suffix.startswith(" 5000\n")
-    assert 90 <= len(ctx.prefix) <= 100 and ctx.prefix.startswith("line ")
+    assert 90 <= len(ctx.prefix) <= 100 and ctx.prefix.startswith("  line ")
     assert len(ctx.suffix) <= 40 and ctx.suffix.endswith("\n")
     assert ctx.file_name == "big.py"
+
+
+def test_the_text_after_the_cursor_ends_with_its_top_level_block() -> None:
+    source = (
+        "class Shop:\n"
+        "    def total(self):\n"
+        "        s = 0\n"
+        "\n"
+        "        return s\n"
+        "\n"
+        "    def empty(self):\n"
+        "        return not self.items\n"
+        "\n"
+        "\n"
+        "def helper():\n"
+        "    return 1\n"
+    )
+    doc = TextDoc("file:///w/shop.py", source, 1, "python")
+    ctx = cut_context(doc, Pos(2, 13), "utf-16", 3000, 1000)  # after "s = 0"
+    # The rest of the class (the method's end, the next method) and the line after it; not
+    # the function after that.
+    assert ctx.suffix == "\n" + source.split("\n", 3)[3].split("    return 1")[0]
+    assert ctx.suffix.endswith("def helper():\n")
+    braces = TextDoc("file:///w/a.go", "func a() {\n\tx := 1\n}\n\nfunc b() {\n}\n", 1, "go")
+    assert cut_context(braces, Pos(1, 8), "utf-16", 3000, 1000).suffix == "\n}\n"
+    top = cut_context(doc, Pos(10, 4), "utf-16", 3000, 1000)  # "def |helper": at column 0
+    assert top.suffix == "helper():\n    return 1\n"  # to the end of the file: no next block
+    small = cut_context(doc, Pos(1, 4), "utf-16", 3000, 30)  # the cap still holds first
+    assert small.suffix == "def total(self):\n"
 
 
 def test_a_cursor_past_the_end_is_clamped() -> None:
@@ -76,9 +105,19 @@ def test_the_prompt_asks_for_the_hole_with_file_name_and_language() -> None:
     assert "app.py (python)" in user
     assert f"    return {HOLE}\n\nprint(add(1, 2))" in user
     assert "rest of the current line" in user
-    assert "'    return '" in user
     block = build_messages(ctx, ctx.prefix, ctx.suffix, "block")[1]["content"]
     assert "few lines" in block
+
+
+def test_the_chat_prompt_adds_few_tokens_to_the_file_it_shows() -> None:
+    # Sent with every completion: the instructions, the file's name and the hole's scope, no
+    # repeat of the cursor line (the typing bench's billed-tokens goal needs <= 200 characters).
+    ctx = ctx_at("def add(a, b):\n    return |\n\nprint(add(1, 2))\n")
+    for mode in ("line", "block"):
+        messages = build_messages(ctx, ctx.prefix, ctx.suffix, mode)  # type: ignore[arg-type]
+        added = sum(len(m["content"]) for m in messages) - len(ctx.prefix + HOLE + ctx.suffix)
+        assert added <= 200
+        assert messages[1]["content"].count("    return ") == 1
 
 
 # ---------------------------------------------------------------- cleaning

@@ -54,6 +54,46 @@ def test_a_fim_request_is_prompt_and_suffix_to_the_legacy_endpoint() -> None:
     assert shapes.body(chat, quirks)["max_completion_tokens"] == 9
 
 
+def test_codestrals_form_goes_to_fim_completions_with_its_fields_only() -> None:
+    hole = Fim("def add(a, b):\n    return ", SUFFIX, fim.endpoint("fim/completions"))
+    request = hole.request("codestral-latest", Params(64))
+    assert shapes.endpoint("https://api.mistral.ai/v1", request) == (
+        "https://api.mistral.ai/v1/fim/completions"
+    )
+    # Its schema forbids other fields: no stream_options (its last chunk has the usage).
+    assert shapes.body(request, RelayQuirks()) == {
+        "model": "codestral-latest",
+        "prompt": "def add(a, b):\n    return ",
+        "suffix": SUFFIX,
+        "stream": True,
+        "max_tokens": 64,
+    }
+    assert fim.endpoint("auto") == fim.endpoint("completions") == "completions"  # not probed
+    assert fim.path("fim/completions", None) == fim.path("fim/completions", False) == "forced"
+
+
+async def test_codestrals_chat_shaped_chunks_are_its_text() -> None:
+    events = [
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+        {"choices": [{"index": 0, "delta": {"content": "a + "}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {"content": "b"}, "finish_reason": "stop"}]},
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    recorder = Recorder(
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    relay, _ = client(recorder)
+    request = Fim("x = ", SUFFIX, "fim/completions").request("codestral-latest", Params(8))
+    texts = [
+        e.text
+        for batch in [b async for b in relay.stream_batches(request)]
+        for e in batch
+        if isinstance(e, TextDelta)
+    ]
+    assert "".join(texts) == "a + b"
+    assert [r.url.path for r in recorder.requests] == ["/v1/fim/completions"]
+
+
 def sse_text(*texts: str) -> httpx.Response:
     """A legacy /completions stream: `choices[0].text` pieces."""
     events = [{"choices": [{"index": 0, "text": t, "finish_reason": None}]} for t in texts]
@@ -117,6 +157,10 @@ def test_the_path_follows_the_setting_and_what_is_known(
         ("completions", "off", "off"),
         ("auto", "completions", "completions"),
         ("completions", "auto", "completions"),
+        ("fim/completions", "auto", "fim/completions"),  # Codestral's form, either place
+        ("auto", "fim/completions", "fim/completions"),
+        ("completions", "fim/completions", "fim/completions"),  # the relay's says what it serves
+        ("fim/completions", "off", "off"),
     ],
 )
 def test_either_setting_turns_it_off(completion: str, relay: str, effective: str) -> None:

@@ -154,3 +154,27 @@ def test_completion_loads_nothing_while_it_is_off() -> None:
         "['gpt_lsp.completion',",
         "'gpt_lsp.completion.counts']",
     ]
+
+
+def test_a_stop_inside_a_word_waits_longer_than_one_after_it() -> None:
+    # The typing bench's early hesitation: 0.33 s after "de" (before "f"), with only a gap
+    # or two known; 2.5 times the prior gap (0.31 s) sent a request the next key made stale.
+    clock = Clock()
+    rhythm = Rhythm(clock)
+    typed(rhythm, clock, [0.106])
+    clock.now += 0.326
+    assert rhythm.wait("u", 0.15, in_word=True) > 0  # "de|": still waiting when "f" comes
+    assert rhythm.wait("u", 0.15) == 0  # "def |": the same stop after a word asks
+    typed(rhythm, clock, [0.12] * 8)
+    assert rhythm.quiet(0.15, in_word=True) == pytest.approx(0.45)  # 1.5 times 0.3
+    assert rhythm.quiet(0.15, in_word=True) <= Rhythm.CAP  # capped all the same
+
+
+def test_the_cursor_is_in_a_word_after_a_letter_digit_or_underscore() -> None:
+    from gpt_lsp.completion.context import CompletionContext
+
+    def at(before: str) -> bool:
+        return CompletionContext("u", "python", 0, len(before), before, "", "\n").in_word
+
+    assert at("de") and at("x_") and at("value2") and at("名")
+    assert not at("def ") and not at("len(") and not at("    ") and not at("")
