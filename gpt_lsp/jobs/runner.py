@@ -206,13 +206,15 @@ class TurnRunner:
             turn.usage_estimated = True
         if turn.usage is not None:
             self._record(job, turn.usage)
-        if turn.progress_token is not None:
-            self.port.end_progress(turn.progress_token, job.end_message())
-        summary = f"AI: {turn.spec.action.label}: {job.end_message()}"
-        if turn.spec.context:  # every shim shows the summary as is: what context went, briefly
-            summary = _("{summary}; {context}").format(
-                summary=summary, context=context_summary(turn.spec.context)
+        ended = job.end_message()
+        if turn.spec.context:  # what context went, briefly, where every editor shows the end:
+            # jobFinished's summary (the shims) and the progress's end (Helix's status line)
+            ended = _("{summary}; {context}").format(
+                summary=ended, context=context_summary(turn.spec.context)
             )
+        if turn.progress_token is not None:
+            self.port.end_progress(turn.progress_token, ended)
+        summary = f"AI: {turn.spec.action.label}: {ended}"
         params: dict[str, Any] = {
             "jobId": job.id,
             "uri": turn.spec.uri,

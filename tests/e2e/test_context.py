@@ -89,6 +89,10 @@ async def test_a_definition_from_another_file_reaches_the_relay(
     assert all(r["tokens"] > 0 for r in receipts)
     tokens = sum(r["tokens"] for r in receipts)  # what every shim shows, said once
     assert finished["summary"].endswith(f"; context: 2 pieces, {tokens} tokens")
+    # Helix shows no jobFinished, only the progress: its end says it too.
+    end = editor.client.progress_reports[f"gpt-lsp/{job['jobId']}"][-1]
+    assert isinstance(end, types.WorkDoneProgressEnd)
+    assert (end.message or "").endswith(f"; context: 2 pieces, {tokens} tokens")
 
 
 async def test_the_user_can_turn_context_off(
