@@ -376,4 +376,5 @@ async def test_closing_the_document_stops_its_job_without_editing_it(
     received = editor.edits_received
     await editor.command("gptLsp.status")
     assert editor.edits_received == received
+    assert await asyncio.to_thread(relay_sim.wait_for_disconnect, -1, 5.0) is not None
     assert relay_sim.requests[-1].client_disconnected
