@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gpt_lsp.context.packing import Piece
+from gpt_lsp.prompting.prompts import fenced
 
 _INTRO = {
     "definition": "Definitions the code uses, from other places (context only, do not repeat):",
@@ -61,18 +62,3 @@ class ContextPack:
     def receipts(self) -> list[dict[str, object]]:
         """Returns {uri, range?, tokens, source} of each piece, for gptLsp/jobFinished."""
         return [p.receipt() for p in self.pieces]
-
-
-def fenced(text: str, language: str = "") -> str:
-    """Fences text with more backticks than any run inside it."""
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
-    body = text if text.endswith("\n") else text + "\n"
-    return f"{fence}{_fence_language(language)}\n{body}{fence}"
-
-
-def _fence_language(language: str) -> str:
-    return {"typescriptreact": "tsx", "javascriptreact": "jsx"}.get(language, language)

@@ -153,15 +153,15 @@ def user_prompt(task: str, ctx: PromptContext) -> str:
         parts.append(ctx.context)
     if ctx.before:
         parts.append(
-            "Code before the selection (context only, do not repeat):\n" + _block(ctx.before)
+            "Code before the selection (context only, do not repeat):\n" + fenced(ctx.before)
         )
     if ctx.selection:
-        parts.append("Selection:\n" + _block(ctx.selection))
+        parts.append("Selection:\n" + fenced(ctx.selection))
     else:
         parts.append("Selection: (empty: write new code to insert at this point)")
     if ctx.after:
         parts.append(
-            "Code after the selection (context only, do not repeat):\n" + _block(ctx.after)
+            "Code after the selection (context only, do not repeat):\n" + fenced(ctx.after)
         )
     return "\n\n".join(parts)
 
@@ -202,13 +202,16 @@ def template_messages(template: str, output: str, ctx: PromptContext) -> list[Me
     ]
 
 
-def _block(text: str) -> str:
-    # A fence longer than any run of backticks inside, so the code cannot close it early.
-    longest = 0
-    run = 0
+def fenced(text: str, language: str = "") -> str:
+    """Fences text with more backticks than any run inside it (the code cannot close it)."""
+    longest = run = 0
     for char in text:
         run = run + 1 if char == "`" else 0
         longest = max(longest, run)
     fence = "`" * max(3, longest + 1)
     body = text if text.endswith("\n") else text + "\n"
-    return f"{fence}\n{body}{fence}"
+    return f"{fence}{_fence_language(language)}\n{body}{fence}"
+
+
+def _fence_language(language: str) -> str:
+    return {"typescriptreact": "tsx", "javascriptreact": "jsx"}.get(language, language)
